@@ -1,0 +1,94 @@
+# voxbat: build the lib and programs into $(BUILD), run tests and the demo.
+# Entry targets (all, demo, test, sanitize, bench) first make sure the Debian
+# packages are installed (scripts/install-deps.sh), then re-enter make so that
+# pkg-config sees what was just installed.
+
+BUILD ?= build
+CC ?= gcc
+CFLAGS ?= -O2 -g
+PREFIX ?= /usr/local
+
+# Every folder tools/NAME with a main.c is a program build/bin/NAME.
+PROGRAMS := $(patsubst tools/%/main.c,%,$(wildcard tools/*/main.c))
+HDF5_CFLAGS = $(shell pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
+HDF5_LDFLAGS = $(shell pkg-config --libs-only-L hdf5 2>/dev/null || echo -L/usr/lib/x86_64-linux-gnu/hdf5/serial)
+VB_CFLAGS = -std=c17 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
+	-Wshadow -Wno-missing-field-initializers -fopenmp -Ilib $(HDF5_CFLAGS)
+VB_LDLIBS = $(HDF5_LDFLAGS) -lhdf5_hl -lhdf5 -lcholmod -lsuitesparseconfig -ltiff -ljansson \
+	-linih -lm -fopenmp
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TOOL_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps build test check demo sanitize bench format lint install clean
+
+all: deps
+	@$(MAKE) --no-print-directory build
+
+deps:
+	@scripts/install-deps.sh
+
+build: $(PROGRAMS:%=$(BUILD)/bin/%) $(UNIT_BIN)
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard tools/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(VB_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libvoxbat.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+define PROGRAM_RULE
+$(BUILD)/bin/$(1): $(call TOOL_OBJ,$(1)) $(BUILD)/libvoxbat.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ $$(VB_LDLIBS) -o $$@
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_RULE,$(p))))
+
+# Unit tests link lib; tests/unit/test_NAME_*.c of a program NAME also link
+# that program's objects other than main.o, to test its own logic.
+UNIT_TOOL = $(firstword $(filter $(PROGRAMS),$(word 2,$(subst _, ,$(1)))))
+UNIT_OBJ = $(if $(call UNIT_TOOL,$(1)),$(filter-out %/main.o,$(call TOOL_OBJ,$(call UNIT_TOOL,$(1)))))
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/vb_test.h $(BUILD)/libvoxbat.a $$(call UNIT_OBJ,$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $(VB_CFLAGS) -Itools/$(call UNIT_TOOL,$*) $(CFLAGS) $(LDFLAGS) $< \
+		$(call UNIT_OBJ,$*) $(BUILD)/libvoxbat.a $(VB_LDLIBS) -o $@
+
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: build
+	@VB_BIN=$(abspath $(BUILD)/bin) VB_UNIT=$(abspath $(BUILD)/tests) tests/run.sh
+
+# AddressSanitizer + UndefinedBehaviorSanitizer build running the whole suite.
+sanitize: deps
+	@$(MAKE) --no-print-directory check BUILD=build/sanitize \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address,undefined"
+
+demo: deps
+	@$(MAKE) --no-print-directory build
+	@scripts/demo.sh $(abspath $(BUILD)/bin) $(BUILD)/demo
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@bench/genstruct.sh $(abspath $(BUILD)/bin)
+
+format:
+	clang-format -i lib/*.c lib/*.h tools/*/*.c tools/*/*.h tests/unit/*.c tests/unit/*.h
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr -Ilib --suppress=missingIncludeSystem lib tools
+	clang-tidy --quiet lib/*.c tools/*/*.c -- $(VB_CFLAGS) $(patsubst %,-Itools/%,$(PROGRAMS))
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(PROGRAMS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/bin
+
+clean:
+	rm -rf build

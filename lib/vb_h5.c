@@ -1,0 +1,456 @@
+/* vb_h5: voxbat HDF5 files: validated reading, writing, provenance. */
+#include "vb_h5.h"
+
+#include <errno.h>
+#include <hdf5_hl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "vb_cli.h"
+
+/* HDF5 prints its error stack to stderr by default; voxbat reports one line. */
+static void quiet_hdf5(void)
+{
+	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+/* Reads all of stdin into a malloc'd buffer. */
+static unsigned char *slurp_stdin(size_t *size)
+{
+	size_t cap = 1 << 20, n = 0;
+	unsigned char *buf = malloc(cap);
+	if (buf == NULL)
+		return NULL;
+	for (;;) {
+		if (n == cap) {
+			unsigned char *bigger = realloc(buf, cap * 2);
+			if (bigger == NULL) {
+				free(buf);
+				return NULL;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+		size_t got = fread(buf + n, 1, cap - n, stdin);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	*size = n;
+	return buf;
+}
+
+hid_t vb_h5_open(const char *path, vb_err *e)
+{
+	quiet_hdf5();
+	hid_t file = -1;
+	if (strcmp(path, "-") == 0) {
+		size_t size = 0;
+		unsigned char *buf = slurp_stdin(&size);
+		if (buf == NULL) {
+			vb_err_set(e, VB_ERR_RUN, "-: out of memory reading standard input");
+			return -1;
+		}
+		if (size > 0)
+			file = H5LTopen_file_image(buf, size, 0);
+		free(buf);
+		if (file < 0) {
+			vb_err_set(e, VB_ERR_INPUT, "-: standard input is not an HDF5 file");
+			return -1;
+		}
+	} else {
+		struct stat st;
+		if (stat(path, &st) != 0) {
+			vb_err_set(e, VB_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode) || H5Fis_hdf5(path) <= 0) {
+			vb_err_set(e, VB_ERR_INPUT, "%s: not an HDF5 file", path);
+			return -1;
+		}
+		file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+		if (file < 0) {
+			vb_err_set(e, VB_ERR_INPUT, "%s: HDF5 cannot open it (corrupt file?)", path);
+			return -1;
+		}
+	}
+	char *format = NULL;
+	if (vb_h5_attr_read_string(file, "voxbat_format", path, &format, NULL) != VB_OK) {
+		H5Fclose(file);
+		vb_err_set(e, VB_ERR_INPUT, "%s: not a voxbat file (no root attribute voxbat_format)",
+			   path);
+		return -1;
+	}
+	int ok = strncmp(format, "voxbat/", 7) == 0;
+	if (!ok)
+		vb_err_set(e, VB_ERR_INPUT, "%s: voxbat_format is '%s', expected '%s'", path, format,
+			   VB_H5_FORMAT);
+	free(format);
+	if (!ok) {
+		H5Fclose(file);
+		return -1;
+	}
+	return file;
+}
+
+hid_t vb_h5_create(const char *path, const char *content, vb_err *e)
+{
+	quiet_hdf5();
+	hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+	if (file < 0) {
+		vb_err_set(e, VB_ERR_RUN, "%s: cannot create HDF5 file", path);
+		return -1;
+	}
+	if (vb_h5_attr_write_string(file, "voxbat_format", VB_H5_FORMAT, e) != VB_OK ||
+	    vb_h5_attr_write_string(file, "content", content, e) != VB_OK) {
+		H5Fclose(file);
+		return -1;
+	}
+	return file;
+}
+
+int vb_h5_close(hid_t file, vb_err *e)
+{
+	if (file < 0)
+		return VB_OK;
+	if (H5Fclose(file) < 0)
+		return vb_err_set(e, VB_ERR_RUN, "HDF5 failed to close a file");
+	return VB_OK;
+}
+
+int vb_h5_read_image(hid_t file, const char *path, vb_image **img, vb_err *e)
+{
+	*img = NULL;
+	if (H5Lexists(file, "labels", H5P_DEFAULT) <= 0)
+		return vb_err_set(e, VB_ERR_INPUT, "%s: no dataset /labels", path);
+	hid_t dset = H5Dopen2(file, "labels", H5P_DEFAULT);
+	if (dset < 0)
+		return vb_err_set(e, VB_ERR_INPUT, "%s:/labels: not a dataset", path);
+	hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
+	int rc = VB_OK;
+	hsize_t dims[3] = {0, 0, 0};
+	int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+	if (type < 0 || H5Tget_class(type) != H5T_INTEGER || H5Tget_size(type) != 1 ||
+	    H5Tget_sign(type) != H5T_SGN_NONE) {
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s:/labels: type is not uint8", path);
+	} else if (rank != 3) {
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s:/labels: rank is %d, expected 3 (nx, ny, nz)",
+				path, rank);
+	} else {
+		H5Sget_simple_extent_dims(space, dims, NULL);
+	}
+	double voxel_size = 0;
+	if (rc == VB_OK) {
+		char what[1100];
+		snprintf(what, sizeof what, "%s:/labels", path);
+		rc = vb_h5_attr_read_double(dset, "voxel_size", what, &voxel_size, e);
+		if (rc == VB_OK && !(voxel_size > 0 && voxel_size < 1.0 && isfinite(voxel_size)))
+			rc = vb_err_set(e, VB_ERR_INPUT, "%s: voxel_size is %g m, expected > 0", what,
+					voxel_size);
+	}
+	if (rc == VB_OK) {
+		/* Size check before allocation: the header is untrusted. */
+		if (dims[0] == 0 || dims[1] == 0 || dims[2] == 0 ||
+		    dims[0] > (hsize_t)VB_VOXEL_MAX_COUNT / dims[1] / dims[2]) {
+			rc = vb_err_set(e, VB_ERR_INPUT,
+					"%s:/labels: %llux%llux%llu voxels, expected each > 0 and at most "
+					"%lld in all", path, (unsigned long long)dims[0],
+					(unsigned long long)dims[1], (unsigned long long)dims[2],
+					(long long)VB_VOXEL_MAX_COUNT);
+		} else {
+			*img = vb_voxel_new((int64_t)dims[0], (int64_t)dims[1], (int64_t)dims[2],
+					    voxel_size, e);
+			if (*img == NULL)
+				rc = e ? e->status : VB_ERR_RUN;
+		}
+	}
+	if (rc == VB_OK &&
+	    H5Dread(dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, (*img)->labels) < 0)
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s:/labels: cannot read the data (corrupt file?)",
+				path);
+	if (rc == VB_OK && (rc = vb_voxel_check_labels(*img, e)) != VB_OK)
+		vb_err_prefix(e, path);
+	if (type >= 0)
+		H5Tclose(type);
+	if (space >= 0)
+		H5Sclose(space);
+	H5Dclose(dset);
+	if (rc != VB_OK)
+		vb_voxel_free(img);
+	return rc;
+}
+
+int vb_h5_write_image(hid_t file, const vb_image *img, vb_err *e)
+{
+	hsize_t dims[3] = {(hsize_t)img->nx, (hsize_t)img->ny, (hsize_t)img->nz};
+	/* Chunks of whole x-slices, about 1 MiB, so profiles read slice by slice. */
+	hsize_t area = dims[1] * dims[2];
+	hsize_t slices = area >= (1u << 20) ? 1 : (1u << 20) / area;
+	hsize_t chunk[3] = {slices < dims[0] ? slices : dims[0], dims[1], dims[2]};
+	hid_t space = H5Screate_simple(3, dims, NULL);
+	hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+	H5Pset_chunk(dcpl, 3, chunk);
+	if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0)
+		H5Pset_deflate(dcpl, 4);
+	hid_t dset = H5Dcreate2(file, "labels", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+	int rc = VB_OK;
+	if (dset < 0 ||
+	    H5Dwrite(dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, img->labels) < 0)
+		rc = vb_err_set(e, VB_ERR_RUN, "cannot write /labels");
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_double(dset, "voxel_size", img->voxel_size, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(dset, "voxel_size_units", "m", e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(dset, "legend", vb_voxel_legend(), e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(dset, "axes", "x (through thickness), y, z; z fastest", e);
+	if (dset >= 0)
+		H5Dclose(dset);
+	H5Pclose(dcpl);
+	H5Sclose(space);
+	return rc;
+}
+
+static int write_attr(hid_t loc, const char *name, hid_t type, hid_t space, const void *data,
+		      vb_err *e)
+{
+	hid_t attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+	int rc = VB_OK;
+	if (attr < 0 || H5Awrite(attr, type, data) < 0)
+		rc = vb_err_set(e, VB_ERR_RUN, "cannot write attribute %s", name);
+	if (attr >= 0)
+		H5Aclose(attr);
+	return rc;
+}
+
+int vb_h5_attr_write_double(hid_t loc, const char *name, double value, vb_err *e)
+{
+	return vb_h5_attr_write_doubles(loc, name, &value, 1, e);
+}
+
+int vb_h5_attr_write_doubles(hid_t loc, const char *name, const double *values, int n,
+			     vb_err *e)
+{
+	hsize_t dim = (hsize_t)n;
+	hid_t space = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
+	int rc = write_attr(loc, name, H5T_NATIVE_DOUBLE, space, values, e);
+	H5Sclose(space);
+	return rc;
+}
+
+int vb_h5_attr_write_int64(hid_t loc, const char *name, int64_t value, vb_err *e)
+{
+	hid_t space = H5Screate(H5S_SCALAR);
+	int rc = write_attr(loc, name, H5T_NATIVE_INT64, space, &value, e);
+	H5Sclose(space);
+	return rc;
+}
+
+int vb_h5_attr_write_string(hid_t loc, const char *name, const char *value, vb_err *e)
+{
+	hid_t type = H5Tcopy(H5T_C_S1);
+	H5Tset_size(type, strlen(value) + 1);
+	H5Tset_strpad(type, H5T_STR_NULLTERM);
+	H5Tset_cset(type, H5T_CSET_UTF8);
+	hid_t space = H5Screate(H5S_SCALAR);
+	int rc = write_attr(loc, name, type, space, value, e);
+	H5Sclose(space);
+	H5Tclose(type);
+	return rc;
+}
+
+int vb_h5_attr_read_double(hid_t loc, const char *name, const char *what, double *value,
+			   vb_err *e)
+{
+	if (H5Aexists(loc, name) <= 0)
+		return vb_err_set(e, VB_ERR_INPUT, "%s: no attribute %s", what, name);
+	hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+	hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
+	H5T_class_t cls = H5Tget_class(type);
+	int rc = VB_OK;
+	if ((cls != H5T_FLOAT && cls != H5T_INTEGER) || H5Sget_simple_extent_npoints(space) != 1)
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: attribute %s is not a single number", what,
+				name);
+	else if (H5Aread(attr, H5T_NATIVE_DOUBLE, value) < 0)
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: cannot read attribute %s", what, name);
+	H5Sclose(space);
+	H5Tclose(type);
+	H5Aclose(attr);
+	return rc;
+}
+
+int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char **value,
+			   vb_err *e)
+{
+	*value = NULL;
+	if (H5Aexists(loc, name) <= 0)
+		return vb_err_set(e, VB_ERR_INPUT, "%s: no attribute %s", what, name);
+	hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+	hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
+	int rc = VB_OK;
+	if (H5Tget_class(type) != H5T_STRING || H5Sget_simple_extent_npoints(space) != 1) {
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: attribute %s is not a single string", what,
+				name);
+	} else if (H5Tis_variable_str(type) > 0) {
+		hid_t mem = H5Tcopy(H5T_C_S1);
+		H5Tset_size(mem, H5T_VARIABLE);
+		H5Tset_cset(mem, H5Tget_cset(type));
+		char *s = NULL;
+		if (H5Aread(attr, mem, &s) < 0 || s == NULL)
+			rc = vb_err_set(e, VB_ERR_INPUT, "%s: cannot read attribute %s", what, name);
+		else
+			*value = strdup(s);
+		if (s != NULL)
+			H5free_memory(s);
+		H5Tclose(mem);
+	} else {
+		size_t size = H5Tget_size(type);
+		hid_t mem = H5Tcopy(H5T_C_S1);
+		H5Tset_size(mem, size + 1);
+		H5Tset_strpad(mem, H5T_STR_NULLTERM);
+		H5Tset_cset(mem, H5Tget_cset(type));
+		*value = calloc(size + 2, 1);
+		if (*value == NULL || H5Aread(attr, mem, *value) < 0) {
+			free(*value);
+			*value = NULL;
+			rc = vb_err_set(e, VB_ERR_INPUT, "%s: cannot read attribute %s", what, name);
+		}
+		H5Tclose(mem);
+	}
+	if (rc == VB_OK && *value == NULL)
+		rc = vb_err_set(e, VB_ERR_RUN, "out of memory");
+	H5Sclose(space);
+	H5Tclose(type);
+	H5Aclose(attr);
+	return rc;
+}
+
+typedef struct copy_ctx {
+	hid_t dst;
+	int count;
+	int failed;
+} copy_ctx;
+
+static herr_t copy_record(hid_t group, const char *name, const H5L_info_t *info, void *data)
+{
+	(void)info;
+	copy_ctx *ctx = data;
+	if (H5Ocopy(group, name, ctx->dst, name, H5P_DEFAULT, H5P_DEFAULT) < 0) {
+		ctx->failed = 1;
+		return -1;
+	}
+	ctx->count++;
+	return 0;
+}
+
+/* Appends text (and a newline) to a growing malloc'd buffer. */
+static int append(char **buf, size_t *len, const char *prefix, const char *text)
+{
+	size_t add = strlen(prefix) + strlen(text) + 1;
+	char *bigger = realloc(*buf, *len + add + 1);
+	if (bigger == NULL)
+		return -1;
+	*buf = bigger;
+	*len += (size_t)snprintf(*buf + *len, add + 1, "%s%s\n", prefix, text);
+	return 0;
+}
+
+/* Appends an input's history, each line prefixed with prefix. */
+static int append_history(char **buf, size_t *len, hid_t input, const char *prefix)
+{
+	char *hist = NULL;
+	if (vb_h5_attr_read_string(input, "history", "input", &hist, NULL) != VB_OK)
+		return 0; /* an input without history contributes nothing */
+	int rc = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(hist, "\n", &save); line && rc == 0;
+	     line = strtok_r(NULL, "\n", &save))
+		rc = append(buf, len, prefix, line);
+	free(hist);
+	return rc;
+}
+
+hid_t vb_h5_provenance_begin(hid_t out, const char *program, const char *operation,
+			     const char *command_line, const hid_t *inputs,
+			     const char *const *input_names, int n_inputs, vb_err *e)
+{
+	hid_t prov = H5Gcreate2(out, "provenance", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+	if (prov < 0) {
+		vb_err_set(e, VB_ERR_RUN, "cannot create /provenance");
+		return -1;
+	}
+	copy_ctx ctx = {prov, 0, 0};
+	if (n_inputs == 1 && H5Lexists(inputs[0], "provenance", H5P_DEFAULT) > 0) {
+		hid_t in_prov = H5Gopen2(inputs[0], "provenance", H5P_DEFAULT);
+		hsize_t idx = 0;
+		if (in_prov >= 0)
+			H5Literate(in_prov, H5_INDEX_NAME, H5_ITER_INC, &idx, copy_record, &ctx);
+		if (in_prov >= 0)
+			H5Gclose(in_prov);
+	}
+	if (ctx.failed) {
+		H5Gclose(prov);
+		vb_err_set(e, VB_ERR_RUN, "%s: cannot copy its provenance", input_names[0]);
+		return -1;
+	}
+	char name[32], now[32];
+	snprintf(name, sizeof name, "step_%03d", ctx.count + 1);
+	hid_t rec = H5Gcreate2(prov, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+	H5Gclose(prov);
+	if (rec < 0) {
+		vb_err_set(e, VB_ERR_RUN, "cannot create /provenance/%s", name);
+		return -1;
+	}
+	vb_cli_utc_now(now, sizeof now);
+	int rc = vb_h5_attr_write_string(rec, "program", program, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(rec, "version", VB_VERSION, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(rec, "operation", operation, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(rec, "command_line", command_line, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(rec, "time", now, e);
+	for (int n = 0; n < n_inputs && rc == VB_OK; n++) {
+		char key[32];
+		snprintf(key, sizeof key, "input_%d", n);
+		rc = vb_h5_attr_write_string(rec, key, input_names[n], e);
+		if (rc == VB_OK && n_inputs > 1 &&
+		    H5Lexists(inputs[n], "provenance", H5P_DEFAULT) > 0 &&
+		    H5Ocopy(inputs[n], "provenance", rec, key, H5P_DEFAULT, H5P_DEFAULT) < 0)
+			rc = vb_err_set(e, VB_ERR_RUN, "%s: cannot copy its provenance", input_names[n]);
+	}
+	/* The human-readable chain, as NCO's history attribute: inputs first. */
+	char *hist = NULL;
+	size_t len = 0;
+	for (int n = 0; n < n_inputs && rc == VB_OK; n++) {
+		char prefix[1100];
+		if (n_inputs > 1)
+			snprintf(prefix, sizeof prefix, "[%s] ", input_names[n]);
+		else
+			prefix[0] = '\0';
+		if (append_history(&hist, &len, inputs[n], prefix) != 0)
+			rc = vb_err_set(e, VB_ERR_RUN, "out of memory");
+	}
+	if (rc == VB_OK) {
+		size_t size = strlen(now) + strlen(program) + strlen(command_line) + 64;
+		char *line = malloc(size);
+		if (line == NULL || (snprintf(line, size, "%s %s %s: %s", now, program, VB_VERSION,
+					      command_line),
+				     append(&hist, &len, "", line) != 0))
+			rc = vb_err_set(e, VB_ERR_RUN, "out of memory");
+		free(line);
+	}
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(out, "history", hist, e);
+	free(hist);
+	if (rc != VB_OK) {
+		H5Gclose(rec);
+		return -1;
+	}
+	return rec;
+}

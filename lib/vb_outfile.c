@@ -1,0 +1,181 @@
+/* vb_outfile: temp-file + fsync + rename outputs, cleaned up on signals.
+ * The signal handler needs the pending temporary names without a context
+ * argument, so they live in a small static table: the one piece of global
+ * state in lib, written only by begin/commit/abort. */
+#include "vb_outfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_PENDING 8
+
+static char pending[MAX_PENDING][PATH_MAX];
+static volatile sig_atomic_t pending_used[MAX_PENDING];
+static int handlers_installed;
+
+static void on_signal(int sig)
+{
+	for (int n = 0; n < MAX_PENDING; n++)
+		if (pending_used[n])
+			unlink(pending[n]);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_handlers(void)
+{
+	if (handlers_installed)
+		return;
+	handlers_installed = 1;
+	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+	for (size_t n = 0; n < sizeof sigs / sizeof sigs[0]; n++) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(sigs[n], &sa, NULL);
+	}
+}
+
+static void track(const char *tmp)
+{
+	for (int n = 0; n < MAX_PENDING; n++) {
+		if (!pending_used[n]) {
+			snprintf(pending[n], PATH_MAX, "%s", tmp);
+			pending_used[n] = 1;
+			return;
+		}
+	}
+}
+
+static void untrack(const char *tmp)
+{
+	for (int n = 0; n < MAX_PENDING; n++)
+		if (pending_used[n] && strcmp(pending[n], tmp) == 0)
+			pending_used[n] = 0;
+}
+
+int vb_outfile_begin(vb_outfile *o, const char *path, vb_err *e)
+{
+	memset(o, 0, sizeof *o);
+	if (path == NULL || path[0] == '\0')
+		return vb_err_set(e, VB_ERR_INPUT, "no output file given (-o FILE)");
+	if (snprintf(o->path, sizeof o->path, "%s", path) >= (int)sizeof o->path)
+		return vb_err_set(e, VB_ERR_INPUT, "output name too long: %s", path);
+	int n;
+	if (strcmp(path, "-") == 0) {
+		const char *dir = getenv("TMPDIR");
+		n = snprintf(o->tmp_path, sizeof o->tmp_path, "%s/voxbat-stdout.tmp.XXXXXX",
+			     dir && dir[0] ? dir : "/tmp");
+	} else {
+		n = snprintf(o->tmp_path, sizeof o->tmp_path, "%s.tmp.XXXXXX", path);
+	}
+	if (n >= (int)sizeof o->tmp_path)
+		return vb_err_set(e, VB_ERR_INPUT, "output name too long: %s", path);
+	install_handlers();
+	int fd = mkstemp(o->tmp_path);
+	if (fd < 0)
+		return vb_err_set(e, VB_ERR_RUN, "%s: cannot create a temporary file: %s", path,
+				  strerror(errno));
+	close(fd);
+	track(o->tmp_path);
+	o->active = 1;
+	return VB_OK;
+}
+
+static int fsync_path(const char *path, int flags)
+{
+	int fd = open(path, flags);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	/* Some file systems refuse fsync on directories; that is not a failure. */
+	if (rc != 0 && (errno == EINVAL || errno == EBADF))
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
+static int copy_to_stdout(const char *tmp, vb_err *e)
+{
+	FILE *in = fopen(tmp, "rb");
+	if (in == NULL)
+		return vb_err_set(e, VB_ERR_RUN, "%s: %s", tmp, strerror(errno));
+	char buf[1 << 16];
+	size_t n;
+	int rc = VB_OK;
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+		if (fwrite(buf, 1, n, stdout) != n) {
+			rc = vb_err_set(e, VB_ERR_RUN, "writing to standard output: %s", strerror(errno));
+			break;
+		}
+	}
+	if (rc == VB_OK && ferror(in))
+		rc = vb_err_set(e, VB_ERR_RUN, "%s: read error", tmp);
+	fclose(in);
+	if (rc == VB_OK && fflush(stdout) != 0)
+		rc = vb_err_set(e, VB_ERR_RUN, "writing to standard output: %s", strerror(errno));
+	return rc;
+}
+
+int vb_outfile_commit(vb_outfile *o, vb_err *e)
+{
+	if (!o->active)
+		return vb_err_set(e, VB_ERR_RUN, "%s: output was not started", o->path);
+	if (strcmp(o->path, "-") == 0) {
+		int rc = copy_to_stdout(o->tmp_path, e);
+		vb_outfile_abort(o);
+		return rc;
+	}
+	if (fsync_path(o->tmp_path, O_RDONLY) != 0) {
+		vb_err_set(e, VB_ERR_RUN, "%s: fsync failed: %s", o->tmp_path, strerror(errno));
+		vb_outfile_abort(o);
+		return VB_ERR_RUN;
+	}
+	/* mkstemp makes the file 0600; give it the permissions a new file gets. */
+	mode_t mask = umask(0);
+	umask(mask);
+	chmod(o->tmp_path, 0666 & ~mask);
+	if (rename(o->tmp_path, o->path) != 0) {
+		vb_err_set(e, VB_ERR_RUN, "%s: cannot rename %s into place: %s", o->path,
+			   o->tmp_path, strerror(errno));
+		vb_outfile_abort(o);
+		return VB_ERR_RUN;
+	}
+	untrack(o->tmp_path);
+	o->active = 0;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", o->path);
+	fsync_path(dirname(dir), O_RDONLY | O_DIRECTORY);
+	return VB_OK;
+}
+
+void vb_outfile_abort(vb_outfile *o)
+{
+	if (o == NULL || !o->active)
+		return;
+	unlink(o->tmp_path);
+	untrack(o->tmp_path);
+	o->active = 0;
+}
+
+int vb_outfile_check_distinct(const char *output, const char *input, vb_err *e)
+{
+	struct stat so, si;
+	if (strcmp(output, "-") == 0 || strcmp(input, "-") == 0)
+		return VB_OK;
+	if (stat(output, &so) != 0 || stat(input, &si) != 0)
+		return VB_OK;
+	if (so.st_dev == si.st_dev && so.st_ino == si.st_ino)
+		return vb_err_set(e, VB_ERR_INPUT,
+				  "%s: output is the same file as input %s; inputs are never modified",
+				  output, input);
+	return VB_OK;
+}

@@ -1,0 +1,33 @@
+/* vb_outfile: atomic outputs. A program writes to OUTPUT.tmp.XXXXXX in the
+ * output's directory and renames it into place only when complete, so an
+ * interrupted or failed run never leaves a file Make would take as finished.
+ * "-" as output spools to a temporary file and copies it to stdout. */
+#ifndef VB_OUTFILE_H
+#define VB_OUTFILE_H
+
+#include <limits.h>
+
+#include "vb_err.h"
+
+typedef struct vb_outfile {
+	char path[PATH_MAX];     /* final name, or "-" for stdout */
+	char tmp_path[PATH_MAX]; /* where the data is written until commit */
+	int active;              /* 1 between begin and commit/abort */
+} vb_outfile;
+
+/* Creates the temporary file for output path and registers it for removal on
+ * SIGINT/SIGTERM/SIGHUP. The caller writes to o->tmp_path (it exists, empty). */
+int vb_outfile_begin(vb_outfile *o, const char *path, vb_err *e);
+
+/* fsyncs the temporary file, renames it to the final name and fsyncs the
+ * directory (or copies it to stdout for "-" and removes it). */
+int vb_outfile_commit(vb_outfile *o, vb_err *e);
+
+/* Removes the temporary file; a no-op after commit or on a zeroed struct. */
+void vb_outfile_abort(vb_outfile *o);
+
+/* VB_ERR_INPUT if output and input name the same existing file (same device
+ * and inode): inputs are never modified. */
+int vb_outfile_check_distinct(const char *output, const char *input, vb_err *e);
+
+#endif

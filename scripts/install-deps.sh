@@ -1,0 +1,37 @@
+#!/bin/sh
+# Installs the Debian packages voxbat needs to build, test and run, and only
+# those that are missing. `--check` lists what is missing and exits 1 if
+# anything is, without installing. Needs root (or sudo) to install.
+set -eu
+
+PACKAGES="gcc make pkg-config libhdf5-dev hdf5-tools libsuitesparse-dev
+libtiff-dev libjansson-dev libinih-dev bats bats-assert bats-support time"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+if [ "${1:-}" = "--check" ]; then
+	echo "install-deps: missing Debian packages:$missing" >&2
+	exit 1
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+	SUDO="sudo"
+else
+	echo "install-deps: missing packages:$missing; run this script as root" >&2
+	exit 1
+fi
+
+echo "install-deps: installing$missing" >&2
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,813 @@
+/* genstruct: generate, modify and inspect cathode microstructures as voxbat
+ * HDF5 files. main parses the command line, validates it, calls the
+ * operations in genstruct.h and owns the exit code (0 ok, 1 failure, 2 usage). */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "genstruct.h"
+#include "vb_cli.h"
+#include "vb_h5.h"
+#include "vb_outfile.h"
+#include "vb_units.h"
+#include "vb_voxel.h"
+
+#define PROGRAM "genstruct"
+#define MAX_AXES 64
+#define MAX_LAYERS 64
+
+typedef struct command {
+	const char *name;
+	int (*run)(int argc, char **argv, const char *cmdline);
+	const char *help;
+	const char *usage;
+} command;
+
+/* Reports e on stderr as one line and returns the exit code for it. */
+static int fail(const vb_err *e)
+{
+	fprintf(stderr, PROGRAM ": %s\n", e->msg);
+	return vb_err_exit_code(e->status);
+}
+
+static int usage_error(const char *sub, const char *fmt, const char *arg)
+{
+	fprintf(stderr, PROGRAM " %s: ", sub);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see '" PROGRAM " %s --help')\n", sub);
+	return 2;
+}
+
+/* Writes one step's parameters into its provenance record. */
+typedef int (*param_writer)(hid_t record, const void *ctx, vb_err *e);
+
+/* Writes img with provenance to out atomically (temp file + rename). */
+static int save_structure(const char *out, const vb_image *img, const char *operation,
+			  const hid_t *inputs, const char *const *names, int n_inputs,
+			  const char *cmdline, param_writer params, const void *ctx, vb_err *e)
+{
+	vb_outfile of;
+	if (vb_outfile_begin(&of, out, e) != VB_OK)
+		return e->status;
+	hid_t file = vb_h5_create(of.tmp_path, "structure", e);
+	int rc = file < 0 ? e->status : VB_OK;
+	if (rc == VB_OK)
+		rc = vb_h5_write_image(file, img, e);
+	if (rc == VB_OK) {
+		hid_t rec = vb_h5_provenance_begin(file, PROGRAM, operation, cmdline, inputs, names,
+						   n_inputs, e);
+		if (rec < 0)
+			rc = e->status;
+		if (rc == VB_OK && params != NULL)
+			rc = params(rec, ctx, e);
+		if (rec >= 0)
+			H5Gclose(rec);
+	}
+	if (file >= 0 && vb_h5_close(file, rc == VB_OK ? e : NULL) != VB_OK && rc == VB_OK)
+		rc = VB_ERR_RUN;
+	if (rc == VB_OK)
+		rc = vb_outfile_commit(&of, e);
+	else
+		vb_outfile_abort(&of);
+	return rc;
+}
+
+/* Opens a voxbat input and reads its image; the file stays open for provenance. */
+static int load_structure(const char *path, hid_t *file, vb_image **img, vb_err *e)
+{
+	*img = NULL;
+	*file = vb_h5_open(path, e);
+	if (*file < 0)
+		return e->status;
+	if (vb_h5_read_image(*file, path, img, e) != VB_OK) {
+		vb_h5_close(*file, NULL);
+		*file = -1;
+		return e->status;
+	}
+	return VB_OK;
+}
+
+/* Warns when a phase set does not connect x = 0 to x = L. */
+static void warn_percolation(const vb_image *img, const char *what, const uint8_t member[8])
+{
+	if (vb_voxel_percolates_x(img, member) == 0)
+		fprintf(stderr, PROGRAM ": warning: %s does not percolate along x\n", what);
+}
+
+static const uint8_t CAM_SET[VB_PHASE_COUNT] = {[VB_PHASE_CAM] = 1};
+static const uint8_t ION_SET[VB_PHASE_COUNT] = {[VB_PHASE_ELECTROLYTE] = 1, [VB_PHASE_CBD] = 1};
+
+/* ---- homogeneous ---------------------------------------------------------------- */
+
+typedef struct homogeneous_ctx {
+	gs_packing p;
+	gs_packing_stats stats;
+	double size[3];
+} homogeneous_ctx;
+
+static int homogeneous_params(hid_t rec, const void *ctx, vb_err *e)
+{
+	const homogeneous_ctx *c = ctx;
+	int rc = vb_h5_attr_write_int64(rec, "seed", (int64_t)c->p.seed, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_doubles(rec, "size_m", c->size, 3, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_double(rec, "voxel_size_m", c->p.voxel_size, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_double(rec, "target_cam", c->p.cam, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_double(rec, "target_cbd", c->p.cbd, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_double(rec, "target_electrolyte", c->p.electrolyte, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_double(rec, "diameter_median_m", c->p.diameter_median, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_double(rec, "diameter_spread", c->p.diameter_spread, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_int64(rec, "particles", c->stats.particles, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_int64(rec, "neck_halfwidth_voxels", c->stats.neck_halfwidth, e);
+	return rc;
+}
+
+static int run_homogeneous(int argc, char **argv, const char *cmdline)
+{
+	static const struct option opts[] = {
+		{"size", required_argument, 0, 's'},	  {"voxel", required_argument, 0, 'v'},
+		{"cam", required_argument, 0, 'c'},	  {"cbd", required_argument, 0, 'b'},
+		{"electrolyte", required_argument, 0, 'e'}, {"diameter", required_argument, 0, 'd'},
+		{"spread", required_argument, 0, 'w'},	  {"seed", required_argument, 0, 'r'},
+		{"output", required_argument, 0, 'o'},	  {"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},		  {0, 0, 0, 0},
+	};
+	const char *size = NULL, *voxel = "1um", *cam = NULL, *cbd = "0", *el = NULL;
+	const char *diameter = "8um", *spread = "0.25", *seed = "1", *out = NULL;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': size = optarg; break;
+		case 'v': voxel = optarg; break;
+		case 'c': cam = optarg; break;
+		case 'b': cbd = optarg; break;
+		case 'e': el = optarg; break;
+		case 'd': diameter = optarg; break;
+		case 'w': spread = optarg; break;
+		case 'r': seed = optarg; break;
+		case 'o': out = optarg; break;
+		case 'q': break;
+		case 'h': return -1;
+		default: return 2;
+		}
+	}
+	if (optind != argc)
+		return usage_error("homogeneous", "unexpected argument '%s'", argv[optind]);
+	if (size == NULL)
+		return usage_error("homogeneous", "%s", "--size is required (e.g. --size 106x60x60um)");
+	if (cam == NULL)
+		return usage_error("homogeneous", "%s", "--cam is required (e.g. --cam 0.65)");
+	if (out == NULL)
+		return usage_error("homogeneous", "%s", "-o OUTPUT is required");
+	vb_err e;
+	vb_err_clear(&e);
+	homogeneous_ctx ctx;
+	memset(&ctx, 0, sizeof ctx);
+	gs_packing *p = &ctx.p;
+	double seed_value = 0;
+	if (vb_units_parse_triple(size, VB_UNIT_LENGTH, "--size", ctx.size, &e) ||
+	    vb_units_parse(voxel, VB_UNIT_LENGTH, "--voxel", &p->voxel_size, &e) ||
+	    vb_units_parse_number(cam, "--cam", &p->cam, &e) ||
+	    vb_units_parse_number(cbd, "--cbd", &p->cbd, &e) ||
+	    vb_units_parse(diameter, VB_UNIT_LENGTH, "--diameter", &p->diameter_median, &e) ||
+	    vb_units_parse_number(spread, "--spread", &p->diameter_spread, &e) ||
+	    vb_units_parse_number(seed, "--seed", &seed_value, &e))
+		return fail(&e);
+	if (el != NULL && vb_units_parse_number(el, "--electrolyte", &p->electrolyte, &e))
+		return fail(&e);
+	if (el == NULL)
+		p->electrolyte = fmax(0.0, 1.0 - p->cam - p->cbd);
+	if (!(seed_value >= 0 && seed_value <= 9007199254740992.0 && seed_value == floor(seed_value))) {
+		vb_err_set(&e, VB_ERR_INPUT, "--seed: '%s' is not a whole number >= 0", seed);
+		return fail(&e);
+	}
+	p->seed = (uint64_t)seed_value;
+	if (!(p->voxel_size > 0)) {
+		vb_err_set(&e, VB_ERR_INPUT, "--voxel: %s, expected > 0", voxel);
+		return fail(&e);
+	}
+	static const char *const axis_opt[3] = {"--size (x)", "--size (y)", "--size (z)"};
+	for (int a = 0; a < 3; a++)
+		if (vb_units_whole_voxels(ctx.size[a], p->voxel_size, axis_opt[a], &p->n[a], &e))
+			return fail(&e);
+	vb_image *img = gs_generate_packing(p, &ctx.stats, &e);
+	if (img == NULL)
+		return fail(&e);
+	warn_percolation(img, "CAM", CAM_SET);
+	warn_percolation(img, "the ion-conducting phase (electrolyte + CBD)", ION_SET);
+	int rc = save_structure(out, img, "homogeneous", NULL, NULL, 0, cmdline, homogeneous_params,
+				&ctx, &e);
+	vb_voxel_free(&img);
+	return rc == VB_OK ? 0 : fail(&e);
+}
+
+/* ---- perforate ------------------------------------------------------------------ */
+
+typedef struct perforate_ctx {
+	double radius, depth;
+	double axes[2 * MAX_AXES];
+	int n_axes;
+	int64_t changed;
+} perforate_ctx;
+
+static int perforate_params(hid_t rec, const void *ctx, vb_err *e)
+{
+	const perforate_ctx *c = ctx;
+	int rc = vb_h5_attr_write_double(rec, "radius_m", c->radius, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_double(rec, "depth_m", c->depth, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_doubles(rec, "axes_yz_m", c->axes, 2 * c->n_axes, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_int64(rec, "voxels_changed", c->changed, e);
+	return rc;
+}
+
+static int parse_axis(const char *text, double yz[2], vb_err *e)
+{
+	const char *comma = strchr(text, ',');
+	char first[128];
+	if (comma == NULL || (size_t)(comma - text) >= sizeof first)
+		return vb_err_set(e, VB_ERR_INPUT, "--axis '%s': expected Y,Z with units (e.g. 30um,30um)",
+				  text);
+	memcpy(first, text, (size_t)(comma - text));
+	first[comma - text] = '\0';
+	if (vb_units_parse(first, VB_UNIT_LENGTH, "--axis (y)", &yz[0], e) ||
+	    vb_units_parse(comma + 1, VB_UNIT_LENGTH, "--axis (z)", &yz[1], e))
+		return e->status;
+	return VB_OK;
+}
+
+static int run_perforate(int argc, char **argv, const char *cmdline)
+{
+	static const struct option opts[] = {
+		{"radius", required_argument, 0, 'r'}, {"axis", required_argument, 0, 'a'},
+		{"depth", required_argument, 0, 'd'},  {"output", required_argument, 0, 'o'},
+		{"quiet", no_argument, 0, 'q'},	       {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *radius = NULL, *depth = NULL, *out = NULL;
+	const char *axes[MAX_AXES];
+	int n_axes = 0, c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': radius = optarg; break;
+		case 'a':
+			if (n_axes == MAX_AXES)
+				return usage_error("perforate", "%s", "too many --axis options");
+			axes[n_axes++] = optarg;
+			break;
+		case 'd': depth = optarg; break;
+		case 'o': out = optarg; break;
+		case 'q': break;
+		case 'h': return -1;
+		default: return 2;
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("perforate", "%s", "expected one input file");
+	if (radius == NULL)
+		return usage_error("perforate", "%s", "--radius is required (e.g. --radius 16um)");
+	if (out == NULL)
+		return usage_error("perforate", "%s", "-o OUTPUT is required");
+	const char *in = argv[optind];
+	vb_err e;
+	vb_err_clear(&e);
+	perforate_ctx ctx;
+	memset(&ctx, 0, sizeof ctx);
+	if (vb_units_parse(radius, VB_UNIT_LENGTH, "--radius", &ctx.radius, &e))
+		return fail(&e);
+	for (int a = 0; a < n_axes; a++)
+		if (parse_axis(axes[a], &ctx.axes[2 * a], &e))
+			return fail(&e);
+	ctx.n_axes = n_axes > 0 ? n_axes : 1; /* default: the y = 0, z = 0 edge */
+	if (depth != NULL && vb_units_parse(depth, VB_UNIT_LENGTH, "--depth", &ctx.depth, &e))
+		return fail(&e);
+	if (vb_outfile_check_distinct(out, in, &e))
+		return fail(&e);
+	hid_t file;
+	vb_image *img;
+	if (load_structure(in, &file, &img, &e) != VB_OK)
+		return fail(&e);
+	const double h = img->voxel_size, ly = img->ny * h, lz = img->nz * h, lx = img->nx * h;
+	if (depth == NULL)
+		ctx.depth = lx;
+	int rc = VB_OK;
+	if (ctx.radius < 0 || ctx.radius > fmin(ly, lz))
+		rc = vb_err_set(&e, VB_ERR_INPUT, "--radius %g um: expected between 0 and the box "
+				"cross-section %g x %g um", ctx.radius * 1e6, ly * 1e6, lz * 1e6);
+	for (int a = 0; a < ctx.n_axes && rc == VB_OK; a++)
+		if (ctx.axes[2 * a] < 0 || ctx.axes[2 * a] > ly || ctx.axes[2 * a + 1] < 0 ||
+		    ctx.axes[2 * a + 1] > lz)
+			rc = vb_err_set(&e, VB_ERR_INPUT, "--axis %g,%g um lies outside the cross-section "
+					"0..%g x 0..%g um", ctx.axes[2 * a] * 1e6,
+					ctx.axes[2 * a + 1] * 1e6, ly * 1e6, lz * 1e6);
+	if (rc == VB_OK && !(ctx.depth > 0 && ctx.depth <= lx * (1 + 1e-9)))
+		rc = vb_err_set(&e, VB_ERR_INPUT, "--depth %g um: expected > 0 and at most the "
+				"thickness %g um", ctx.depth * 1e6, lx * 1e6);
+	if (rc == VB_OK) {
+		ctx.changed = gs_perforate(img, ctx.radius, ctx.axes, ctx.n_axes, ctx.depth);
+		const char *names[1] = {in};
+		rc = save_structure(out, img, "perforate", &file, names, 1, cmdline, perforate_params,
+				    &ctx, &e);
+	}
+	vb_h5_close(file, NULL);
+	vb_voxel_free(&img);
+	return rc == VB_OK ? 0 : fail(&e);
+}
+
+/* ---- stack ---------------------------------------------------------------------- */
+
+typedef struct stack_ctx {
+	double fractions[MAX_LAYERS];
+	int64_t boundaries[MAX_LAYERS + 1];
+	int n;
+} stack_ctx;
+
+static int stack_params(hid_t rec, const void *ctx, vb_err *e)
+{
+	const stack_ctx *c = ctx;
+	double b[MAX_LAYERS + 1];
+	for (int l = 0; l <= c->n; l++)
+		b[l] = (double)c->boundaries[l];
+	int rc = vb_h5_attr_write_doubles(rec, "thickness_fractions", c->fractions, c->n, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_doubles(rec, "layer_boundaries_voxels", b, c->n + 1, e);
+	return rc;
+}
+
+static int run_stack(int argc, char **argv, const char *cmdline)
+{
+	static const struct option opts[] = {
+		{"output", required_argument, 0, 'o'},
+		{"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *out = NULL;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'q': break;
+		case 'h': return -1;
+		default: return 2;
+		}
+	}
+	int n = argc - optind;
+	if (n < 2 || n > MAX_LAYERS)
+		return usage_error("stack", "%s", "expected 2 to 64 layers FILE:FRACTION");
+	if (out == NULL)
+		return usage_error("stack", "%s", "-o OUTPUT is required");
+	vb_err e;
+	vb_err_clear(&e);
+	stack_ctx ctx;
+	memset(&ctx, 0, sizeof ctx);
+	ctx.n = n;
+	char paths[MAX_LAYERS][4096];
+	const char *names[MAX_LAYERS];
+	for (int l = 0; l < n; l++) {
+		if (vb_cli_split_path_number(argv[optind + l], "stack", paths[l], sizeof paths[l],
+					     &ctx.fractions[l], &e) ||
+		    vb_outfile_check_distinct(out, paths[l], &e))
+			return fail(&e);
+		names[l] = paths[l];
+	}
+	hid_t files[MAX_LAYERS];
+	vb_image *layers[MAX_LAYERS];
+	int loaded = 0, rc = VB_OK;
+	for (; loaded < n && rc == VB_OK; loaded++) {
+		rc = load_structure(paths[loaded], &files[loaded], &layers[loaded], &e);
+		if (rc != VB_OK)
+			break;
+	}
+	vb_image *img = NULL;
+	if (rc == VB_OK) {
+		img = gs_stack(layers, ctx.fractions, n, ctx.boundaries, &e);
+		if (img == NULL) {
+			rc = e.status;
+			vb_err_prefix(&e, "stack");
+		}
+	}
+	if (rc == VB_OK)
+		rc = save_structure(out, img, "stack", files, names, n, cmdline, stack_params, &ctx, &e);
+	for (int l = 0; l < loaded; l++) {
+		vb_h5_close(files[l], NULL);
+		vb_voxel_free(&layers[l]);
+	}
+	vb_voxel_free(&img);
+	return rc == VB_OK ? 0 : fail(&e);
+}
+
+/* ---- reverse -------------------------------------------------------------------- */
+
+static int run_reverse(int argc, char **argv, const char *cmdline)
+{
+	static const struct option opts[] = {
+		{"output", required_argument, 0, 'o'},
+		{"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *out = NULL;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'q': break;
+		case 'h': return -1;
+		default: return 2;
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("reverse", "%s", "expected one input file");
+	if (out == NULL)
+		return usage_error("reverse", "%s", "-o OUTPUT is required");
+	const char *in = argv[optind];
+	vb_err e;
+	vb_err_clear(&e);
+	if (vb_outfile_check_distinct(out, in, &e))
+		return fail(&e);
+	hid_t file;
+	vb_image *img;
+	if (load_structure(in, &file, &img, &e) != VB_OK)
+		return fail(&e);
+	gs_reverse(img);
+	const char *names[1] = {in};
+	int rc = save_structure(out, img, "reverse", &file, names, 1, cmdline, NULL, NULL, &e);
+	vb_h5_close(file, NULL);
+	vb_voxel_free(&img);
+	return rc == VB_OK ? 0 : fail(&e);
+}
+
+/* ---- import / export ------------------------------------------------------------ */
+
+typedef struct import_ctx {
+	const char *source, *format, *order, *map;
+} import_ctx;
+
+static int import_params(hid_t rec, const void *ctx, vb_err *e)
+{
+	const import_ctx *c = ctx;
+	int rc = vb_h5_attr_write_string(rec, "source", c->source, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(rec, "source_format", c->format, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(rec, "axis_order", c->order, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(rec, "value_map", c->map ? c->map : "identity", e);
+	return rc;
+}
+
+static int run_import(int argc, char **argv, const char *cmdline)
+{
+	static const struct option opts[] = {
+		{"raw", required_argument, 0, 'r'},   {"tiff", required_argument, 0, 't'},
+		{"dims", required_argument, 0, 'd'},  {"order", required_argument, 0, 'a'},
+		{"voxel", required_argument, 0, 'v'}, {"map", required_argument, 0, 'm'},
+		{"output", required_argument, 0, 'o'}, {"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},	      {0, 0, 0, 0},
+	};
+	const char *raw = NULL, *tiff = NULL, *dims = NULL, *voxel = NULL, *out = NULL;
+	import_ctx ctx = {NULL, NULL, "xyz", NULL};
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': raw = optarg; break;
+		case 't': tiff = optarg; break;
+		case 'd': dims = optarg; break;
+		case 'a': ctx.order = optarg; break;
+		case 'v': voxel = optarg; break;
+		case 'm': ctx.map = optarg; break;
+		case 'o': out = optarg; break;
+		case 'q': break;
+		case 'h': return -1;
+		default: return 2;
+		}
+	}
+	if (optind != argc)
+		return usage_error("import", "unexpected argument '%s'", argv[optind]);
+	if ((raw == NULL) == (tiff == NULL))
+		return usage_error("import", "%s", "give exactly one of --raw FILE or --tiff FILE");
+	if (raw != NULL && dims == NULL)
+		return usage_error("import", "%s", "--raw needs --dims AxBxC (e.g. --dims 100x80x80)");
+	if (tiff != NULL && dims != NULL)
+		return usage_error("import", "%s", "--dims is for --raw; a TIFF stack has its own size");
+	if (voxel == NULL)
+		return usage_error("import", "%s", "--voxel is required (e.g. --voxel 1um)");
+	if (out == NULL)
+		return usage_error("import", "%s", "-o OUTPUT is required");
+	vb_err e;
+	vb_err_clear(&e);
+	int axis[3], map[256];
+	int64_t n[3];
+	double h;
+	if (gs_parse_order(ctx.order, axis, &e) || gs_parse_map(ctx.map, map, &e) ||
+	    vb_units_parse(voxel, VB_UNIT_LENGTH, "--voxel", &h, &e) ||
+	    (dims && vb_units_parse_counts(dims, "--dims", n, &e)))
+		return fail(&e);
+	ctx.source = raw ? raw : tiff;
+	ctx.format = raw ? "raw uint8" : "TIFF";
+	if (vb_outfile_check_distinct(out, ctx.source, &e))
+		return fail(&e);
+	vb_image *img = raw ? gs_import_raw(raw, n, axis, h, map, &e)
+			    : gs_import_tiff(tiff, axis, h, map, &e);
+	if (img == NULL)
+		return fail(&e);
+	int rc = save_structure(out, img, "import", NULL, NULL, 0, cmdline, import_params, &ctx, &e);
+	vb_voxel_free(&img);
+	return rc == VB_OK ? 0 : fail(&e);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int run_export(int argc, char **argv, const char *cmdline)
+{
+	(void)cmdline;
+	static const struct option opts[] = {
+		{"order", required_argument, 0, 'a'},  {"format", required_argument, 0, 'f'},
+		{"output", required_argument, 0, 'o'}, {"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},	       {0, 0, 0, 0},
+	};
+	const char *order = "xyz", *format = NULL, *out = NULL;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': order = optarg; break;
+		case 'f': format = optarg; break;
+		case 'o': out = optarg; break;
+		case 'q': break;
+		case 'h': return -1;
+		default: return 2;
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("export", "%s", "expected one input file");
+	if (out == NULL)
+		return usage_error("export", "%s", "-o OUTPUT is required");
+	if (format == NULL)
+		format = (ends_with(out, ".tif") || ends_with(out, ".tiff")) ? "tiff" : "raw";
+	if (strcmp(format, "raw") != 0 && strcmp(format, "tiff") != 0)
+		return usage_error("export", "--format '%s': expected raw or tiff", format);
+	if (strcmp(format, "tiff") == 0 && strcmp(out, "-") == 0)
+		return usage_error("export", "%s", "TIFF cannot be written to standard output");
+	const char *in = argv[optind];
+	vb_err e;
+	vb_err_clear(&e);
+	int axis[3];
+	if (gs_parse_order(order, axis, &e) || vb_outfile_check_distinct(out, in, &e))
+		return fail(&e);
+	hid_t file;
+	vb_image *img;
+	if (load_structure(in, &file, &img, &e) != VB_OK)
+		return fail(&e);
+	vb_h5_close(file, NULL);
+	vb_outfile of;
+	int rc = vb_outfile_begin(&of, out, &e);
+	if (rc == VB_OK && strcmp(format, "tiff") == 0) {
+		rc = gs_export_tiff(img, axis, of.tmp_path, &e);
+	} else if (rc == VB_OK) {
+		FILE *f = fopen(of.tmp_path, "wb");
+		rc = f ? gs_export_raw(img, axis, f, &e) : vb_err_set(&e, VB_ERR_RUN, "%s: cannot write",
+								       of.tmp_path);
+		if (f != NULL && fclose(f) != 0 && rc == VB_OK)
+			rc = vb_err_set(&e, VB_ERR_RUN, "%s: write failed", out);
+	}
+	if (rc == VB_OK)
+		rc = vb_outfile_commit(&of, &e);
+	else
+		vb_outfile_abort(&of);
+	vb_voxel_free(&img);
+	return rc == VB_OK ? 0 : fail(&e);
+}
+
+/* ---- info ----------------------------------------------------------------------- */
+
+static int print_profile(const vb_image *img)
+{
+	double *f = malloc((size_t)img->nx * VB_PHASE_COUNT * sizeof *f);
+	if (f == NULL) {
+		fprintf(stderr, PROGRAM ": out of memory\n");
+		return 1;
+	}
+	vb_voxel_slice_fractions(img, f);
+	printf("x_um");
+	for (int p = 0; p < VB_PHASE_COUNT; p++)
+		printf(",%s", vb_voxel_phase_name(p));
+	printf("\n");
+	for (int64_t i = 0; i < img->nx; i++) {
+		printf("%.6g", (i + 0.5) * img->voxel_size * 1e6);
+		for (int p = 0; p < VB_PHASE_COUNT; p++)
+			printf(",%.6f", f[i * VB_PHASE_COUNT + p]);
+		printf("\n");
+	}
+	free(f);
+	return 0;
+}
+
+static int run_info(int argc, char **argv, const char *cmdline)
+{
+	(void)cmdline;
+	static const struct option opts[] = {
+		{"json", no_argument, 0, 'j'},
+		{"profile", no_argument, 0, 'p'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	int json = 0, profile = 0, c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 'p': profile = 1; break;
+		case 'h': return -1;
+		default: return 2;
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("info", "%s", "expected one input file");
+	if (json && profile)
+		return usage_error("info", "%s", "--json and --profile are exclusive");
+	const char *in = argv[optind];
+	vb_err e;
+	vb_err_clear(&e);
+	hid_t file;
+	vb_image *img;
+	if (load_structure(in, &file, &img, &e) != VB_OK)
+		return fail(&e);
+	vb_h5_close(file, NULL);
+	if (profile) {
+		int rc = print_profile(img);
+		vb_voxel_free(&img);
+		return rc;
+	}
+	int64_t counts[VB_PHASE_COUNT];
+	vb_voxel_count_phases(img, counts, NULL);
+	const double total = (double)vb_voxel_count(img), h = img->voxel_size;
+	int cam_perc = vb_voxel_percolates_x(img, CAM_SET);
+	int ion_perc = vb_voxel_percolates_x(img, ION_SET);
+	if (json) {
+		json_t *root = json_object(), *phases = json_object();
+		json_object_set_new(root, "file", json_string(in));
+		json_object_set_new(root, "dims", json_pack("[III]", (json_int_t)img->nx,
+							    (json_int_t)img->ny, (json_int_t)img->nz));
+		json_object_set_new(root, "voxel_size_m", json_real(h));
+		json_object_set_new(root, "size_um", json_pack("[fff]", img->nx * h * 1e6,
+							       img->ny * h * 1e6, img->nz * h * 1e6));
+		for (int p = 0; p < VB_PHASE_COUNT; p++)
+			json_object_set_new(phases, vb_voxel_phase_name(p),
+					    json_pack("{s:i,s:I,s:f}", "id", p, "count",
+						      (json_int_t)counts[p], "fraction",
+						      (double)counts[p] / total));
+		json_object_set_new(root, "phases", phases);
+		json_object_set_new(root, "percolates_x",
+				    json_pack("{s:b,s:b}", "CAM", cam_perc == 1, "ion_conductor",
+					      ion_perc == 1));
+		char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+		if (text != NULL)
+			printf("%s\n", text);
+		free(text);
+		json_decref(root);
+	} else {
+		printf("file        %s\n", in);
+		printf("voxels      %lld x %lld x %lld (x, y, z)\n", (long long)img->nx,
+		       (long long)img->ny, (long long)img->nz);
+		printf("size        %g x %g x %g um, voxel %g um\n", img->nx * h * 1e6,
+		       img->ny * h * 1e6, img->nz * h * 1e6, h * 1e6);
+		printf("%-12s %2s %12s %10s\n", "phase", "id", "voxels", "fraction");
+		for (int p = 0; p < VB_PHASE_COUNT; p++)
+			if (p <= VB_PHASE_CBD || counts[p] > 0)
+				printf("%-12s %2d %12lld %10.6f\n", vb_voxel_phase_name(p), p,
+				       (long long)counts[p], (double)counts[p] / total);
+		printf("percolates along x: CAM %s, ion conductor (electrolyte + CBD) %s\n",
+		       cam_perc == 1 ? "yes" : "no", ion_perc == 1 ? "yes" : "no");
+	}
+	vb_voxel_free(&img);
+	return 0;
+}
+
+/* ---- dispatch ------------------------------------------------------------------- */
+
+static const command commands[] = {
+	{"homogeneous", run_homogeneous, "random packing of CAM particles, CBD and electrolyte",
+	 "usage: genstruct homogeneous --size XxYxZ[unit] --cam F [options] -o OUT.h5\n"
+	 "  --size XxYxZunit    box size, e.g. 106x60x60um (a whole number of voxels)\n"
+	 "  --voxel LEN         voxel edge length (default 1um)\n"
+	 "  --cam F             CAM volume fraction (required, at most 0.95)\n"
+	 "  --cbd F             carbon-binder volume fraction (default 0)\n"
+	 "  --electrolyte F     electrolyte volume fraction (default: 1 - cam - cbd)\n"
+	 "                      void is 1 - cam - cbd - electrolyte\n"
+	 "  --diameter LEN      median particle diameter (default 8um)\n"
+	 "  --spread S          standard deviation of ln(diameter) (default 0.25)\n"
+	 "  --seed N            random seed (default 1); same seed, same image\n"
+	 "  -o, --output FILE   output structure (- for stdout)\n"},
+	{"perforate", run_perforate, "cut cylindrical electrolyte channels along x",
+	 "usage: genstruct perforate --radius LEN [--axis Y,Z]... [--depth LEN] IN.h5 -o OUT.h5\n"
+	 "  --radius LEN        channel radius, 0 to the box width (e.g. 16um)\n"
+	 "  --axis Y,Z          channel axis position (default 0um,0um: the quarter hole\n"
+	 "                      on the y = 0, z = 0 edge); repeat for more channels\n"
+	 "  --depth LEN         channel length from the separator side x = 0\n"
+	 "                      (default: the whole thickness)\n"
+	 "  CAM and CBD voxels inside become electrolyte.\n"},
+	{"stack", run_stack, "stack layers cut from structures, keeping the thickness",
+	 "usage: genstruct stack A.h5:FA B.h5:FB [...] -o OUT.h5\n"
+	 "  Layer l takes the x-slices of file l between the cumulative thickness\n"
+	 "  fractions (they must sum to 1); the first file is at the separator side\n"
+	 "  (x = 0). All files need the same voxel size and dimensions.\n"},
+	{"reverse", run_reverse, "mirror a structure along x",
+	 "usage: genstruct reverse IN.h5 -o OUT.h5\n"},
+	{"import", run_import, "read a raw uint8 or TIFF voxel image",
+	 "usage: genstruct import (--raw FILE --dims AxBxC | --tiff FILE) --voxel LEN\n"
+	 "                        [--order xyz] [--map V:PHASE,...] -o OUT.h5\n"
+	 "  --dims AxBxC        raw file extents, slowest axis first\n"
+	 "  --order ABC         which of x,y,z the file's axes are, slowest first\n"
+	 "                      (default xyz: x slowest, z fastest, as /labels);\n"
+	 "                      for TIFF: pages, rows, columns\n"
+	 "  --map V:PHASE,...   file value to phase (name or id); default: values are\n"
+	 "                      phase ids 0=void 1=CAM 2=electrolyte 3=CBD ...\n"},
+	{"export", run_export, "write the labels as raw uint8 or TIFF",
+	 "usage: genstruct export IN.h5 [--order xyz] [--format raw|tiff] -o OUT\n"
+	 "  --format            raw (default) or tiff (default for .tif/.tiff names)\n"},
+	{"info", run_info, "phase counts, volume fractions and percolation",
+	 "usage: genstruct info [--json | --profile] IN.h5\n"
+	 "  --json              machine-readable summary\n"
+	 "  --profile           CSV of volume fractions per x-slice\n"},
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: genstruct COMMAND [options] ...\n"
+		     "Generate, modify and inspect voxel cathode microstructures (voxbat HDF5).\n\n"
+		     "commands:\n");
+	for (size_t n = 0; n < N_COMMANDS; n++)
+		fprintf(out, "  %-12s %s\n", commands[n].name, commands[n].help);
+	fprintf(out, "\nLengths take units (m, mm, um, nm). '-' as a file means stdin/stdout.\n"
+		     "'genstruct COMMAND --help' for a command's options. Exit status: 0 ok,\n"
+		     "1 failure while running, 2 invalid usage or input.\n");
+}
+
+static int finish(int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, PROGRAM ": error writing standard output\n");
+		return rc ? rc : 1;
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return finish(0);
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("genstruct (voxbat) %s\n", VB_VERSION);
+		return finish(0);
+	}
+	for (size_t n = 0; n < N_COMMANDS; n++) {
+		if (strcmp(argv[1], commands[n].name) != 0)
+			continue;
+		char *cmdline = vb_cli_join_argv(argc, argv);
+		if (cmdline == NULL) {
+			fprintf(stderr, PROGRAM ": out of memory\n");
+			return 1;
+		}
+		int rc = commands[n].run(argc - 1, argv + 1, cmdline);
+		free(cmdline);
+		if (rc == -1) {
+			fputs(commands[n].usage, stdout);
+			rc = 0;
+		}
+		return finish(rc);
+	}
+	fprintf(stderr, PROGRAM ": unknown command '%s' (see 'genstruct --help')\n", argv[1]);
+	return 2;
+}
