@@ -1,0 +1,356 @@
+#!/usr/bin/env bats
+# genstruct as a user runs it: one test per sentence of the spec (issue 2,
+# STUDIES.md structures) including the bad inputs.
+
+load test_helper
+
+# CAM fraction of the CSV profile rows from $1 to $2 (1-based, inclusive).
+mean_cam() {
+	awk -F, -v a="$1" -v b="$2" 'NR > 1 && NR - 1 >= a && NR - 1 <= b { s += $3; n++ } END { printf "%.6f", s / n }'
+}
+
+# A uniform structure of one phase: a raw file of bytes $4 imported.
+uniform() {
+	local dims=$1 voxel=$2 out=$3 byte=$4 n
+	n=$(echo "$dims" | awk -Fx '{ print $1 * $2 * $3 }')
+	head -c "$n" /dev/zero | tr '\0' "\\$(printf '%03o' "$byte")" > "$out.raw"
+	genstruct import --raw "$out.raw" --dims "$dims" --voxel "$voxel" -o "$out"
+}
+
+@test "the issue's homogeneous command works and meets the Study P fractions within 0.5 vol%" {
+	run genstruct homogeneous --size 106x60x60um --voxel 1um --cam 0.65 --cbd 0.21 \
+		--electrolyte 0.14 --seed 1 -o cathode.h5
+	assert_success
+	run genstruct info --json cathode.h5
+	assert_success
+	cam=$(echo "$output" | json_get .phases.CAM.fraction)
+	cbd=$(echo "$output" | json_get .phases.CBD.fraction)
+	el=$(echo "$output" | json_get .phases.electrolyte.fraction)
+	awk -v c="$cam" -v b="$cbd" -v e="$el" 'BEGIN {
+		exit !((c - 0.65)^2 < 0.005^2 && (b - 0.21)^2 < 0.005^2 && (e - 0.14)^2 < 0.005^2) }'
+	[ "$(echo "$output" | json_get .dims)" = "$(printf '[\n  106,\n  60,\n  60\n]')" ]
+}
+
+@test "Study L structures (60 and 70 vol% CAM, rest SE) meet their fractions within 0.5 vol%" {
+	genstruct homogeneous --size 100x80x80um --voxel 1um --cam 0.60 --seed 3 -o L60.h5
+	genstruct homogeneous --size 100x80x80um --voxel 1um --cam 0.70 --seed 4 -o L70.h5
+	for f in L60:0.60 L70:0.70; do
+		run genstruct info --json "${f%%:*}.h5"
+		cam=$(echo "$output" | json_get .phases.CAM.fraction)
+		el=$(echo "$output" | json_get .phases.electrolyte.fraction)
+		awk -v c="$cam" -v e="$el" -v t="${f##*:}" 'BEGIN {
+			exit !((c - t)^2 < 0.005^2 && (c + e - 1)^2 < 1e-12) }'
+	done
+}
+
+@test "CAM and the ion-conducting phase percolate along x in the Study P and L structures" {
+	genstruct homogeneous --size 106x60x60um --cam 0.65 --cbd 0.21 --seed 1 -o P.h5
+	genstruct homogeneous --size 100x80x80um --cam 0.60 --seed 3 -o L60.h5
+	genstruct homogeneous --size 100x80x80um --cam 0.70 --seed 4 -o L70.h5
+	for f in P L60 L70; do
+		run genstruct info --json "$f.h5"
+		[ "$(echo "$output" | json_get .percolates_x.CAM)" = true ]
+		[ "$(echo "$output" | json_get .percolates_x.ion_conductor)" = true ]
+	done
+}
+
+@test "per-x-slice fractions of a homogeneous structure show no trend along x" {
+	# One structure fluctuates by about 2 vol% between its halves (particles
+	# are large against the box); averaged over 8 seeds a trend of 0.1 in CAM
+	# fraction across the thickness would stand out by more than 5 sigma.
+	for s in 1 2 3 4 5 6 7 8; do
+		genstruct homogeneous --size 100x40x40um --diameter 4um --cam 0.65 --cbd 0.21 \
+			--seed "$s" -o "c$s.h5"
+		genstruct info --profile "c$s.h5" > "p$s.csv"
+	done
+	run genstruct info --profile c1.h5
+	assert_success
+	[ "${#lines[@]}" -eq 101 ]
+	assert_line --index 0 "x_um,void,CAM,electrolyte,CBD,separator,Li,cathode_cc,anode_cc"
+	first=$(cat p?.csv | grep -v x_um | awk -F, '$1 < 50 { s += $3; n++ } END { print s / n }')
+	second=$(cat p?.csv | grep -v x_um | awk -F, '$1 > 50 { s += $3; n++ } END { print s / n }')
+	# least-squares slope of the CAM fraction, times the thickness
+	change=$(cat p?.csv | grep -v x_um | awk -F, '{ n++; sx += $1; sy += $3; sxx += $1*$1; sxy += $1*$3 }
+		END { printf "%.8f", 100 * (n*sxy - sx*sy) / (n*sxx - sx*sx) }')
+	echo "halves $first $second, change over the thickness $change"
+	awk -v a="$first" -v b="$second" -v s="$change" 'BEGIN {
+		exit !((a - b)^2 < 0.025^2 && s^2 < 0.045^2) }'
+}
+
+@test "70 vol% CAM is reachable" {
+	run genstruct homogeneous --size 40x40x40um --cam 0.70 --seed 5 -o c70.h5
+	assert_success
+	cam=$(genstruct info --json c70.h5 | json_get .phases.CAM.fraction)
+	awk -v c="$cam" 'BEGIN { exit !((c - 0.70)^2 < 1e-8) }'
+}
+
+@test "the same seed gives bit-identical labels with 1 and 2 threads; another seed differs" {
+	OMP_NUM_THREADS=1 genstruct homogeneous --size 60x40x40um --voxel 0.5um --cam 0.65 \
+		--cbd 0.21 --seed 9 -o one.h5
+	OMP_NUM_THREADS=2 genstruct homogeneous --size 60x40x40um --voxel 0.5um --cam 0.65 \
+		--cbd 0.21 --seed 9 -o two.h5
+	genstruct homogeneous --size 60x40x40um --voxel 0.5um --cam 0.65 --cbd 0.21 --seed 10 -o other.h5
+	genstruct export one.h5 -o one.raw
+	genstruct export two.h5 -o two.raw
+	genstruct export other.h5 -o other.raw
+	cmp one.raw two.raw
+	! cmp -s one.raw other.raw
+}
+
+@test "rejects fractions that sum above 1, with exit 2 and no output" {
+	run genstruct homogeneous --size 20x20x20um --cam 0.7 --cbd 0.2 --electrolyte 0.2 -o bad.h5
+	assert_failure 2
+	assert_output --partial "sum to 1.1"
+	[ "${#lines[@]}" -eq 1 ]
+	assert_no_output_file bad.h5
+}
+
+@test "rejects a negative fraction" {
+	run genstruct homogeneous --size 20x20x20um --cam 0.7 --cbd -0.1 -o bad.h5
+	assert_failure 2
+	assert_output --partial ">= 0"
+	assert_no_output_file bad.h5
+}
+
+@test "rejects a size that is not a whole number of voxels" {
+	run genstruct homogeneous --size 20.5x20x20um --voxel 1um --cam 0.6 -o bad.h5
+	assert_failure 2
+	assert_output --partial "not a whole number of 1 um voxels"
+	assert_no_output_file bad.h5
+}
+
+@test "rejects a length without a unit and names the option" {
+	run genstruct homogeneous --size 20x20x20 --cam 0.6 -o bad.h5
+	assert_failure 2
+	assert_output --partial "--size"
+	assert_output --partial "no unit"
+	assert_no_output_file bad.h5
+}
+
+@test "an interrupted run leaves no output file and no temporary" {
+	run timeout -s INT 0.5 genstruct homogeneous --size 400x400x400um --cam 0.65 -o big.h5
+	[ "$status" -ne 0 ]
+	assert_no_output_file big.h5
+	run timeout -s TERM 0.5 genstruct homogeneous --size 400x400x400um --cam 0.65 -o big.h5
+	[ "$status" -ne 0 ]
+	assert_no_output_file big.h5
+}
+
+@test "the output records generator parameters, seed and a provenance history" {
+	genstruct homogeneous --size 20x20x20um --cam 0.6 --seed 42 -o c.h5
+	genstruct perforate --radius 5um c.h5 -o p.h5
+	run h5dump -a /provenance/step_001/seed p.h5
+	assert_output --partial "42"
+	run h5dump -a /provenance/step_002/operation p.h5
+	assert_output --partial '"perforate"'
+	run h5dump -a /history p.h5
+	assert_output --partial "genstruct homogeneous --size 20x20x20um --cam 0.6 --seed 42 -o c.h5"
+	assert_output --partial "genstruct perforate --radius 5um c.h5 -o p.h5"
+	run h5dump -a /labels/voxel_size p.h5
+	assert_output --partial "1e-06"
+	run h5dump -a /labels/legend p.h5
+	assert_output --partial "0=void,1=CAM,2=electrolyte,3=CBD,4=separator,5=Li,6=cathode_cc,7=anode_cc"
+}
+
+@test "programs compose through a pipe with - for stdout and stdin" {
+	run sh -c 'genstruct homogeneous --size 20x20x20um --cam 0.6 -o - | genstruct perforate --radius 8um - -o - | genstruct info --json -'
+	assert_success
+	[ "$(echo "$output" | json_get .phases.CAM.count)" -lt 4800 ]
+}
+
+@test "perforate with the issue's spelling turns CAM and CBD in the quarter hole into electrolyte" {
+	uniform 20x40x40 1um full.h5 1
+	run genstruct perforate --radius 16um full.h5 -o out.h5
+	assert_success
+	expect=$(awk 'BEGIN { for (j = 0; j < 40; j++) for (k = 0; k < 40; k++)
+		if ((j+.5)^2 + (k+.5)^2 <= 256) n++; print 20 * n }')
+	[ "$(genstruct info --json out.h5 | json_get .phases.electrolyte.count)" -eq "$expect" ]
+	# the voxel at the corner is electrolyte, the far corner is still CAM
+	genstruct export out.h5 -o out.raw
+	[ "$(od -An -tu1 -j0 -N1 out.raw | tr -d ' ')" = 2 ]
+	[ "$(od -An -tu1 -j1599 -N1 out.raw | tr -d ' ')" = 1 ]
+}
+
+@test "perforate at a chosen axis and depth changes only that channel" {
+	uniform 10x20x20 1um full.h5 3
+	run genstruct perforate --radius 3um --axis 10um,10um --depth 4um full.h5 -o out.h5
+	assert_success
+	expect=$(awk 'BEGIN { for (j = 0; j < 20; j++) for (k = 0; k < 20; k++)
+		if ((j+.5-10)^2 + (k+.5-10)^2 <= 9) n++; print 4 * n }')
+	[ "$(genstruct info --json out.h5 | json_get .phases.electrolyte.count)" -eq "$expect" ]
+}
+
+@test "perforate rejects a radius larger than the box" {
+	genstruct homogeneous --size 20x20x20um --cam 0.6 -o c.h5
+	run genstruct perforate --radius 30um c.h5 -o out.h5
+	assert_failure 2
+	assert_output --partial "--radius 30 um"
+	assert_no_output_file out.h5
+}
+
+@test "stack takes the first file at the separator side and keeps the thickness" {
+	genstruct homogeneous --size 100x20x20um --cam 0.60 --seed 3 -o L60.h5
+	genstruct homogeneous --size 100x20x20um --cam 0.70 --seed 4 -o L70.h5
+	run genstruct stack L60.h5:0.3 L70.h5:0.7 -o layered.h5
+	assert_success
+	genstruct export L60.h5 -o a.raw
+	genstruct export L70.h5 -o b.raw
+	genstruct export layered.h5 -o s.raw
+	[ "$(stat -c %s s.raw)" -eq 40000 ]
+	# slices 0..29 come from L60, 30..99 from L70 (400 voxels a slice)
+	cmp -n 12000 a.raw s.raw
+	cmp -i 12000:12000 b.raw s.raw
+}
+
+@test "stack rejects structures of different cross-sections" {
+	genstruct homogeneous --size 20x20x20um --cam 0.6 -o a.h5
+	genstruct homogeneous --size 20x20x24um --cam 0.6 -o b.h5
+	run genstruct stack a.h5:0.5 b.h5:0.5 -o s.h5
+	assert_failure 2
+	assert_output --partial "cross-section"
+	assert_no_output_file s.h5
+}
+
+@test "stack rejects structures of different voxel sizes" {
+	genstruct homogeneous --size 20x20x20um --cam 0.6 -o a.h5
+	genstruct homogeneous --size 10x10x10um --voxel 0.5um --cam 0.6 -o b.h5
+	genstruct homogeneous --size 20x20x20um --voxel 0.5um --cam 0.6 -o c.h5
+	run genstruct stack a.h5:0.5 c.h5:0.5 -o s.h5
+	assert_failure 2
+	assert_output --partial "cross-section"
+	run genstruct stack b.h5:0.5 a.h5:0.5 -o s.h5
+	assert_failure 2
+	assert_output --partial "voxel size"
+	assert_no_output_file s.h5
+}
+
+@test "stack rejects thickness fractions that do not sum to 1" {
+	genstruct homogeneous --size 20x20x20um --cam 0.6 -o a.h5
+	run genstruct stack a.h5:0.5 a.h5:0.6 -o s.h5
+	assert_failure 2
+	assert_output --partial "sum to 1.1"
+	assert_no_output_file s.h5
+}
+
+@test "reverse mirrors along x and twice is the identity" {
+	genstruct homogeneous --size 10x8x8um --cam 0.6 -o a.h5
+	genstruct homogeneous --size 10x8x8um --cam 0.6 --seed 2 -o b.h5
+	genstruct stack a.h5:0.5 b.h5:0.5 -o s.h5
+	run genstruct reverse s.h5 -o r.h5
+	assert_success
+	genstruct reverse r.h5 -o rr.h5
+	genstruct export s.h5 -o s.raw
+	genstruct export rr.h5 -o rr.raw
+	genstruct export r.h5 -o r.raw
+	cmp s.raw rr.raw
+	# the last x-slice of r is the first of s (64 voxels a slice)
+	cmp -n 64 -i 0:576 s.raw r.raw
+}
+
+@test "import --raw in /labels order with the issue's spelling round-trips through export" {
+	genstruct homogeneous --size 100x80x80um --cam 0.6 --cbd 0.2 -o c.h5
+	genstruct export c.h5 -o c.raw
+	run genstruct import --raw c.raw --dims 100x80x80 --voxel 1um -o back.h5
+	assert_success
+	genstruct export back.h5 -o back.raw
+	cmp c.raw back.raw
+}
+
+@test "import reads other axis orders" {
+	# one CAM voxel at x=3, y=1, z=0 in a 4x2x2 image stored z slowest (zyx)
+	head -c 16 /dev/zero > z.raw
+	printf '\001' | dd of=z.raw bs=1 seek=$(( (0 * 2 + 1) * 4 + 3 )) conv=notrunc 2>/dev/null
+	run genstruct import --raw z.raw --dims 2x2x4 --order zyx --voxel 1um -o z.h5
+	assert_success
+	genstruct export z.h5 -o x.raw
+	[ "$(od -An -tu1 -j$(( (3 * 2 + 1) * 2 + 0 )) -N1 x.raw | tr -d ' ')" = 1 ]
+	[ "$(genstruct info --json z.h5 | json_get .dims[0])" = 4 ]
+	genstruct export z.h5 --order zyx -o zz.raw
+	cmp z.raw zz.raw
+}
+
+@test "import maps file values to phases with --map" {
+	printf '\000\377\377\200' > m.raw
+	run genstruct import --raw m.raw --dims 1x2x2 --voxel 1um --map 0:void,255:CAM,128:electrolyte -o m.h5
+	assert_success
+	run genstruct info --json m.h5
+	[ "$(echo "$output" | json_get .phases.CAM.count)" = 2 ]
+	[ "$(echo "$output" | json_get .phases.electrolyte.count)" = 1 ]
+}
+
+@test "import rejects values that are not phases when no --map is given" {
+	printf '\000\377\001\001' > m.raw
+	run genstruct import --raw m.raw --dims 1x2x2 --voxel 1um -o m.h5
+	assert_failure 2
+	assert_output --partial "value 255"
+	assert_no_output_file m.h5
+}
+
+@test "import rejects a truncated raw file" {
+	head -c 999 /dev/zero > t.raw
+	run genstruct import --raw t.raw --dims 10x10x10 --voxel 1um -o t.h5
+	assert_failure 2
+	assert_output --partial "truncated"
+	[ "${#lines[@]}" -eq 1 ]
+	assert_no_output_file t.h5
+}
+
+@test "TIFF stacks round-trip through export and import --tiff" {
+	genstruct homogeneous --size 12x10x8um --cam 0.6 --cbd 0.2 -o c.h5
+	run genstruct export c.h5 -o c.tif
+	assert_success
+	run genstruct import --tiff c.tif --voxel 1um -o back.h5
+	assert_success
+	genstruct export c.h5 -o c.raw
+	genstruct export back.h5 -o back.raw
+	cmp c.raw back.raw
+}
+
+@test "info prints one line per phase with count and volume fraction" {
+	uniform 2x5x10 1um u.h5 2
+	run genstruct info u.h5
+	assert_success
+	assert_line --regexp '^electrolyte +2 +100 +1\.000000$'
+	assert_line --regexp '^CAM +1 +0 +0\.000000$'
+	assert_line --partial "2 x 5 x 10 (x, y, z)"
+}
+
+@test "rejects a missing input file with exit 2 and one line" {
+	run genstruct info nosuch.h5
+	assert_failure 2
+	assert_output "genstruct: nosuch.h5: cannot open: No such file or directory"
+}
+
+@test "rejects an HDF5 file that is not a voxbat file, and a file that is not HDF5" {
+	printf '1 2 3 4\n' > d.txt
+	printf 'PATH /data\nINPUT-CLASS TEXTIN\nINPUT-SIZE 32\nRANK 1\nDIMENSION-SIZES 4\n' > cfg
+	h5import d.txt -c cfg -o plain.h5
+	run genstruct perforate --radius 2um plain.h5 -o out.h5
+	assert_failure 2
+	assert_output --partial "not a voxbat file"
+	assert_no_output_file out.h5
+	run genstruct reverse d.txt -o out.h5
+	assert_failure 2
+	assert_output --partial "not an HDF5 file"
+}
+
+@test "refuses to overwrite its input" {
+	genstruct homogeneous --size 10x10x10um --cam 0.6 -o c.h5
+	run genstruct reverse c.h5 -o c.h5
+	assert_failure 2
+	assert_output --partial "same file as input"
+}
+
+@test "--help prints usage on stdout and exits 0; an unknown command exits 2" {
+	run genstruct --help
+	assert_success
+	assert_output --partial "homogeneous"
+	assert_output --partial "perforate"
+	run genstruct homogeneous --help
+	assert_success
+	assert_output --partial "--cam F"
+	run genstruct frobnicate
+	assert_failure 2
+	run genstruct --version
+	assert_output --partial "0.1.0"
+}
