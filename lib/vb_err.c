@@ -13,16 +13,15 @@ void vb_err_clear(vb_err *e)
 	e->msg[0] = '\0';
 }
 
-int vb_err_set(vb_err *e, int status, const char *fmt, ...)
+void vb_err_setf(vb_err *e, int status, const char *fmt, ...)
 {
 	if (e == NULL)
-		return status;
+		return;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
 	e->status = status;
-	return status;
 }
 
 void vb_err_prefix(vb_err *e, const char *prefix)

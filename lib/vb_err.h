@@ -18,10 +18,20 @@ typedef struct vb_err {
 /* Resets e to VB_OK with an empty message. */
 void vb_err_clear(vb_err *e);
 
-/* Sets e's status and printf-style message; returns status so that callers
- * can write `return vb_err_set(e, VB_ERR_INPUT, "...")`. e may be NULL. */
-int vb_err_set(vb_err *e, int status, const char *fmt, ...)
+/* Sets e's status and printf-style message. e may be NULL. */
+void vb_err_setf(vb_err *e, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* vb_err_setf that evaluates to status, so that callers can write
+ * `return vb_err_set(e, VB_ERR_INPUT, "...")`. A macro so that the value
+ * is visible where it is used (static analysis follows it). */
+#define vb_err_set(e, status, ...) (vb_err_setf((e), (status), __VA_ARGS__), vb_err_pass(status))
+
+/* Identity; lets vb_err_set stand alone as a statement without a warning. */
+static inline int vb_err_pass(int status)
+{
+	return status;
+}
 
 /* Prefixes e's message with "prefix: " (e.g. a file name), keeping its status. */
 void vb_err_prefix(vb_err *e, const char *prefix);

@@ -84,7 +84,7 @@ hid_t vb_h5_open(const char *path, vb_err *e)
 			   path);
 		return -1;
 	}
-	int ok = strncmp(format, "voxbat/", 7) == 0;
+	int ok = format != NULL && strncmp(format, "voxbat/", 7) == 0;
 	if (!ok)
 		vb_err_set(e, VB_ERR_INPUT, "%s: voxbat_format is '%s', expected '%s'", path, format,
 			   VB_H5_FORMAT);
@@ -164,10 +164,10 @@ int vb_h5_read_image(hid_t file, const char *path, vb_image **img, vb_err *e)
 			*img = vb_voxel_new((int64_t)dims[0], (int64_t)dims[1], (int64_t)dims[2],
 					    voxel_size, e);
 			if (*img == NULL)
-				rc = e ? e->status : VB_ERR_RUN;
+				rc = (e != NULL && e->status != VB_OK) ? e->status : VB_ERR_RUN;
 		}
 	}
-	if (rc == VB_OK &&
+	if (rc == VB_OK && *img != NULL &&
 	    H5Dread(dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, (*img)->labels) < 0)
 		rc = vb_err_set(e, VB_ERR_INPUT, "%s:/labels: cannot read the data (corrupt file?)",
 				path);
@@ -445,7 +445,7 @@ hid_t vb_h5_provenance_begin(hid_t out, const char *program, const char *operati
 			rc = vb_err_set(e, VB_ERR_RUN, "out of memory");
 		free(line);
 	}
-	if (rc == VB_OK)
+	if (rc == VB_OK && hist != NULL)
 		rc = vb_h5_attr_write_string(out, "history", hist, e);
 	free(hist);
 	if (rc != VB_OK) {

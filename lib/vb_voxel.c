@@ -29,7 +29,7 @@ vb_image *vb_voxel_new(int64_t nx, int64_t ny, int64_t nz, double voxel_size, vb
 	}
 	img->nx = nx, img->ny = ny, img->nz = nz;
 	img->voxel_size = voxel_size;
-	img->labels = calloc((size_t)(nx * ny * nz), 1);
+	img->labels = calloc((size_t)nx * (size_t)ny * (size_t)nz, 1);
 	if (img->labels == NULL) {
 		free(img);
 		vb_err_set(e, VB_ERR_RUN, "out of memory for %lld voxels", (long long)(nx * ny * nz));

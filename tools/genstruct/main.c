@@ -81,11 +81,11 @@ static int load_structure(const char *path, hid_t *file, vb_image **img, vb_err 
 	*img = NULL;
 	*file = vb_h5_open(path, e);
 	if (*file < 0)
-		return e->status;
-	if (vb_h5_read_image(*file, path, img, e) != VB_OK) {
+		return e->status != VB_OK ? e->status : VB_ERR_RUN;
+	if (vb_h5_read_image(*file, path, img, e) != VB_OK || *img == NULL) {
 		vb_h5_close(*file, NULL);
 		*file = -1;
-		return e->status;
+		return e->status != VB_OK ? e->status : VB_ERR_RUN;
 	}
 	return VB_OK;
 }

@@ -57,7 +57,7 @@ int gs_parse_map(const char *text, int map[256], vb_err *e)
 static int reorder_into(vb_image *img, const uint8_t *data, const int64_t d[3],
 			const int axis[3], const int map[256], const char *path, vb_err *e)
 {
-	int64_t c[3];
+	int64_t c[3] = {0, 0, 0};
 	int64_t pos = 0;
 	for (int64_t a0 = 0; a0 < d[0]; a0++) {
 		for (int64_t a1 = 0; a1 < d[1]; a1++) {
@@ -161,7 +161,7 @@ vb_image *gs_import_tiff(const char *path, const int axis[3], double voxel_size,
 		rc = vb_err_set(e, VB_ERR_INPUT, "%s: %lld pages of %ux%u pixels: empty or too large",
 				path, (long long)pages, width, height);
 	if (rc == VB_OK && (img = image_for(d, axis, voxel_size, e)) == NULL)
-		rc = e ? e->status : VB_ERR_RUN;
+		rc = (e != NULL && e->status != VB_OK) ? e->status : VB_ERR_RUN;
 	if (rc == VB_OK && (data = malloc((size_t)(pages * width * height))) == NULL)
 		rc = vb_err_set(e, VB_ERR_RUN, "%s: out of memory", path);
 	for (int64_t p = 0; p < pages && rc == VB_OK; p++) {
@@ -200,7 +200,7 @@ vb_image *gs_import_tiff(const char *path, const int axis[3], double voxel_size,
 /* Value of the voxel at file position (a0, a1, a2). */
 static uint8_t at(const vb_image *img, const int axis[3], int64_t a0, int64_t a1, int64_t a2)
 {
-	int64_t c[3];
+	int64_t c[3] = {0, 0, 0};
 	c[axis[0]] = a0, c[axis[1]] = a1, c[axis[2]] = a2;
 	return img->labels[vb_voxel_index(img, c[0], c[1], c[2])];
 }
@@ -242,7 +242,11 @@ int gs_export_tiff(const vb_image *img, const int axis[3], const char *path, vb_
 	if (tif == NULL)
 		return vb_err_set(e, VB_ERR_RUN, "%s: cannot create TIFF", path);
 	uint8_t *row = malloc((size_t)d[2]);
-	int rc = row ? VB_OK : vb_err_set(e, VB_ERR_RUN, "out of memory");
+	if (row == NULL) {
+		TIFFClose(tif);
+		return vb_err_set(e, VB_ERR_RUN, "out of memory");
+	}
+	int rc = VB_OK;
 	for (int64_t a0 = 0; a0 < d[0] && rc == VB_OK; a0++) {
 		TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, (uint32_t)d[2]);
 		TIFFSetField(tif, TIFFTAG_IMAGELENGTH, (uint32_t)d[1]);
