@@ -61,15 +61,21 @@ static int read_number(const char **s, double *value)
 	return 0;
 }
 
-static int unit_factor(const char *unit, vb_unit_kind kind, double *factor)
+/* SI factor of the unit suffix of text (unit points into text). */
+static int unit_factor(const char *unit, vb_unit_kind kind, const char *text, const char *what,
+		       double *factor, vb_err *e)
 {
+	if (*unit == '\0')
+		return vb_err_set(e, VB_ERR_INPUT, "%s: '%s' has no unit; expected one of %s", what,
+				  text, kind_units(kind));
 	for (size_t n = 0; n < sizeof unit_table / sizeof unit_table[0]; n++) {
 		if (unit_table[n].kind == kind && strcmp(unit_table[n].name, unit) == 0) {
 			*factor = unit_table[n].to_si;
-			return 0;
+			return VB_OK;
 		}
 	}
-	return -1;
+	return vb_err_set(e, VB_ERR_INPUT, "%s: unknown unit '%s' in '%s'; expected one of %s", what,
+			  unit, text, kind_units(kind));
 }
 
 int vb_units_parse(const char *text, vb_unit_kind kind, const char *what,
@@ -80,12 +86,8 @@ int vb_units_parse(const char *text, vb_unit_kind kind, const char *what,
 	if (read_number(&s, &v) != 0)
 		return vb_err_set(e, VB_ERR_INPUT, "%s: '%s' is not a number with a unit (e.g. '1um')",
 				  what, text);
-	if (*s == '\0')
-		return vb_err_set(e, VB_ERR_INPUT, "%s: '%s' has no unit; expected one of %s",
-				  what, text, kind_units(kind));
-	if (unit_factor(s, kind, &factor) != 0)
-		return vb_err_set(e, VB_ERR_INPUT, "%s: unknown unit '%s' in '%s'; expected one of %s",
-				  what, s, text, kind_units(kind));
+	if (unit_factor(s, kind, text, what, &factor, e) != VB_OK)
+		return VB_ERR_INPUT;
 	*value_si = v * factor;
 	return VB_OK;
 }
@@ -103,12 +105,8 @@ int vb_units_parse_triple(const char *text, vb_unit_kind kind, const char *what,
 		if (n < 2)
 			s++;
 	}
-	if (*s == '\0')
-		return vb_err_set(e, VB_ERR_INPUT, "%s: '%s' has no unit; expected one of %s",
-				  what, text, kind_units(kind));
-	if (unit_factor(s, kind, &factor) != 0)
-		return vb_err_set(e, VB_ERR_INPUT, "%s: unknown unit '%s' in '%s'; expected one of %s",
-				  what, s, text, kind_units(kind));
+	if (unit_factor(s, kind, text, what, &factor, e) != VB_OK)
+		return VB_ERR_INPUT;
 	for (int n = 0; n < 3; n++)
 		value_si[n] = v[n] * factor;
 	return VB_OK;

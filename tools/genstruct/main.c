@@ -100,6 +100,29 @@ static void warn_percolation(const vb_image *img, const char *what, const uint8_
 static const uint8_t CAM_SET[VB_PHASE_COUNT] = {[VB_PHASE_CAM] = 1};
 static const uint8_t ION_SET[VB_PHASE_COUNT] = {[VB_PHASE_ELECTROLYTE] = 1, [VB_PHASE_CBD] = 1};
 
+/* Options of commands that take only -o, -q and --help: 0 ok, -1 for
+ * --help, 2 for a usage error (getopt has printed it). */
+static int parse_output_options(int argc, char **argv, const char **out)
+{
+	static const struct option opts[] = {
+		{"output", required_argument, 0, 'o'},
+		{"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': *out = optarg; break;
+		case 'q': break;
+		case 'h': return -1;
+		default: return 2;
+		}
+	}
+	return 0;
+}
+
 /* ---- homogeneous ---------------------------------------------------------------- */
 
 typedef struct homogeneous_ctx {
@@ -351,23 +374,10 @@ static int stack_params(hid_t rec, const void *ctx, vb_err *e)
 
 static int run_stack(int argc, char **argv, const char *cmdline)
 {
-	static const struct option opts[] = {
-		{"output", required_argument, 0, 'o'},
-		{"quiet", no_argument, 0, 'q'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
-	};
 	const char *out = NULL;
-	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o': out = optarg; break;
-		case 'q': break;
-		case 'h': return -1;
-		default: return 2;
-		}
-	}
+	int rc = parse_output_options(argc, argv, &out);
+	if (rc != 0)
+		return rc;
 	int n = argc - optind;
 	if (n < 2 || n > MAX_LAYERS)
 		return usage_error("stack", "%s", "expected 2 to 64 layers FILE:FRACTION");
@@ -389,7 +399,7 @@ static int run_stack(int argc, char **argv, const char *cmdline)
 	}
 	hid_t files[MAX_LAYERS];
 	vb_image *layers[MAX_LAYERS];
-	int loaded = 0, rc = VB_OK;
+	int loaded = 0;
 	for (; loaded < n && rc == VB_OK; loaded++) {
 		rc = load_structure(paths[loaded], &files[loaded], &layers[loaded], &e);
 		if (rc != VB_OK)
@@ -417,23 +427,10 @@ static int run_stack(int argc, char **argv, const char *cmdline)
 
 static int run_reverse(int argc, char **argv, const char *cmdline)
 {
-	static const struct option opts[] = {
-		{"output", required_argument, 0, 'o'},
-		{"quiet", no_argument, 0, 'q'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
-	};
 	const char *out = NULL;
-	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o': out = optarg; break;
-		case 'q': break;
-		case 'h': return -1;
-		default: return 2;
-		}
-	}
+	int rc = parse_output_options(argc, argv, &out);
+	if (rc != 0)
+		return rc;
 	if (optind != argc - 1)
 		return usage_error("reverse", "%s", "expected one input file");
 	if (out == NULL)
@@ -449,7 +446,7 @@ static int run_reverse(int argc, char **argv, const char *cmdline)
 		return fail(&e);
 	gs_reverse(img);
 	const char *names[1] = {in};
-	int rc = save_structure(out, img, "reverse", &file, names, 1, cmdline, NULL, NULL, &e);
+	rc = save_structure(out, img, "reverse", &file, names, 1, cmdline, NULL, NULL, &e);
 	vb_h5_close(file, NULL);
 	vb_voxel_free(&img);
 	return rc == VB_OK ? 0 : fail(&e);
