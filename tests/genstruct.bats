@@ -354,3 +354,13 @@ uniform() {
 	run genstruct --version
 	assert_output --partial "0.1.0"
 }
+
+@test "a failure writing standard output is reported with exit 1" {
+	genstruct homogeneous --size 10x10x10um --cam 0.6 -o c.h5
+	run sh -c 'genstruct info --profile c.h5 > /dev/full'
+	assert_failure 1
+	assert_output --partial "error writing standard output"
+	run sh -c 'genstruct export c.h5 -o - > /dev/full'
+	assert_failure 1
+	assert_output --partial "standard output"
+}
