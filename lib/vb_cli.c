@@ -14,7 +14,8 @@ static int is_plain(const char *w)
 		return 0;
 	for (const char *c = w; *c; c++)
 		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			   "0123456789-_./:=,+%@", *c) == NULL)
+			   "0123456789-_./:=,+%@",
+			   *c) == NULL)
 			return 0;
 	return 1;
 }
@@ -65,7 +66,8 @@ int vb_cli_split_path_number(const char *arg, const char *what, char *path, size
 {
 	const char *colon = strrchr(arg, ':');
 	if (colon == NULL || colon == arg)
-		return vb_err_set(e, VB_ERR_INPUT, "%s: '%s' is not of the form FILE:NUMBER", what, arg);
+		return vb_err_set(e, VB_ERR_INPUT, "%s: '%s' is not of the form FILE:NUMBER", what,
+				  arg);
 	size_t n = (size_t)(colon - arg);
 	if (n >= path_size)
 		return vb_err_set(e, VB_ERR_INPUT, "%s: file name in '%s' is too long", what, arg);

@@ -11,7 +11,7 @@ enum {
 };
 
 typedef struct vb_err {
-	int status;     /* VB_OK or one of the VB_ERR_* codes above */
+	int status;	/* VB_OK or one of the VB_ERR_* codes above */
 	char msg[1024]; /* one line, no trailing newline; empty when status is VB_OK */
 } vb_err;
 
@@ -19,8 +19,7 @@ typedef struct vb_err {
 void vb_err_clear(vb_err *e);
 
 /* Sets e's status and printf-style message. e may be NULL. */
-void vb_err_setf(vb_err *e, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void vb_err_setf(vb_err *e, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* vb_err_setf that evaluates to status, so that callers can write
  * `return vb_err_set(e, VB_ERR_INPUT, "...")`. A macro so that the value

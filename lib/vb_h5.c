@@ -73,21 +73,22 @@ hid_t vb_h5_open(const char *path, vb_err *e)
 		}
 		file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
 		if (file < 0) {
-			vb_err_set(e, VB_ERR_INPUT, "%s: HDF5 cannot open it (corrupt file?)", path);
+			vb_err_set(e, VB_ERR_INPUT, "%s: HDF5 cannot open it (corrupt file?)",
+				   path);
 			return -1;
 		}
 	}
 	char *format = NULL;
 	if (vb_h5_attr_read_string(file, "voxbat_format", path, &format, NULL) != VB_OK) {
 		H5Fclose(file);
-		vb_err_set(e, VB_ERR_INPUT, "%s: not a voxbat file (no root attribute voxbat_format)",
-			   path);
+		vb_err_set(e, VB_ERR_INPUT,
+			   "%s: not a voxbat file (no root attribute voxbat_format)", path);
 		return -1;
 	}
 	int ok = format != NULL && strncmp(format, "voxbat/", 7) == 0;
 	if (!ok)
-		vb_err_set(e, VB_ERR_INPUT, "%s: voxbat_format is '%s', expected '%s'", path, format,
-			   VB_H5_FORMAT);
+		vb_err_set(e, VB_ERR_INPUT, "%s: voxbat_format is '%s', expected '%s'", path,
+			   format, VB_H5_FORMAT);
 	free(format);
 	if (!ok) {
 		H5Fclose(file);
@@ -148,18 +149,19 @@ int vb_h5_read_image(hid_t file, const char *path, vb_image **img, vb_err *e)
 		snprintf(what, sizeof what, "%s:/labels", path);
 		rc = vb_h5_attr_read_double(dset, "voxel_size", what, &voxel_size, e);
 		if (rc == VB_OK && !(voxel_size > 0 && voxel_size < 1.0 && isfinite(voxel_size)))
-			rc = vb_err_set(e, VB_ERR_INPUT, "%s: voxel_size is %g m, expected > 0", what,
-					voxel_size);
+			rc = vb_err_set(e, VB_ERR_INPUT, "%s: voxel_size is %g m, expected > 0",
+					what, voxel_size);
 	}
 	if (rc == VB_OK) {
 		/* Size check before allocation: the header is untrusted. */
 		if (dims[0] == 0 || dims[1] == 0 || dims[2] == 0 ||
 		    dims[0] > (hsize_t)VB_VOXEL_MAX_COUNT / dims[1] / dims[2]) {
-			rc = vb_err_set(e, VB_ERR_INPUT,
-					"%s:/labels: %llux%llux%llu voxels, expected each > 0 and at most "
-					"%lld in all", path, (unsigned long long)dims[0],
-					(unsigned long long)dims[1], (unsigned long long)dims[2],
-					(long long)VB_VOXEL_MAX_COUNT);
+			rc = vb_err_set(
+				e, VB_ERR_INPUT,
+				"%s:/labels: %llux%llux%llu voxels, expected each > 0 and at most "
+				"%lld in all",
+				path, (unsigned long long)dims[0], (unsigned long long)dims[1],
+				(unsigned long long)dims[2], (long long)VB_VOXEL_MAX_COUNT);
 		} else {
 			*img = vb_voxel_new((int64_t)dims[0], (int64_t)dims[1], (int64_t)dims[2],
 					    voxel_size, e);
@@ -195,7 +197,8 @@ int vb_h5_write_image(hid_t file, const vb_image *img, vb_err *e)
 	H5Pset_chunk(dcpl, 3, chunk);
 	if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0)
 		H5Pset_deflate(dcpl, 4);
-	hid_t dset = H5Dcreate2(file, "labels", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+	hid_t dset =
+		H5Dcreate2(file, "labels", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
 	int rc = VB_OK;
 	if (dset < 0 ||
 	    H5Dwrite(dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, img->labels) < 0)
@@ -207,7 +210,8 @@ int vb_h5_write_image(hid_t file, const vb_image *img, vb_err *e)
 	if (rc == VB_OK)
 		rc = vb_h5_attr_write_string(dset, "legend", vb_voxel_legend(), e);
 	if (rc == VB_OK)
-		rc = vb_h5_attr_write_string(dset, "axes", "x (through thickness), y, z; z fastest", e);
+		rc = vb_h5_attr_write_string(dset, "axes", "x (through thickness), y, z; z fastest",
+					     e);
 	if (dset >= 0)
 		H5Dclose(dset);
 	H5Pclose(dcpl);
@@ -232,8 +236,7 @@ int vb_h5_attr_write_double(hid_t loc, const char *name, double value, vb_err *e
 	return vb_h5_attr_write_doubles(loc, name, &value, 1, e);
 }
 
-int vb_h5_attr_write_doubles(hid_t loc, const char *name, const double *values, int n,
-			     vb_err *e)
+int vb_h5_attr_write_doubles(hid_t loc, const char *name, const double *values, int n, vb_err *e)
 {
 	hsize_t dim = (hsize_t)n;
 	hid_t space = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
@@ -263,8 +266,7 @@ int vb_h5_attr_write_string(hid_t loc, const char *name, const char *value, vb_e
 	return rc;
 }
 
-int vb_h5_attr_read_double(hid_t loc, const char *name, const char *what, double *value,
-			   vb_err *e)
+int vb_h5_attr_read_double(hid_t loc, const char *name, const char *what, double *value, vb_err *e)
 {
 	if (H5Aexists(loc, name) <= 0)
 		return vb_err_set(e, VB_ERR_INPUT, "%s: no attribute %s", what, name);
@@ -283,8 +285,7 @@ int vb_h5_attr_read_double(hid_t loc, const char *name, const char *what, double
 	return rc;
 }
 
-int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char **value,
-			   vb_err *e)
+int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char **value, vb_err *e)
 {
 	*value = NULL;
 	if (H5Aexists(loc, name) <= 0)
@@ -301,7 +302,8 @@ int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char *
 		H5Tset_cset(mem, H5Tget_cset(type));
 		char *s = NULL;
 		if (H5Aread(attr, mem, &s) < 0 || s == NULL)
-			rc = vb_err_set(e, VB_ERR_INPUT, "%s: cannot read attribute %s", what, name);
+			rc = vb_err_set(e, VB_ERR_INPUT, "%s: cannot read attribute %s", what,
+					name);
 		else
 			*value = strdup(s);
 		if (s != NULL)
@@ -317,7 +319,8 @@ int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char *
 		if (*value == NULL || H5Aread(attr, mem, *value) < 0) {
 			free(*value);
 			*value = NULL;
-			rc = vb_err_set(e, VB_ERR_INPUT, "%s: cannot read attribute %s", what, name);
+			rc = vb_err_set(e, VB_ERR_INPUT, "%s: cannot read attribute %s", what,
+					name);
 		}
 		H5Tclose(mem);
 	}
@@ -422,7 +425,8 @@ hid_t vb_h5_provenance_begin(hid_t out, const char *program, const char *operati
 		if (rc == VB_OK && n_inputs > 1 &&
 		    H5Lexists(inputs[n], "provenance", H5P_DEFAULT) > 0 &&
 		    H5Ocopy(inputs[n], "provenance", rec, key, H5P_DEFAULT, H5P_DEFAULT) < 0)
-			rc = vb_err_set(e, VB_ERR_RUN, "%s: cannot copy its provenance", input_names[n]);
+			rc = vb_err_set(e, VB_ERR_RUN, "%s: cannot copy its provenance",
+					input_names[n]);
 	}
 	/* The human-readable chain, as NCO's history attribute: inputs first. */
 	char *hist = NULL;
@@ -439,9 +443,9 @@ hid_t vb_h5_provenance_begin(hid_t out, const char *program, const char *operati
 	if (rc == VB_OK) {
 		size_t size = strlen(now) + strlen(program) + strlen(command_line) + 64;
 		char *line = malloc(size);
-		if (line == NULL || (snprintf(line, size, "%s %s %s: %s", now, program, VB_VERSION,
-					      command_line),
-				     append(&hist, &len, "", line) != 0))
+		if (line == NULL ||
+		    (snprintf(line, size, "%s %s %s: %s", now, program, VB_VERSION, command_line),
+		     append(&hist, &len, "", line) != 0))
 			rc = vb_err_set(e, VB_ERR_RUN, "out of memory");
 		free(line);
 	}

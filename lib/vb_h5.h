@@ -50,19 +50,16 @@ hid_t vb_h5_provenance_begin(hid_t out, const char *program, const char *operati
 
 /* Attribute writers on any object loc; name must not exist yet. */
 int vb_h5_attr_write_double(hid_t loc, const char *name, double value, vb_err *e);
-int vb_h5_attr_write_doubles(hid_t loc, const char *name, const double *values, int n,
-			     vb_err *e);
+int vb_h5_attr_write_doubles(hid_t loc, const char *name, const double *values, int n, vb_err *e);
 int vb_h5_attr_write_int64(hid_t loc, const char *name, int64_t value, vb_err *e);
 int vb_h5_attr_write_string(hid_t loc, const char *name, const char *value, vb_err *e);
 
 /* Reads a scalar numeric attribute as double; VB_ERR_INPUT if missing or not
  * a number. what names the object in messages ("cell.h5:/labels"). */
-int vb_h5_attr_read_double(hid_t loc, const char *name, const char *what, double *value,
-			   vb_err *e);
+int vb_h5_attr_read_double(hid_t loc, const char *name, const char *what, double *value, vb_err *e);
 
 /* Reads a string attribute (fixed or variable length) into a malloc'd string
  * the caller frees; VB_ERR_INPUT if missing or not a string. */
-int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char **value,
-			   vb_err *e);
+int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char **value, vb_err *e);
 
 #endif

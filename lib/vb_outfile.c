@@ -113,7 +113,8 @@ static int copy_to_stdout(const char *tmp, vb_err *e)
 	int rc = VB_OK;
 	while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
 		if (fwrite(buf, 1, n, stdout) != n) {
-			rc = vb_err_set(e, VB_ERR_RUN, "writing to standard output: %s", strerror(errno));
+			rc = vb_err_set(e, VB_ERR_RUN, "writing to standard output: %s",
+					strerror(errno));
 			break;
 		}
 	}
@@ -174,8 +175,9 @@ int vb_outfile_check_distinct(const char *output, const char *input, vb_err *e)
 	if (stat(output, &so) != 0 || stat(input, &si) != 0)
 		return VB_OK;
 	if (so.st_dev == si.st_dev && so.st_ino == si.st_ino)
-		return vb_err_set(e, VB_ERR_INPUT,
-				  "%s: output is the same file as input %s; inputs are never modified",
-				  output, input);
+		return vb_err_set(
+			e, VB_ERR_INPUT,
+			"%s: output is the same file as input %s; inputs are never modified",
+			output, input);
 	return VB_OK;
 }

@@ -10,9 +10,9 @@
 #include "vb_err.h"
 
 typedef struct vb_outfile {
-	char path[PATH_MAX];     /* final name, or "-" for stdout */
+	char path[PATH_MAX];	 /* final name, or "-" for stdout */
 	char tmp_path[PATH_MAX]; /* where the data is written until commit */
-	int active;              /* 1 between begin and commit/abort */
+	int active;		 /* 1 between begin and commit/abort */
 } vb_outfile;
 
 /* Creates the temporary file for output path and registers it for removal on

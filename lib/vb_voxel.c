@@ -13,13 +13,16 @@ static const char *const phase_names[VB_PHASE_COUNT] = {
 vb_image *vb_voxel_new(int64_t nx, int64_t ny, int64_t nz, double voxel_size, vb_err *e)
 {
 	if (nx <= 0 || ny <= 0 || nz <= 0 || nx > VB_VOXEL_MAX_COUNT / ny / nz) {
-		vb_err_set(e, VB_ERR_INPUT, "image of %lldx%lldx%lld voxels: each must be > 0 and the "
-			   "total at most %lld", (long long)nx, (long long)ny, (long long)nz,
+		vb_err_set(e, VB_ERR_INPUT,
+			   "image of %lldx%lldx%lld voxels: each must be > 0 and the "
+			   "total at most %lld",
+			   (long long)nx, (long long)ny, (long long)nz,
 			   (long long)VB_VOXEL_MAX_COUNT);
 		return NULL;
 	}
 	if (!(voxel_size > 0) || !(voxel_size < 1.0)) {
-		vb_err_set(e, VB_ERR_INPUT, "voxel_size is %g m, expected > 0 and < 1 m", voxel_size);
+		vb_err_set(e, VB_ERR_INPUT, "voxel_size is %g m, expected > 0 and < 1 m",
+			   voxel_size);
 		return NULL;
 	}
 	vb_image *img = calloc(1, sizeof *img);
@@ -32,7 +35,8 @@ vb_image *vb_voxel_new(int64_t nx, int64_t ny, int64_t nz, double voxel_size, vb
 	img->labels = calloc((size_t)nx * (size_t)ny * (size_t)nz, 1);
 	if (img->labels == NULL) {
 		free(img);
-		vb_err_set(e, VB_ERR_RUN, "out of memory for %lld voxels", (long long)(nx * ny * nz));
+		vb_err_set(e, VB_ERR_RUN, "out of memory for %lld voxels",
+			   (long long)(nx * ny * nz));
 		return NULL;
 	}
 	return img;
@@ -166,11 +170,13 @@ int vb_voxel_check_labels(const vb_image *img, vb_err *e)
 	int64_t n = vb_voxel_count(img);
 	for (int64_t v = 0; v < n; v++) {
 		if (img->labels[v] >= VB_PHASE_COUNT) {
-			int64_t k = v % img->nz, j = (v / img->nz) % img->ny, i = v / (img->ny * img->nz);
-			return vb_err_set(e, VB_ERR_INPUT,
-					  "label %u at voxel (%lld,%lld,%lld) is not a phase id (0..%d)",
-					  img->labels[v], (long long)i, (long long)j, (long long)k,
-					  VB_PHASE_COUNT - 1);
+			int64_t k = v % img->nz, j = (v / img->nz) % img->ny,
+				i = v / (img->ny * img->nz);
+			return vb_err_set(
+				e, VB_ERR_INPUT,
+				"label %u at voxel (%lld,%lld,%lld) is not a phase id (0..%d)",
+				img->labels[v], (long long)i, (long long)j, (long long)k,
+				VB_PHASE_COUNT - 1);
 		}
 	}
 	return VB_OK;

@@ -23,9 +23,9 @@ enum {
 };
 
 typedef struct vb_image {
-	int64_t nx, ny, nz;  /* voxels along x (thickness), y, z */
-	double voxel_size;   /* edge length of a cubic voxel, m */
-	uint8_t *labels;     /* nx*ny*nz phase ids, owned by the image */
+	int64_t nx, ny, nz; /* voxels along x (thickness), y, z */
+	double voxel_size;  /* edge length of a cubic voxel, m */
+	uint8_t *labels;    /* nx*ny*nz phase ids, owned by the image */
 } vb_image;
 
 /* Largest image accepted (voxels), so that a corrupt header cannot make us

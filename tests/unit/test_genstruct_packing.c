@@ -22,9 +22,9 @@ static void test_exact_counts(void)
 		return;
 	int64_t c[VB_PHASE_COUNT];
 	vb_voxel_count_phases(img, c, NULL);
-	CHECK(c[VB_PHASE_CAM] == 23400);         /* llround(0.65 * 36000) */
-	CHECK(c[VB_PHASE_CBD] == 7560);          /* llround(0.21 * 36000) */
-	CHECK(c[VB_PHASE_ELECTROLYTE] == 5040);  /* the rest */
+	CHECK(c[VB_PHASE_CAM] == 23400);	/* llround(0.65 * 36000) */
+	CHECK(c[VB_PHASE_CBD] == 7560);		/* llround(0.21 * 36000) */
+	CHECK(c[VB_PHASE_ELECTROLYTE] == 5040); /* the rest */
 	CHECK(c[VB_PHASE_VOID] == 0);
 	vb_voxel_free(&img);
 	CHECK(img == NULL);
@@ -79,15 +79,19 @@ static void test_cbd_at_necks(void)
 			for (int64_t k = 1; k < img->nz - 1; k++) {
 				int cam = 0;
 				for (int d = -1; d <= 1; d += 2) {
-					cam += img->labels[vb_voxel_index(img, i + d, j, k)] == VB_PHASE_CAM;
-					cam += img->labels[vb_voxel_index(img, i, j + d, k)] == VB_PHASE_CAM;
-					cam += img->labels[vb_voxel_index(img, i, j, k + d)] == VB_PHASE_CAM;
+					cam += img->labels[vb_voxel_index(img, i + d, j, k)] ==
+					       VB_PHASE_CAM;
+					cam += img->labels[vb_voxel_index(img, i, j + d, k)] ==
+					       VB_PHASE_CAM;
+					cam += img->labels[vb_voxel_index(img, i, j, k + d)] ==
+					       VB_PHASE_CAM;
 				}
 				uint8_t l = img->labels[vb_voxel_index(img, i, j, k)];
 				sum[l] += cam;
 				n[l] += 1;
 			}
-	CHECK(sum[VB_PHASE_CBD] / n[VB_PHASE_CBD] > 1.5 * sum[VB_PHASE_ELECTROLYTE] / n[VB_PHASE_ELECTROLYTE]);
+	CHECK(sum[VB_PHASE_CBD] / n[VB_PHASE_CBD] >
+	      1.5 * sum[VB_PHASE_ELECTROLYTE] / n[VB_PHASE_ELECTROLYTE]);
 	vb_voxel_free(&img);
 }
 
@@ -161,7 +165,8 @@ int main(void)
 	RUN(test_seed_reproducible, "same seed same image, other seed other image");
 	RUN(test_cbd_at_necks, "CBD voxels have more CAM neighbours than electrolyte voxels");
 	RUN(test_rejects_bad_fractions, "packing rejects fractions above 1 or negative");
-	RUN(test_perforate_quarter_hole, "perforation turns exactly the quarter disc to electrolyte");
+	RUN(test_perforate_quarter_hole,
+	    "perforation turns exactly the quarter disc to electrolyte");
 	RUN(test_stack_and_reverse, "stack cuts layers at rounded fractions; reverse mirrors");
 	DONE();
 }

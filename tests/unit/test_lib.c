@@ -55,10 +55,12 @@ static void test_philox_known_answers(void)
 {
 	uint32_t o[4];
 	vb_rng_philox(0, 0, 0, o);
-	CHECK(o[0] == 0x6627e8d5u && o[1] == 0xe169c58du && o[2] == 0xbc57ac4cu && o[3] == 0x9b00dbd8u);
+	CHECK(o[0] == 0x6627e8d5u && o[1] == 0xe169c58du && o[2] == 0xbc57ac4cu &&
+	      o[3] == 0x9b00dbd8u);
 	/* Random123 kat_vectors: ctr 243f6a88 85a308d3 13198a2e 03707344, key a4093822 299f31d0 */
 	vb_rng_philox(0x299f31d0a4093822ull, 0x0370734413198a2eull, 0x85a308d3243f6a88ull, o);
-	CHECK(o[0] == 0xd16cfe09u && o[1] == 0x94fdccebu && o[2] == 0x5001e420u && o[3] == 0x24126ea1u);
+	CHECK(o[0] == 0xd16cfe09u && o[1] == 0x94fdccebu && o[2] == 0x5001e420u &&
+	      o[3] == 0x24126ea1u);
 }
 
 static void test_rng_moments(void)
@@ -149,14 +151,16 @@ static void test_h5_round_trip_and_provenance(void)
 	CHECK(in >= 0);
 	hid_t g = vb_h5_create(b, "structure", &e);
 	const char *names[1] = {a};
-	rec = vb_h5_provenance_begin(g, "genstruct", "reverse", "genstruct reverse a", &in, names, 1, &e);
+	rec = vb_h5_provenance_begin(g, "genstruct", "reverse", "genstruct reverse a", &in, names,
+				     1, &e);
 	CHECK(rec >= 0);
 	H5Gclose(rec);
 	CHECK(vb_h5_write_image(g, img, &e) == VB_OK);
 	vb_h5_close(g, &e);
 	vb_image *back = NULL;
 	CHECK(vb_h5_read_image(in, a, &back, &e) == VB_OK);
-	CHECK(back && back->nx == 4 && back->ny == 3 && back->nz == 2 && back->voxel_size == 0.5e-6);
+	CHECK(back && back->nx == 4 && back->ny == 3 && back->nz == 2 &&
+	      back->voxel_size == 0.5e-6);
 	CHECK(back && memcmp(back->labels, img->labels, 24) == 0);
 	vb_h5_close(in, &e);
 	hid_t out = vb_h5_open(b, &e);
@@ -193,7 +197,8 @@ static void test_h5_rejects(void)
 	f = vb_h5_create(p, "structure", &e);
 	hsize_t d3[3] = {2, 2, 2}, d2[2] = {2, 2};
 	hid_t sp = H5Screate_simple(3, d3, NULL);
-	hid_t ds = H5Dcreate2(f, "labels", H5T_NATIVE_INT, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+	hid_t ds =
+		H5Dcreate2(f, "labels", H5T_NATIVE_INT, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
 	H5Dclose(ds);
 	H5Sclose(sp);
 	vb_h5_close(f, &e);
@@ -259,9 +264,11 @@ static void test_cli_join(void)
 	char path[64];
 	double v;
 	vb_err e;
-	CHECK(vb_cli_split_path_number("dir/L60.h5:0.3", "stack", path, sizeof path, &v, &e) == VB_OK);
+	CHECK(vb_cli_split_path_number("dir/L60.h5:0.3", "stack", path, sizeof path, &v, &e) ==
+	      VB_OK);
 	CHECK(strcmp(path, "dir/L60.h5") == 0 && v == 0.3);
-	CHECK(vb_cli_split_path_number("L60.h5", "stack", path, sizeof path, &v, &e) == VB_ERR_INPUT);
+	CHECK(vb_cli_split_path_number("L60.h5", "stack", path, sizeof path, &v, &e) ==
+	      VB_ERR_INPUT);
 }
 
 int main(void)
@@ -274,7 +281,8 @@ int main(void)
 	RUN(test_rng_moments, "rng: uniform and normal moments");
 	RUN(test_voxel_basics, "voxel: index, counts, slice fractions, phase names, label check");
 	RUN(test_percolation, "voxel: face-connected percolation along x");
-	RUN(test_h5_round_trip_and_provenance, "h5: labels round trip; provenance and history chain");
+	RUN(test_h5_round_trip_and_provenance,
+	    "h5: labels round trip; provenance and history chain");
 	RUN(test_h5_rejects, "h5: rejects missing, non-voxbat, wrong type, rank, no voxel_size");
 	RUN(test_outfile_commit_and_abort, "outfile: temp + rename on commit, nothing on abort");
 	RUN(test_cli_join, "cli: shell-quoted command line and FILE:NUMBER");

@@ -8,40 +8,40 @@
 
 static int vb_test_count, vb_test_failed, vb_test_current_failed;
 
-#define CHECK(cond)                                                                      \
-	do {                                                                                 \
-		if (!(cond)) {                                                                   \
-			if (!vb_test_current_failed)                                                 \
-				printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);        \
-			vb_test_current_failed = 1;                                                  \
-		}                                                                                \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			if (!vb_test_current_failed)                                               \
+				printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
+			vb_test_current_failed = 1;                                                \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_NEAR(a, b, tol)                                                            \
-	do {                                                                                 \
-		double va_ = (a), vb_ = (b);                                                     \
-		if (!(fabs(va_ - vb_) <= (tol))) {                                               \
-			if (!vb_test_current_failed)                                                 \
-				printf("# %s:%d: %s = %.17g, expected %.17g (tol %g)\n", __FILE__,        \
-				       __LINE__, #a, va_, vb_, (double)(tol));                           \
-			vb_test_current_failed = 1;                                                  \
-		}                                                                                \
+#define CHECK_NEAR(a, b, tol)                                                                      \
+	do {                                                                                       \
+		double va_ = (a), vb_ = (b);                                                       \
+		if (!(fabs(va_ - vb_) <= (tol))) {                                                 \
+			if (!vb_test_current_failed)                                               \
+				printf("# %s:%d: %s = %.17g, expected %.17g (tol %g)\n", __FILE__, \
+				       __LINE__, #a, va_, vb_, (double)(tol));                     \
+			vb_test_current_failed = 1;                                                \
+		}                                                                                  \
 	} while (0)
 
-#define RUN(fn, name)                                                                    \
-	do {                                                                                 \
-		vb_test_current_failed = 0;                                                      \
-		fn();                                                                            \
-		vb_test_count++;                                                                 \
-		vb_test_failed += vb_test_current_failed;                                        \
-		printf("%s %d - %s\n", vb_test_current_failed ? "not ok" : "ok", vb_test_count,  \
-		       name);                                                                    \
+#define RUN(fn, name)                                                                              \
+	do {                                                                                       \
+		vb_test_current_failed = 0;                                                        \
+		fn();                                                                              \
+		vb_test_count++;                                                                   \
+		vb_test_failed += vb_test_current_failed;                                          \
+		printf("%s %d - %s\n", vb_test_current_failed ? "not ok" : "ok", vb_test_count,    \
+		       name);                                                                      \
 	} while (0)
 
-#define DONE()                                                                           \
-	do {                                                                                 \
-		printf("1..%d\n", vb_test_count);                                                \
-		return vb_test_failed ? 1 : 0;                                                   \
+#define DONE()                                                                                     \
+	do {                                                                                       \
+		printf("1..%d\n", vb_test_count);                                                  \
+		return vb_test_failed ? 1 : 0;                                                     \
 	} while (0)
 
 #endif

@@ -11,17 +11,17 @@
 #include "vb_voxel.h"
 
 typedef struct gs_packing {
-	int64_t n[3];           /* voxels along x, y, z */
-	double voxel_size;      /* m */
+	int64_t n[3];		      /* voxels along x, y, z */
+	double voxel_size;	      /* m */
 	double cam, cbd, electrolyte; /* target volume fractions; void is the rest */
-	double diameter_median; /* median particle diameter, m */
-	double diameter_spread; /* standard deviation of ln(diameter) */
+	double diameter_median;	      /* median particle diameter, m */
+	double diameter_spread;	      /* standard deviation of ln(diameter) */
 	uint64_t seed;
 } gs_packing;
 
 typedef struct gs_packing_stats {
-	int64_t particles;      /* spheres placed (including those cut by the box) */
-	int neck_halfwidth;     /* voxels; CBD placement neighbourhood (2w+1)^3 */
+	int64_t particles;  /* spheres placed (including those cut by the box) */
+	int neck_halfwidth; /* voxels; CBD placement neighbourhood (2w+1)^3 */
 } gs_packing_stats;
 
 /* Generates a random packing (docs/genstruct.md): overlapping lognormal
@@ -34,15 +34,14 @@ vb_image *gs_generate_packing(const gs_packing *p, gs_packing_stats *stats, vb_e
 /* Turns CAM and CBD into electrolyte in cylinders along x of radius (m) whose
  * axes are at (axes[2c], axes[2c+1]) (y, z in m), from x = 0 to depth (m).
  * Returns the number of voxels changed. */
-int64_t gs_perforate(vb_image *img, double radius, const double *axes, int n_axes,
-		     double depth);
+int64_t gs_perforate(vb_image *img, double radius, const double *axes, int n_axes, double depth);
 
 /* Builds a stacked image: layer l takes the x-slices [b_l, b_{l+1}) of
  * layers[l], b_l = round(nx * sum of fractions before l). All layers must
  * have the same dimensions and voxel size; fractions in [0,1] summing to 1.
  * boundaries (n+1 entries, caller's) receives b. */
-vb_image *gs_stack(vb_image *const *layers, const double *fractions, int n,
-		   int64_t *boundaries, vb_err *e);
+vb_image *gs_stack(vb_image *const *layers, const double *fractions, int n, int64_t *boundaries,
+		   vb_err *e);
 
 /* Mirrors img along x in place. */
 void gs_reverse(vb_image *img);
@@ -60,8 +59,8 @@ vb_image *gs_import_raw(const char *path, const int64_t dims[3], const int axis[
 			double voxel_size, const int map[256], vb_err *e);
 
 /* Reads a multi-page 8-bit TIFF (pages slowest, then rows, then columns). */
-vb_image *gs_import_tiff(const char *path, const int axis[3], double voxel_size,
-			 const int map[256], vb_err *e);
+vb_image *gs_import_tiff(const char *path, const int axis[3], double voxel_size, const int map[256],
+			 vb_err *e);
 
 /* Writes img as raw uint8 in the given axis order to out. */
 int gs_export_raw(const vb_image *img, const int axis[3], FILE *out, vb_err *e);

@@ -152,19 +152,26 @@ static int homogeneous_params(hid_t rec, const void *ctx, vb_err *e)
 	if (rc == VB_OK)
 		rc = vb_h5_attr_write_int64(rec, "particles", c->stats.particles, e);
 	if (rc == VB_OK)
-		rc = vb_h5_attr_write_int64(rec, "neck_halfwidth_voxels", c->stats.neck_halfwidth, e);
+		rc = vb_h5_attr_write_int64(rec, "neck_halfwidth_voxels", c->stats.neck_halfwidth,
+					    e);
 	return rc;
 }
 
 static int run_homogeneous(int argc, char **argv, const char *cmdline)
 {
 	static const struct option opts[] = {
-		{"size", required_argument, 0, 's'},	  {"voxel", required_argument, 0, 'v'},
-		{"cam", required_argument, 0, 'c'},	  {"cbd", required_argument, 0, 'b'},
-		{"electrolyte", required_argument, 0, 'e'}, {"diameter", required_argument, 0, 'd'},
-		{"spread", required_argument, 0, 'w'},	  {"seed", required_argument, 0, 'r'},
-		{"output", required_argument, 0, 'o'},	  {"quiet", no_argument, 0, 'q'},
-		{"help", no_argument, 0, 'h'},		  {0, 0, 0, 0},
+		{"size", required_argument, 0, 's'},
+		{"voxel", required_argument, 0, 'v'},
+		{"cam", required_argument, 0, 'c'},
+		{"cbd", required_argument, 0, 'b'},
+		{"electrolyte", required_argument, 0, 'e'},
+		{"diameter", required_argument, 0, 'd'},
+		{"spread", required_argument, 0, 'w'},
+		{"seed", required_argument, 0, 'r'},
+		{"output", required_argument, 0, 'o'},
+		{"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
 	};
 	const char *size = NULL, *voxel = "1um", *cam = NULL, *cbd = "0", *el = NULL;
 	const char *diameter = "8um", *spread = "0.25", *seed = "1", *out = NULL;
@@ -189,7 +196,8 @@ static int run_homogeneous(int argc, char **argv, const char *cmdline)
 	if (optind != argc)
 		return usage_error("homogeneous", "unexpected argument '%s'", argv[optind]);
 	if (size == NULL)
-		return usage_error("homogeneous", "%s", "--size is required (e.g. --size 106x60x60um)");
+		return usage_error("homogeneous", "%s",
+				   "--size is required (e.g. --size 106x60x60um)");
 	if (cam == NULL)
 		return usage_error("homogeneous", "%s", "--cam is required (e.g. --cam 0.65)");
 	if (out == NULL)
@@ -212,7 +220,8 @@ static int run_homogeneous(int argc, char **argv, const char *cmdline)
 		return fail(&e);
 	if (el == NULL)
 		p->electrolyte = fmax(0.0, 1.0 - p->cam - p->cbd);
-	if (!(seed_value >= 0 && seed_value <= 9007199254740992.0 && seed_value == floor(seed_value))) {
+	if (!(seed_value >= 0 && seed_value <= 9007199254740992.0 &&
+	      seed_value == floor(seed_value))) {
 		vb_err_set(&e, VB_ERR_INPUT, "--seed: '%s' is not a whole number >= 0", seed);
 		return fail(&e);
 	}
@@ -263,8 +272,8 @@ static int parse_axis(const char *text, double yz[2], vb_err *e)
 	const char *comma = strchr(text, ',');
 	char first[128];
 	if (comma == NULL || (size_t)(comma - text) >= sizeof first)
-		return vb_err_set(e, VB_ERR_INPUT, "--axis '%s': expected Y,Z with units (e.g. 30um,30um)",
-				  text);
+		return vb_err_set(e, VB_ERR_INPUT,
+				  "--axis '%s': expected Y,Z with units (e.g. 30um,30um)", text);
 	memcpy(first, text, (size_t)(comma - text));
 	first[comma - text] = '\0';
 	if (vb_units_parse(first, VB_UNIT_LENGTH, "--axis (y)", &yz[0], e) ||
@@ -276,9 +285,12 @@ static int parse_axis(const char *text, double yz[2], vb_err *e)
 static int run_perforate(int argc, char **argv, const char *cmdline)
 {
 	static const struct option opts[] = {
-		{"radius", required_argument, 0, 'r'}, {"axis", required_argument, 0, 'a'},
-		{"depth", required_argument, 0, 'd'},  {"output", required_argument, 0, 'o'},
-		{"quiet", no_argument, 0, 'q'},	       {"help", no_argument, 0, 'h'},
+		{"radius", required_argument, 0, 'r'},
+		{"axis", required_argument, 0, 'a'},
+		{"depth", required_argument, 0, 'd'},
+		{"output", required_argument, 0, 'o'},
+		{"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	const char *radius = NULL, *depth = NULL, *out = NULL;
@@ -330,22 +342,28 @@ static int run_perforate(int argc, char **argv, const char *cmdline)
 		ctx.depth = lx;
 	int rc = VB_OK;
 	if (ctx.radius < 0 || ctx.radius > fmin(ly, lz))
-		rc = vb_err_set(&e, VB_ERR_INPUT, "--radius %g um: expected between 0 and the box "
-				"cross-section %g x %g um", ctx.radius * 1e6, ly * 1e6, lz * 1e6);
+		rc = vb_err_set(&e, VB_ERR_INPUT,
+				"--radius %g um: expected between 0 and the box "
+				"cross-section %g x %g um",
+				ctx.radius * 1e6, ly * 1e6, lz * 1e6);
 	for (int a = 0; a < ctx.n_axes && rc == VB_OK; a++)
 		if (ctx.axes[2 * a] < 0 || ctx.axes[2 * a] > ly || ctx.axes[2 * a + 1] < 0 ||
 		    ctx.axes[2 * a + 1] > lz)
-			rc = vb_err_set(&e, VB_ERR_INPUT, "--axis %g,%g um lies outside the cross-section "
-					"0..%g x 0..%g um", ctx.axes[2 * a] * 1e6,
-					ctx.axes[2 * a + 1] * 1e6, ly * 1e6, lz * 1e6);
+			rc = vb_err_set(&e, VB_ERR_INPUT,
+					"--axis %g,%g um lies outside the cross-section "
+					"0..%g x 0..%g um",
+					ctx.axes[2 * a] * 1e6, ctx.axes[2 * a + 1] * 1e6, ly * 1e6,
+					lz * 1e6);
 	if (rc == VB_OK && !(ctx.depth > 0 && ctx.depth <= lx * (1 + 1e-9)))
-		rc = vb_err_set(&e, VB_ERR_INPUT, "--depth %g um: expected > 0 and at most the "
-				"thickness %g um", ctx.depth * 1e6, lx * 1e6);
+		rc = vb_err_set(&e, VB_ERR_INPUT,
+				"--depth %g um: expected > 0 and at most the "
+				"thickness %g um",
+				ctx.depth * 1e6, lx * 1e6);
 	if (rc == VB_OK) {
 		ctx.changed = gs_perforate(img, ctx.radius, ctx.axes, ctx.n_axes, ctx.depth);
 		const char *names[1] = {in};
-		rc = save_structure(out, img, "perforate", &file, names, 1, cmdline, perforate_params,
-				    &ctx, &e);
+		rc = save_structure(out, img, "perforate", &file, names, 1, cmdline,
+				    perforate_params, &ctx, &e);
 	}
 	vb_h5_close(file, NULL);
 	vb_voxel_free(&img);
@@ -414,7 +432,8 @@ static int run_stack(int argc, char **argv, const char *cmdline)
 		}
 	}
 	if (rc == VB_OK)
-		rc = save_structure(out, img, "stack", files, names, n, cmdline, stack_params, &ctx, &e);
+		rc = save_structure(out, img, "stack", files, names, n, cmdline, stack_params, &ctx,
+				    &e);
 	for (int l = 0; l < loaded; l++) {
 		vb_h5_close(files[l], NULL);
 		vb_voxel_free(&layers[l]);
@@ -474,11 +493,11 @@ static int import_params(hid_t rec, const void *ctx, vb_err *e)
 static int run_import(int argc, char **argv, const char *cmdline)
 {
 	static const struct option opts[] = {
-		{"raw", required_argument, 0, 'r'},   {"tiff", required_argument, 0, 't'},
-		{"dims", required_argument, 0, 'd'},  {"order", required_argument, 0, 'a'},
-		{"voxel", required_argument, 0, 'v'}, {"map", required_argument, 0, 'm'},
+		{"raw", required_argument, 0, 'r'},    {"tiff", required_argument, 0, 't'},
+		{"dims", required_argument, 0, 'd'},   {"order", required_argument, 0, 'a'},
+		{"voxel", required_argument, 0, 'v'},  {"map", required_argument, 0, 'm'},
 		{"output", required_argument, 0, 'o'}, {"quiet", no_argument, 0, 'q'},
-		{"help", no_argument, 0, 'h'},	      {0, 0, 0, 0},
+		{"help", no_argument, 0, 'h'},	       {0, 0, 0, 0},
 	};
 	const char *raw = NULL, *tiff = NULL, *dims = NULL, *voxel = NULL, *out = NULL;
 	import_ctx ctx = {NULL, NULL, "xyz", NULL};
@@ -503,9 +522,11 @@ static int run_import(int argc, char **argv, const char *cmdline)
 	if ((raw == NULL) == (tiff == NULL))
 		return usage_error("import", "%s", "give exactly one of --raw FILE or --tiff FILE");
 	if (raw != NULL && dims == NULL)
-		return usage_error("import", "%s", "--raw needs --dims AxBxC (e.g. --dims 100x80x80)");
+		return usage_error("import", "%s",
+				   "--raw needs --dims AxBxC (e.g. --dims 100x80x80)");
 	if (tiff != NULL && dims != NULL)
-		return usage_error("import", "%s", "--dims is for --raw; a TIFF stack has its own size");
+		return usage_error("import", "%s",
+				   "--dims is for --raw; a TIFF stack has its own size");
 	if (voxel == NULL)
 		return usage_error("import", "%s", "--voxel is required (e.g. --voxel 1um)");
 	if (out == NULL)
@@ -527,7 +548,8 @@ static int run_import(int argc, char **argv, const char *cmdline)
 			    : gs_import_tiff(tiff, axis, h, map, &e);
 	if (img == NULL)
 		return fail(&e);
-	int rc = save_structure(out, img, "import", NULL, NULL, 0, cmdline, import_params, &ctx, &e);
+	int rc =
+		save_structure(out, img, "import", NULL, NULL, 0, cmdline, import_params, &ctx, &e);
 	vb_voxel_free(&img);
 	return rc == VB_OK ? 0 : fail(&e);
 }
@@ -586,8 +608,8 @@ static int run_export(int argc, char **argv, const char *cmdline)
 		rc = gs_export_tiff(img, axis, of.tmp_path, &e);
 	} else if (rc == VB_OK) {
 		FILE *f = fopen(of.tmp_path, "wb");
-		rc = f ? gs_export_raw(img, axis, f, &e) : vb_err_set(&e, VB_ERR_RUN, "%s: cannot write",
-								       of.tmp_path);
+		rc = f ? gs_export_raw(img, axis, f, &e)
+		       : vb_err_set(&e, VB_ERR_RUN, "%s: cannot write", of.tmp_path);
 		if (f != NULL && fclose(f) != 0 && rc == VB_OK)
 			rc = vb_err_set(&e, VB_ERR_RUN, "%s: write failed", out);
 	}
@@ -667,11 +689,13 @@ static int run_info(int argc, char **argv, const char *cmdline)
 	if (json) {
 		json_t *root = json_object(), *phases = json_object();
 		json_object_set_new(root, "file", json_string(in));
-		json_object_set_new(root, "dims", json_pack("[III]", (json_int_t)img->nx,
-							    (json_int_t)img->ny, (json_int_t)img->nz));
+		json_object_set_new(root, "dims",
+				    json_pack("[III]", (json_int_t)img->nx, (json_int_t)img->ny,
+					      (json_int_t)img->nz));
 		json_object_set_new(root, "voxel_size_m", json_real(h));
-		json_object_set_new(root, "size_um", json_pack("[fff]", img->nx * h * 1e6,
-							       img->ny * h * 1e6, img->nz * h * 1e6));
+		json_object_set_new(root, "size_um",
+				    json_pack("[fff]", img->nx * h * 1e6, img->ny * h * 1e6,
+					      img->nz * h * 1e6));
 		for (int p = 0; p < VB_PHASE_COUNT; p++)
 			json_object_set_new(phases, vb_voxel_phase_name(p),
 					    json_pack("{s:i,s:I,s:f}", "id", p, "count",
@@ -681,7 +705,8 @@ static int run_info(int argc, char **argv, const char *cmdline)
 		json_object_set_new(root, "percolates_x",
 				    json_pack("{s:b,s:b}", "CAM", cam_perc == 1, "ion_conductor",
 					      ion_perc == 1));
-		char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+		char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+						      JSON_REAL_PRECISION(10));
 		if (text != NULL)
 			printf("%s\n", text);
 		free(text);

@@ -33,14 +33,15 @@ int64_t gs_perforate(vb_image *img, double radius, const double *axes, int n_axe
 	return changed;
 }
 
-vb_image *gs_stack(vb_image *const *layers, const double *fractions, int n,
-		   int64_t *boundaries, vb_err *e)
+vb_image *gs_stack(vb_image *const *layers, const double *fractions, int n, int64_t *boundaries,
+		   vb_err *e)
 {
 	double sum = 0;
 	for (int l = 0; l < n; l++) {
 		if (!(fractions[l] >= 0 && fractions[l] <= 1)) {
-			vb_err_set(e, VB_ERR_INPUT, "layer %d: thickness fraction %g, expected in [0, 1]",
-				   l + 1, fractions[l]);
+			vb_err_set(e, VB_ERR_INPUT,
+				   "layer %d: thickness fraction %g, expected in [0, 1]", l + 1,
+				   fractions[l]);
 			return NULL;
 		}
 		sum += fractions[l];
@@ -54,17 +55,21 @@ vb_image *gs_stack(vb_image *const *layers, const double *fractions, int n,
 		const vb_image *o = layers[l];
 		int rc = VB_OK;
 		if (o->ny != first->ny || o->nz != first->nz)
-			rc = vb_err_set(e, VB_ERR_INPUT, "layer %d: cross-section %lldx%lld voxels "
-					"differs from layer 1's %lldx%lld", l + 1, (long long)o->ny,
-					(long long)o->nz, (long long)first->ny, (long long)first->nz);
+			rc = vb_err_set(e, VB_ERR_INPUT,
+					"layer %d: cross-section %lldx%lld voxels "
+					"differs from layer 1's %lldx%lld",
+					l + 1, (long long)o->ny, (long long)o->nz,
+					(long long)first->ny, (long long)first->nz);
 		else if (fabs(o->voxel_size - first->voxel_size) > 1e-9 * first->voxel_size)
-			rc = vb_err_set(e, VB_ERR_INPUT, "layer %d: voxel size %g um differs from "
-					"layer 1's %g um", l + 1, o->voxel_size * 1e6,
-					first->voxel_size * 1e6);
+			rc = vb_err_set(e, VB_ERR_INPUT,
+					"layer %d: voxel size %g um differs from "
+					"layer 1's %g um",
+					l + 1, o->voxel_size * 1e6, first->voxel_size * 1e6);
 		else if (o->nx != first->nx)
-			rc = vb_err_set(e, VB_ERR_INPUT, "layer %d: thickness %lld voxels differs from "
-					"layer 1's %lld (the stack keeps the total thickness)", l + 1,
-					(long long)o->nx, (long long)first->nx);
+			rc = vb_err_set(e, VB_ERR_INPUT,
+					"layer %d: thickness %lld voxels differs from "
+					"layer 1's %lld (the stack keeps the total thickness)",
+					l + 1, (long long)o->nx, (long long)first->nx);
 		if (rc != VB_OK)
 			return NULL;
 	}

@@ -64,8 +64,9 @@ static int paint_cam(vb_image *img, const gs_packing *p, int64_t target, int64_t
 		}
 		double c[3];
 		for (int a = 0; a < 3; a++)
-			c[a] = -r_max + vb_rng_uniform(p->seed, STREAM_SPHERES, 2 * (uint64_t)s, a) *
-					       (len[a] + 2 * r_max);
+			c[a] = -r_max +
+			       vb_rng_uniform(p->seed, STREAM_SPHERES, 2 * (uint64_t)s, a) *
+				       (len[a] + 2 * r_max);
 		double z = vb_rng_normal(p->seed, STREAM_SPHERES, 2 * (uint64_t)s + 1);
 		z = fmax(-SPREAD_CLIP, fmin(SPREAD_CLIP, z));
 		double r = 0.5 * p->diameter_median * exp(p->diameter_spread * z);
@@ -93,10 +94,12 @@ static int paint_cam(vb_image *img, const gs_packing *p, int64_t target, int64_t
 					if (d2 > r * r || img->labels[v] == VB_PHASE_CAM)
 						continue;
 					if (m == cap) {
-						candidate *bigger = realloc(cand, 2 * cap * sizeof *cand);
+						candidate *bigger =
+							realloc(cand, 2 * cap * sizeof *cand);
 						if (bigger == NULL) {
 							free(cand);
-							return vb_err_set(e, VB_ERR_RUN, "out of memory");
+							return vb_err_set(e, VB_ERR_RUN,
+									  "out of memory");
 						}
 						cand = bigger;
 						cap *= 2;
@@ -193,7 +196,8 @@ static int fill_pores(vb_image *img, const gs_packing *p, int64_t t_cbd, int64_t
 				uint64_t score = (uint64_t)(frac * 524287.0 + 0.5);
 				uint32_t rnd[4];
 				vb_rng_philox(p->seed, STREAM_TIES, (uint64_t)v, rnd);
-				keys[m++] = score << 45 | (uint64_t)(rnd[0] >> 21) << 34 | (uint64_t)v;
+				keys[m++] =
+					score << 45 | (uint64_t)(rnd[0] >> 21) << 34 | (uint64_t)v;
 			}
 		}
 	}
@@ -223,30 +227,39 @@ static int fill_pores(vb_image *img, const gs_packing *p, int64_t t_cbd, int64_t
 vb_image *gs_generate_packing(const gs_packing *p, gs_packing_stats *stats, vb_err *e)
 {
 	if (!(p->cam >= 0 && p->cbd >= 0 && p->electrolyte >= 0)) {
-		vb_err_set(e, VB_ERR_INPUT, "volume fractions must be >= 0 (cam %g, cbd %g, "
-			   "electrolyte %g)", p->cam, p->cbd, p->electrolyte);
+		vb_err_set(e, VB_ERR_INPUT,
+			   "volume fractions must be >= 0 (cam %g, cbd %g, "
+			   "electrolyte %g)",
+			   p->cam, p->cbd, p->electrolyte);
 		return NULL;
 	}
 	double sum = p->cam + p->cbd + p->electrolyte;
 	if (sum > 1.0 + 1e-9) {
-		vb_err_set(e, VB_ERR_INPUT, "volume fractions sum to %g (cam %g + cbd %g + "
-			   "electrolyte %g), expected at most 1", sum, p->cam, p->cbd, p->electrolyte);
+		vb_err_set(e, VB_ERR_INPUT,
+			   "volume fractions sum to %g (cam %g + cbd %g + "
+			   "electrolyte %g), expected at most 1",
+			   sum, p->cam, p->cbd, p->electrolyte);
 		return NULL;
 	}
 	if (p->cam > 0.95) {
-		vb_err_set(e, VB_ERR_INPUT, "cam fraction %g: expected at most 0.95 (overlapping "
-			   "spheres cannot fill the box)", p->cam);
+		vb_err_set(e, VB_ERR_INPUT,
+			   "cam fraction %g: expected at most 0.95 (overlapping "
+			   "spheres cannot fill the box)",
+			   p->cam);
 		return NULL;
 	}
 	if (!(p->diameter_median > 0) || !(p->diameter_spread >= 0 && p->diameter_spread <= 1)) {
-		vb_err_set(e, VB_ERR_INPUT, "particle diameter %g um, spread %g: expected diameter "
-			   "> 0 and spread in [0, 1]", p->diameter_median * 1e6, p->diameter_spread);
+		vb_err_set(e, VB_ERR_INPUT,
+			   "particle diameter %g um, spread %g: expected diameter "
+			   "> 0 and spread in [0, 1]",
+			   p->diameter_median * 1e6, p->diameter_spread);
 		return NULL;
 	}
 	if (p->diameter_median < 2 * p->voxel_size) {
-		vb_err_set(e, VB_ERR_INPUT, "particle diameter %g um is less than two voxels "
-			   "(%g um); particles would not be resolved", p->diameter_median * 1e6,
-			   p->voxel_size * 1e6);
+		vb_err_set(e, VB_ERR_INPUT,
+			   "particle diameter %g um is less than two voxels "
+			   "(%g um); particles would not be resolved",
+			   p->diameter_median * 1e6, p->voxel_size * 1e6);
 		return NULL;
 	}
 	vb_image *img = vb_voxel_new(p->n[0], p->n[1], p->n[2], p->voxel_size, e);

@@ -15,13 +15,17 @@ int gs_parse_order(const char *text, int axis[3], vb_err *e)
 {
 	int seen[3] = {0, 0, 0};
 	if (strlen(text) != 3)
-		return vb_err_set(e, VB_ERR_INPUT, "--order '%s': expected a permutation of xyz "
-				  "(slowest axis first, e.g. 'xyz' or 'zyx')", text);
+		return vb_err_set(e, VB_ERR_INPUT,
+				  "--order '%s': expected a permutation of xyz "
+				  "(slowest axis first, e.g. 'xyz' or 'zyx')",
+				  text);
 	for (int a = 0; a < 3; a++) {
 		const char *c = strchr(axis_names, text[a]);
 		if (c == NULL || text[a] == '\0' || seen[c - axis_names]++)
-			return vb_err_set(e, VB_ERR_INPUT, "--order '%s': expected a permutation of xyz "
-					  "(slowest axis first, e.g. 'xyz' or 'zyx')", text);
+			return vb_err_set(e, VB_ERR_INPUT,
+					  "--order '%s': expected a permutation of xyz "
+					  "(slowest axis first, e.g. 'xyz' or 'zyx')",
+					  text);
 		axis[a] = (int)(c - axis_names);
 	}
 	return VB_OK;
@@ -43,9 +47,10 @@ int gs_parse_map(const char *text, int map[256], vb_err *e)
 		long value = colon ? strtol(item, &end, 10) : -1;
 		int phase = colon ? vb_voxel_phase_parse(colon + 1) : -1;
 		if (colon == NULL || end != colon || value < 0 || value > 255 || phase < 0)
-			rc = vb_err_set(e, VB_ERR_INPUT, "--map: '%s' is not VALUE:PHASE with VALUE in "
-					"0..255 and PHASE a phase name or id (%s)", item,
-					vb_voxel_legend());
+			rc = vb_err_set(e, VB_ERR_INPUT,
+					"--map: '%s' is not VALUE:PHASE with VALUE in "
+					"0..255 and PHASE a phase name or id (%s)",
+					item, vb_voxel_legend());
 		else
 			map[value] = phase;
 	}
@@ -54,8 +59,8 @@ int gs_parse_map(const char *text, int map[256], vb_err *e)
 }
 
 /* Fills img from data in file order (slowest axis[0]) through map. */
-static int reorder_into(vb_image *img, const uint8_t *data, const int64_t d[3],
-			const int axis[3], const int map[256], const char *path, vb_err *e)
+static int reorder_into(vb_image *img, const uint8_t *data, const int64_t d[3], const int axis[3],
+			const int map[256], const char *path, vb_err *e)
 {
 	int64_t c[3] = {0, 0, 0};
 	int64_t pos = 0;
@@ -64,11 +69,12 @@ static int reorder_into(vb_image *img, const uint8_t *data, const int64_t d[3],
 			for (int64_t a2 = 0; a2 < d[2]; a2++, pos++) {
 				int phase = map[data[pos]];
 				if (phase < 0)
-					return vb_err_set(e, VB_ERR_INPUT,
-							  "%s: value %u at file position (%lld,%lld,%lld) "
-							  "has no phase; give --map VALUE:PHASE,...", path,
-							  data[pos], (long long)a0, (long long)a1,
-							  (long long)a2);
+					return vb_err_set(
+						e, VB_ERR_INPUT,
+						"%s: value %u at file position (%lld,%lld,%lld) "
+						"has no phase; give --map VALUE:PHASE,...",
+						path, data[pos], (long long)a0, (long long)a1,
+						(long long)a2);
 				c[axis[0]] = a0, c[axis[1]] = a1, c[axis[2]] = a2;
 				img->labels[vb_voxel_index(img, c[0], c[1], c[2])] = (uint8_t)phase;
 			}
@@ -99,10 +105,13 @@ vb_image *gs_import_raw(const char *path, const int64_t dims[3], const int axis[
 	}
 	int64_t expected = dims[0] * dims[1] * dims[2];
 	if ((int64_t)st.st_size != expected) {
-		vb_err_set(e, VB_ERR_INPUT, "%s: %lld bytes, expected %lld for %lldx%lldx%lld uint8 "
-			   "voxels (%s)", path, (long long)st.st_size, (long long)expected,
-			   (long long)dims[0], (long long)dims[1], (long long)dims[2],
-			   (int64_t)st.st_size < expected ? "file is truncated" : "file is too long");
+		vb_err_set(e, VB_ERR_INPUT,
+			   "%s: %lld bytes, expected %lld for %lldx%lldx%lld uint8 "
+			   "voxels (%s)",
+			   path, (long long)st.st_size, (long long)expected, (long long)dims[0],
+			   (long long)dims[1], (long long)dims[2],
+			   (int64_t)st.st_size < expected ? "file is truncated"
+							  : "file is too long");
 		return NULL;
 	}
 	vb_image *img = image_for(dims, axis, voxel_size, e);
@@ -116,7 +125,8 @@ vb_image *gs_import_raw(const char *path, const int64_t dims[3], const int axis[
 	else if (f == NULL)
 		rc = vb_err_set(e, VB_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
 	else if (fread(data, 1, (size_t)expected, f) != (size_t)expected)
-		rc = vb_err_set(e, VB_ERR_INPUT, "%s: short read (file changed or truncated)", path);
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: short read (file changed or truncated)",
+				path);
 	if (f != NULL)
 		fclose(f);
 	if (rc == VB_OK)
@@ -133,8 +143,8 @@ static void quiet_tiff(void)
 	TIFFSetErrorHandler(NULL);
 }
 
-vb_image *gs_import_tiff(const char *path, const int axis[3], double voxel_size,
-			 const int map[256], vb_err *e)
+vb_image *gs_import_tiff(const char *path, const int axis[3], double voxel_size, const int map[256],
+			 vb_err *e)
 {
 	quiet_tiff();
 	struct stat st;
@@ -158,8 +168,9 @@ vb_image *gs_import_tiff(const char *path, const int axis[3], double voxel_size,
 	int rc = VB_OK;
 	if (width == 0 || height == 0 || pages == 0 ||
 	    pages > VB_VOXEL_MAX_COUNT / (int64_t)width / (int64_t)height)
-		rc = vb_err_set(e, VB_ERR_INPUT, "%s: %lld pages of %ux%u pixels: empty or too large",
-				path, (long long)pages, width, height);
+		rc = vb_err_set(e, VB_ERR_INPUT,
+				"%s: %lld pages of %ux%u pixels: empty or too large", path,
+				(long long)pages, width, height);
 	if (rc == VB_OK && (img = image_for(d, axis, voxel_size, e)) == NULL)
 		rc = (e != NULL && e->status != VB_OK) ? e->status : VB_ERR_RUN;
 	if (rc == VB_OK && (data = malloc((size_t)(pages * width * height))) == NULL)
@@ -167,7 +178,8 @@ vb_image *gs_import_tiff(const char *path, const int axis[3], double voxel_size,
 	for (int64_t p = 0; p < pages && rc == VB_OK; p++) {
 		uint32_t w = 0, h = 0;
 		if (!TIFFSetDirectory(tif, (uint16_t)p)) {
-			rc = vb_err_set(e, VB_ERR_INPUT, "%s: page %lld cannot be read", path, (long long)p);
+			rc = vb_err_set(e, VB_ERR_INPUT, "%s: page %lld cannot be read", path,
+					(long long)p);
 			break;
 		}
 		TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
@@ -175,18 +187,21 @@ vb_image *gs_import_tiff(const char *path, const int axis[3], double voxel_size,
 		TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bits);
 		TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
 		if (w != width || h != height)
-			rc = vb_err_set(e, VB_ERR_INPUT, "%s: page %lld is %ux%u, page 0 is %ux%u", path,
-					(long long)p, w, h, width, height);
+			rc = vb_err_set(e, VB_ERR_INPUT, "%s: page %lld is %ux%u, page 0 is %ux%u",
+					path, (long long)p, w, h, width, height);
 		else if (bits != 8 || spp != 1)
-			rc = vb_err_set(e, VB_ERR_INPUT, "%s: page %lld has %u bits x %u samples per "
-					"pixel, expected 8-bit grey", path, (long long)p, bits, spp);
+			rc = vb_err_set(e, VB_ERR_INPUT,
+					"%s: page %lld has %u bits x %u samples per "
+					"pixel, expected 8-bit grey",
+					path, (long long)p, bits, spp);
 		else if (TIFFIsTiled(tif))
-			rc = vb_err_set(e, VB_ERR_INPUT, "%s: tiled TIFF is not supported; use strips",
-					path);
+			rc = vb_err_set(e, VB_ERR_INPUT,
+					"%s: tiled TIFF is not supported; use strips", path);
 		for (uint32_t row = 0; row < height && rc == VB_OK; row++)
 			if (TIFFReadScanline(tif, data + (p * height + row) * width, row, 0) < 0)
-				rc = vb_err_set(e, VB_ERR_INPUT, "%s: page %lld row %u cannot be read",
-						path, (long long)p, row);
+				rc = vb_err_set(e, VB_ERR_INPUT,
+						"%s: page %lld row %u cannot be read", path,
+						(long long)p, row);
 	}
 	TIFFClose(tif);
 	if (rc == VB_OK)
@@ -225,7 +240,8 @@ int gs_export_raw(const vb_image *img, const int axis[3], FILE *out, vb_err *e)
 				row[a2] = at(img, axis, a0, a1, a2);
 			if (fwrite(row, 1, (size_t)d[2], out) != (size_t)d[2]) {
 				free(row);
-				return vb_err_set(e, VB_ERR_RUN, "write failed: %s", strerror(errno));
+				return vb_err_set(e, VB_ERR_RUN, "write failed: %s",
+						  strerror(errno));
 			}
 		}
 	}
