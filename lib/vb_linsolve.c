@@ -1,0 +1,345 @@
+/* vb_linsolve: SPD sparse solves with CHOLMOD or deterministic OpenMP PCG. */
+#include "vb_linsolve.h"
+
+#include <HYPRE.h>
+#include <HYPRE_IJ_mv.h>
+#include <HYPRE_parcsr_ls.h>
+#include <cholmod.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reductions are summed over this many fixed blocks, then the blocks in
+ * order, so that a dot product has the same value on any thread count. */
+#define REDUCE_BLOCKS 256
+
+vb_linsolve_opts vb_linsolve_defaults(void)
+{
+	vb_linsolve_opts o = {VB_LINSOLVE_AUTO, 1e-10, 20000, 40000};
+	return o;
+}
+
+const char *vb_linsolve_method_name(vb_linsolve_method m)
+{
+	switch (m) {
+	case VB_LINSOLVE_AUTO: return "auto";
+	case VB_LINSOLVE_CHOLMOD: return "cholmod";
+	case VB_LINSOLVE_PCG: return "pcg";
+	case VB_LINSOLVE_AMG: return "amg";
+	}
+	return "?";
+}
+
+int vb_linsolve_method_parse(const char *name)
+{
+	for (int m = VB_LINSOLVE_AUTO; m <= VB_LINSOLVE_AMG; m++)
+		if (strcmp(name, vb_linsolve_method_name((vb_linsolve_method)m)) == 0)
+			return m;
+	return -1;
+}
+
+void vb_linsolve_csr_free(vb_csr *A)
+{
+	if (A == NULL)
+		return;
+	free(A->rowptr);
+	free(A->col);
+	free(A->val);
+	memset(A, 0, sizeof *A);
+}
+
+static double dot(const double *a, const double *b, int64_t n)
+{
+	double part[REDUCE_BLOCKS];
+#pragma omp parallel for schedule(static)
+	for (int blk = 0; blk < REDUCE_BLOCKS; blk++) {
+		int64_t lo = n * blk / REDUCE_BLOCKS, hi = n * (blk + 1) / REDUCE_BLOCKS;
+		double s = 0;
+		for (int64_t i = lo; i < hi; i++)
+			s += a[i] * b[i];
+		part[blk] = s;
+	}
+	double s = 0;
+	for (int blk = 0; blk < REDUCE_BLOCKS; blk++)
+		s += part[blk];
+	return s;
+}
+
+static void spmv(const vb_csr *A, const double *x, double *y)
+{
+#pragma omp parallel for schedule(static)
+	for (int64_t i = 0; i < A->n; i++) {
+		double s = 0;
+		for (int64_t p = A->rowptr[i]; p < A->rowptr[i + 1]; p++)
+			s += A->val[p] * x[A->col[p]];
+		y[i] = s;
+	}
+}
+
+static int solve_pcg(const vb_csr *A, const double *b, double *x, const vb_linsolve_opts *o,
+		     vb_linsolve_stats *st, vb_err *e)
+{
+	const int64_t n = A->n;
+	double *r = malloc((size_t)n * sizeof *r), *z = malloc((size_t)n * sizeof *z);
+	double *p = malloc((size_t)n * sizeof *p), *q = malloc((size_t)n * sizeof *q);
+	double *dinv = malloc((size_t)n * sizeof *dinv);
+	if (!r || !z || !p || !q || !dinv) {
+		free(r), free(z), free(p), free(q), free(dinv);
+		return vb_err_set(e, VB_ERR_RUN, "out of memory for PCG on %lld unknowns",
+				  (long long)n);
+	}
+	int bad_diag = 0;
+#pragma omp parallel for schedule(static) reduction(| : bad_diag)
+	for (int64_t i = 0; i < n; i++) {
+		double d = 0;
+		for (int64_t k = A->rowptr[i]; k < A->rowptr[i + 1]; k++)
+			if (A->col[k] == i)
+				d = A->val[k];
+		bad_diag |= !(d > 0);
+		dinv[i] = d > 0 ? 1.0 / d : 0.0;
+	}
+	int rc = VB_OK;
+	if (bad_diag)
+		rc = vb_err_set(e, VB_ERR_RUN, "PCG: matrix has a non-positive diagonal entry");
+	const double bnorm = sqrt(dot(b, b, n));
+	double rel = 0;
+	int64_t it = 0;
+	if (rc == VB_OK && bnorm == 0) {
+		memset(x, 0, (size_t)n * sizeof *x);
+	} else if (rc == VB_OK) {
+		spmv(A, x, q);
+#pragma omp parallel for schedule(static)
+		for (int64_t i = 0; i < n; i++) {
+			r[i] = b[i] - q[i];
+			z[i] = dinv[i] * r[i];
+			p[i] = z[i];
+		}
+		double rz = dot(r, z, n);
+		rel = sqrt(dot(r, r, n)) / bnorm;
+		while (rel > o->rtol && it < o->max_iter) {
+			spmv(A, p, q);
+			double pq = dot(p, q, n);
+			if (!(pq > 0)) {
+				rc = vb_err_set(e, VB_ERR_RUN, "PCG: matrix is not positive definite "
+								"(p'Ap = %g at iteration %lld)",
+						pq, (long long)it);
+				break;
+			}
+			double alpha = rz / pq;
+#pragma omp parallel for schedule(static)
+			for (int64_t i = 0; i < n; i++) {
+				x[i] += alpha * p[i];
+				r[i] -= alpha * q[i];
+				z[i] = dinv[i] * r[i];
+			}
+			double rz_new = dot(r, z, n);
+			double beta = rz_new / rz;
+			rz = rz_new;
+#pragma omp parallel for schedule(static)
+			for (int64_t i = 0; i < n; i++)
+				p[i] = z[i] + beta * p[i];
+			it++;
+			rel = sqrt(dot(r, r, n)) / bnorm;
+		}
+		if (rc == VB_OK && rel > o->rtol)
+			rc = vb_err_set(e, VB_ERR_RUN,
+					"PCG: relative residual %.3g after %lld iterations, expected "
+					"<= %.3g",
+					rel, (long long)it, o->rtol);
+	}
+	if (st != NULL) {
+		st->used = VB_LINSOLVE_PCG;
+		st->iterations = it;
+		st->residual = rel;
+	}
+	free(r), free(z), free(p), free(q), free(dinv);
+	return rc;
+}
+
+static int solve_cholmod(const vb_csr *A, const double *b, double *x, vb_linsolve_stats *st,
+			 vb_err *e)
+{
+	cholmod_common c;
+	cholmod_l_start(&c);
+	c.print = 0;
+	c.error_handler = NULL;
+	const int64_t n = A->n, nnz = A->rowptr[n];
+	/* CSR of a symmetric matrix is its CSC; stype 1 reads the upper triangle. */
+	cholmod_sparse *S = cholmod_l_allocate_sparse((size_t)n, (size_t)n, (size_t)nnz, 1, 1, 1,
+						      CHOLMOD_REAL, &c);
+	cholmod_dense *B = cholmod_l_allocate_dense((size_t)n, 1, (size_t)n, CHOLMOD_REAL, &c);
+	int rc = VB_OK;
+	if (S == NULL || B == NULL) {
+		rc = vb_err_set(e, VB_ERR_RUN, "CHOLMOD: out of memory for %lld unknowns",
+				(long long)n);
+	} else {
+		memcpy(S->p, A->rowptr, (size_t)(n + 1) * sizeof(int64_t));
+		memcpy(S->i, A->col, (size_t)nnz * sizeof(int64_t));
+		memcpy(S->x, A->val, (size_t)nnz * sizeof(double));
+		memcpy(B->x, b, (size_t)n * sizeof(double));
+		cholmod_factor *L = cholmod_l_analyze(S, &c);
+		if (L != NULL)
+			cholmod_l_factorize(S, L, &c);
+		cholmod_dense *X = NULL;
+		if (L == NULL || c.status != CHOLMOD_OK)
+			rc = vb_err_set(e, VB_ERR_RUN,
+					"CHOLMOD: factorization failed (status %d; not positive "
+					"definite or out of memory)",
+					c.status);
+		else if ((X = cholmod_l_solve(CHOLMOD_A, L, B, &c)) == NULL)
+			rc = vb_err_set(e, VB_ERR_RUN, "CHOLMOD: solve failed (status %d)", c.status);
+		else
+			memcpy(x, X->x, (size_t)n * sizeof(double));
+		cholmod_l_free_dense(&X, &c);
+		cholmod_l_free_factor(&L, &c);
+	}
+	cholmod_l_free_sparse(&S, &c);
+	cholmod_l_free_dense(&B, &c);
+	cholmod_l_finish(&c);
+	if (st != NULL) {
+		st->used = VB_LINSOLVE_CHOLMOD;
+		st->iterations = 0;
+		st->residual = 0;
+	}
+	if (rc == VB_OK && st != NULL) {
+		/* Report the true residual so both methods are judged alike. */
+		double *q = malloc((size_t)n * sizeof *q);
+		if (q != NULL) {
+			spmv(A, x, q);
+			for (int64_t i = 0; i < n; i++)
+				q[i] = b[i] - q[i];
+			double bn = sqrt(dot(b, b, n));
+			st->residual = bn > 0 ? sqrt(dot(q, q, n)) / bn : 0;
+			free(q);
+		}
+	}
+	return rc;
+}
+
+/* hypre is built on MPI; voxbat runs it on one process (MPI_COMM_SELF) and
+ * initialises MPI itself the first time, finalising it at exit. */
+static void finalize_mpi(void)
+{
+	int done = 0;
+	MPI_Finalized(&done);
+	if (!done)
+		MPI_Finalize();
+}
+
+static int ensure_mpi(void)
+{
+	int init = 0;
+	MPI_Initialized(&init);
+	if (init)
+		return 0;
+	int provided;
+	if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+		return -1;
+	atexit(finalize_mpi);
+	return 0;
+}
+
+static int solve_amg(const vb_csr *A, const double *b, double *x, const vb_linsolve_opts *o,
+		     vb_linsolve_stats *st, vb_err *e)
+{
+	if (A->n > 2147483647)
+		return vb_err_set(e, VB_ERR_RUN, "AMG: %lld unknowns exceed hypre's 32-bit indices",
+				  (long long)A->n);
+	if (ensure_mpi() != 0)
+		return vb_err_set(e, VB_ERR_RUN, "AMG: MPI could not be initialised for hypre");
+	const HYPRE_Int n = (HYPRE_Int)A->n;
+	HYPRE_IJMatrix ij;
+	HYPRE_IJMatrixCreate(MPI_COMM_SELF, 0, n - 1, 0, n - 1, &ij);
+	HYPRE_IJMatrixSetObjectType(ij, HYPRE_PARCSR);
+	HYPRE_Int *sizes = malloc((size_t)n * sizeof *sizes), *rows = malloc((size_t)n * sizeof *rows);
+	HYPRE_Int *cols = malloc((size_t)A->rowptr[n] * sizeof *cols);
+	if (sizes == NULL || rows == NULL || cols == NULL) {
+		free(sizes), free(rows), free(cols);
+		HYPRE_IJMatrixDestroy(ij);
+		return vb_err_set(e, VB_ERR_RUN, "AMG: out of memory");
+	}
+	for (HYPRE_Int r = 0; r < n; r++) {
+		rows[r] = r;
+		sizes[r] = (HYPRE_Int)(A->rowptr[r + 1] - A->rowptr[r]);
+	}
+	for (int64_t p = 0; p < A->rowptr[n]; p++)
+		cols[p] = (HYPRE_Int)A->col[p];
+	HYPRE_IJMatrixSetRowSizes(ij, sizes);
+	HYPRE_IJMatrixInitialize(ij);
+	HYPRE_IJMatrixSetValues(ij, n, sizes, rows, cols, A->val);
+	HYPRE_IJMatrixAssemble(ij);
+	free(sizes), free(cols);
+	HYPRE_IJVector vb, vx;
+	HYPRE_IJVectorCreate(MPI_COMM_SELF, 0, n - 1, &vb);
+	HYPRE_IJVectorCreate(MPI_COMM_SELF, 0, n - 1, &vx);
+	HYPRE_IJVectorSetObjectType(vb, HYPRE_PARCSR);
+	HYPRE_IJVectorSetObjectType(vx, HYPRE_PARCSR);
+	HYPRE_IJVectorInitialize(vb);
+	HYPRE_IJVectorInitialize(vx);
+	HYPRE_IJVectorSetValues(vb, n, rows, b);
+	HYPRE_IJVectorSetValues(vx, n, rows, x);
+	HYPRE_IJVectorAssemble(vb);
+	HYPRE_IJVectorAssemble(vx);
+	HYPRE_ParCSRMatrix pA;
+	HYPRE_ParVector pb, px;
+	HYPRE_IJMatrixGetObject(ij, (void **)&pA);
+	HYPRE_IJVectorGetObject(vb, (void **)&pb);
+	HYPRE_IJVectorGetObject(vx, (void **)&px);
+	HYPRE_Solver pcg, amg;
+	HYPRE_ParCSRPCGCreate(MPI_COMM_SELF, &pcg);
+	HYPRE_PCGSetTol(pcg, o->rtol);
+	HYPRE_PCGSetMaxIter(pcg, (HYPRE_Int)(o->max_iter < 1000000 ? o->max_iter : 1000000));
+	HYPRE_PCGSetTwoNorm(pcg, 1);
+	HYPRE_BoomerAMGCreate(&amg);
+	HYPRE_BoomerAMGSetCoarsenType(amg, 10); /* HMIS */
+	HYPRE_BoomerAMGSetInterpType(amg, 6);   /* extended+i */
+	HYPRE_BoomerAMGSetPMaxElmts(amg, 4);
+	HYPRE_BoomerAMGSetAggNumLevels(amg, 1);
+	HYPRE_BoomerAMGSetStrongThreshold(amg, 0.25);
+	HYPRE_BoomerAMGSetRelaxType(amg, 6); /* symmetric Gauss-Seidel */
+	HYPRE_BoomerAMGSetMaxIter(amg, 1);
+	HYPRE_BoomerAMGSetTol(amg, 0.0);
+	HYPRE_PCGSetPrecond(pcg, (HYPRE_PtrToSolverFcn)HYPRE_BoomerAMGSolve,
+			    (HYPRE_PtrToSolverFcn)HYPRE_BoomerAMGSetup, amg);
+	HYPRE_ParCSRPCGSetup(pcg, pA, pb, px);
+	HYPRE_ParCSRPCGSolve(pcg, pA, pb, px);
+	HYPRE_Int its = 0;
+	HYPRE_Real rel = 0;
+	HYPRE_PCGGetNumIterations(pcg, &its);
+	HYPRE_PCGGetFinalRelativeResidualNorm(pcg, &rel);
+	HYPRE_IJVectorGetValues(vx, n, rows, x);
+	HYPRE_BoomerAMGDestroy(amg);
+	HYPRE_ParCSRPCGDestroy(pcg);
+	HYPRE_IJVectorDestroy(vb);
+	HYPRE_IJVectorDestroy(vx);
+	HYPRE_IJMatrixDestroy(ij);
+	free(rows);
+	HYPRE_ClearAllErrors();
+	if (st != NULL) {
+		st->used = VB_LINSOLVE_AMG;
+		st->iterations = its;
+		st->residual = rel;
+	}
+	if (!(rel <= o->rtol))
+		return vb_err_set(e, VB_ERR_RUN,
+				  "AMG: relative residual %.3g after %d iterations, expected <= %.3g",
+				  rel, (int)its, o->rtol);
+	return VB_OK;
+}
+
+int vb_linsolve_spd(const vb_csr *A, const double *b, double *x, const vb_linsolve_opts *opts,
+		    vb_linsolve_stats *stats, vb_err *e)
+{
+	vb_linsolve_opts o = opts ? *opts : vb_linsolve_defaults();
+	if (A->n == 0)
+		return VB_OK;
+	vb_linsolve_method m = o.method;
+	if (m == VB_LINSOLVE_AUTO)
+		m = A->n <= o.auto_limit ? VB_LINSOLVE_CHOLMOD : VB_LINSOLVE_AMG;
+	if (m == VB_LINSOLVE_CHOLMOD)
+		return solve_cholmod(A, b, x, stats, e);
+	if (m == VB_LINSOLVE_AMG)
+		return solve_amg(A, b, x, &o, stats, e);
+	return solve_pcg(A, b, x, &o, stats, e);
+}

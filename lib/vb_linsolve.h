@@ -1,0 +1,59 @@
+/* vb_linsolve: the linear-solver layer. One interface for symmetric positive
+ * definite sparse systems, with SuiteSparse CHOLMOD (direct, supernodal) for
+ * small systems and OpenMP preconditioned conjugate gradients for large ones
+ * (docs/conductivity.md has the measurements behind the choice). Another
+ * backend (PETSc, hypre) goes behind the same vb_linsolve_spd call. */
+#ifndef VB_LINSOLVE_H
+#define VB_LINSOLVE_H
+
+#include <stdint.h>
+
+#include "vb_err.h"
+
+/* A sparse symmetric matrix in compressed rows, both triangles stored. */
+typedef struct vb_csr {
+	int64_t n;       /* rows = columns */
+	int64_t *rowptr; /* n+1 offsets into col/val */
+	int64_t *col;    /* column of each entry, ascending within a row */
+	double *val;     /* value of each entry */
+} vb_csr;
+
+typedef enum vb_linsolve_method {
+	VB_LINSOLVE_AUTO = 0, /* CHOLMOD up to auto_limit unknowns, else AMG */
+	VB_LINSOLVE_CHOLMOD,  /* sparse Cholesky factorization */
+	VB_LINSOLVE_PCG,      /* conjugate gradients, Jacobi preconditioner */
+	VB_LINSOLVE_AMG,      /* conjugate gradients, hypre BoomerAMG preconditioner */
+} vb_linsolve_method;
+
+typedef struct vb_linsolve_opts {
+	vb_linsolve_method method;
+	double rtol;        /* PCG, AMG: stop when ||b - A x|| <= rtol ||b|| (default 1e-10) */
+	int64_t max_iter;   /* PCG, AMG: iteration limit (default 20000) */
+	int64_t auto_limit; /* AUTO: largest system solved by CHOLMOD (default 40000) */
+} vb_linsolve_opts;
+
+typedef struct vb_linsolve_stats {
+	vb_linsolve_method used; /* the method that ran */
+	int64_t iterations;      /* PCG iterations (0 for CHOLMOD) */
+	double residual;         /* final ||b - A x|| / ||b|| */
+} vb_linsolve_stats;
+
+/* Defaults as documented on the fields. */
+vb_linsolve_opts vb_linsolve_defaults(void);
+
+/* Name of a method ("auto", "cholmod", "pcg", "amg"), and the reverse (-1 unknown). */
+const char *vb_linsolve_method_name(vb_linsolve_method m);
+int vb_linsolve_method_parse(const char *name);
+
+/* Solves A x = b for SPD A. x is the caller's array of n values (its content
+ * is the PCG starting guess). Results do not depend on the thread count:
+ * every reduction runs over fixed blocks in a fixed order.
+ * VB_ERR_RUN if CHOLMOD finds A not positive definite or PCG does not reach
+ * rtol within max_iter. stats may be NULL. */
+int vb_linsolve_spd(const vb_csr *A, const double *b, double *x, const vb_linsolve_opts *opts,
+		    vb_linsolve_stats *stats, vb_err *e);
+
+/* Frees the arrays of A (not A itself) and zeroes it; NULL is a no-op. */
+void vb_linsolve_csr_free(vb_csr *A);
+
+#endif
