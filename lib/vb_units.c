@@ -29,6 +29,21 @@ static const unit_entry unit_table[] = {
 	{VB_UNIT_TIME, "s", 1.0},
 	{VB_UNIT_TIME, "min", 60.0},
 	{VB_UNIT_TIME, "h", 3600.0},
+	{VB_UNIT_CONCENTRATION, "mol/m3", 1.0},
+	{VB_UNIT_CONCENTRATION, "mol/cm3", 1e6},
+	{VB_UNIT_CONCENTRATION, "mol/L", 1e3},
+	{VB_UNIT_CONCENTRATION, "M", 1e3},
+	{VB_UNIT_CONDUCTIVITY, "S/m", 1.0},
+	{VB_UNIT_CONDUCTIVITY, "S/cm", 100.0},
+	{VB_UNIT_CONDUCTIVITY, "mS/cm", 0.1},
+	{VB_UNIT_DIFFUSIVITY, "m2/s", 1.0},
+	{VB_UNIT_DIFFUSIVITY, "cm2/s", 1e-4},
+	{VB_UNIT_DENSITY, "kg/m3", 1.0},
+	{VB_UNIT_DENSITY, "g/cm3", 1e3},
+	{VB_UNIT_EXCHANGE_FACTOR, "A*m2.5/mol1.5", 1.0},
+	{VB_UNIT_EXCHANGE_FACTOR, "A*cm2.5/mol1.5", 1e-5},
+	{VB_UNIT_TEMPERATURE, "K", 1.0},
+	{VB_UNIT_NONE, "1", 1.0},
 };
 
 static const char *kind_units(vb_unit_kind kind)
@@ -42,6 +57,20 @@ static const char *kind_units(vb_unit_kind kind)
 		return "V, mV";
 	case VB_UNIT_TIME:
 		return "s, min, h";
+	case VB_UNIT_CONCENTRATION:
+		return "mol/m3, mol/cm3, mol/L, M";
+	case VB_UNIT_CONDUCTIVITY:
+		return "S/m, S/cm, mS/cm";
+	case VB_UNIT_DIFFUSIVITY:
+		return "m2/s, cm2/s";
+	case VB_UNIT_DENSITY:
+		return "kg/m3, g/cm3";
+	case VB_UNIT_EXCHANGE_FACTOR:
+		return "A*m2.5/mol1.5, A*cm2.5/mol1.5";
+	case VB_UNIT_TEMPERATURE:
+		return "K";
+	case VB_UNIT_NONE:
+		return "no unit";
 	}
 	return "?";
 }
@@ -65,6 +94,10 @@ static int read_number(const char **s, double *value)
 static int unit_factor(const char *unit, vb_unit_kind kind, const char *text, const char *what,
 		       double *factor, vb_err *e)
 {
+	if (*unit == '\0' && kind == VB_UNIT_NONE) {
+		*factor = 1.0;
+		return VB_OK;
+	}
 	if (*unit == '\0')
 		return vb_err_set(e, VB_ERR_INPUT, "%s: '%s' has no unit; expected one of %s", what,
 				  text, kind_units(kind));
@@ -131,6 +164,14 @@ int vb_units_parse_counts(const char *text, const char *what, int64_t n[3], vb_e
 		s = end + (a < 2);
 	}
 	return VB_OK;
+}
+
+double vb_units_factor(const char *unit, vb_unit_kind kind)
+{
+	for (size_t n = 0; n < sizeof unit_table / sizeof unit_table[0]; n++)
+		if (unit_table[n].kind == kind && strcmp(unit_table[n].name, unit) == 0)
+			return unit_table[n].to_si;
+	return -1;
 }
 
 int vb_units_parse_number(const char *text, const char *what, double *value, vb_err *e)

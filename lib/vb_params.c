@@ -1,0 +1,535 @@
+/* vb_params: parameter sets as INI files (parsed by libinih), validated
+ * against a registry of keys with unit kinds and physical ranges, converted
+ * to SI; functions are closed forms (sums of power and tanh terms) or tables. */
+#include "vb_params.h"
+
+#include <ini.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "vb_h5.h"
+#include "vb_units.h"
+
+enum { ASSB = 1, LIB = 2, BOTH = 3 };
+enum { MAX_ENTRIES = 512, MAX_TERMS = 16, MAX_POINTS = 256 };
+
+/* The registry: every scalar key a set may hold, its unit kind and range. */
+typedef struct key_spec {
+	const char *name;
+	vb_unit_kind kind;
+	double min, max; /* SI, inclusive */
+	int required;    /* ASSB, LIB or BOTH */
+	const char *unit_si;
+} key_spec;
+
+static const key_spec scalar_keys[] = {
+	{"cell.temperature", VB_UNIT_TEMPERATURE, 200, 400, BOTH, "K"},
+	{"cell.cutoff_voltage", VB_UNIT_VOLTAGE, 0, 5, BOTH, "V"},
+	{"li_metal.ocp", VB_UNIT_VOLTAGE, -1, 1, BOTH, "V"},
+	{"li_metal.conductivity", VB_UNIT_CONDUCTIVITY, 1e-6, 1e9, BOTH, "S/m"},
+	{"li_metal.exchange_current", VB_UNIT_CURRENT_DENSITY, 1e-9, 1e6, BOTH, "A/m2"},
+	{"li_metal.alpha", VB_UNIT_NONE, 0, 1, BOTH, "1"},
+	{"li_metal.density", VB_UNIT_DENSITY, 100, 30000, BOTH, "kg/m3"},
+	{"li_metal.specific_capacity", VB_UNIT_NONE, 1, 1e5, BOTH, "mAh/g"},
+	{"cam.c_max", VB_UNIT_CONCENTRATION, 1, 1e6, BOTH, "mol/m3"},
+	{"cam.c_init", VB_UNIT_CONCENTRATION, 0, 1e6, BOTH, "mol/m3"},
+	{"cam.conductivity", VB_UNIT_CONDUCTIVITY, 1e-12, 1e9, BOTH, "S/m"},
+	{"cam.diffusivity", VB_UNIT_DIFFUSIVITY, 1e-25, 1e-5, BOTH, "m2/s"},
+	{"cam.exchange_factor", VB_UNIT_EXCHANGE_FACTOR, 1e-20, 1e3, BOTH, "A*m2.5/mol1.5"},
+	{"cam.alpha", VB_UNIT_NONE, 0, 1, BOTH, "1"},
+	{"cam.density", VB_UNIT_DENSITY, 100, 30000, BOTH, "kg/m3"},
+	{"electrolyte.c_init", VB_UNIT_CONCENTRATION, 1e-3, 1e6, BOTH, "mol/m3"},
+	{"electrolyte.conductivity", VB_UNIT_CONDUCTIVITY, 1e-9, 1e4, ASSB, "S/m"},
+	{"electrolyte.transference", VB_UNIT_NONE, 0, 1, ASSB, "1"},
+	{"electrolyte.density", VB_UNIT_DENSITY, 100, 30000, BOTH, "kg/m3"},
+	{"separator.thickness", VB_UNIT_LENGTH, 0, 1e-2, BOTH, "m"},
+	{"separator.porosity", VB_UNIT_NONE, 0, 1, BOTH, "1"},
+	{"separator.conductivity_factor", VB_UNIT_NONE, 0, 1, BOTH, "1"},
+	{"separator.density", VB_UNIT_DENSITY, 100, 30000, BOTH, "kg/m3"},
+	{"cbd.porosity", VB_UNIT_NONE, 0, 1, LIB, "1"},
+	{"cbd.conductivity_factor", VB_UNIT_NONE, 0, 1, LIB, "1"},
+	{"cbd.conductivity", VB_UNIT_CONDUCTIVITY, 1e-9, 1e9, LIB, "S/m"},
+	{"cbd.density", VB_UNIT_DENSITY, 100, 30000, LIB, "kg/m3"},
+	{"collectors.cathode_conductivity", VB_UNIT_CONDUCTIVITY, 1e-3, 1e9, BOTH, "S/m"},
+	{"collectors.anode_conductivity", VB_UNIT_CONDUCTIVITY, 1e-3, 1e9, BOTH, "S/m"},
+};
+#define N_SCALARS (sizeof scalar_keys / sizeof scalar_keys[0])
+
+/* Functions: the section [name] holds x_unit, unit, form, terms or points,
+ * scale and source. x is the stoichiometry c_s/c_s,max or c_e. */
+typedef struct fn_spec {
+	const char *name;
+	vb_unit_kind x_kind, y_kind;
+	double min, max; /* range of values over the x range checked */
+	int required;
+} fn_spec;
+
+static const fn_spec function_keys[] = {
+	{"cam.ocp", VB_UNIT_NONE, VB_UNIT_VOLTAGE, 2.0, 5.0, BOTH},
+	{"electrolyte.conductivity", VB_UNIT_CONCENTRATION, VB_UNIT_CONDUCTIVITY, 0, 1e4, LIB},
+	{"electrolyte.diffusivity", VB_UNIT_CONCENTRATION, VB_UNIT_DIFFUSIVITY, 0, 1e-5, LIB},
+	{"electrolyte.transference", VB_UNIT_CONCENTRATION, VB_UNIT_NONE, -1, 1, LIB},
+	{"electrolyte.thermodynamic_factor", VB_UNIT_CONCENTRATION, VB_UNIT_NONE, 0, 100, LIB},
+};
+#define N_FUNCTIONS (sizeof function_keys / sizeof function_keys[0])
+
+typedef struct term {
+	int is_tanh;
+	double a, b, c; /* pow: a x^b; tanh: a tanh(b (x - c)) */
+} term;
+
+typedef struct function {
+	int present, is_table, n;
+	double x_factor, y_factor, scale; /* x_SI = x * x_factor; y_SI = f * scale * y_factor */
+	term terms[MAX_TERMS];
+	double px[MAX_POINTS], py[MAX_POINTS];
+} function;
+
+typedef struct entry {
+	char section[64], name[64], value[4096];
+} entry;
+
+struct vb_params {
+	char path[1024];
+	int type; /* ASSB or LIB */
+	double value[N_SCALARS];
+	int present[N_SCALARS];
+	function fn[N_FUNCTIONS];
+	char *text; /* the source text plus overrides, as stored in cell files */
+	entry *entries;
+	int n_entries;
+};
+
+/* inih calls this once per line; a function's terms or points may run over
+ * several lines (libinih's lines are at most 200 characters): those lines
+ * are joined with the separator of the list. Other keys: the last one wins. */
+static int collect(void *user, const char *section, const char *name, const char *value)
+{
+	vb_params *p = user;
+	int list = strcmp(name, "terms") == 0 || strcmp(name, "points") == 0;
+	if (list && p->n_entries > 0) {
+		entry *last = &p->entries[p->n_entries - 1];
+		if (strcmp(last->section, section) == 0 && strcmp(last->name, name) == 0) {
+			size_t used = strlen(last->value);
+			snprintf(last->value + used, sizeof last->value - used, "%s%s",
+				 strcmp(name, "terms") == 0 ? ";" : ",", value);
+			return strlen(last->value) + 1 < sizeof last->value;
+		}
+	}
+	if (p->n_entries == MAX_ENTRIES)
+		return 0;
+	entry *en = &p->entries[p->n_entries++];
+	snprintf(en->section, sizeof en->section, "%s", section);
+	snprintf(en->name, sizeof en->name, "%s", name);
+	snprintf(en->value, sizeof en->value, "%s", value);
+	return 1;
+}
+
+/* The last value of section.name, or NULL (a later line overrides). */
+static const entry *find(const vb_params *p, const char *section, const char *name)
+{
+	for (int n = p->n_entries - 1; n >= 0; n--)
+		if (strcmp(p->entries[n].section, section) == 0 &&
+		    strcmp(p->entries[n].name, name) == 0)
+			return &p->entries[n];
+	return NULL;
+}
+
+static void split_key(const char *key, char *section, size_t ss, char *name, size_t ns)
+{
+	const char *dot = strrchr(key, '.');
+	size_t n = dot ? (size_t)(dot - key) : 0;
+	snprintf(section, ss, "%.*s", (int)(n < ss ? n : ss - 1), key);
+	snprintf(name, ns, "%s", dot ? dot + 1 : key);
+}
+
+static int parse_scalar(const vb_params *p, size_t k, const char *text, double *out, vb_err *e)
+{
+	const key_spec *ks = &scalar_keys[k];
+	char what[1200];
+	snprintf(what, sizeof what, "%s: %s", p->path, ks->name);
+	if (vb_units_parse(text, ks->kind, what, out, e) != VB_OK)
+		return VB_ERR_INPUT;
+	if (!(*out >= ks->min && *out <= ks->max))
+		return vb_err_set(e, VB_ERR_INPUT, "%s = %s is %g %s in SI, expected %g to %g",
+				  what, text, *out, ks->unit_si, ks->min, ks->max);
+	return VB_OK;
+}
+
+static double fn_raw(const function *f, double x, double *deriv)
+{
+	double y = 0, d = 0;
+	if (f->is_table) {
+		if (x <= f->px[0] || f->n == 1) {
+			y = f->py[0];
+		} else if (x >= f->px[f->n - 1]) {
+			y = f->py[f->n - 1];
+		} else {
+			int lo = 0, hi = f->n - 1;
+			while (hi - lo > 1) {
+				int mid = (lo + hi) / 2;
+				if (f->px[mid] <= x)
+					lo = mid;
+				else
+					hi = mid;
+			}
+			d = (f->py[hi] - f->py[lo]) / (f->px[hi] - f->px[lo]);
+			y = f->py[lo] + d * (x - f->px[lo]);
+		}
+	} else {
+		for (int t = 0; t < f->n; t++) {
+			const term *tm = &f->terms[t];
+			if (tm->is_tanh) {
+				double th = tanh(tm->b * (x - tm->c));
+				y += tm->a * th;
+				d += tm->a * tm->b * (1 - th * th);
+			} else {
+				y += tm->a * (tm->b == 0 ? 1.0 : pow(x, tm->b));
+				d += tm->b == 0 ? 0.0 : tm->a * tm->b * pow(x, tm->b - 1);
+			}
+		}
+	}
+	if (deriv != NULL)
+		*deriv = d;
+	return y;
+}
+
+static int parse_function(vb_params *p, size_t k, vb_err *e)
+{
+	const fn_spec *fs = &function_keys[k];
+	function *f = &p->fn[k];
+	memset(f, 0, sizeof *f);
+	const entry *form = find(p, fs->name, "form");
+	if (form == NULL)
+		return VB_OK;
+	f->present = 1;
+	const entry *xu = find(p, fs->name, "x_unit"), *yu = find(p, fs->name, "unit");
+	const entry *sc = find(p, fs->name, "scale");
+	f->x_factor = 1, f->y_factor = 1, f->scale = 1;
+	if (fs->x_kind != VB_UNIT_NONE &&
+	    (xu == NULL || (f->x_factor = vb_units_factor(xu->value, fs->x_kind)) <= 0))
+		return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] x_unit = %s: expected a concentration "
+						   "unit (mol/m3, mol/cm3, mol/L, M)",
+				  p->path, fs->name, xu ? xu->value : "(missing)");
+	if (fs->y_kind != VB_UNIT_NONE &&
+	    (yu == NULL || (f->y_factor = vb_units_factor(yu->value, fs->y_kind)) <= 0))
+		return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] unit = %s: wrong or missing unit",
+				  p->path, fs->name, yu ? yu->value : "(missing)");
+	if (sc != NULL && vb_units_parse_number(sc->value, fs->name, &f->scale, e) != VB_OK)
+		return VB_ERR_INPUT;
+	char *copy = NULL, *save = NULL;
+	if (strcmp(form->value, "sum") == 0) {
+		const entry *terms = find(p, fs->name, "terms");
+		if (terms == NULL)
+			return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] form = sum needs terms", p->path,
+					  fs->name);
+		copy = strdup(terms->value);
+		for (char *t = strtok_r(copy, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
+			char kind[16];
+			term tm = {0, 0, 0, 0};
+			int got = sscanf(t, " %15s %lf %lf %lf", kind, &tm.a, &tm.b, &tm.c);
+			tm.is_tanh = strcmp(kind, "tanh") == 0;
+			int ok = (tm.is_tanh && got == 4) || (strcmp(kind, "pow") == 0 && got == 3);
+			if (!ok || f->n == MAX_TERMS) {
+				free(copy);
+				return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] term '%s': expected 'pow A P' "
+								   "or 'tanh A B C'",
+						  p->path, fs->name, t);
+			}
+			f->terms[f->n++] = tm;
+		}
+	} else if (strcmp(form->value, "table") == 0) {
+		const entry *pts = find(p, fs->name, "points");
+		if (pts == NULL)
+			return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] form = table needs points",
+					  p->path, fs->name);
+		f->is_table = 1;
+		copy = strdup(pts->value);
+		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			double x, y;
+			if (sscanf(t, " %lf : %lf", &x, &y) != 2 || f->n == MAX_POINTS ||
+			    (f->n > 0 && !(x > f->px[f->n - 1]))) {
+				free(copy);
+				return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] point '%s': expected X:Y "
+								   "with X increasing",
+						  p->path, fs->name, t);
+			}
+			f->px[f->n] = x, f->py[f->n] = y, f->n++;
+		}
+	} else {
+		return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] form = %s: expected sum or table",
+				  p->path, fs->name, form->value);
+	}
+	free(copy);
+	if (f->n == 0)
+		return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] has no terms or points", p->path,
+				  fs->name);
+	return VB_OK;
+}
+
+static int validate(vb_params *p, vb_err *e)
+{
+	const entry *type = find(p, "cell", "type");
+	if (type == NULL)
+		return vb_err_set(e, VB_ERR_INPUT, "%s: missing cell.type (assb or lib)", p->path);
+	if (strcmp(type->value, "assb") == 0)
+		p->type = ASSB;
+	else if (strcmp(type->value, "lib") == 0)
+		p->type = LIB;
+	else
+		return vb_err_set(e, VB_ERR_INPUT, "%s: cell.type = %s, expected assb or lib",
+				  p->path, type->value);
+	/* every entry must be a known key, or belong to a known function section */
+	for (int n = 0; n < p->n_entries; n++) {
+		const entry *en = &p->entries[n];
+		char key[160];
+		snprintf(key, sizeof key, "%s.%s", en->section, en->name);
+		int known = strcmp(key, "cell.type") == 0;
+		for (size_t k = 0; k < N_SCALARS && !known; k++)
+			known = strcmp(key, scalar_keys[k].name) == 0;
+		for (size_t k = 0; k < N_FUNCTIONS && !known; k++)
+			known = strcmp(en->section, function_keys[k].name) == 0;
+		if (!known)
+			return vb_err_set(e, VB_ERR_INPUT, "%s: unknown key %s", p->path, key);
+	}
+	for (size_t k = 0; k < N_SCALARS; k++) {
+		char section[64], name[64];
+		split_key(scalar_keys[k].name, section, sizeof section, name, sizeof name);
+		const entry *en = find(p, section, name);
+		p->present[k] = en != NULL;
+		if (en == NULL && (scalar_keys[k].required & p->type))
+			return vb_err_set(e, VB_ERR_INPUT, "%s: missing parameter %s", p->path,
+					  scalar_keys[k].name);
+		if (en != NULL && parse_scalar(p, k, en->value, &p->value[k], e) != VB_OK)
+			return VB_ERR_INPUT;
+	}
+	for (size_t k = 0; k < N_FUNCTIONS; k++) {
+		if (parse_function(p, k, e) != VB_OK)
+			return VB_ERR_INPUT;
+		if (!p->fn[k].present && (function_keys[k].required & p->type))
+			return vb_err_set(e, VB_ERR_INPUT, "%s: missing function [%s]", p->path,
+					  function_keys[k].name);
+	}
+	double cmax = vb_params_get(p, "cam.c_max"), c0 = vb_params_get(p, "cam.c_init");
+	if (!(c0 < cmax))
+		return vb_err_set(e, VB_ERR_INPUT, "%s: cam.c_init %g mol/m3 is not below cam.c_max "
+						   "%g mol/m3",
+				  p->path, c0, cmax);
+	/* sanity of the functions over their working range */
+	for (size_t k = 0; k < N_FUNCTIONS; k++) {
+		if (!p->fn[k].present)
+			continue;
+		double x0 = k == 0 ? c0 / cmax : vb_params_get(p, "electrolyte.c_init");
+		double y = vb_params_eval(p, function_keys[k].name, x0);
+		if (!(y >= function_keys[k].min && y <= function_keys[k].max))
+			return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] is %g (SI) at the initial state, "
+							   "expected %g to %g",
+					  p->path, function_keys[k].name, y, function_keys[k].min,
+					  function_keys[k].max);
+	}
+	return VB_OK;
+}
+
+static vb_params *parse_text(const char *text, const char *what, vb_err *e)
+{
+	vb_params *p = calloc(1, sizeof *p);
+	if (p == NULL || (p->entries = calloc(MAX_ENTRIES, sizeof *p->entries)) == NULL ||
+	    (p->text = strdup(text)) == NULL) {
+		vb_params_free(&p);
+		vb_err_set(e, VB_ERR_RUN, "out of memory");
+		return NULL;
+	}
+	snprintf(p->path, sizeof p->path, "%s", what);
+	int rc = ini_parse_string(text, collect, p);
+	if (rc != 0) {
+		vb_err_set(e, VB_ERR_INPUT, "%s:%d: syntax error (expected [section] or key = value)",
+			   what, rc);
+		vb_params_free(&p);
+		return NULL;
+	}
+	if (p->n_entries == MAX_ENTRIES || validate(p, e) != VB_OK) {
+		if (p->n_entries == MAX_ENTRIES)
+			vb_err_set(e, VB_ERR_INPUT, "%s: more than %d entries", what, MAX_ENTRIES);
+		vb_params_free(&p);
+		return NULL;
+	}
+	return p;
+}
+
+vb_params *vb_params_load(const char *path, vb_err *e)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		vb_err_set(e, VB_ERR_INPUT, "%s: cannot open parameter file", path);
+		return NULL;
+	}
+	char *text = malloc(1 << 20);
+	size_t n = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+	fclose(f);
+	if (text == NULL) {
+		vb_err_set(e, VB_ERR_RUN, "out of memory");
+		return NULL;
+	}
+	text[n] = '\0';
+	vb_params *p = parse_text(text, path, e);
+	free(text);
+	return p;
+}
+
+#ifndef VB_PARAMS_DIR
+#define VB_PARAMS_DIR "params"
+#endif
+
+vb_params *vb_params_load_default(const char *cell_type, vb_err *e)
+{
+	const char *dir = getenv("VOXBAT_PARAMS");
+	const char *file = NULL;
+	if (strcmp(cell_type, "assb") == 0)
+		file = "assb-nmc811-lpscl.ini";
+	else if (strcmp(cell_type, "lib") == 0)
+		file = "lib-nmc811-lipf6.ini";
+	if (file == NULL) {
+		vb_err_set(e, VB_ERR_INPUT, "cell type '%s': expected assb or lib", cell_type);
+		return NULL;
+	}
+	char path[2048];
+	snprintf(path, sizeof path, "%s/%s", dir && dir[0] ? dir : VB_PARAMS_DIR, file);
+	return vb_params_load(path, e);
+}
+
+void vb_params_free(vb_params **p)
+{
+	if (p == NULL || *p == NULL)
+		return;
+	free((*p)->entries);
+	free((*p)->text);
+	free(*p);
+	*p = NULL;
+}
+
+const char *vb_params_cell_type(const vb_params *p)
+{
+	return p->type == ASSB ? "assb" : "lib";
+}
+
+int vb_params_set(vb_params *p, const char *name, const char *value, vb_err *e)
+{
+	for (size_t k = 0; k < N_SCALARS; k++) {
+		if (strcmp(scalar_keys[k].name, name) != 0)
+			continue;
+		/* a bare number takes the SI unit */
+		double v, num;
+		char buf[1100];
+		const char *text = value;
+		if (vb_units_parse_number(value, name, &num, NULL) == VB_OK &&
+		    scalar_keys[k].kind != VB_UNIT_NONE) {
+			snprintf(buf, sizeof buf, "%s %s", value, scalar_keys[k].unit_si);
+			text = buf;
+		}
+		if (parse_scalar(p, k, text, &v, e) != VB_OK)
+			return VB_ERR_INPUT;
+		p->value[k] = v;
+		p->present[k] = 1;
+		char section[64], key[64];
+		split_key(name, section, sizeof section, key, sizeof key);
+		size_t len = strlen(p->text) + strlen(section) + strlen(key) + strlen(text) + 64;
+		char *grown = realloc(p->text, len);
+		if (grown == NULL)
+			return vb_err_set(e, VB_ERR_RUN, "out of memory");
+		p->text = grown;
+		snprintf(p->text + strlen(p->text), len - strlen(p->text),
+			 "\n; override\n[%s]\n%s = %s\n", section, key, text);
+		return VB_OK;
+	}
+	return vb_err_set(e, VB_ERR_INPUT, "--set %s: unknown parameter (docs/PARAMETERS.md lists them)",
+			  name);
+}
+
+double vb_params_get(const vb_params *p, const char *name)
+{
+	for (size_t k = 0; k < N_SCALARS; k++)
+		if (strcmp(scalar_keys[k].name, name) == 0 && p->present[k])
+			return p->value[k];
+	/* a function key: its value at the initial electrolyte concentration */
+	for (size_t k = 0; k < N_FUNCTIONS; k++)
+		if (strcmp(function_keys[k].name, name) == 0 && p->fn[k].present && k > 0)
+			return vb_params_eval(p, name, vb_params_get(p, "electrolyte.c_init"));
+	return NAN;
+}
+
+static const function *lookup_fn(const vb_params *p, const char *name)
+{
+	for (size_t k = 0; k < N_FUNCTIONS; k++)
+		if (strcmp(function_keys[k].name, name) == 0 && p->fn[k].present)
+			return &p->fn[k];
+	return NULL;
+}
+
+double vb_params_eval(const vb_params *p, const char *name, double x)
+{
+	const function *f = lookup_fn(p, name);
+	if (f == NULL) {
+		/* a scalar is a constant function */
+		return vb_params_get(p, name);
+	}
+	return fn_raw(f, x / f->x_factor, NULL) * f->scale * f->y_factor;
+}
+
+double vb_params_eval_derivative(const vb_params *p, const char *name, double x)
+{
+	const function *f = lookup_fn(p, name);
+	if (f == NULL)
+		return isnan(vb_params_get(p, name)) ? NAN : 0.0;
+	double d;
+	fn_raw(f, x / f->x_factor, &d);
+	return d * f->scale * f->y_factor / f->x_factor;
+}
+
+int vb_params_write_h5(const vb_params *p, hid_t loc, const char *name, vb_err *e)
+{
+	hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+	if (g < 0)
+		return vb_err_set(e, VB_ERR_RUN, "cannot create group %s", name);
+	int rc = vb_h5_attr_write_string(g, "text", p->text, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(g, "cell_type", vb_params_cell_type(p), e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(g, "source", p->path, e);
+	for (size_t k = 0; k < N_SCALARS && rc == VB_OK; k++) {
+		if (!p->present[k])
+			continue;
+		char unit[128];
+		snprintf(unit, sizeof unit, "%s.units", scalar_keys[k].name);
+		rc = vb_h5_attr_write_double(g, scalar_keys[k].name, p->value[k], e);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_string(g, unit, scalar_keys[k].unit_si, e);
+	}
+	H5Gclose(g);
+	return rc;
+}
+
+vb_params *vb_params_read_h5(hid_t loc, const char *name, const char *what, vb_err *e)
+{
+	if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) {
+		vb_err_set(e, VB_ERR_INPUT, "%s: no parameter set /%s (not an assembled cell?)", what,
+			   name);
+		return NULL;
+	}
+	hid_t g = H5Gopen2(loc, name, H5P_DEFAULT);
+	char *text = NULL;
+	char label[1200];
+	snprintf(label, sizeof label, "%s:/%s", what, name);
+	int rc = g >= 0 ? vb_h5_attr_read_string(g, "text", label, &text, e) : VB_ERR_INPUT;
+	if (g >= 0)
+		H5Gclose(g);
+	if (rc != VB_OK) {
+		free(text);
+		return NULL;
+	}
+	vb_params *p = parse_text(text, label, e);
+	free(text);
+	return p;
+}
