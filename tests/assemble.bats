@@ -1,0 +1,139 @@
+#!/usr/bin/env bats
+# assemble as a user runs it (issue 3): layers, CBD -> SE for ASSB, stored
+# parameters and regions, and one clear line with exit 2 for bad input.
+
+load test_helper
+
+setup_file() {
+	export CATHODE="$BATS_FILE_TMPDIR/c.h5"
+	PATH="$VB_BIN:$PATH" genstruct homogeneous --size 20x10x10um --cam 0.6 --cbd 0.2 \
+		--electrolyte 0.15 --seed 1 -o "$CATHODE"
+}
+
+# phase id of x-slice $2 (all voxels of the slice must agree) of file $1
+slice_phase() {
+	genstruct export "$1" -o s.raw
+	od -An -tu1 -v -w100 -j $(($2 * 100)) -N 100 s.raw | tr -s ' ' '\n' | sort -u | grep -v '^$' | tr '\n' ' '
+}
+
+@test "an ASSB cell has anode collector, Li, 20 um separator, cathode, collector along x" {
+	run assemble "$CATHODE" --cell assb -o cell.h5
+	assert_success
+	[ "$(genstruct info --json cell.h5 | json_get '.dims[0]')" -eq $((1 + 1 + 20 + 20 + 1)) ]
+	[ "$(slice_phase cell.h5 0)" = "7 " ]
+	[ "$(slice_phase cell.h5 1)" = "5 " ]
+	[ "$(slice_phase cell.h5 2)" = "4 " ]
+	[ "$(slice_phase cell.h5 21)" = "4 " ]
+	[ "$(slice_phase cell.h5 42)" = "6 " ]
+	run h5dump -a /regions/cathode cell.h5
+	assert_output --partial "22, 42"
+	run h5dump -a /cell_type cell.h5
+	assert_output --partial '"assb"'
+	run h5dump -a /content cell.h5
+	assert_output --partial '"cell"'
+}
+
+@test "ASSB maps CBD to solid electrolyte; LIB keeps CBD" {
+	assemble "$CATHODE" --cell assb -o assb.h5
+	assemble "$CATHODE" --cell lib -o lib.h5
+	run genstruct info --json assb.h5
+	[ "$(echo "$output" | json_get .phases.CBD.count)" -eq 0 ]
+	[ "$(echo "$output" | json_get .phases.electrolyte.count)" -eq 700 ]
+	run genstruct info --json lib.h5
+	[ "$(echo "$output" | json_get .phases.CBD.count)" -eq 400 ]
+	[ "$(echo "$output" | json_get .phases.electrolyte.count)" -eq 300 ]
+}
+
+@test "layer thicknesses are options with units" {
+	run assemble "$CATHODE" --cell lib --separator 10um --anode 3um --collectors 2um -o cell.h5
+	assert_success
+	[ "$(genstruct info --json cell.h5 | json_get '.dims[0]')" -eq $((2 + 3 + 10 + 20 + 2)) ]
+	run h5dump -a /regions/separator cell.h5
+	assert_output --partial "5, 15"
+}
+
+@test "the full parameter set and provenance are stored in the cell" {
+	assemble "$CATHODE" --cell assb -o cell.h5
+	run h5dump -a /parameters/cam.c_max cell.h5
+	assert_output --partial "49030"
+	run h5dump -a /parameters/text cell.h5
+	assert_output --partial "Chen et al."
+	run h5dump -a /history cell.h5
+	assert_output --partial "genstruct homogeneous"
+	assert_output --partial "assemble"
+	run h5dump -a /provenance/step_002/program cell.h5
+	assert_output --partial '"assemble"'
+}
+
+@test "a copied and edited parameter file is used" {
+	sed 's/^diffusivity = 8.71e-13 cm2\/s/diffusivity = 1e-12 cm2\/s/' \
+		"$BATS_TEST_DIRNAME/../params/assb-nmc811-lpscl.ini" > my.ini
+	run assemble "$CATHODE" --params my.ini -o cell.h5
+	assert_success
+	run h5dump -a /parameters/cam.diffusivity cell.h5
+	assert_output --partial "1e-16"
+}
+
+@test "rejects an unknown cell type" {
+	run assemble "$CATHODE" --cell flow -o cell.h5
+	assert_failure 2
+	assert_output --partial "unknown cell type"
+	assert_no_output_file cell.h5
+}
+
+@test "rejects a missing parameter, naming file and key" {
+	grep -v '^c_max' "$BATS_TEST_DIRNAME/../params/assb-nmc811-lpscl.ini" > my.ini
+	run assemble "$CATHODE" --params my.ini -o cell.h5
+	assert_failure 2
+	assert_output "assemble: my.ini: missing parameter cam.c_max"
+	assert_no_output_file cell.h5
+}
+
+@test "rejects a value with the wrong unit" {
+	sed 's/^conductivity = 0.7e-3 S\/cm/conductivity = 0.7e-3 V/' \
+		"$BATS_TEST_DIRNAME/../params/assb-nmc811-lpscl.ini" > my.ini
+	run assemble "$CATHODE" --params my.ini -o cell.h5
+	assert_failure 2
+	assert_output --partial "my.ini: electrolyte.conductivity"
+	assert_output --partial "unknown unit 'V'"
+	[ "${#lines[@]}" -eq 1 ]
+	assert_no_output_file cell.h5
+}
+
+@test "rejects a value out of its physical range" {
+	sed 's/^c_init = 0.01131 mol\/cm3/c_init = -0.01 mol\/cm3/' \
+		"$BATS_TEST_DIRNAME/../params/assb-nmc811-lpscl.ini" > my.ini
+	run assemble "$CATHODE" --params my.ini -o cell.h5
+	assert_failure 2
+	assert_output --partial "cam.c_init"
+	assert_output --partial "expected"
+	assert_no_output_file cell.h5
+}
+
+@test "rejects a cathode without CAM" {
+	head -c 1000 /dev/zero | tr '\0' '\2' > e.raw
+	genstruct import --raw e.raw --dims 10x10x10 --voxel 1um -o e.h5
+	run assemble e.h5 --cell assb -o cell.h5
+	assert_failure 2
+	assert_output --partial "no CAM"
+	assert_no_output_file cell.h5
+}
+
+@test "rejects a file that is already a cell, and a separator of a fractional voxel count" {
+	assemble "$CATHODE" --cell assb -o cell.h5
+	run assemble cell.h5 --cell assb -o cell2.h5
+	assert_failure 2
+	assert_output --partial "expected a cathode structure"
+	run assemble "$CATHODE" --cell assb --separator 2.5um -o cell3.h5
+	assert_failure 2
+	assert_output --partial "--separator"
+	assert_no_output_file cell3.h5
+}
+
+@test "--help prints usage; missing --cell is a usage error" {
+	run assemble --help
+	assert_success
+	assert_output --partial "--separator LEN"
+	run assemble "$CATHODE" -o cell.h5
+	assert_failure 2
+}
