@@ -1,0 +1,138 @@
+#!/usr/bin/env bats
+# metrics on structures and cells as a user runs it (issue 3): fractions,
+# theoretical capacity, masses, effective conductivity and tortuosity.
+
+load test_helper
+
+# Straight channels along x: a 12x4x5 image of CAM with electrolyte (phase
+# $1) in 7 of the 20 (y, z) columns.
+channels() {
+	local phase=$1 col="" i c
+	for c in 1 0 0 1 0 1 1 0 0 0 0 1 0 0 0 0 1 0 1 0; do
+		if [ "$c" = 1 ]; then col="$col\\$(printf '%03o' "$phase")"; else col="$col\\001"; fi
+	done
+	: > ch.raw
+	for i in $(seq 1 12); do printf "$col" >> ch.raw; done
+	genstruct import --raw ch.raw --dims 12x4x5 --voxel 1um -o ch.h5
+}
+
+uniform() {
+	head -c "$2" /dev/zero | tr '\0' "\\$(printf '%03o' "$1")" > u.raw
+	genstruct import --raw u.raw --dims "$3" --voxel 1um -o "$4"
+}
+
+@test "metrics --conductivity --json on a cathode reports the documented keys" {
+	genstruct homogeneous --size 30x20x20um --cam 0.65 --cbd 0.21 --seed 2 -o c.h5
+	run metrics --conductivity --json c.h5
+	assert_success
+	for k in vf_cam vf_electrolyte vf_cbd vf_void c_theo_mAh_cm2 kappa_rel tau sigma_rel; do
+		[ "$(echo "$output" | json_get ".$k")" != null ] || fail "key $k missing"
+	done
+	[ "$(echo "$output" | json_get .vf_cam)" = 0.65 ]
+	awk -v k="$(echo "$output" | json_get .kappa_rel)" 'BEGIN { exit !(k > 0 && k < 0.35) }'
+}
+
+@test "straight channels along x give tau = 1 and kappa_rel = channel fraction" {
+	channels 2
+	run metrics --conductivity --json ch.h5
+	assert_success
+	tau=$(echo "$output" | json_get .tau)
+	krel=$(echo "$output" | json_get .kappa_rel)
+	awk -v t="$tau" -v k="$krel" 'BEGIN { exit !((t - 1)^2 < 1e-16 && (k - 0.35)^2 < 1e-16) }'
+}
+
+@test "for a LIB cathode CBD conducts ions at 0.12 of the bulk" {
+	channels 3
+	run metrics --cell lib --conductivity --json ch.h5
+	krel=$(echo "$output" | json_get .kappa_rel)
+	awk -v k="$krel" 'BEGIN { exit !((k - 0.35 * 0.12)^2 < 1e-16) }'
+	# ASSB: CBD becomes SE and conducts fully
+	run metrics --cell assb --conductivity --json ch.h5
+	awk -v k="$(echo "$output" | json_get .kappa_rel)" 'BEGIN { exit !((k - 0.35)^2 < 1e-16) }'
+}
+
+@test "a fully conducting box has kappa_rel = 1" {
+	uniform 2 1000 10x10x10 e.h5
+	run metrics --conductivity --csv e.h5
+	assert_success
+	krel=$(echo "$output" | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "kappa_rel") c = i }
+		NR == 2 { print $c }')
+	awk -v k="$krel" 'BEGIN { exit !((k - 1)^2 < 1e-16) }'
+}
+
+@test "a structure without a conducting path reports kappa_eff = 0 plainly, exit 0" {
+	# electrolyte everywhere except one CAM slice in the middle
+	head -c 400 /dev/zero | tr '\0' '\2' > a.raw
+	head -c 100 /dev/zero | tr '\0' '\1' > b.raw
+	cat a.raw b.raw a.raw > n.raw
+	genstruct import --raw n.raw --dims 9x10x10 --voxel 1um -o n.h5
+	run metrics --conductivity n.h5
+	assert_success
+	assert_output --partial "no conducting path: kappa_eff = 0"
+	run metrics --conductivity --json n.h5
+	[ "$(echo "$output" | json_get .kappa_eff_S_m)" = 0 ]
+	[ "$(echo "$output" | json_get .ion_percolates)" = false ]
+	[ "$(echo "$output" | json_get .tau)" = null ]
+}
+
+@test "theoretical capacity of a CAM cube is (c_max - c_0) F V / A" {
+	uniform 1 1000 10x10x10 cam.h5
+	run metrics --json cam.h5
+	# (49030 - 11310) mol/m3 * 96485.33212 C/mol * 10e-6 m / 3.6 / 1e4 = 1.0109519 mAh/cm2
+	awk -v c="$(echo "$output" | json_get .c_theo_mAh_cm2)" 'BEGIN { exit !((c - 1.0109519)^2 < 1e-12) }'
+}
+
+@test "--csv prints one header row with stable column names and one row" {
+	genstruct homogeneous --size 20x10x10um --cam 0.6 -o c.h5
+	run metrics --csv c.h5
+	assert_success
+	[ "${#lines[@]}" -eq 2 ]
+	assert_line --index 0 "file,cell_type,voxel_size_um,cathode_thickness_um,vf_cam,vf_electrolyte,vf_cbd,vf_void,c_theo_mAh_cm2,m_anode_mg_cm2,m_separator_mg_cm2,m_cathode_mg_cm2,e_theo_Wh_kg,kappa_eff_S_m,kappa_rel,tau,eps_ion,sigma_eff_S_m,sigma_rel,tau_electronic,eps_electronic"
+}
+
+@test "--profile prints one CSV row per x-slice of the cathode" {
+	genstruct homogeneous --size 20x10x10um --cam 0.6 -o c.h5
+	assemble c.h5 --cell assb -o cell.h5
+	run metrics --profile cell.h5
+	assert_success
+	[ "${#lines[@]}" -eq 21 ]
+	assert_line --index 0 "x_um,vf_cam,vf_electrolyte,vf_cbd,vf_void"
+	assert_line --index 1 --regexp '^0\.5,'
+}
+
+@test "on a cell: masses per area and the theoretical energy bound" {
+	uniform 1 1000 10x10x10 cam.h5
+	assemble cam.h5 --cell assb -o cell.h5
+	run metrics --json cell.h5
+	assert_success
+	# anode = C_theo / 3861 mAh/g; separator = 20 um * 1.64 g/cm3; cathode = 10 um * 4.77 g/cm3
+	awk -v a="$(echo "$output" | json_get .m_anode_mg_cm2)" \
+	    -v s="$(echo "$output" | json_get .m_separator_mg_cm2)" \
+	    -v c="$(echo "$output" | json_get .m_cathode_mg_cm2)" 'BEGIN {
+		exit !((a - 1.0109519 / 3861 * 1000)^2 < 1e-10 && (s - 3.28)^2 < 1e-10 && (c - 4.77)^2 < 1e-10) }'
+	e=$(echo "$output" | json_get .e_theo_Wh_kg)
+	awk -v e="$e" 'BEGIN { exit !(e > 300 && e < 1000) }'
+}
+
+@test "the solvers agree: CHOLMOD, PCG and AMG give kappa_eff within 1e-6" {
+	genstruct homogeneous --size 24x16x16um --cam 0.6 --seed 4 -o c.h5
+	a=$(metrics --conductivity --solver cholmod --json c.h5 | json_get .kappa_eff_S_m)
+	b=$(metrics --conductivity --solver pcg --json c.h5 | json_get .kappa_eff_S_m)
+	c=$(metrics --conductivity --solver amg --json c.h5 | json_get .kappa_eff_S_m)
+	awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN { exit !(((a-b)/a)^2 < 1e-12 && ((a-c)/a)^2 < 1e-12) }'
+}
+
+@test "missing, non-voxbat and foreign files: exit 2 with one line" {
+	run metrics nosuch.h5
+	assert_failure 2
+	assert_output "metrics: nosuch.h5: cannot open: No such file or directory"
+	echo hello > t.txt
+	run metrics t.txt
+	assert_failure 2
+	assert_output --partial "not an HDF5 file"
+	run metrics --solver magic t.txt
+	assert_failure 2
+	run metrics --help
+	assert_success
+	assert_output --partial "--conductivity"
+}

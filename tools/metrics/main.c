@@ -1,0 +1,416 @@
+/* metrics: what a cathode structure or a cell promises before any discharge
+ * (PHYSICS.md §4): volume fractions (overall and per x-slice), theoretical
+ * capacity, masses and the theoretical energy bound of a cell, and effective
+ * ionic and electronic conductivity with tortuosity (docs/metrics.md). */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vb_cli.h"
+#include "vb_conduct.h"
+#include "vb_h5.h"
+#include "vb_params.h"
+#include "vb_voxel.h"
+
+#define PROGRAM "metrics"
+#define FARADAY 96485.33212 /* C/mol, PHYSICS.md §2 */
+
+static const char usage_text[] =
+	"usage: metrics [options] FILE.h5\n"
+	"Indicators of a cathode structure (genstruct) or a cell (assemble).\n\n"
+	"  --conductivity      effective ionic and electronic conductivity, tortuosity\n"
+	"  --profile           volume fractions per x-slice of the cathode (CSV)\n"
+	"  --json | --csv      machine-readable output (default: a table)\n"
+	"  --cell assb|lib     for a bare cathode: which phases conduct ions and which\n"
+	"                      parameter set applies (default assb; a cell knows its type)\n"
+	"  --params FILE       parameter set for a bare cathode (default: the shipped set)\n"
+	"  --solver NAME       auto (default), cholmod, pcg or amg\n"
+	"  --rtol R            relative residual of iterative solvers (default 1e-10)\n"
+	"Keys and units: docs/metrics.md.\n";
+
+typedef struct report {
+	const char *file, *content, *cell_type;
+	double h, thickness, area;
+	int64_t x0, x1;
+	double vf[VB_PHASE_COUNT];
+	double c_theo;     /* mAh/cm^2 */
+	int is_cell;
+	double m_anode, m_separator, m_cathode; /* mg/cm^2 */
+	double e_theo;     /* Wh/kg */
+	int conductivity;
+	vb_conduct_result ion, el;
+	double kappa_bulk, eps_ion, sigma_bulk, eps_el;
+} report;
+
+static int fail(const vb_err *e)
+{
+	fprintf(stderr, PROGRAM ": %s\n", e->msg);
+	return vb_err_exit_code(e->status);
+}
+
+/* x-range of the cathode: a cell's /regions/cathode, else the whole image. */
+static int cathode_region(hid_t file, const char *path, const vb_image *img, int64_t *x0,
+			  int64_t *x1, vb_err *e)
+{
+	*x0 = 0, *x1 = img->nx;
+	if (H5Lexists(file, "regions", H5P_DEFAULT) <= 0)
+		return VB_OK;
+	hid_t g = H5Gopen2(file, "regions", H5P_DEFAULT);
+	double r[2] = {0, 0};
+	int rc = VB_OK;
+	hid_t a = g >= 0 && H5Aexists(g, "cathode") > 0 ? H5Aopen(g, "cathode", H5P_DEFAULT) : -1;
+	hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
+	if (a < 0 || H5Sget_simple_extent_npoints(sp) != 2 ||
+	    H5Aread(a, H5T_NATIVE_DOUBLE, r) < 0 || !(r[0] >= 0 && r[1] > r[0] && r[1] <= img->nx))
+		rc = vb_err_set(e, VB_ERR_INPUT,
+				"%s:/regions/cathode: expected [first, end) x-slices within 0..%lld",
+				path, (long long)img->nx);
+	if (sp >= 0)
+		H5Sclose(sp);
+	if (a >= 0)
+		H5Aclose(a);
+	if (g >= 0)
+		H5Gclose(g);
+	*x0 = (int64_t)r[0], *x1 = (int64_t)r[1];
+	return rc;
+}
+
+/* Open-circuit energy of lithiating the CAM from c_init to c_max, J per m^3
+ * of CAM: c_max F * integral of U_0(x) dx (Simpson, 2000 intervals). */
+static double ocv_energy_density(const vb_params *p)
+{
+	const double cmax = vb_params_get(p, "cam.c_max");
+	const double a = vb_params_get(p, "cam.c_init") / cmax, b = 1.0;
+	const int n = 2000;
+	double s = vb_params_eval(p, "cam.ocp", a) + vb_params_eval(p, "cam.ocp", b);
+	for (int k = 1; k < n; k++)
+		s += (k % 2 ? 4 : 2) * vb_params_eval(p, "cam.ocp", a + (b - a) * k / n);
+	return cmax * FARADAY * s * (b - a) / (3.0 * n);
+}
+
+static int conductivities(const vb_image *img, const vb_params *p, report *r,
+			  const vb_linsolve_opts *opts, vb_err *e)
+{
+	const int64_t nvox = vb_voxel_count(img);
+	double *sigma = malloc((size_t)nvox * sizeof *sigma);
+	if (sigma == NULL)
+		return vb_err_set(e, VB_ERR_RUN, "out of memory");
+	const int lib = strcmp(r->cell_type, "lib") == 0;
+	const double kappa = vb_params_get(p, "electrolyte.conductivity");
+	const double cbd_factor = lib ? vb_params_get(p, "cbd.conductivity_factor") : 1.0;
+	const double cbd_por = lib ? vb_params_get(p, "cbd.porosity") : 1.0;
+	/* ions: SE (ASSB, CBD counted as SE) or LE with CBD at its factor (LIB) */
+	for (int64_t v = 0; v < nvox; v++)
+		sigma[v] = img->labels[v] == VB_PHASE_ELECTROLYTE ? kappa
+			   : img->labels[v] == VB_PHASE_CBD       ? kappa * cbd_factor
+								  : 0.0;
+	r->kappa_bulk = kappa;
+	r->eps_ion = r->vf[VB_PHASE_ELECTROLYTE] + cbd_por * r->vf[VB_PHASE_CBD];
+	int rc = vb_conduct_solve(img, sigma, r->x0, r->x1, opts, &r->ion, e);
+	/* electrons: CAM, and CBD in a LIB cathode */
+	const double sig_cam = vb_params_get(p, "cam.conductivity");
+	const double sig_cbd = lib ? vb_params_get(p, "cbd.conductivity") : 0.0;
+	for (int64_t v = 0; v < nvox; v++)
+		sigma[v] = img->labels[v] == VB_PHASE_CAM ? sig_cam
+			   : img->labels[v] == VB_PHASE_CBD ? sig_cbd
+							    : 0.0;
+	r->sigma_bulk = sig_cam;
+	r->eps_el = r->vf[VB_PHASE_CAM] + (lib ? (1 - cbd_por) * r->vf[VB_PHASE_CBD] : 0.0);
+	if (rc == VB_OK)
+		rc = vb_conduct_solve(img, sigma, r->x0, r->x1, opts, &r->el, e);
+	free(sigma);
+	return rc;
+}
+
+static double tau(double eps, double bulk, double eff)
+{
+	return eff > 0 ? eps * bulk / eff : INFINITY;
+}
+
+/* One row of named values shared by --json and --csv: NAN prints as empty/null. */
+typedef struct field {
+	const char *name;
+	double value;
+} field;
+
+static int fields(const report *r, field *f)
+{
+	int n = 0;
+	f[n++] = (field){"voxel_size_um", r->h * 1e6};
+	f[n++] = (field){"cathode_thickness_um", r->thickness * 1e6};
+	f[n++] = (field){"vf_cam", r->vf[VB_PHASE_CAM]};
+	f[n++] = (field){"vf_electrolyte", r->vf[VB_PHASE_ELECTROLYTE]};
+	f[n++] = (field){"vf_cbd", r->vf[VB_PHASE_CBD]};
+	f[n++] = (field){"vf_void", r->vf[VB_PHASE_VOID]};
+	f[n++] = (field){"c_theo_mAh_cm2", r->c_theo};
+	f[n++] = (field){"m_anode_mg_cm2", r->is_cell ? r->m_anode : NAN};
+	f[n++] = (field){"m_separator_mg_cm2", r->is_cell ? r->m_separator : NAN};
+	f[n++] = (field){"m_cathode_mg_cm2", r->is_cell ? r->m_cathode : NAN};
+	f[n++] = (field){"e_theo_Wh_kg", r->is_cell ? r->e_theo : NAN};
+	const int c = r->conductivity;
+	f[n++] = (field){"kappa_eff_S_m", c ? r->ion.kappa_eff : NAN};
+	f[n++] = (field){"kappa_rel", c ? r->ion.kappa_eff / r->kappa_bulk : NAN};
+	f[n++] = (field){"tau", c ? tau(r->eps_ion, r->kappa_bulk, r->ion.kappa_eff) : NAN};
+	f[n++] = (field){"eps_ion", c ? r->eps_ion : NAN};
+	f[n++] = (field){"sigma_eff_S_m", c ? r->el.kappa_eff : NAN};
+	f[n++] = (field){"sigma_rel", c ? r->el.kappa_eff / r->sigma_bulk : NAN};
+	f[n++] = (field){"tau_electronic", c ? tau(r->eps_el, r->sigma_bulk, r->el.kappa_eff) : NAN};
+	f[n++] = (field){"eps_electronic", c ? r->eps_el : NAN};
+	return n;
+}
+
+static void print_json(const report *r)
+{
+	field f[32];
+	int n = fields(r, f);
+	json_t *root = json_object();
+	json_object_set_new(root, "file", json_string(r->file));
+	json_object_set_new(root, "content", json_string(r->content));
+	json_object_set_new(root, "cell_type", json_string(r->cell_type));
+	for (int k = 0; k < n; k++)
+		json_object_set_new(root, f[k].name, isfinite(f[k].value) ? json_real(f[k].value)
+									  : json_null());
+	if (r->conductivity) {
+		json_object_set_new(root, "ion_percolates", json_boolean(r->ion.percolates));
+		json_object_set_new(root, "electron_percolates", json_boolean(r->el.percolates));
+		json_object_set_new(root, "solver",
+				    json_string(vb_linsolve_method_name(r->ion.solver.used)));
+	}
+	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+	if (text != NULL)
+		printf("%s\n", text);
+	free(text);
+	json_decref(root);
+}
+
+static void print_csv(const report *r)
+{
+	field f[32];
+	int n = fields(r, f);
+	printf("file,cell_type");
+	for (int k = 0; k < n; k++)
+		printf(",%s", f[k].name);
+	printf("\n%s,%s", r->file, r->cell_type);
+	for (int k = 0; k < n; k++) {
+		if (isfinite(f[k].value))
+			printf(",%.10g", f[k].value);
+		else
+			printf(",");
+	}
+	printf("\n");
+}
+
+static void print_table(const report *r)
+{
+	printf("file                 %s (%s, %s)\n", r->file, r->content, r->cell_type);
+	printf("cathode              %.6g um thick (x-slices %lld..%lld), voxel %g um\n",
+	       r->thickness * 1e6, (long long)r->x0, (long long)r->x1 - 1, r->h * 1e6);
+	printf("volume fractions     CAM %.4f  electrolyte %.4f  CBD %.4f  void %.4f\n",
+	       r->vf[VB_PHASE_CAM], r->vf[VB_PHASE_ELECTROLYTE], r->vf[VB_PHASE_CBD],
+	       r->vf[VB_PHASE_VOID]);
+	printf("theoretical capacity %.4f mAh/cm2\n", r->c_theo);
+	if (r->is_cell) {
+		printf("masses               anode %.4f  separator %.4f  cathode %.4f mg/cm2\n",
+		       r->m_anode, r->m_separator, r->m_cathode);
+		printf("theoretical energy   %.1f Wh/kg (open-circuit bound)\n", r->e_theo);
+	}
+	if (r->conductivity) {
+		if (r->ion.percolates)
+			printf("ionic                kappa_eff %.6g S/m  kappa_rel %.6g  tau %.6g\n",
+			       r->ion.kappa_eff, r->ion.kappa_eff / r->kappa_bulk,
+			       tau(r->eps_ion, r->kappa_bulk, r->ion.kappa_eff));
+		else
+			printf("ionic                no conducting path: kappa_eff = 0\n");
+		if (r->el.percolates)
+			printf("electronic           sigma_eff %.6g S/m  sigma_rel %.6g  tau %.6g\n",
+			       r->el.kappa_eff, r->el.kappa_eff / r->sigma_bulk,
+			       tau(r->eps_el, r->sigma_bulk, r->el.kappa_eff));
+		else
+			printf("electronic           no conducting path: sigma_eff = 0\n");
+	}
+}
+
+static int print_profile(const vb_image *img, const report *r)
+{
+	double *f = malloc((size_t)img->nx * VB_PHASE_COUNT * sizeof *f);
+	if (f == NULL) {
+		fprintf(stderr, PROGRAM ": out of memory\n");
+		return 1;
+	}
+	vb_voxel_slice_fractions(img, f);
+	printf("x_um,vf_cam,vf_electrolyte,vf_cbd,vf_void\n");
+	for (int64_t i = r->x0; i < r->x1; i++)
+		printf("%.6g,%.6f,%.6f,%.6f,%.6f\n", (i - r->x0 + 0.5) * r->h * 1e6,
+		       f[i * VB_PHASE_COUNT + VB_PHASE_CAM], f[i * VB_PHASE_COUNT + VB_PHASE_ELECTROLYTE],
+		       f[i * VB_PHASE_COUNT + VB_PHASE_CBD], f[i * VB_PHASE_COUNT + VB_PHASE_VOID]);
+	free(f);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"conductivity", no_argument, 0, 'k'}, {"profile", no_argument, 0, 'p'},
+		{"json", no_argument, 0, 'j'},         {"csv", no_argument, 0, 'c'},
+		{"cell", required_argument, 0, 't'},   {"params", required_argument, 0, 'P'},
+		{"solver", required_argument, 0, 's'}, {"rtol", required_argument, 0, 'r'},
+		{"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},      {0, 0, 0, 0},
+	};
+	report r;
+	memset(&r, 0, sizeof r);
+	int json = 0, csv = 0, profile = 0, c;
+	const char *cell_opt = NULL, *params_path = NULL;
+	vb_linsolve_opts lo = vb_linsolve_defaults();
+	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': r.conductivity = 1; break;
+		case 'p': profile = 1; break;
+		case 'j': json = 1; break;
+		case 'c': csv = 1; break;
+		case 't': cell_opt = optarg; break;
+		case 'P': params_path = optarg; break;
+		case 's': {
+			int m = vb_linsolve_method_parse(optarg);
+			if (m < 0) {
+				fprintf(stderr, PROGRAM ": --solver '%s': expected auto, cholmod, pcg or amg\n",
+					optarg);
+				return 2;
+			}
+			lo.method = (vb_linsolve_method)m;
+			break;
+		}
+		case 'r': {
+			char *end;
+			lo.rtol = strtod(optarg, &end);
+			if (*end != '\0' || !(lo.rtol > 0 && lo.rtol < 1)) {
+				fprintf(stderr, PROGRAM ": --rtol '%s': expected a number in (0, 1)\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'q': break;
+		case 'h': fputs(usage_text, stdout); return fflush(stdout) == 0 ? 0 : 1;
+		case 'V': printf("metrics (voxbat) %s\n", VB_VERSION); return 0;
+		default: return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, PROGRAM ": expected one file (see 'metrics --help')\n");
+		return 2;
+	}
+	if (json + csv + profile > 1) {
+		fprintf(stderr, PROGRAM ": --json, --csv and --profile are exclusive\n");
+		return 2;
+	}
+	if (cell_opt && strcmp(cell_opt, "assb") != 0 && strcmp(cell_opt, "lib") != 0) {
+		fprintf(stderr, PROGRAM ": --cell '%s': expected assb or lib\n", cell_opt);
+		return 2;
+	}
+	r.file = argv[optind];
+	vb_err e;
+	vb_err_clear(&e);
+	hid_t file = vb_h5_open(r.file, &e);
+	if (file < 0)
+		return fail(&e);
+	vb_image *img = NULL;
+	vb_params *p = NULL;
+	char *content = NULL, *cell_type = NULL;
+	int rc = vb_h5_attr_read_string(file, "content", r.file, &content, &e);
+	if (rc == VB_OK && strcmp(content, "structure") != 0 && strcmp(content, "cell") != 0)
+		rc = vb_err_set(&e, VB_ERR_INPUT, "%s: content is '%s', expected a structure or a cell",
+				r.file, content);
+	if (rc == VB_OK)
+		rc = vb_h5_read_image(file, r.file, &img, &e);
+	if (rc == VB_OK && strcmp(content, "cell") == 0) {
+		r.is_cell = 1;
+		rc = vb_h5_attr_read_string(file, "cell_type", r.file, &cell_type, &e);
+		if (rc == VB_OK && cell_opt != NULL && strcmp(cell_opt, cell_type) != 0)
+			rc = vb_err_set(&e, VB_ERR_INPUT, "%s: the cell is %s, --cell says %s", r.file,
+					cell_type, cell_opt);
+		if (rc == VB_OK && (p = vb_params_read_h5(file, "parameters", r.file, &e)) == NULL)
+			rc = VB_ERR_INPUT;
+	} else if (rc == VB_OK) {
+		cell_type = strdup(cell_opt ? cell_opt : "assb");
+		p = params_path ? vb_params_load(params_path, &e) : vb_params_load_default(cell_type, &e);
+		if (p == NULL)
+			rc = VB_ERR_INPUT;
+		else if (strcmp(vb_params_cell_type(p), cell_type) != 0)
+			rc = vb_err_set(&e, VB_ERR_INPUT, "%s: a %s parameter set for --cell %s",
+					params_path, vb_params_cell_type(p), cell_type);
+	}
+	if (rc == VB_OK)
+		rc = cathode_region(file, r.file, img, &r.x0, &r.x1, &e);
+	vb_h5_close(file, NULL);
+	if (rc == VB_OK) {
+		r.content = content;
+		r.cell_type = cell_type;
+		r.h = img->voxel_size;
+		r.thickness = (double)(r.x1 - r.x0) * r.h;
+		r.area = (double)img->ny * (double)img->nz * r.h * r.h;
+		int64_t count[VB_PHASE_COUNT] = {0};
+		for (int64_t v = vb_voxel_index(img, r.x0, 0, 0); v < vb_voxel_index(img, r.x1, 0, 0); v++)
+			count[img->labels[v]]++;
+		const double total = (double)(r.x1 - r.x0) * (double)img->ny * (double)img->nz;
+		for (int q = 0; q < VB_PHASE_COUNT; q++)
+			r.vf[q] = (double)count[q] / total;
+		/* C_theo = (c_max - c_init) F V_CAM / A, PHYSICS.md §4; C/m^2 -> mAh/cm^2 */
+		const double v_cam = r.vf[VB_PHASE_CAM] * r.thickness; /* m^3 per m^2 */
+		const double cmax = vb_params_get(p, "cam.c_max"), c0 = vb_params_get(p, "cam.c_init");
+		r.c_theo = (cmax - c0) * FARADAY * v_cam / 3.6 / 1e4;
+		if (r.is_cell) {
+			/* masses in kg/m^2, reported in mg/cm^2 (x 100) */
+			const int lib = strcmp(cell_type, "lib") == 0;
+			const double rho_el = vb_params_get(p, "electrolyte.density");
+			double m_cath = v_cam * vb_params_get(p, "cam.density") +
+					r.vf[VB_PHASE_ELECTROLYTE] * r.thickness * rho_el;
+			if (lib) {
+				double por = vb_params_get(p, "cbd.porosity");
+				m_cath += r.vf[VB_PHASE_CBD] * r.thickness *
+					  ((1 - por) * vb_params_get(p, "cbd.density") + por * rho_el);
+			}
+			double sep = vb_params_get(p, "separator.thickness");
+			hid_t f2 = vb_h5_open(r.file, NULL);
+			if (f2 >= 0 && H5Lexists(f2, "regions", H5P_DEFAULT) > 0) {
+				hid_t g = H5Gopen2(f2, "regions", H5P_DEFAULT);
+				vb_h5_attr_read_double(g, "separator_thickness_m", r.file, &sep, NULL);
+				H5Gclose(g);
+			}
+			vb_h5_close(f2, NULL);
+			double por_s = vb_params_get(p, "separator.porosity");
+			double m_sep = sep * ((1 - por_s) * vb_params_get(p, "separator.density") +
+					      (lib ? por_s * rho_el : 0.0));
+			/* anode: the Li for ideal matching, C_theo / (specific capacity) */
+			/* mAh/cm^2 / (mAh/g) = g/cm^2 = 10 kg/m^2 */
+			double m_an = r.c_theo / vb_params_get(p, "li_metal.specific_capacity") * 10.0;
+			r.m_anode = m_an * 100, r.m_separator = m_sep * 100, r.m_cathode = m_cath * 100;
+			double energy = ocv_energy_density(p) * v_cam; /* J/m^2 */
+			r.e_theo = energy / 3600.0 / (m_an + m_sep + m_cath);
+		}
+		if (r.conductivity)
+			rc = conductivities(img, p, &r, &lo, &e);
+	}
+	int code = 0;
+	if (rc != VB_OK)
+		code = fail(&e);
+	else if (profile)
+		code = print_profile(img, &r);
+	else if (json)
+		print_json(&r);
+	else if (csv)
+		print_csv(&r);
+	else
+		print_table(&r);
+	free(content);
+	free(cell_type);
+	vb_params_free(&p);
+	vb_voxel_free(&img);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, PROGRAM ": error writing standard output\n");
+		return code ? code : 1;
+	}
+	return code;
+}
