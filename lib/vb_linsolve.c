@@ -7,6 +7,7 @@
 #include <cholmod.h>
 #include <math.h>
 #include <mpi.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@
 
 vb_linsolve_opts vb_linsolve_defaults(void)
 {
-	vb_linsolve_opts o = {VB_LINSOLVE_AUTO, 1e-10, 20000, 40000};
+	vb_linsolve_opts o = {VB_LINSOLVE_AUTO, 1e-8, 20000, 40000};
 	return o;
 }
 
@@ -227,17 +228,32 @@ static void finalize_mpi(void)
 		MPI_Finalize();
 }
 
-static int ensure_mpi(void)
+/* Two solves may run at once on different threads (metrics solves the ionic
+ * and electronic networks side by side): MPI is asked for full thread
+ * support, and each solve gets its own communicator, duplicated under a lock. */
+static int ensure_mpi(MPI_Comm *comm)
 {
-	int init = 0;
-	MPI_Initialized(&init);
-	if (init)
-		return 0;
-	int provided;
-	if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
-		return -1;
-	atexit(finalize_mpi);
-	return 0;
+	int rc = 0;
+#pragma omp critical(vb_linsolve_mpi)
+	{
+		int init = 0, provided = 0;
+		MPI_Initialized(&init);
+		if (!init) {
+			if (MPI_Init_thread(NULL, NULL, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS)
+				rc = -1;
+			else {
+				atexit(finalize_mpi);
+				HYPRE_Init();
+			}
+		} else {
+			MPI_Query_thread(&provided);
+		}
+		if (rc == 0 && provided < MPI_THREAD_MULTIPLE && omp_in_parallel())
+			rc = -2;
+		if (rc == 0 && MPI_Comm_dup(MPI_COMM_SELF, comm) != MPI_SUCCESS)
+			rc = -1;
+	}
+	return rc;
 }
 
 static int solve_amg(const vb_csr *A, const double *b, double *x, const vb_linsolve_opts *o,
@@ -246,17 +262,24 @@ static int solve_amg(const vb_csr *A, const double *b, double *x, const vb_linso
 	if (A->n > 2147483647)
 		return vb_err_set(e, VB_ERR_RUN, "AMG: %lld unknowns exceed hypre's 32-bit indices",
 				  (long long)A->n);
-	if (ensure_mpi() != 0)
+	MPI_Comm comm;
+	int mpi = ensure_mpi(&comm);
+	if (mpi == -2)
+		return vb_err_set(e, VB_ERR_RUN, "AMG: this MPI has no thread support; solve "
+						 "one system at a time");
+	if (mpi != 0)
 		return vb_err_set(e, VB_ERR_RUN, "AMG: MPI could not be initialised for hypre");
 	const HYPRE_Int n = (HYPRE_Int)A->n;
 	HYPRE_IJMatrix ij;
-	HYPRE_IJMatrixCreate(MPI_COMM_SELF, 0, n - 1, 0, n - 1, &ij);
+	HYPRE_IJMatrixCreate(comm, 0, n - 1, 0, n - 1, &ij);
 	HYPRE_IJMatrixSetObjectType(ij, HYPRE_PARCSR);
 	HYPRE_Int *sizes = malloc((size_t)n * sizeof *sizes), *rows = malloc((size_t)n * sizeof *rows);
 	HYPRE_Int *cols = malloc((size_t)A->rowptr[n] * sizeof *cols);
 	if (sizes == NULL || rows == NULL || cols == NULL) {
 		free(sizes), free(rows), free(cols);
 		HYPRE_IJMatrixDestroy(ij);
+#pragma omp critical(vb_linsolve_mpi)
+		MPI_Comm_free(&comm);
 		return vb_err_set(e, VB_ERR_RUN, "AMG: out of memory");
 	}
 	for (HYPRE_Int r = 0; r < n; r++) {
@@ -271,8 +294,8 @@ static int solve_amg(const vb_csr *A, const double *b, double *x, const vb_linso
 	HYPRE_IJMatrixAssemble(ij);
 	free(sizes), free(cols);
 	HYPRE_IJVector vb, vx;
-	HYPRE_IJVectorCreate(MPI_COMM_SELF, 0, n - 1, &vb);
-	HYPRE_IJVectorCreate(MPI_COMM_SELF, 0, n - 1, &vx);
+	HYPRE_IJVectorCreate(comm, 0, n - 1, &vb);
+	HYPRE_IJVectorCreate(comm, 0, n - 1, &vx);
 	HYPRE_IJVectorSetObjectType(vb, HYPRE_PARCSR);
 	HYPRE_IJVectorSetObjectType(vx, HYPRE_PARCSR);
 	HYPRE_IJVectorInitialize(vb);
@@ -287,16 +310,16 @@ static int solve_amg(const vb_csr *A, const double *b, double *x, const vb_linso
 	HYPRE_IJVectorGetObject(vb, (void **)&pb);
 	HYPRE_IJVectorGetObject(vx, (void **)&px);
 	HYPRE_Solver pcg, amg;
-	HYPRE_ParCSRPCGCreate(MPI_COMM_SELF, &pcg);
+	HYPRE_ParCSRPCGCreate(comm, &pcg);
 	HYPRE_PCGSetTol(pcg, o->rtol);
 	HYPRE_PCGSetMaxIter(pcg, (HYPRE_Int)(o->max_iter < 1000000 ? o->max_iter : 1000000));
 	HYPRE_PCGSetTwoNorm(pcg, 1);
 	HYPRE_BoomerAMGCreate(&amg);
-	HYPRE_BoomerAMGSetCoarsenType(amg, 10); /* HMIS */
-	HYPRE_BoomerAMGSetInterpType(amg, 6);   /* extended+i */
+	HYPRE_BoomerAMGSetCoarsenType(amg, 8); /* PMIS */
+	HYPRE_BoomerAMGSetInterpType(amg, 17); /* extended+e, matrix-matrix form */
 	HYPRE_BoomerAMGSetPMaxElmts(amg, 4);
 	HYPRE_BoomerAMGSetAggNumLevels(amg, 1);
-	HYPRE_BoomerAMGSetStrongThreshold(amg, 0.25);
+	HYPRE_BoomerAMGSetStrongThreshold(amg, 0.5); /* 3D */
 	HYPRE_BoomerAMGSetRelaxType(amg, 6); /* symmetric Gauss-Seidel */
 	HYPRE_BoomerAMGSetMaxIter(amg, 1);
 	HYPRE_BoomerAMGSetTol(amg, 0.0);
@@ -315,7 +338,8 @@ static int solve_amg(const vb_csr *A, const double *b, double *x, const vb_linso
 	HYPRE_IJVectorDestroy(vx);
 	HYPRE_IJMatrixDestroy(ij);
 	free(rows);
-	HYPRE_ClearAllErrors();
+#pragma omp critical(vb_linsolve_mpi)
+	MPI_Comm_free(&comm);
 	if (st != NULL) {
 		st->used = VB_LINSOLVE_AMG;
 		st->iterations = its;

@@ -27,7 +27,7 @@ typedef enum vb_linsolve_method {
 
 typedef struct vb_linsolve_opts {
 	vb_linsolve_method method;
-	double rtol;        /* PCG, AMG: stop when ||b - A x|| <= rtol ||b|| (default 1e-10) */
+	double rtol;        /* PCG, AMG: stop when ||b - A x|| <= rtol ||b|| (default 1e-8) */
 	int64_t max_iter;   /* PCG, AMG: iteration limit (default 20000) */
 	int64_t auto_limit; /* AUTO: largest system solved by CHOLMOD (default 40000) */
 } vb_linsolve_opts;

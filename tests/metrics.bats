@@ -136,3 +136,13 @@ uniform() {
 	assert_success
 	assert_output --partial "--conductivity"
 }
+
+@test "--conductivity=ionic computes only the ionic network" {
+	genstruct homogeneous --size 20x10x10um --cam 0.6 -o c.h5
+	run metrics --conductivity=ionic --json c.h5
+	assert_success
+	[ "$(echo "$output" | json_get .kappa_rel)" != null ]
+	[ "$(echo "$output" | json_get .sigma_rel)" = null ]
+	run metrics --conductivity=sideways c.h5
+	assert_failure 2
+}

@@ -18,17 +18,21 @@
 #define PROGRAM "metrics"
 #define FARADAY 96485.33212 /* C/mol, PHYSICS.md §2 */
 
+enum { CONDUCT_IONIC = 1, CONDUCT_ELECTRONIC = 2 };
+
 static const char usage_text[] =
 	"usage: metrics [options] FILE.h5\n"
 	"Indicators of a cathode structure (genstruct) or a cell (assemble).\n\n"
-	"  --conductivity      effective ionic and electronic conductivity, tortuosity\n"
+	"  --conductivity[=ionic|electronic]\n"
+	"                      effective ionic and electronic conductivity and\n"
+	"                      tortuosity (default both)\n"
 	"  --profile           volume fractions per x-slice of the cathode (CSV)\n"
 	"  --json | --csv      machine-readable output (default: a table)\n"
 	"  --cell assb|lib     for a bare cathode: which phases conduct ions and which\n"
 	"                      parameter set applies (default assb; a cell knows its type)\n"
 	"  --params FILE       parameter set for a bare cathode (default: the shipped set)\n"
 	"  --solver NAME       auto (default), cholmod, pcg or amg\n"
-	"  --rtol R            relative residual of iterative solvers (default 1e-10)\n"
+	"  --rtol R            relative residual of iterative solvers (default 1e-8)\n"
 	"Keys and units: docs/metrics.md.\n";
 
 typedef struct report {
@@ -91,38 +95,65 @@ static double ocv_energy_density(const vb_params *p)
 	return cmax * FARADAY * s * (b - a) / (3.0 * n);
 }
 
+/* Per-voxel conductivity of the ion- (ionic = 1) or electron-conducting
+ * network of the cathode, S/m. */
+static void network(const vb_image *img, const vb_params *p, const char *cell_type, int ionic,
+		    double *sigma)
+{
+	const int64_t nvox = vb_voxel_count(img);
+	const int lib = strcmp(cell_type, "lib") == 0;
+	double by_phase[VB_PHASE_COUNT] = {0};
+	if (ionic) {
+		/* SE (ASSB, CBD counted as SE) or LE with CBD at its factor (LIB) */
+		const double kappa = vb_params_get(p, "electrolyte.conductivity");
+		by_phase[VB_PHASE_ELECTROLYTE] = kappa;
+		by_phase[VB_PHASE_CBD] = kappa * (lib ? vb_params_get(p, "cbd.conductivity_factor") : 1.0);
+	} else {
+		/* CAM, and CBD in a LIB cathode */
+		by_phase[VB_PHASE_CAM] = vb_params_get(p, "cam.conductivity");
+		by_phase[VB_PHASE_CBD] = lib ? vb_params_get(p, "cbd.conductivity") : 0.0;
+	}
+	for (int64_t v = 0; v < nvox; v++)
+		sigma[v] = by_phase[img->labels[v]];
+}
+
 static int conductivities(const vb_image *img, const vb_params *p, report *r,
 			  const vb_linsolve_opts *opts, vb_err *e)
 {
 	const int64_t nvox = vb_voxel_count(img);
-	double *sigma = malloc((size_t)nvox * sizeof *sigma);
-	if (sigma == NULL)
-		return vb_err_set(e, VB_ERR_RUN, "out of memory");
 	const int lib = strcmp(r->cell_type, "lib") == 0;
-	const double kappa = vb_params_get(p, "electrolyte.conductivity");
-	const double cbd_factor = lib ? vb_params_get(p, "cbd.conductivity_factor") : 1.0;
 	const double cbd_por = lib ? vb_params_get(p, "cbd.porosity") : 1.0;
-	/* ions: SE (ASSB, CBD counted as SE) or LE with CBD at its factor (LIB) */
-	for (int64_t v = 0; v < nvox; v++)
-		sigma[v] = img->labels[v] == VB_PHASE_ELECTROLYTE ? kappa
-			   : img->labels[v] == VB_PHASE_CBD       ? kappa * cbd_factor
-								  : 0.0;
-	r->kappa_bulk = kappa;
+	r->kappa_bulk = vb_params_get(p, "electrolyte.conductivity");
 	r->eps_ion = r->vf[VB_PHASE_ELECTROLYTE] + cbd_por * r->vf[VB_PHASE_CBD];
-	int rc = vb_conduct_solve(img, sigma, r->x0, r->x1, opts, &r->ion, e);
-	/* electrons: CAM, and CBD in a LIB cathode */
-	const double sig_cam = vb_params_get(p, "cam.conductivity");
-	const double sig_cbd = lib ? vb_params_get(p, "cbd.conductivity") : 0.0;
-	for (int64_t v = 0; v < nvox; v++)
-		sigma[v] = img->labels[v] == VB_PHASE_CAM ? sig_cam
-			   : img->labels[v] == VB_PHASE_CBD ? sig_cbd
-							    : 0.0;
-	r->sigma_bulk = sig_cam;
+	r->sigma_bulk = vb_params_get(p, "cam.conductivity");
 	r->eps_el = r->vf[VB_PHASE_CAM] + (lib ? (1 - cbd_por) * r->vf[VB_PHASE_CBD] : 0.0);
-	if (rc == VB_OK)
-		rc = vb_conduct_solve(img, sigma, r->x0, r->x1, opts, &r->el, e);
-	free(sigma);
-	return rc;
+	const int want[2] = {r->conductivity & CONDUCT_IONIC, r->conductivity & CONDUCT_ELECTRONIC};
+	vb_conduct_result *res[2] = {&r->ion, &r->el};
+	int rc[2] = {VB_OK, VB_OK};
+	vb_err err[2];
+	vb_err_clear(&err[0]);
+	vb_err_clear(&err[1]);
+	/* The two networks are independent: solve them side by side, one per
+	 * core (hypre's AMG is single-threaded). */
+#pragma omp parallel for num_threads(2) schedule(static, 1)
+	for (int k = 0; k < 2; k++) {
+		if (!want[k])
+			continue;
+		double *sigma = malloc((size_t)nvox * sizeof *sigma);
+		if (sigma == NULL) {
+			rc[k] = vb_err_set(&err[k], VB_ERR_RUN, "out of memory");
+			continue;
+		}
+		network(img, p, r->cell_type, k == 0, sigma);
+		rc[k] = vb_conduct_solve(img, sigma, r->x0, r->x1, opts, res[k], &err[k]);
+		free(sigma);
+	}
+	for (int k = 0; k < 2; k++)
+		if (rc[k] != VB_OK) {
+			*e = err[k];
+			return rc[k];
+		}
+	return VB_OK;
 }
 
 static double tau(double eps, double bulk, double eff)
@@ -150,15 +181,15 @@ static int fields(const report *r, field *f)
 	f[n++] = (field){"m_separator_mg_cm2", r->is_cell ? r->m_separator : NAN};
 	f[n++] = (field){"m_cathode_mg_cm2", r->is_cell ? r->m_cathode : NAN};
 	f[n++] = (field){"e_theo_Wh_kg", r->is_cell ? r->e_theo : NAN};
-	const int c = r->conductivity;
+	const int c = r->conductivity & CONDUCT_IONIC, d = r->conductivity & CONDUCT_ELECTRONIC;
 	f[n++] = (field){"kappa_eff_S_m", c ? r->ion.kappa_eff : NAN};
 	f[n++] = (field){"kappa_rel", c ? r->ion.kappa_eff / r->kappa_bulk : NAN};
 	f[n++] = (field){"tau", c ? tau(r->eps_ion, r->kappa_bulk, r->ion.kappa_eff) : NAN};
 	f[n++] = (field){"eps_ion", c ? r->eps_ion : NAN};
-	f[n++] = (field){"sigma_eff_S_m", c ? r->el.kappa_eff : NAN};
-	f[n++] = (field){"sigma_rel", c ? r->el.kappa_eff / r->sigma_bulk : NAN};
-	f[n++] = (field){"tau_electronic", c ? tau(r->eps_el, r->sigma_bulk, r->el.kappa_eff) : NAN};
-	f[n++] = (field){"eps_electronic", c ? r->eps_el : NAN};
+	f[n++] = (field){"sigma_eff_S_m", d ? r->el.kappa_eff : NAN};
+	f[n++] = (field){"sigma_rel", d ? r->el.kappa_eff / r->sigma_bulk : NAN};
+	f[n++] = (field){"tau_electronic", d ? tau(r->eps_el, r->sigma_bulk, r->el.kappa_eff) : NAN};
+	f[n++] = (field){"eps_electronic", d ? r->eps_el : NAN};
 	return n;
 }
 
@@ -173,12 +204,14 @@ static void print_json(const report *r)
 	for (int k = 0; k < n; k++)
 		json_object_set_new(root, f[k].name, isfinite(f[k].value) ? json_real(f[k].value)
 									  : json_null());
-	if (r->conductivity) {
+	if (r->conductivity & CONDUCT_IONIC) {
 		json_object_set_new(root, "ion_percolates", json_boolean(r->ion.percolates));
-		json_object_set_new(root, "electron_percolates", json_boolean(r->el.percolates));
 		json_object_set_new(root, "solver",
 				    json_string(vb_linsolve_method_name(r->ion.solver.used)));
+		json_object_set_new(root, "solver_iterations", json_integer(r->ion.solver.iterations));
 	}
+	if (r->conductivity & CONDUCT_ELECTRONIC)
+		json_object_set_new(root, "electron_percolates", json_boolean(r->el.percolates));
 	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
 	if (text != NULL)
 		printf("%s\n", text);
@@ -217,13 +250,15 @@ static void print_table(const report *r)
 		       r->m_anode, r->m_separator, r->m_cathode);
 		printf("theoretical energy   %.1f Wh/kg (open-circuit bound)\n", r->e_theo);
 	}
-	if (r->conductivity) {
+	if (r->conductivity & CONDUCT_IONIC) {
 		if (r->ion.percolates)
 			printf("ionic                kappa_eff %.6g S/m  kappa_rel %.6g  tau %.6g\n",
 			       r->ion.kappa_eff, r->ion.kappa_eff / r->kappa_bulk,
 			       tau(r->eps_ion, r->kappa_bulk, r->ion.kappa_eff));
 		else
 			printf("ionic                no conducting path: kappa_eff = 0\n");
+	}
+	if (r->conductivity & CONDUCT_ELECTRONIC) {
 		if (r->el.percolates)
 			printf("electronic           sigma_eff %.6g S/m  sigma_rel %.6g  tau %.6g\n",
 			       r->el.kappa_eff, r->el.kappa_eff / r->sigma_bulk,
@@ -253,7 +288,7 @@ static int print_profile(const vb_image *img, const report *r)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"conductivity", no_argument, 0, 'k'}, {"profile", no_argument, 0, 'p'},
+		{"conductivity", optional_argument, 0, 'k'}, {"profile", no_argument, 0, 'p'},
 		{"json", no_argument, 0, 'j'},         {"csv", no_argument, 0, 'c'},
 		{"cell", required_argument, 0, 't'},   {"params", required_argument, 0, 'P'},
 		{"solver", required_argument, 0, 's'}, {"rtol", required_argument, 0, 'r'},
@@ -267,7 +302,19 @@ int main(int argc, char **argv)
 	vb_linsolve_opts lo = vb_linsolve_defaults();
 	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'k': r.conductivity = 1; break;
+		case 'k':
+			if (optarg == NULL || strcmp(optarg, "both") == 0) {
+				r.conductivity = CONDUCT_IONIC | CONDUCT_ELECTRONIC;
+			} else if (strcmp(optarg, "ionic") == 0) {
+				r.conductivity = CONDUCT_IONIC;
+			} else if (strcmp(optarg, "electronic") == 0) {
+				r.conductivity = CONDUCT_ELECTRONIC;
+			} else {
+				fprintf(stderr, PROGRAM ": --conductivity=%s: expected ionic, electronic or both\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'p': profile = 1; break;
 		case 'j': json = 1; break;
 		case 'c': csv = 1; break;
