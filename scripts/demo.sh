@@ -1,7 +1,8 @@
 #!/bin/sh
 # The main job on a small built-in example: the Study P base cathode
 # (106 x 60 x 60 um, 65 vol% CAM, 21 vol% CBD, 14 vol% electrolyte), a
-# perforated variant, and what they contain.
+# perforated variant, what they contain, the ASSB cells made from them and
+# what those promise (capacity, energy bound, effective conductivity).
 # usage: scripts/demo.sh BIN_DIR OUT_DIR
 set -eu
 bin=$1
@@ -20,5 +21,11 @@ run genstruct info "$out/cathode.h5"
 echo
 run genstruct perforate --radius 16um "$out/cathode.h5" -o "$out/perforated.h5"
 run genstruct info "$out/perforated.h5"
+echo
+run assemble "$out/cathode.h5" --cell assb -o "$out/cell.h5"
+run assemble "$out/perforated.h5" --cell assb -o "$out/cell-perforated.h5"
+run metrics --conductivity "$out/cell.h5"
+echo
+run metrics --conductivity "$out/cell-perforated.h5"
 echo
 echo "demo files are in $out/"
