@@ -34,8 +34,7 @@ for n in $sizes; do
 	run "$n" auto ionic
 	run "$n" auto both
 	if [ "$compare" = "--compare" ]; then
-		run "$n" pcg ionic
-		run "$n" amg ionic
+		if [ "$n" -le 100 ]; then run "$n" pcg ionic; fi
 		if [ "$n" -le 60 ]; then run "$n" cholmod ionic; fi
 	fi
 done
