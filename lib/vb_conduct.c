@@ -57,7 +57,8 @@ int vb_conduct_solve(const vb_image *img, const double *sigma, int64_t x0, int64
 {
 	memset(res, 0, sizeof *res);
 	if (x0 < 0 || x1 > img->nx || x1 <= x0)
-		return vb_err_set(e, VB_ERR_INPUT, "conduction region x in [%lld, %lld) outside 0..%lld",
+		return vb_err_set(e, VB_ERR_INPUT,
+				  "conduction region x in [%lld, %lld) outside 0..%lld",
 				  (long long)x0, (long long)x1, (long long)img->nx);
 	const int64_t nvox = vb_voxel_count(img);
 	const int64_t sx = img->ny * img->nz, sy = img->nz;
@@ -84,7 +85,7 @@ int vb_conduct_solve(const vb_image *img, const double *sigma, int64_t x0, int64
 	res->percolates = 1;
 	vb_csr A = {n, malloc((size_t)(n + 1) * sizeof(int64_t)), NULL, NULL};
 	double *b = calloc((size_t)n, sizeof *b), *phi = calloc((size_t)n, sizeof *phi);
-	int64_t *row_voxel = malloc((size_t)n * sizeof *row_voxel);
+	int64_t *row_voxel = calloc((size_t)n, sizeof *row_voxel);
 	int rc = VB_OK;
 	if (A.rowptr == NULL || b == NULL || phi == NULL || row_voxel == NULL) {
 		rc = vb_err_set(e, VB_ERR_RUN, "out of memory for %lld unknowns", (long long)n);
@@ -122,7 +123,8 @@ int vb_conduct_solve(const vb_image *img, const double *sigma, int64_t x0, int64
 	for (int64_t r = 0; r < n; r++) {
 		int64_t v = row_voxel[r], i = v / sx, j = (v / sy) % img->ny, k = v % sy;
 		const int64_t nbv[6] = {v - sx, v - sy, v - 1, v + 1, v + sy, v + sx};
-		const int has[6] = {i > x0, j > 0, k > 0, k < img->nz - 1, j < img->ny - 1, i < x1 - 1};
+		const int has[6] = {i > x0,	     j > 0,	      k > 0,
+				    k < img->nz - 1, j < img->ny - 1, i < x1 - 1};
 		int64_t p = A.rowptr[r], self = -1;
 		double diag = 0;
 		for (int q = 0; q < 6; q++) {

@@ -14,11 +14,11 @@
 #include "vb_voxel.h"
 
 typedef struct vb_conduct_result {
-	int percolates;          /* 1 if a conducting path joins the two faces */
-	int64_t unknowns;        /* voxels on such paths (the others carry no current) */
-	double current_density;  /* A/m^2 of cross-section at 1 V */
-	double kappa_eff;        /* S/m: thickness * current density / 1 V */
-	double balance;          /* |I_in - I_out| / I_in: conservation check */
+	int percolates;		/* 1 if a conducting path joins the two faces */
+	int64_t unknowns;	/* voxels on such paths (the others carry no current) */
+	double current_density; /* A/m^2 of cross-section at 1 V */
+	double kappa_eff;	/* S/m: thickness * current density / 1 V */
+	double balance;		/* |I_in - I_out| / I_in: conservation check */
 	vb_linsolve_stats solver;
 } vb_conduct_result;
 

@@ -122,8 +122,9 @@ static int solve_pcg(const vb_csr *A, const double *b, double *x, const vb_linso
 			spmv(A, p, q);
 			double pq = dot(p, q, n);
 			if (!(pq > 0)) {
-				rc = vb_err_set(e, VB_ERR_RUN, "PCG: matrix is not positive definite "
-								"(p'Ap = %g at iteration %lld)",
+				rc = vb_err_set(e, VB_ERR_RUN,
+						"PCG: matrix is not positive definite "
+						"(p'Ap = %g at iteration %lld)",
 						pq, (long long)it);
 				break;
 			}
@@ -144,10 +145,11 @@ static int solve_pcg(const vb_csr *A, const double *b, double *x, const vb_linso
 			rel = sqrt(dot(r, r, n)) / bnorm;
 		}
 		if (rc == VB_OK && rel > o->rtol)
-			rc = vb_err_set(e, VB_ERR_RUN,
-					"PCG: relative residual %.3g after %lld iterations, expected "
-					"<= %.3g",
-					rel, (long long)it, o->rtol);
+			rc = vb_err_set(
+				e, VB_ERR_RUN,
+				"PCG: relative residual %.3g after %lld iterations, expected "
+				"<= %.3g",
+				rel, (long long)it, o->rtol);
 	}
 	if (st != NULL) {
 		st->used = VB_LINSOLVE_PCG;
@@ -189,7 +191,8 @@ static int solve_cholmod(const vb_csr *A, const double *b, double *x, vb_linsolv
 					"definite or out of memory)",
 					c.status);
 		else if ((X = cholmod_l_solve(CHOLMOD_A, L, B, &c)) == NULL)
-			rc = vb_err_set(e, VB_ERR_RUN, "CHOLMOD: solve failed (status %d)", c.status);
+			rc = vb_err_set(e, VB_ERR_RUN, "CHOLMOD: solve failed (status %d)",
+					c.status);
 		else
 			memcpy(x, X->x, (size_t)n * sizeof(double));
 		cholmod_l_free_dense(&X, &c);
@@ -239,7 +242,8 @@ static int ensure_mpi(MPI_Comm *comm)
 		int init = 0, provided = 0;
 		MPI_Initialized(&init);
 		if (!init) {
-			if (MPI_Init_thread(NULL, NULL, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS)
+			if (MPI_Init_thread(NULL, NULL, MPI_THREAD_MULTIPLE, &provided) !=
+			    MPI_SUCCESS)
 				rc = -1;
 			else {
 				atexit(finalize_mpi);
@@ -265,15 +269,17 @@ static int solve_amg(const vb_csr *A, const double *b, double *x, const vb_linso
 	MPI_Comm comm;
 	int mpi = ensure_mpi(&comm);
 	if (mpi == -2)
-		return vb_err_set(e, VB_ERR_RUN, "AMG: this MPI has no thread support; solve "
-						 "one system at a time");
+		return vb_err_set(e, VB_ERR_RUN,
+				  "AMG: this MPI has no thread support; solve "
+				  "one system at a time");
 	if (mpi != 0)
 		return vb_err_set(e, VB_ERR_RUN, "AMG: MPI could not be initialised for hypre");
 	const HYPRE_Int n = (HYPRE_Int)A->n;
 	HYPRE_IJMatrix ij;
 	HYPRE_IJMatrixCreate(comm, 0, n - 1, 0, n - 1, &ij);
 	HYPRE_IJMatrixSetObjectType(ij, HYPRE_PARCSR);
-	HYPRE_Int *sizes = malloc((size_t)n * sizeof *sizes), *rows = malloc((size_t)n * sizeof *rows);
+	HYPRE_Int *sizes = malloc((size_t)n * sizeof *sizes),
+		  *rows = malloc((size_t)n * sizeof *rows);
 	HYPRE_Int *cols = malloc((size_t)A->rowptr[n] * sizeof *cols);
 	if (sizes == NULL || rows == NULL || cols == NULL) {
 		free(sizes), free(rows), free(cols);
@@ -320,7 +326,7 @@ static int solve_amg(const vb_csr *A, const double *b, double *x, const vb_linso
 	HYPRE_BoomerAMGSetPMaxElmts(amg, 4);
 	HYPRE_BoomerAMGSetAggNumLevels(amg, 1);
 	HYPRE_BoomerAMGSetStrongThreshold(amg, 0.5); /* 3D */
-	HYPRE_BoomerAMGSetRelaxType(amg, 6); /* symmetric Gauss-Seidel */
+	HYPRE_BoomerAMGSetRelaxType(amg, 6);	     /* symmetric Gauss-Seidel */
 	HYPRE_BoomerAMGSetMaxIter(amg, 1);
 	HYPRE_BoomerAMGSetTol(amg, 0.0);
 	HYPRE_PCGSetPrecond(pcg, (HYPRE_PtrToSolverFcn)HYPRE_BoomerAMGSolve,
@@ -346,9 +352,10 @@ static int solve_amg(const vb_csr *A, const double *b, double *x, const vb_linso
 		st->residual = rel;
 	}
 	if (!(rel <= o->rtol))
-		return vb_err_set(e, VB_ERR_RUN,
-				  "AMG: relative residual %.3g after %d iterations, expected <= %.3g",
-				  rel, (int)its, o->rtol);
+		return vb_err_set(
+			e, VB_ERR_RUN,
+			"AMG: relative residual %.3g after %d iterations, expected <= %.3g", rel,
+			(int)its, o->rtol);
 	return VB_OK;
 }
 

@@ -12,10 +12,10 @@
 
 /* A sparse symmetric matrix in compressed rows, both triangles stored. */
 typedef struct vb_csr {
-	int64_t n;       /* rows = columns */
+	int64_t n;	 /* rows = columns */
 	int64_t *rowptr; /* n+1 offsets into col/val */
-	int64_t *col;    /* column of each entry, ascending within a row */
-	double *val;     /* value of each entry */
+	int64_t *col;	 /* column of each entry, ascending within a row */
+	double *val;	 /* value of each entry */
 } vb_csr;
 
 typedef enum vb_linsolve_method {
@@ -27,15 +27,15 @@ typedef enum vb_linsolve_method {
 
 typedef struct vb_linsolve_opts {
 	vb_linsolve_method method;
-	double rtol;        /* PCG, AMG: stop when ||b - A x|| <= rtol ||b|| (default 1e-8) */
+	double rtol;	    /* PCG, AMG: stop when ||b - A x|| <= rtol ||b|| (default 1e-8) */
 	int64_t max_iter;   /* PCG, AMG: iteration limit (default 20000) */
 	int64_t auto_limit; /* AUTO: largest system solved by CHOLMOD (default 40000) */
 } vb_linsolve_opts;
 
 typedef struct vb_linsolve_stats {
 	vb_linsolve_method used; /* the method that ran */
-	int64_t iterations;      /* PCG iterations (0 for CHOLMOD) */
-	double residual;         /* final ||b - A x|| / ||b|| */
+	int64_t iterations;	 /* PCG iterations (0 for CHOLMOD) */
+	double residual;	 /* final ||b - A x|| / ||b|| */
 } vb_linsolve_stats;
 
 /* Defaults as documented on the fields. */

@@ -20,41 +20,41 @@ enum { MAX_ENTRIES = 512, MAX_TERMS = 16, MAX_POINTS = 256 };
 typedef struct key_spec {
 	const char *name;
 	vb_unit_kind kind;
-	double min, max; /* SI, inclusive */
 	int required;    /* ASSB, LIB or BOTH */
+	double min, max; /* SI, inclusive */
 	const char *unit_si;
 } key_spec;
 
 static const key_spec scalar_keys[] = {
-	{"cell.temperature", VB_UNIT_TEMPERATURE, 200, 400, BOTH, "K"},
-	{"cell.cutoff_voltage", VB_UNIT_VOLTAGE, 0, 5, BOTH, "V"},
-	{"li_metal.ocp", VB_UNIT_VOLTAGE, -1, 1, BOTH, "V"},
-	{"li_metal.conductivity", VB_UNIT_CONDUCTIVITY, 1e-6, 1e9, BOTH, "S/m"},
-	{"li_metal.exchange_current", VB_UNIT_CURRENT_DENSITY, 1e-9, 1e6, BOTH, "A/m2"},
-	{"li_metal.alpha", VB_UNIT_NONE, 0, 1, BOTH, "1"},
-	{"li_metal.density", VB_UNIT_DENSITY, 100, 30000, BOTH, "kg/m3"},
-	{"li_metal.specific_capacity", VB_UNIT_NONE, 1, 1e5, BOTH, "mAh/g"},
-	{"cam.c_max", VB_UNIT_CONCENTRATION, 1, 1e6, BOTH, "mol/m3"},
-	{"cam.c_init", VB_UNIT_CONCENTRATION, 0, 1e6, BOTH, "mol/m3"},
-	{"cam.conductivity", VB_UNIT_CONDUCTIVITY, 1e-12, 1e9, BOTH, "S/m"},
-	{"cam.diffusivity", VB_UNIT_DIFFUSIVITY, 1e-25, 1e-5, BOTH, "m2/s"},
-	{"cam.exchange_factor", VB_UNIT_EXCHANGE_FACTOR, 1e-20, 1e3, BOTH, "A*m2.5/mol1.5"},
-	{"cam.alpha", VB_UNIT_NONE, 0, 1, BOTH, "1"},
-	{"cam.density", VB_UNIT_DENSITY, 100, 30000, BOTH, "kg/m3"},
-	{"electrolyte.c_init", VB_UNIT_CONCENTRATION, 1e-3, 1e6, BOTH, "mol/m3"},
-	{"electrolyte.conductivity", VB_UNIT_CONDUCTIVITY, 1e-9, 1e4, ASSB, "S/m"},
-	{"electrolyte.transference", VB_UNIT_NONE, 0, 1, ASSB, "1"},
-	{"electrolyte.density", VB_UNIT_DENSITY, 100, 30000, BOTH, "kg/m3"},
-	{"separator.thickness", VB_UNIT_LENGTH, 0, 1e-2, BOTH, "m"},
-	{"separator.porosity", VB_UNIT_NONE, 0, 1, BOTH, "1"},
-	{"separator.conductivity_factor", VB_UNIT_NONE, 0, 1, BOTH, "1"},
-	{"separator.density", VB_UNIT_DENSITY, 100, 30000, BOTH, "kg/m3"},
-	{"cbd.porosity", VB_UNIT_NONE, 0, 1, LIB, "1"},
-	{"cbd.conductivity_factor", VB_UNIT_NONE, 0, 1, LIB, "1"},
-	{"cbd.conductivity", VB_UNIT_CONDUCTIVITY, 1e-9, 1e9, LIB, "S/m"},
-	{"cbd.density", VB_UNIT_DENSITY, 100, 30000, LIB, "kg/m3"},
-	{"collectors.cathode_conductivity", VB_UNIT_CONDUCTIVITY, 1e-3, 1e9, BOTH, "S/m"},
-	{"collectors.anode_conductivity", VB_UNIT_CONDUCTIVITY, 1e-3, 1e9, BOTH, "S/m"},
+	{"cell.temperature", VB_UNIT_TEMPERATURE, BOTH, 200, 400, "K"},
+	{"cell.cutoff_voltage", VB_UNIT_VOLTAGE, BOTH, 0, 5, "V"},
+	{"li_metal.ocp", VB_UNIT_VOLTAGE, BOTH, -1, 1, "V"},
+	{"li_metal.conductivity", VB_UNIT_CONDUCTIVITY, BOTH, 1e-6, 1e9, "S/m"},
+	{"li_metal.exchange_current", VB_UNIT_CURRENT_DENSITY, BOTH, 1e-9, 1e6, "A/m2"},
+	{"li_metal.alpha", VB_UNIT_NONE, BOTH, 0, 1, "1"},
+	{"li_metal.density", VB_UNIT_DENSITY, BOTH, 100, 30000, "kg/m3"},
+	{"li_metal.specific_capacity", VB_UNIT_NONE, BOTH, 1, 1e5, "mAh/g"},
+	{"cam.c_max", VB_UNIT_CONCENTRATION, BOTH, 1, 1e6, "mol/m3"},
+	{"cam.c_init", VB_UNIT_CONCENTRATION, BOTH, 0, 1e6, "mol/m3"},
+	{"cam.conductivity", VB_UNIT_CONDUCTIVITY, BOTH, 1e-12, 1e9, "S/m"},
+	{"cam.diffusivity", VB_UNIT_DIFFUSIVITY, BOTH, 1e-25, 1e-5, "m2/s"},
+	{"cam.exchange_factor", VB_UNIT_EXCHANGE_FACTOR, BOTH, 1e-20, 1e3, "A*m2.5/mol1.5"},
+	{"cam.alpha", VB_UNIT_NONE, BOTH, 0, 1, "1"},
+	{"cam.density", VB_UNIT_DENSITY, BOTH, 100, 30000, "kg/m3"},
+	{"electrolyte.c_init", VB_UNIT_CONCENTRATION, BOTH, 1e-3, 1e6, "mol/m3"},
+	{"electrolyte.conductivity", VB_UNIT_CONDUCTIVITY, ASSB, 1e-9, 1e4, "S/m"},
+	{"electrolyte.transference", VB_UNIT_NONE, ASSB, 0, 1, "1"},
+	{"electrolyte.density", VB_UNIT_DENSITY, BOTH, 100, 30000, "kg/m3"},
+	{"separator.thickness", VB_UNIT_LENGTH, BOTH, 0, 1e-2, "m"},
+	{"separator.porosity", VB_UNIT_NONE, BOTH, 0, 1, "1"},
+	{"separator.conductivity_factor", VB_UNIT_NONE, BOTH, 0, 1, "1"},
+	{"separator.density", VB_UNIT_DENSITY, BOTH, 100, 30000, "kg/m3"},
+	{"cbd.porosity", VB_UNIT_NONE, LIB, 0, 1, "1"},
+	{"cbd.conductivity_factor", VB_UNIT_NONE, LIB, 0, 1, "1"},
+	{"cbd.conductivity", VB_UNIT_CONDUCTIVITY, LIB, 1e-9, 1e9, "S/m"},
+	{"cbd.density", VB_UNIT_DENSITY, LIB, 100, 30000, "kg/m3"},
+	{"collectors.cathode_conductivity", VB_UNIT_CONDUCTIVITY, BOTH, 1e-3, 1e9, "S/m"},
+	{"collectors.anode_conductivity", VB_UNIT_CONDUCTIVITY, BOTH, 1e-3, 1e9, "S/m"},
 };
 #define N_SCALARS (sizeof scalar_keys / sizeof scalar_keys[0])
 
@@ -211,8 +211,9 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 	f->x_factor = 1, f->y_factor = 1, f->scale = 1;
 	if (fs->x_kind != VB_UNIT_NONE &&
 	    (xu == NULL || (f->x_factor = vb_units_factor(xu->value, fs->x_kind)) <= 0))
-		return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] x_unit = %s: expected a concentration "
-						   "unit (mol/m3, mol/cm3, mol/L, M)",
+		return vb_err_set(e, VB_ERR_INPUT,
+				  "%s: [%s] x_unit = %s: expected a concentration "
+				  "unit (mol/m3, mol/cm3, mol/L, M)",
 				  p->path, fs->name, xu ? xu->value : "(missing)");
 	if (fs->y_kind != VB_UNIT_NONE &&
 	    (yu == NULL || (f->y_factor = vb_units_factor(yu->value, fs->y_kind)) <= 0))
@@ -224,8 +225,8 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 	if (strcmp(form->value, "sum") == 0) {
 		const entry *terms = find(p, fs->name, "terms");
 		if (terms == NULL)
-			return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] form = sum needs terms", p->path,
-					  fs->name);
+			return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] form = sum needs terms",
+					  p->path, fs->name);
 		copy = strdup(terms->value);
 		for (char *t = strtok_r(copy, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
 			char kind[16];
@@ -235,8 +236,9 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 			int ok = (tm.is_tanh && got == 4) || (strcmp(kind, "pow") == 0 && got == 3);
 			if (!ok || f->n == MAX_TERMS) {
 				free(copy);
-				return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] term '%s': expected 'pow A P' "
-								   "or 'tanh A B C'",
+				return vb_err_set(e, VB_ERR_INPUT,
+						  "%s: [%s] term '%s': expected 'pow A P' "
+						  "or 'tanh A B C'",
 						  p->path, fs->name, t);
 			}
 			f->terms[f->n++] = tm;
@@ -253,8 +255,9 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 			if (sscanf(t, " %lf : %lf", &x, &y) != 2 || f->n == MAX_POINTS ||
 			    (f->n > 0 && !(x > f->px[f->n - 1]))) {
 				free(copy);
-				return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] point '%s': expected X:Y "
-								   "with X increasing",
+				return vb_err_set(e, VB_ERR_INPUT,
+						  "%s: [%s] point '%s': expected X:Y "
+						  "with X increasing",
 						  p->path, fs->name, t);
 			}
 			f->px[f->n] = x, f->py[f->n] = y, f->n++;
@@ -315,8 +318,9 @@ static int validate(vb_params *p, vb_err *e)
 	}
 	double cmax = vb_params_get(p, "cam.c_max"), c0 = vb_params_get(p, "cam.c_init");
 	if (!(c0 < cmax))
-		return vb_err_set(e, VB_ERR_INPUT, "%s: cam.c_init %g mol/m3 is not below cam.c_max "
-						   "%g mol/m3",
+		return vb_err_set(e, VB_ERR_INPUT,
+				  "%s: cam.c_init %g mol/m3 is not below cam.c_max "
+				  "%g mol/m3",
 				  p->path, c0, cmax);
 	/* sanity of the functions over their working range */
 	for (size_t k = 0; k < N_FUNCTIONS; k++) {
@@ -325,8 +329,9 @@ static int validate(vb_params *p, vb_err *e)
 		double x0 = k == 0 ? c0 / cmax : vb_params_get(p, "electrolyte.c_init");
 		double y = vb_params_eval(p, function_keys[k].name, x0);
 		if (!(y >= function_keys[k].min && y <= function_keys[k].max))
-			return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] is %g (SI) at the initial state, "
-							   "expected %g to %g",
+			return vb_err_set(e, VB_ERR_INPUT,
+					  "%s: [%s] is %g (SI) at the initial state, "
+					  "expected %g to %g",
 					  p->path, function_keys[k].name, y, function_keys[k].min,
 					  function_keys[k].max);
 	}
@@ -345,8 +350,8 @@ static vb_params *parse_text(const char *text, const char *what, vb_err *e)
 	snprintf(p->path, sizeof p->path, "%s", what);
 	int rc = ini_parse_string(text, collect, p);
 	if (rc != 0) {
-		vb_err_set(e, VB_ERR_INPUT, "%s:%d: syntax error (expected [section] or key = value)",
-			   what, rc);
+		vb_err_set(e, VB_ERR_INPUT,
+			   "%s:%d: syntax error (expected [section] or key = value)", what, rc);
 		vb_params_free(&p);
 		return NULL;
 	}
@@ -387,6 +392,8 @@ vb_params *vb_params_load_default(const char *cell_type, vb_err *e)
 {
 	const char *dir = getenv("VOXBAT_PARAMS");
 	const char *file = NULL;
+	if (cell_type == NULL)
+		cell_type = "(none)";
 	if (strcmp(cell_type, "assb") == 0)
 		file = "assb-nmc811-lpscl.ini";
 	else if (strcmp(cell_type, "lib") == 0)
@@ -444,8 +451,8 @@ int vb_params_set(vb_params *p, const char *name, const char *value, vb_err *e)
 			 "\n; override\n[%s]\n%s = %s\n", section, key, text);
 		return VB_OK;
 	}
-	return vb_err_set(e, VB_ERR_INPUT, "--set %s: unknown parameter (docs/PARAMETERS.md lists them)",
-			  name);
+	return vb_err_set(e, VB_ERR_INPUT,
+			  "--set %s: unknown parameter (docs/PARAMETERS.md lists them)", name);
 }
 
 double vb_params_get(const vb_params *p, const char *name)
@@ -514,8 +521,8 @@ int vb_params_write_h5(const vb_params *p, hid_t loc, const char *name, vb_err *
 vb_params *vb_params_read_h5(hid_t loc, const char *name, const char *what, vb_err *e)
 {
 	if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) {
-		vb_err_set(e, VB_ERR_INPUT, "%s: no parameter set /%s (not an assembled cell?)", what,
-			   name);
+		vb_err_set(e, VB_ERR_INPUT, "%s: no parameter set /%s (not an assembled cell?)",
+			   what, name);
 		return NULL;
 	}
 	hid_t g = H5Gopen2(loc, name, H5P_DEFAULT);

@@ -49,28 +49,17 @@ static const unit_entry unit_table[] = {
 static const char *kind_units(vb_unit_kind kind)
 {
 	switch (kind) {
-	case VB_UNIT_LENGTH:
-		return "m, cm, mm, um, nm";
-	case VB_UNIT_CURRENT_DENSITY:
-		return "A/m2, A/cm2, mA/cm2, uA/cm2";
-	case VB_UNIT_VOLTAGE:
-		return "V, mV";
-	case VB_UNIT_TIME:
-		return "s, min, h";
-	case VB_UNIT_CONCENTRATION:
-		return "mol/m3, mol/cm3, mol/L, M";
-	case VB_UNIT_CONDUCTIVITY:
-		return "S/m, S/cm, mS/cm";
-	case VB_UNIT_DIFFUSIVITY:
-		return "m2/s, cm2/s";
-	case VB_UNIT_DENSITY:
-		return "kg/m3, g/cm3";
-	case VB_UNIT_EXCHANGE_FACTOR:
-		return "A*m2.5/mol1.5, A*cm2.5/mol1.5";
-	case VB_UNIT_TEMPERATURE:
-		return "K";
-	case VB_UNIT_NONE:
-		return "no unit";
+	case VB_UNIT_LENGTH: return "m, cm, mm, um, nm";
+	case VB_UNIT_CURRENT_DENSITY: return "A/m2, A/cm2, mA/cm2, uA/cm2";
+	case VB_UNIT_VOLTAGE: return "V, mV";
+	case VB_UNIT_TIME: return "s, min, h";
+	case VB_UNIT_CONCENTRATION: return "mol/m3, mol/cm3, mol/L, M";
+	case VB_UNIT_CONDUCTIVITY: return "S/m, S/cm, mS/cm";
+	case VB_UNIT_DIFFUSIVITY: return "m2/s, cm2/s";
+	case VB_UNIT_DENSITY: return "kg/m3, g/cm3";
+	case VB_UNIT_EXCHANGE_FACTOR: return "A*m2.5/mol1.5, A*cm2.5/mol1.5";
+	case VB_UNIT_TEMPERATURE: return "K";
+	case VB_UNIT_NONE: return "no unit";
 	}
 	return "?";
 }
@@ -107,33 +96,34 @@ static int unit_factor(const char *unit, vb_unit_kind kind, const char *text, co
 			return VB_OK;
 		}
 	}
-	return vb_err_set(e, VB_ERR_INPUT, "%s: unknown unit '%s' in '%s'; expected one of %s", what,
-			  unit, text, kind_units(kind));
+	return vb_err_set(e, VB_ERR_INPUT, "%s: unknown unit '%s' in '%s'; expected one of %s",
+			  what, unit, text, kind_units(kind));
 }
 
-int vb_units_parse(const char *text, vb_unit_kind kind, const char *what,
-		   double *value_si, vb_err *e)
+int vb_units_parse(const char *text, vb_unit_kind kind, const char *what, double *value_si,
+		   vb_err *e)
 {
 	const char *s = text;
 	double v, factor;
 	if (read_number(&s, &v) != 0)
-		return vb_err_set(e, VB_ERR_INPUT, "%s: '%s' is not a number with a unit (e.g. '1um')",
-				  what, text);
+		return vb_err_set(e, VB_ERR_INPUT,
+				  "%s: '%s' is not a number with a unit (e.g. '1um')", what, text);
 	if (unit_factor(s, kind, text, what, &factor, e) != VB_OK)
 		return VB_ERR_INPUT;
 	*value_si = v * factor;
 	return VB_OK;
 }
 
-int vb_units_parse_triple(const char *text, vb_unit_kind kind, const char *what,
-			  double value_si[3], vb_err *e)
+int vb_units_parse_triple(const char *text, vb_unit_kind kind, const char *what, double value_si[3],
+			  vb_err *e)
 {
 	const char *s = text;
 	double v[3], factor;
 	for (int n = 0; n < 3; n++) {
 		if (read_number(&s, &v[n]) != 0 || (n < 2 && *s != 'x'))
 			return vb_err_set(e, VB_ERR_INPUT,
-					  "%s: '%s' is not of the form AxBxC with a unit (e.g. '106x60x60um')",
+					  "%s: '%s' is not of the form AxBxC with a unit (e.g. "
+					  "'106x60x60um')",
 					  what, text);
 		if (n < 2)
 			s++;
@@ -155,11 +145,12 @@ int vb_units_parse_counts(const char *text, const char *what, int64_t n[3], vb_e
 		int sep_ok = (a < 2) ? (*end == 'x') : (*end == '\0');
 		if (end == s || errno == ERANGE || !sep_ok || !isdigit((unsigned char)*s))
 			return vb_err_set(e, VB_ERR_INPUT,
-					  "%s: '%s' is not of the form AxBxC of whole numbers (e.g. '100x80x80')",
+					  "%s: '%s' is not of the form AxBxC of whole numbers "
+					  "(e.g. '100x80x80')",
 					  what, text);
 		if (v <= 0)
-			return vb_err_set(e, VB_ERR_INPUT, "%s: '%s' has a count %lld, expected > 0",
-					  what, text, v);
+			return vb_err_set(e, VB_ERR_INPUT,
+					  "%s: '%s' has a count %lld, expected > 0", what, text, v);
 		n[a] = (int64_t)v;
 		s = end + (a < 2);
 	}
@@ -182,8 +173,8 @@ int vb_units_parse_number(const char *text, const char *what, double *value, vb_
 	return VB_OK;
 }
 
-int vb_units_whole_voxels(double length, double voxel_size, const char *what,
-			  int64_t *count, vb_err *e)
+int vb_units_whole_voxels(double length, double voxel_size, const char *what, int64_t *count,
+			  vb_err *e)
 {
 	if (!(voxel_size > 0))
 		return vb_err_set(e, VB_ERR_INPUT, "voxel size is %g m, expected > 0", voxel_size);

@@ -111,20 +111,24 @@ static double dense_kappa(int nx, int ny, int nz, const double *s, double h)
 			for (int k = 0; k < nz; k++) {
 				int v = (i * ny + j) * nz + k;
 				if (s[v] == 0) {
-					M[(size_t)v * n + v] = 1; /* insulating: phi = 0, decoupled */
+					M[(size_t)v * n + v] =
+						1; /* insulating: phi = 0, decoupled */
 					continue;
 				}
 				int di[6] = {-1, 1, 0, 0, 0, 0}, dj[6] = {0, 0, -1, 1, 0, 0};
 				int dk[6] = {0, 0, 0, 0, -1, 1};
 				for (int q = 0; q < 6; q++) {
 					int a = i + di[q], b = j + dj[q], c = k + dk[q];
-					if (a < 0 || a >= nx || b < 0 || b >= ny || c < 0 || c >= nz)
+					if (a < 0 || a >= nx || b < 0 || b >= ny || c < 0 ||
+					    c >= nz)
 						continue;
 					int w = (a * ny + b) * nz + c;
 					if (s[w] == 0)
 						continue;
-					/* two half-voxel resistances in series: (h/2) / (sigma h^2) each */
-					double g = 1.0 / (0.5 * h / (s[v] * h * h) + 0.5 * h / (s[w] * h * h));
+					/* two half-voxel resistances in series: (h/2) / (sigma h^2)
+					 * each */
+					double g = 1.0 / (0.5 * h / (s[v] * h * h) +
+							  0.5 * h / (s[w] * h * h));
 					M[(size_t)v * n + v] += g;
 					M[(size_t)v * n + w] -= g;
 				}
@@ -246,7 +250,9 @@ int main(void)
 	RUN(test_straight_channels, "conduct: straight channels along x have tau = 1");
 	RUN(test_series_slabs, "conduct: slabs across x follow the series (harmonic) law");
 	RUN(test_no_path, "conduct: no conducting path gives kappa_eff = 0 and status ok");
-	RUN(test_random_against_dense, "conduct: random structures agree with a dense solve to 1e-6");
-	RUN(test_thread_independence, "conduct: PCG and AMG are bit-identical on 1 and 2 threads, agree with CHOLMOD");
+	RUN(test_random_against_dense,
+	    "conduct: random structures agree with a dense solve to 1e-6");
+	RUN(test_thread_independence,
+	    "conduct: PCG and AMG are bit-identical on 1 and 2 threads, agree with CHOLMOD");
 	DONE();
 }

@@ -56,8 +56,9 @@ static void test_lib_functions(void)
 			     "electrolyte.transference", "electrolyte.thermodynamic_factor"};
 	for (int f = 0; f < 4; f++) {
 		double c = 1500.0, dc = 1e-3;
-		double fd = (vb_params_eval(p, fns[f], c + dc) - vb_params_eval(p, fns[f], c - dc)) /
-			    (2 * dc);
+		double fd =
+			(vb_params_eval(p, fns[f], c + dc) - vb_params_eval(p, fns[f], c - dc)) /
+			(2 * dc);
 		double an = vb_params_eval_derivative(p, fns[f], c);
 		CHECK_NEAR(an, fd, 1e-6 * fabs(fd) + 1e-20);
 	}
@@ -96,8 +97,8 @@ static void test_rejects(void)
 	CHECK(p == NULL && strstr(e.msg, "missing parameter cam.c_max"));
 	p = load_edited("conductivity = 8.83e-3", "conductivity = -1 S/cm\n", &e);
 	CHECK(p == NULL && strstr(e.msg, "cam.conductivity") && strstr(e.msg, "expected"));
-	p = load_edited("alpha = 0.5                          ; PHYSICS.md §2",
-			"alpah = 0.5\n", &e);
+	p = load_edited("alpha = 0.5                          ; PHYSICS.md §2", "alpah = 0.5\n",
+			&e);
 	CHECK(p == NULL && strstr(e.msg, "unknown key cam.alpah"));
 	p = load_edited("type = assb", "type = flow\n", &e);
 	CHECK(p == NULL && strstr(e.msg, "cell.type = flow"));

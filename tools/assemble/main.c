@@ -47,9 +47,9 @@ static int usage_error(const char *msg)
 /* Layers along x, in voxels: [start, end) of each. */
 enum { L_ANODE_CC, L_LI, L_SEPARATOR, L_CATHODE, L_CATHODE_CC, N_LAYERS };
 static const char *const layer_names[N_LAYERS] = {"anode_cc", "li", "separator", "cathode",
-						   "cathode_cc"};
-static const uint8_t layer_phase[N_LAYERS] = {VB_PHASE_ANODE_CC, VB_PHASE_LI, VB_PHASE_SEPARATOR,
-					      0, VB_PHASE_CATHODE_CC};
+						  "cathode_cc"};
+static const uint8_t layer_phase[N_LAYERS] = {VB_PHASE_ANODE_CC, VB_PHASE_LI, VB_PHASE_SEPARATOR, 0,
+					      VB_PHASE_CATHODE_CC};
 
 static int write_cell(const char *out, const vb_image *cell, const vb_params *params,
 		      const int64_t bounds[N_LAYERS + 1], hid_t input, const char *in_name,
@@ -76,18 +76,20 @@ static int write_cell(const char *out, const vb_image *cell, const vb_params *pa
 			snprintf(key, sizeof key, "%s_thickness_m", layer_names[l]);
 			if (rc == VB_OK)
 				rc = vb_h5_attr_write_double(
-					g, key, (double)(bounds[l + 1] - bounds[l]) * cell->voxel_size, e);
+					g, key,
+					(double)(bounds[l + 1] - bounds[l]) * cell->voxel_size, e);
 		}
 		if (rc == VB_OK)
-			rc = vb_h5_attr_write_string(g, "convention",
-						     "[first, end) x-slice of each layer, in voxels", e);
+			rc = vb_h5_attr_write_string(
+				g, "convention", "[first, end) x-slice of each layer, in voxels",
+				e);
 		if (g >= 0)
 			H5Gclose(g);
 	}
 	if (rc == VB_OK) {
 		const char *names[1] = {in_name};
-		hid_t rec = vb_h5_provenance_begin(file, PROGRAM, "assemble", cmdline, &input, names,
-						   1, e);
+		hid_t rec = vb_h5_provenance_begin(file, PROGRAM, "assemble", cmdline, &input,
+						   names, 1, e);
 		if (rec < 0)
 			rc = e->status;
 		for (int l = 0; l < N_LAYERS && rc == VB_OK; l++) {
@@ -96,7 +98,8 @@ static int write_cell(const char *out, const vb_image *cell, const vb_params *pa
 			rc = vb_h5_attr_write_int64(rec, key, bounds[l + 1] - bounds[l], e);
 		}
 		if (rc == VB_OK)
-			rc = vb_h5_attr_write_string(rec, "cell_type", vb_params_cell_type(params), e);
+			rc = vb_h5_attr_write_string(rec, "cell_type", vb_params_cell_type(params),
+						     e);
 		if (rec >= 0)
 			H5Gclose(rec);
 	}
@@ -110,8 +113,8 @@ static int write_cell(const char *out, const vb_image *cell, const vb_params *pa
 }
 
 /* Thickness option in voxels; one voxel when not given. */
-static int layer_voxels(const char *text, double fallback, double h, const char *what,
-			int64_t *n, vb_err *e)
+static int layer_voxels(const char *text, double fallback, double h, const char *what, int64_t *n,
+			vb_err *e)
 {
 	double len = fallback;
 	if (text != NULL && vb_units_parse(text, VB_UNIT_LENGTH, what, &len, e) != VB_OK)
@@ -186,8 +189,8 @@ int main(int argc, char **argv)
 	char *content = NULL;
 	if (rc == VB_OK && vb_h5_attr_read_string(file, "content", in, &content, NULL) == VB_OK &&
 	    strcmp(content, "structure") != 0)
-		rc = vb_err_set(&e, VB_ERR_INPUT, "%s: content is '%s', expected a cathode structure",
-				in, content);
+		rc = vb_err_set(&e, VB_ERR_INPUT,
+				"%s: content is '%s', expected a cathode structure", in, content);
 	free(content);
 	if (rc == VB_OK)
 		rc = vb_h5_read_image(file, in, &cath, &e);
@@ -195,21 +198,23 @@ int main(int argc, char **argv)
 	if (rc == VB_OK) {
 		vb_voxel_count_phases(cath, counts, NULL);
 		if (counts[VB_PHASE_CAM] == 0)
-			rc = vb_err_set(&e, VB_ERR_INPUT, "%s:/labels: the cathode has no CAM voxels", in);
+			rc = vb_err_set(&e, VB_ERR_INPUT,
+					"%s:/labels: the cathode has no CAM voxels", in);
 		for (int p = VB_PHASE_SEPARATOR; p < VB_PHASE_COUNT && rc == VB_OK; p++)
 			if (counts[p] > 0)
-				rc = vb_err_set(&e, VB_ERR_INPUT,
-						"%s:/labels: %lld voxels of phase %s; a cathode holds "
-						"only void, CAM, electrolyte and CBD",
-						in, (long long)counts[p], vb_voxel_phase_name(p));
+				rc = vb_err_set(
+					&e, VB_ERR_INPUT,
+					"%s:/labels: %lld voxels of phase %s; a cathode holds "
+					"only void, CAM, electrolyte and CBD",
+					in, (long long)counts[p], vb_voxel_phase_name(p));
 	}
 	int64_t n[N_LAYERS];
 	if (rc == VB_OK) {
 		const double h = cath->voxel_size;
 		if (layer_voxels(collectors, h, h, "--collectors", &n[L_ANODE_CC], &e) ||
 		    layer_voxels(anode, h, h, "--anode", &n[L_LI], &e) ||
-		    layer_voxels(sep, vb_params_get(params, "separator.thickness"), h, "--separator",
-				 &n[L_SEPARATOR], &e))
+		    layer_voxels(sep, vb_params_get(params, "separator.thickness"), h,
+				 "--separator", &n[L_SEPARATOR], &e))
 			rc = VB_ERR_INPUT;
 		n[L_CATHODE] = cath->nx;
 		n[L_CATHODE_CC] = n[L_ANODE_CC];
@@ -226,8 +231,8 @@ int main(int argc, char **argv)
 		int assb = strcmp(vb_params_cell_type(params), "assb") == 0;
 		for (int l = 0; l < N_LAYERS; l++)
 			if (l != L_CATHODE)
-				memset(cell->labels + vb_voxel_index(cell, bounds[l], 0, 0), layer_phase[l],
-				       slice * (size_t)n[l]);
+				memset(cell->labels + vb_voxel_index(cell, bounds[l], 0, 0),
+				       layer_phase[l], slice * (size_t)n[l]);
 		uint8_t *dst = cell->labels + vb_voxel_index(cell, bounds[L_CATHODE], 0, 0);
 		memcpy(dst, cath->labels, slice * (size_t)cath->nx);
 		for (size_t v = 0; assb && v < slice * (size_t)cath->nx; v++)

@@ -40,10 +40,10 @@ typedef struct report {
 	double h, thickness, area;
 	int64_t x0, x1;
 	double vf[VB_PHASE_COUNT];
-	double c_theo;     /* mAh/cm^2 */
+	double c_theo; /* mAh/cm^2 */
 	int is_cell;
 	double m_anode, m_separator, m_cathode; /* mg/cm^2 */
-	double e_theo;     /* Wh/kg */
+	double e_theo;				/* Wh/kg */
 	int conductivity;
 	vb_conduct_result ion, el;
 	double kappa_bulk, eps_ion, sigma_bulk, eps_el;
@@ -69,9 +69,10 @@ static int cathode_region(hid_t file, const char *path, const vb_image *img, int
 	hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
 	if (a < 0 || H5Sget_simple_extent_npoints(sp) != 2 ||
 	    H5Aread(a, H5T_NATIVE_DOUBLE, r) < 0 || !(r[0] >= 0 && r[1] > r[0] && r[1] <= img->nx))
-		rc = vb_err_set(e, VB_ERR_INPUT,
-				"%s:/regions/cathode: expected [first, end) x-slices within 0..%lld",
-				path, (long long)img->nx);
+		rc = vb_err_set(
+			e, VB_ERR_INPUT,
+			"%s:/regions/cathode: expected [first, end) x-slices within 0..%lld", path,
+			(long long)img->nx);
 	if (sp >= 0)
 		H5Sclose(sp);
 	if (a >= 0)
@@ -107,7 +108,8 @@ static void network(const vb_image *img, const vb_params *p, const char *cell_ty
 		/* SE (ASSB, CBD counted as SE) or LE with CBD at its factor (LIB) */
 		const double kappa = vb_params_get(p, "electrolyte.conductivity");
 		by_phase[VB_PHASE_ELECTROLYTE] = kappa;
-		by_phase[VB_PHASE_CBD] = kappa * (lib ? vb_params_get(p, "cbd.conductivity_factor") : 1.0);
+		by_phase[VB_PHASE_CBD] =
+			kappa * (lib ? vb_params_get(p, "cbd.conductivity_factor") : 1.0);
 	} else {
 		/* CAM, and CBD in a LIB cathode */
 		by_phase[VB_PHASE_CAM] = vb_params_get(p, "cam.conductivity");
@@ -188,7 +190,8 @@ static int fields(const report *r, field *f)
 	f[n++] = (field){"eps_ion", c ? r->eps_ion : NAN};
 	f[n++] = (field){"sigma_eff_S_m", d ? r->el.kappa_eff : NAN};
 	f[n++] = (field){"sigma_rel", d ? r->el.kappa_eff / r->sigma_bulk : NAN};
-	f[n++] = (field){"tau_electronic", d ? tau(r->eps_el, r->sigma_bulk, r->el.kappa_eff) : NAN};
+	f[n++] =
+		(field){"tau_electronic", d ? tau(r->eps_el, r->sigma_bulk, r->el.kappa_eff) : NAN};
 	f[n++] = (field){"eps_electronic", d ? r->eps_el : NAN};
 	return n;
 }
@@ -202,17 +205,19 @@ static void print_json(const report *r)
 	json_object_set_new(root, "content", json_string(r->content));
 	json_object_set_new(root, "cell_type", json_string(r->cell_type));
 	for (int k = 0; k < n; k++)
-		json_object_set_new(root, f[k].name, isfinite(f[k].value) ? json_real(f[k].value)
-									  : json_null());
+		json_object_set_new(root, f[k].name,
+				    isfinite(f[k].value) ? json_real(f[k].value) : json_null());
 	if (r->conductivity & CONDUCT_IONIC) {
 		json_object_set_new(root, "ion_percolates", json_boolean(r->ion.percolates));
 		json_object_set_new(root, "solver",
 				    json_string(vb_linsolve_method_name(r->ion.solver.used)));
-		json_object_set_new(root, "solver_iterations", json_integer(r->ion.solver.iterations));
+		json_object_set_new(root, "solver_iterations",
+				    json_integer(r->ion.solver.iterations));
 	}
 	if (r->conductivity & CONDUCT_ELECTRONIC)
 		json_object_set_new(root, "electron_percolates", json_boolean(r->el.percolates));
-	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+	char *text =
+		json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
 	if (text != NULL)
 		printf("%s\n", text);
 	free(text);
@@ -252,7 +257,8 @@ static void print_table(const report *r)
 	}
 	if (r->conductivity & CONDUCT_IONIC) {
 		if (r->ion.percolates)
-			printf("ionic                kappa_eff %.6g S/m  kappa_rel %.6g  tau %.6g\n",
+			printf("ionic                kappa_eff %.6g S/m  kappa_rel %.6g  tau "
+			       "%.6g\n",
 			       r->ion.kappa_eff, r->ion.kappa_eff / r->kappa_bulk,
 			       tau(r->eps_ion, r->kappa_bulk, r->ion.kappa_eff));
 		else
@@ -260,7 +266,8 @@ static void print_table(const report *r)
 	}
 	if (r->conductivity & CONDUCT_ELECTRONIC) {
 		if (r->el.percolates)
-			printf("electronic           sigma_eff %.6g S/m  sigma_rel %.6g  tau %.6g\n",
+			printf("electronic           sigma_eff %.6g S/m  sigma_rel %.6g  tau "
+			       "%.6g\n",
 			       r->el.kappa_eff, r->el.kappa_eff / r->sigma_bulk,
 			       tau(r->eps_el, r->sigma_bulk, r->el.kappa_eff));
 		else
@@ -279,7 +286,8 @@ static int print_profile(const vb_image *img, const report *r)
 	printf("x_um,vf_cam,vf_electrolyte,vf_cbd,vf_void\n");
 	for (int64_t i = r->x0; i < r->x1; i++)
 		printf("%.6g,%.6f,%.6f,%.6f,%.6f\n", (i - r->x0 + 0.5) * r->h * 1e6,
-		       f[i * VB_PHASE_COUNT + VB_PHASE_CAM], f[i * VB_PHASE_COUNT + VB_PHASE_ELECTROLYTE],
+		       f[i * VB_PHASE_COUNT + VB_PHASE_CAM],
+		       f[i * VB_PHASE_COUNT + VB_PHASE_ELECTROLYTE],
 		       f[i * VB_PHASE_COUNT + VB_PHASE_CBD], f[i * VB_PHASE_COUNT + VB_PHASE_VOID]);
 	free(f);
 	return 0;
@@ -288,12 +296,18 @@ static int print_profile(const vb_image *img, const report *r)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"conductivity", optional_argument, 0, 'k'}, {"profile", no_argument, 0, 'p'},
-		{"json", no_argument, 0, 'j'},         {"csv", no_argument, 0, 'c'},
-		{"cell", required_argument, 0, 't'},   {"params", required_argument, 0, 'P'},
-		{"solver", required_argument, 0, 's'}, {"rtol", required_argument, 0, 'r'},
-		{"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
-		{"version", no_argument, 0, 'V'},      {0, 0, 0, 0},
+		{"conductivity", optional_argument, 0, 'k'},
+		{"profile", no_argument, 0, 'p'},
+		{"json", no_argument, 0, 'j'},
+		{"csv", no_argument, 0, 'c'},
+		{"cell", required_argument, 0, 't'},
+		{"params", required_argument, 0, 'P'},
+		{"solver", required_argument, 0, 's'},
+		{"rtol", required_argument, 0, 'r'},
+		{"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},
+		{0, 0, 0, 0},
 	};
 	report r;
 	memset(&r, 0, sizeof r);
@@ -310,7 +324,9 @@ int main(int argc, char **argv)
 			} else if (strcmp(optarg, "electronic") == 0) {
 				r.conductivity = CONDUCT_ELECTRONIC;
 			} else {
-				fprintf(stderr, PROGRAM ": --conductivity=%s: expected ionic, electronic or both\n",
+				fprintf(stderr,
+					PROGRAM
+					": --conductivity=%s: expected ionic, electronic or both\n",
 					optarg);
 				return 2;
 			}
@@ -323,7 +339,9 @@ int main(int argc, char **argv)
 		case 's': {
 			int m = vb_linsolve_method_parse(optarg);
 			if (m < 0) {
-				fprintf(stderr, PROGRAM ": --solver '%s': expected auto, cholmod, pcg or amg\n",
+				fprintf(stderr,
+					PROGRAM
+					": --solver '%s': expected auto, cholmod, pcg or amg\n",
 					optarg);
 				return 2;
 			}
@@ -332,9 +350,12 @@ int main(int argc, char **argv)
 		}
 		case 'r': {
 			char *end;
-			lo.rtol = strtod(optarg, &end);
+			const char *arg = optarg != NULL ? optarg : "";
+			lo.rtol = strtod(arg, &end);
 			if (*end != '\0' || !(lo.rtol > 0 && lo.rtol < 1)) {
-				fprintf(stderr, PROGRAM ": --rtol '%s': expected a number in (0, 1)\n", optarg);
+				fprintf(stderr,
+					PROGRAM ": --rtol '%s': expected a number in (0, 1)\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -368,21 +389,23 @@ int main(int argc, char **argv)
 	char *content = NULL, *cell_type = NULL;
 	int rc = vb_h5_attr_read_string(file, "content", r.file, &content, &e);
 	if (rc == VB_OK && strcmp(content, "structure") != 0 && strcmp(content, "cell") != 0)
-		rc = vb_err_set(&e, VB_ERR_INPUT, "%s: content is '%s', expected a structure or a cell",
-				r.file, content);
+		rc = vb_err_set(&e, VB_ERR_INPUT,
+				"%s: content is '%s', expected a structure or a cell", r.file,
+				content);
 	if (rc == VB_OK)
 		rc = vb_h5_read_image(file, r.file, &img, &e);
 	if (rc == VB_OK && strcmp(content, "cell") == 0) {
 		r.is_cell = 1;
 		rc = vb_h5_attr_read_string(file, "cell_type", r.file, &cell_type, &e);
 		if (rc == VB_OK && cell_opt != NULL && strcmp(cell_opt, cell_type) != 0)
-			rc = vb_err_set(&e, VB_ERR_INPUT, "%s: the cell is %s, --cell says %s", r.file,
-					cell_type, cell_opt);
+			rc = vb_err_set(&e, VB_ERR_INPUT, "%s: the cell is %s, --cell says %s",
+					r.file, cell_type, cell_opt);
 		if (rc == VB_OK && (p = vb_params_read_h5(file, "parameters", r.file, &e)) == NULL)
 			rc = VB_ERR_INPUT;
 	} else if (rc == VB_OK) {
 		cell_type = strdup(cell_opt ? cell_opt : "assb");
-		p = params_path ? vb_params_load(params_path, &e) : vb_params_load_default(cell_type, &e);
+		p = params_path ? vb_params_load(params_path, &e)
+				: vb_params_load_default(cell_type, &e);
 		if (p == NULL)
 			rc = VB_ERR_INPUT;
 		else if (strcmp(vb_params_cell_type(p), cell_type) != 0)
@@ -399,14 +422,16 @@ int main(int argc, char **argv)
 		r.thickness = (double)(r.x1 - r.x0) * r.h;
 		r.area = (double)img->ny * (double)img->nz * r.h * r.h;
 		int64_t count[VB_PHASE_COUNT] = {0};
-		for (int64_t v = vb_voxel_index(img, r.x0, 0, 0); v < vb_voxel_index(img, r.x1, 0, 0); v++)
+		for (int64_t v = vb_voxel_index(img, r.x0, 0, 0);
+		     v < vb_voxel_index(img, r.x1, 0, 0); v++)
 			count[img->labels[v]]++;
 		const double total = (double)(r.x1 - r.x0) * (double)img->ny * (double)img->nz;
 		for (int q = 0; q < VB_PHASE_COUNT; q++)
 			r.vf[q] = (double)count[q] / total;
 		/* C_theo = (c_max - c_init) F V_CAM / A, PHYSICS.md §4; C/m^2 -> mAh/cm^2 */
 		const double v_cam = r.vf[VB_PHASE_CAM] * r.thickness; /* m^3 per m^2 */
-		const double cmax = vb_params_get(p, "cam.c_max"), c0 = vb_params_get(p, "cam.c_init");
+		const double cmax = vb_params_get(p, "cam.c_max"),
+			     c0 = vb_params_get(p, "cam.c_init");
 		r.c_theo = (cmax - c0) * FARADAY * v_cam / 3.6 / 1e4;
 		if (r.is_cell) {
 			/* masses in kg/m^2, reported in mg/cm^2 (x 100) */
@@ -417,13 +442,15 @@ int main(int argc, char **argv)
 			if (lib) {
 				double por = vb_params_get(p, "cbd.porosity");
 				m_cath += r.vf[VB_PHASE_CBD] * r.thickness *
-					  ((1 - por) * vb_params_get(p, "cbd.density") + por * rho_el);
+					  ((1 - por) * vb_params_get(p, "cbd.density") +
+					   por * rho_el);
 			}
 			double sep = vb_params_get(p, "separator.thickness");
 			hid_t f2 = vb_h5_open(r.file, NULL);
 			if (f2 >= 0 && H5Lexists(f2, "regions", H5P_DEFAULT) > 0) {
 				hid_t g = H5Gopen2(f2, "regions", H5P_DEFAULT);
-				vb_h5_attr_read_double(g, "separator_thickness_m", r.file, &sep, NULL);
+				vb_h5_attr_read_double(g, "separator_thickness_m", r.file, &sep,
+						       NULL);
 				H5Gclose(g);
 			}
 			vb_h5_close(f2, NULL);
@@ -432,8 +459,10 @@ int main(int argc, char **argv)
 					      (lib ? por_s * rho_el : 0.0));
 			/* anode: the Li for ideal matching, C_theo / (specific capacity) */
 			/* mAh/cm^2 / (mAh/g) = g/cm^2 = 10 kg/m^2 */
-			double m_an = r.c_theo / vb_params_get(p, "li_metal.specific_capacity") * 10.0;
-			r.m_anode = m_an * 100, r.m_separator = m_sep * 100, r.m_cathode = m_cath * 100;
+			double m_an =
+				r.c_theo / vb_params_get(p, "li_metal.specific_capacity") * 10.0;
+			r.m_anode = m_an * 100, r.m_separator = m_sep * 100,
+			r.m_cathode = m_cath * 100;
 			double energy = ocv_energy_density(p) * v_cam; /* J/m^2 */
 			r.e_theo = energy / 3600.0 / (m_an + m_sep + m_cath);
 		}
