@@ -6,47 +6,6 @@
 
 enum { FROM_INLET = 1, FROM_OUTLET = 2 };
 
-/* Marks with flag every conducting voxel of [x0, x1) face-connected to the
- * slice `start`. queue has room for every voxel. */
-static void flood(const vb_image *img, const double *sigma, int64_t x0, int64_t x1, int64_t start,
-		  uint8_t flag, uint8_t *mark, int64_t *queue)
-{
-	int64_t head = 0, tail = 0;
-	for (int64_t j = 0; j < img->ny; j++)
-		for (int64_t k = 0; k < img->nz; k++) {
-			int64_t v = vb_voxel_index(img, start, j, k);
-			if (sigma[v] > 0) {
-				mark[v] |= flag;
-				queue[tail++] = v;
-			}
-		}
-	const int64_t sx = img->ny * img->nz, sy = img->nz;
-	while (head < tail) {
-		int64_t v = queue[head++];
-		int64_t i = v / sx, j = (v / sy) % img->ny, k = v % sy;
-		int64_t nb[6];
-		int m = 0;
-		if (i > x0)
-			nb[m++] = v - sx;
-		if (i < x1 - 1)
-			nb[m++] = v + sx;
-		if (j > 0)
-			nb[m++] = v - sy;
-		if (j < img->ny - 1)
-			nb[m++] = v + sy;
-		if (k > 0)
-			nb[m++] = v - 1;
-		if (k < img->nz - 1)
-			nb[m++] = v + 1;
-		for (int q = 0; q < m; q++) {
-			if (sigma[nb[q]] > 0 && !(mark[nb[q]] & flag)) {
-				mark[nb[q]] |= flag;
-				queue[tail++] = nb[q];
-			}
-		}
-	}
-}
-
 static inline double harmonic(double a, double b)
 {
 	return 2.0 * a * b / (a + b);
@@ -63,16 +22,19 @@ int vb_conduct_solve(const vb_image *img, const double *sigma, int64_t x0, int64
 	const int64_t nvox = vb_voxel_count(img);
 	const int64_t sx = img->ny * img->nz, sy = img->nz;
 	const double h = img->voxel_size;
-	uint8_t *mark = calloc((size_t)nvox, 1);
+	uint8_t *mark = calloc((size_t)nvox, 1), *pass = malloc((size_t)nvox);
 	int64_t *index = malloc((size_t)nvox * sizeof *index);
-	if (mark == NULL || index == NULL) {
-		free(mark);
-		free(index);
+	if (mark == NULL || pass == NULL || index == NULL) {
+		free(mark), free(pass), free(index);
 		return vb_err_set(e, VB_ERR_RUN, "out of memory for %lld voxels", (long long)nvox);
 	}
-	/* index doubles as the flood-fill queue before it numbers the unknowns. */
-	flood(img, sigma, x0, x1, x0, FROM_INLET, mark, index);
-	flood(img, sigma, x0, x1, x1 - 1, FROM_OUTLET, mark, index);
+	/* Only voxels connected to both faces carry current; index doubles as
+	 * the flood-fill queue before it numbers the unknowns. */
+	for (int64_t v = 0; v < nvox; v++)
+		pass[v] = sigma[v] > 0;
+	vb_voxel_flood(img, pass, x0, x1, x0, FROM_INLET, mark, index);
+	vb_voxel_flood(img, pass, x0, x1, x1 - 1, FROM_OUTLET, mark, index);
+	free(pass);
 	int64_t n = 0;
 	for (int64_t v = x0 * sx; v < x1 * sx; v++)
 		index[v] = mark[v] == (FROM_INLET | FROM_OUTLET) ? n++ : -1;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "vb_cli.h"
+#include "vb_outfile.h"
 
 /* HDF5 prints its error stack to stderr by default; voxbat reports one line. */
 static void quiet_hdf5(void)
@@ -111,6 +112,23 @@ hid_t vb_h5_create(const char *path, const char *content, vb_err *e)
 		return -1;
 	}
 	return file;
+}
+
+int vb_h5_write_atomic(const char *path, const char *content, vb_h5_writer write, const void *ctx,
+		       vb_err *e)
+{
+	vb_outfile of;
+	if (vb_outfile_begin(&of, path, e) != VB_OK)
+		return VB_ERR_RUN;
+	hid_t file = vb_h5_create(of.tmp_path, content, e);
+	int rc = file < 0 ? VB_ERR_RUN : write(file, ctx, e);
+	if (file >= 0 && vb_h5_close(file, rc == VB_OK ? e : NULL) != VB_OK && rc == VB_OK)
+		rc = VB_ERR_RUN;
+	if (rc == VB_OK)
+		rc = vb_outfile_commit(&of, e);
+	else
+		vb_outfile_abort(&of);
+	return rc;
 }
 
 int vb_h5_close(hid_t file, vb_err *e)

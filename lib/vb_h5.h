@@ -24,6 +24,16 @@ hid_t vb_h5_open(const char *path, vb_err *e);
  * `content` is content ("structure", "cell", "run"). Returns the id or -1. */
 hid_t vb_h5_create(const char *path, const char *content, vb_err *e);
 
+/* Fills a newly created file; returns VB_OK or a VB_ERR_* with e set. */
+typedef int (*vb_h5_writer)(hid_t file, const void *ctx, vb_err *e);
+
+/* Writes the voxbat file path atomically: creates path.tmp.XXXXXX (see
+ * vb_outfile.h) with the root attributes of vb_h5_create, lets write fill
+ * it, closes it and renames it into place. On any failure, or a signal, no
+ * file is left at path or beside it. "-" writes to standard output. */
+int vb_h5_write_atomic(const char *path, const char *content, vb_h5_writer write, const void *ctx,
+		       vb_err *e);
+
 /* Closes a file opened by vb_h5_open/vb_h5_create; file < 0 is a no-op.
  * VB_ERR_RUN if HDF5 reports a failure flushing it. */
 int vb_h5_close(hid_t file, vb_err *e);

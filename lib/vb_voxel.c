@@ -107,42 +107,27 @@ void vb_voxel_slice_fractions(const vb_image *img, double *fractions)
 	}
 }
 
-int vb_voxel_percolates_x(const vb_image *img, const uint8_t member[VB_PHASE_COUNT])
+int64_t vb_voxel_flood(const vb_image *img, const uint8_t *pass, int64_t x0, int64_t x1,
+		       int64_t start, uint8_t flag, uint8_t *mark, int64_t *queue)
 {
-	/* Breadth-first flood fill from the i = 0 slice; the queue holds each
-	 * voxel at most once, so it needs at most one int64 per voxel. */
-	const int64_t n = vb_voxel_count(img);
-	uint8_t *seen = calloc((size_t)n, 1);
-	int64_t *queue = malloc((size_t)n * sizeof *queue);
-	if (seen == NULL || queue == NULL) {
-		free(seen);
-		free(queue);
-		return -1;
-	}
 	int64_t head = 0, tail = 0;
 	for (int64_t j = 0; j < img->ny; j++)
 		for (int64_t k = 0; k < img->nz; k++) {
-			int64_t v = vb_voxel_index(img, 0, j, k);
-			uint8_t p = img->labels[v];
-			if (p < VB_PHASE_COUNT && member[p]) {
-				seen[v] = 1;
+			int64_t v = vb_voxel_index(img, start, j, k);
+			if (pass[v] && !(mark[v] & flag)) {
+				mark[v] |= flag;
 				queue[tail++] = v;
 			}
 		}
-	int found = 0;
 	const int64_t sx = img->ny * img->nz, sy = img->nz;
-	while (head < tail && !found) {
+	while (head < tail) {
 		int64_t v = queue[head++];
 		int64_t i = v / sx, j = (v / sy) % img->ny, k = v % sy;
-		if (i == img->nx - 1) {
-			found = 1;
-			break;
-		}
 		int64_t nb[6];
 		int m = 0;
-		if (i > 0)
+		if (i > x0)
 			nb[m++] = v - sx;
-		if (i < img->nx - 1)
+		if (i < x1 - 1)
 			nb[m++] = v + sx;
 		if (j > 0)
 			nb[m++] = v - sy;
@@ -153,15 +138,31 @@ int vb_voxel_percolates_x(const vb_image *img, const uint8_t member[VB_PHASE_COU
 		if (k < img->nz - 1)
 			nb[m++] = v + 1;
 		for (int q = 0; q < m; q++) {
-			uint8_t p = img->labels[nb[q]];
-			if (!seen[nb[q]] && p < VB_PHASE_COUNT && member[p]) {
-				seen[nb[q]] = 1;
+			if (pass[nb[q]] && !(mark[nb[q]] & flag)) {
+				mark[nb[q]] |= flag;
 				queue[tail++] = nb[q];
 			}
 		}
 	}
-	free(seen);
-	free(queue);
+	return tail;
+}
+
+int vb_voxel_percolates_x(const vb_image *img, const uint8_t member[VB_PHASE_COUNT])
+{
+	const int64_t n = vb_voxel_count(img);
+	uint8_t *pass = malloc((size_t)n), *mark = calloc((size_t)n, 1);
+	int64_t *queue = malloc((size_t)n * sizeof *queue);
+	if (pass == NULL || mark == NULL || queue == NULL) {
+		free(pass), free(mark), free(queue);
+		return -1;
+	}
+	for (int64_t v = 0; v < n; v++)
+		pass[v] = img->labels[v] < VB_PHASE_COUNT && member[img->labels[v]];
+	vb_voxel_flood(img, pass, 0, img->nx, 0, 1, mark, queue);
+	int found = 0;
+	for (int64_t v = vb_voxel_index(img, img->nx - 1, 0, 0); v < n && !found; v++)
+		found = mark[v];
+	free(pass), free(mark), free(queue);
 	return found;
 }
 

@@ -69,6 +69,14 @@ void vb_voxel_count_phases(const vb_image *img, int64_t counts[VB_PHASE_COUNT], 
  * fractions has nx*VB_PHASE_COUNT entries, caller-owned. */
 void vb_voxel_slice_fractions(const vb_image *img, double *fractions);
 
+/* Flood fill over face neighbours inside the x-slices [x0, x1): sets the
+ * bits flag in mark[v] for every voxel v with pass[v] != 0 that is connected
+ * through such voxels to one of slice `start`. pass and mark have one byte
+ * per voxel; queue is the caller's scratch of nx*ny*nz int64. Returns the
+ * number of voxels newly marked. */
+int64_t vb_voxel_flood(const vb_image *img, const uint8_t *pass, int64_t x0, int64_t x1,
+		       int64_t start, uint8_t flag, uint8_t *mark, int64_t *queue);
+
 /* 1 if the voxels whose phase has member[phase] != 0 form a face-connected
  * path from the slice i = 0 to the slice i = nx-1, else 0; -1 out of memory. */
 int vb_voxel_percolates_x(const vb_image *img, const uint8_t member[VB_PHASE_COUNT]);

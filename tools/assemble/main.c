@@ -51,17 +51,25 @@ static const char *const layer_names[N_LAYERS] = {"anode_cc", "li", "separator",
 static const uint8_t layer_phase[N_LAYERS] = {VB_PHASE_ANODE_CC, VB_PHASE_LI, VB_PHASE_SEPARATOR, 0,
 					      VB_PHASE_CATHODE_CC};
 
-static int write_cell(const char *out, const vb_image *cell, const vb_params *params,
-		      const int64_t bounds[N_LAYERS + 1], hid_t input, const char *in_name,
-		      const char *cmdline, vb_err *e)
+typedef struct cell_out {
+	const vb_image *cell;
+	const vb_params *params;
+	const int64_t *bounds;
+	hid_t input;
+	const char *in_name, *cmdline;
+} cell_out;
+
+/* The content of a cell file (docs/FORMAT.md): labels, cell type,
+ * parameters, regions and provenance. */
+static int write_cell(hid_t file, const void *ctx, vb_err *e)
 {
-	vb_outfile of;
-	if (vb_outfile_begin(&of, out, e) != VB_OK)
-		return e->status;
-	hid_t file = vb_h5_create(of.tmp_path, "cell", e);
-	int rc = file < 0 ? e->status : VB_OK;
-	if (rc == VB_OK)
-		rc = vb_h5_write_image(file, cell, e);
+	const cell_out *c = ctx;
+	const vb_image *cell = c->cell;
+	const vb_params *params = c->params;
+	const int64_t *bounds = c->bounds;
+	hid_t input = c->input;
+	const char *in_name = c->in_name, *cmdline = c->cmdline;
+	int rc = vb_h5_write_image(file, cell, e);
 	if (rc == VB_OK)
 		rc = vb_h5_attr_write_string(file, "cell_type", vb_params_cell_type(params), e);
 	if (rc == VB_OK)
@@ -103,12 +111,6 @@ static int write_cell(const char *out, const vb_image *cell, const vb_params *pa
 		if (rec >= 0)
 			H5Gclose(rec);
 	}
-	if (file >= 0 && vb_h5_close(file, rc == VB_OK ? e : NULL) != VB_OK && rc == VB_OK)
-		rc = VB_ERR_RUN;
-	if (rc == VB_OK)
-		rc = vb_outfile_commit(&of, e);
-	else
-		vb_outfile_abort(&of);
 	return rc;
 }
 
@@ -239,7 +241,8 @@ int main(int argc, char **argv)
 			if (dst[v] == VB_PHASE_CBD)
 				dst[v] = VB_PHASE_ELECTROLYTE;
 		char *cmdline = vb_cli_join_argv(argc, argv);
-		rc = cmdline ? write_cell(out, cell, params, bounds, file, in, cmdline, &e)
+		cell_out co = {cell, params, bounds, file, in, cmdline};
+		rc = cmdline ? vb_h5_write_atomic(out, "cell", write_cell, &co, &e)
 			     : vb_err_set(&e, VB_ERR_RUN, "out of memory");
 		free(cmdline);
 	}

@@ -44,35 +44,38 @@ static int usage_error(const char *sub, const char *fmt, const char *arg)
 /* Writes one step's parameters into its provenance record. */
 typedef int (*param_writer)(hid_t record, const void *ctx, vb_err *e);
 
+typedef struct structure_out {
+	const vb_image *img;
+	const char *operation, *cmdline;
+	const hid_t *inputs;
+	const char *const *names;
+	int n_inputs;
+	param_writer params;
+	const void *ctx;
+} structure_out;
+
+/* The content of a structure file: /labels and this step's provenance. */
+static int write_structure(hid_t file, const void *ctx, vb_err *e)
+{
+	const structure_out *s = ctx;
+	if (vb_h5_write_image(file, s->img, e) != VB_OK)
+		return e->status;
+	hid_t rec = vb_h5_provenance_begin(file, PROGRAM, s->operation, s->cmdline, s->inputs,
+					   s->names, s->n_inputs, e);
+	if (rec < 0)
+		return e->status;
+	int rc = s->params != NULL ? s->params(rec, s->ctx, e) : VB_OK;
+	H5Gclose(rec);
+	return rc;
+}
+
 /* Writes img with provenance to out atomically (temp file + rename). */
 static int save_structure(const char *out, const vb_image *img, const char *operation,
 			  const hid_t *inputs, const char *const *names, int n_inputs,
 			  const char *cmdline, param_writer params, const void *ctx, vb_err *e)
 {
-	vb_outfile of;
-	if (vb_outfile_begin(&of, out, e) != VB_OK)
-		return e->status;
-	hid_t file = vb_h5_create(of.tmp_path, "structure", e);
-	int rc = file < 0 ? e->status : VB_OK;
-	if (rc == VB_OK)
-		rc = vb_h5_write_image(file, img, e);
-	if (rc == VB_OK) {
-		hid_t rec = vb_h5_provenance_begin(file, PROGRAM, operation, cmdline, inputs, names,
-						   n_inputs, e);
-		if (rec < 0)
-			rc = e->status;
-		if (rc == VB_OK && params != NULL)
-			rc = params(rec, ctx, e);
-		if (rec >= 0)
-			H5Gclose(rec);
-	}
-	if (file >= 0 && vb_h5_close(file, rc == VB_OK ? e : NULL) != VB_OK && rc == VB_OK)
-		rc = VB_ERR_RUN;
-	if (rc == VB_OK)
-		rc = vb_outfile_commit(&of, e);
-	else
-		vb_outfile_abort(&of);
-	return rc;
+	structure_out s = {img, operation, cmdline, inputs, names, n_inputs, params, ctx};
+	return vb_h5_write_atomic(out, "structure", write_structure, &s, e);
 }
 
 /* Opens a voxbat input and reads its image; the file stays open for provenance. */
