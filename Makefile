@@ -15,7 +15,8 @@ HDF5_LDFLAGS = $(shell pkg-config --libs-only-L hdf5 2>/dev/null || echo -L/usr/
 VB_CFLAGS = -std=c17 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
 	-Wshadow -Wno-missing-field-initializers -fopenmp -Ilib $(HDF5_CFLAGS) \
 	-I/usr/include/suitesparse -I/usr/include/hypre $(MPI_CFLAGS) \
-	-DVB_PARAMS_DIR=\"$(abspath params)\"
+	-DVB_PARAMS_DIR=\"$(abspath params)\" \
+	-DVB_PARAMS_INSTALL_DIR=\"$(PREFIX)/share/voxbat/params\"
 MPI_CFLAGS = $(shell pkg-config --cflags ompi 2>/dev/null)
 MPI_LIBS = $(shell pkg-config --libs ompi 2>/dev/null || echo -lmpi)
 VB_LDLIBS = $(HDF5_LDFLAGS) -lhdf5_hl -lhdf5 -lcholmod -lsuitesparseconfig -lHYPRE $(MPI_LIBS) \
@@ -41,6 +42,14 @@ build: $(PROGRAMS:%=$(BUILD)/bin/%) $(UNIT_BIN)
 $(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard tools/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(VB_CFLAGS) $(CFLAGS) -c $< -o $@
+
+# vb_params.o has the install prefix compiled in: rebuild it when PREFIX changes.
+$(BUILD)/prefix.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
+$(BUILD)/lib/vb_params.o: $(BUILD)/prefix.stamp
+.PHONY: FORCE
+FORCE:
 
 $(BUILD)/libvoxbat.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -87,6 +96,7 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@bench/genstruct.sh $(abspath $(BUILD)/bin)
+	@bench/conductivity.sh $(abspath $(BUILD)/bin)
 
 format:
 	clang-format -i lib/*.c lib/*.h tools/*/*.c tools/*/*.h tests/unit/*.c tests/unit/*.h
@@ -99,6 +109,8 @@ lint:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(PROGRAMS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/share/voxbat/params
+	install -m 644 params/*.ini $(DESTDIR)$(PREFIX)/share/voxbat/params
 
 clean:
 	rm -rf build

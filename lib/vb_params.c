@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "vb_h5.h"
 #include "vb_units.h"
@@ -387,6 +388,9 @@ vb_params *vb_params_load(const char *path, vb_err *e)
 #ifndef VB_PARAMS_DIR
 #define VB_PARAMS_DIR "params"
 #endif
+#ifndef VB_PARAMS_INSTALL_DIR
+#define VB_PARAMS_INSTALL_DIR "/usr/local/share/voxbat/params"
+#endif
 
 vb_params *vb_params_load_default(const char *cell_type, vb_err *e)
 {
@@ -402,8 +406,11 @@ vb_params *vb_params_load_default(const char *cell_type, vb_err *e)
 		vb_err_set(e, VB_ERR_INPUT, "cell type '%s': expected assb or lib", cell_type);
 		return NULL;
 	}
+	/* $VOXBAT_PARAMS, else the source tree's params/, else the installed copy */
 	char path[2048];
 	snprintf(path, sizeof path, "%s/%s", dir && dir[0] ? dir : VB_PARAMS_DIR, file);
+	if ((dir == NULL || dir[0] == '\0') && access(path, R_OK) != 0)
+		snprintf(path, sizeof path, "%s/%s", VB_PARAMS_INSTALL_DIR, file);
 	return vb_params_load(path, e);
 }
 
