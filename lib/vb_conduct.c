@@ -108,6 +108,8 @@ int vb_conduct_solve(const vb_image *img, const double *sigma, int64_t x0, int64
 		A.col[self] = r;
 		A.val[self] = diag;
 	}
+	free(index); /* not needed past assembly; the solve is the memory peak */
+	index = NULL;
 	rc = vb_linsolve_spd(&A, b, phi, opts, &res->solver, e);
 	if (rc == VB_OK) {
 		/* Currents through the two faces, summed in voxel order. */
