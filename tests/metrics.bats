@@ -146,3 +146,12 @@ uniform() {
 	run metrics --conductivity=sideways c.h5
 	assert_failure 2
 }
+
+@test "metrics reads a cell from standard input" {
+	genstruct homogeneous --size 20x10x10um --cam 0.6 -o c.h5
+	assemble c.h5 --cell assb --separator 10um -o cell.h5
+	run sh -c 'metrics --json - < cell.h5'
+	assert_success
+	# 10 um of SE at 1.64 g/cm3
+	awk -v s="$(echo "$output" | json_get .m_separator_mg_cm2)" 'BEGIN { exit !((s - 1.64)^2 < 1e-10) }'
+}

@@ -55,9 +55,10 @@ static int fail(const vb_err *e)
 	return vb_err_exit_code(e->status);
 }
 
-/* x-range of the cathode: a cell's /regions/cathode, else the whole image. */
-static int cathode_region(hid_t file, const char *path, const vb_image *img, int64_t *x0,
-			  int64_t *x1, vb_err *e)
+/* x-range [x0, x1) of a layer from a cell's /regions (docs/FORMAT.md); a
+ * structure has no /regions and is all cathode. */
+static int region(hid_t file, const char *path, const vb_image *img, const char *layer,
+		  int64_t *x0, int64_t *x1, vb_err *e)
 {
 	*x0 = 0, *x1 = img->nx;
 	if (H5Lexists(file, "regions", H5P_DEFAULT) <= 0)
@@ -65,14 +66,13 @@ static int cathode_region(hid_t file, const char *path, const vb_image *img, int
 	hid_t g = H5Gopen2(file, "regions", H5P_DEFAULT);
 	double r[2] = {0, 0};
 	int rc = VB_OK;
-	hid_t a = g >= 0 && H5Aexists(g, "cathode") > 0 ? H5Aopen(g, "cathode", H5P_DEFAULT) : -1;
+	hid_t a = g >= 0 && H5Aexists(g, layer) > 0 ? H5Aopen(g, layer, H5P_DEFAULT) : -1;
 	hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
 	if (a < 0 || H5Sget_simple_extent_npoints(sp) != 2 ||
-	    H5Aread(a, H5T_NATIVE_DOUBLE, r) < 0 || !(r[0] >= 0 && r[1] > r[0] && r[1] <= img->nx))
-		rc = vb_err_set(
-			e, VB_ERR_INPUT,
-			"%s:/regions/cathode: expected [first, end) x-slices within 0..%lld", path,
-			(long long)img->nx);
+	    H5Aread(a, H5T_NATIVE_DOUBLE, r) < 0 || !(r[0] >= 0 && r[1] >= r[0] && r[1] <= img->nx))
+		rc = vb_err_set(e, VB_ERR_INPUT,
+				"%s:/regions/%s: expected [first, end) x-slices within 0..%lld", path,
+				layer, (long long)img->nx);
 	if (sp >= 0)
 		H5Sclose(sp);
 	if (a >= 0)
@@ -413,7 +413,12 @@ int main(int argc, char **argv)
 					params_path, vb_params_cell_type(p), cell_type);
 	}
 	if (rc == VB_OK)
-		rc = cathode_region(file, r.file, img, &r.x0, &r.x1, &e);
+		rc = region(file, r.file, img, "cathode", &r.x0, &r.x1, &e);
+	if (rc == VB_OK && r.x1 == r.x0)
+		rc = vb_err_set(&e, VB_ERR_INPUT, "%s:/regions/cathode is empty", r.file);
+	int64_t s0 = 0, s1 = 0;
+	if (rc == VB_OK && r.is_cell)
+		rc = region(file, r.file, img, "separator", &s0, &s1, &e);
 	vb_h5_close(file, NULL);
 	if (rc == VB_OK) {
 		r.content = content;
@@ -445,15 +450,7 @@ int main(int argc, char **argv)
 					  ((1 - por) * vb_params_get(p, "cbd.density") +
 					   por * rho_el);
 			}
-			double sep = vb_params_get(p, "separator.thickness");
-			hid_t f2 = vb_h5_open(r.file, NULL);
-			if (f2 >= 0 && H5Lexists(f2, "regions", H5P_DEFAULT) > 0) {
-				hid_t g = H5Gopen2(f2, "regions", H5P_DEFAULT);
-				vb_h5_attr_read_double(g, "separator_thickness_m", r.file, &sep,
-						       NULL);
-				H5Gclose(g);
-			}
-			vb_h5_close(f2, NULL);
+			const double sep = (double)(s1 - s0) * r.h;
 			double por_s = vb_params_get(p, "separator.porosity");
 			double m_sep = sep * ((1 - por_s) * vb_params_get(p, "separator.density") +
 					      (lib ? por_s * rho_el : 0.0));
