@@ -397,6 +397,11 @@ int main(int argc, char **argv)
 	if (rc == VB_OK && strcmp(content, "cell") == 0) {
 		r.is_cell = 1;
 		rc = vb_h5_attr_read_string(file, "cell_type", r.file, &cell_type, &e);
+		if (rc == VB_OK && params_path != NULL)
+			rc = vb_err_set(&e, VB_ERR_INPUT,
+					"%s: a cell carries its own parameters; --params is for a bare "
+					"cathode",
+					r.file);
 		if (rc == VB_OK && cell_opt != NULL && strcmp(cell_opt, cell_type) != 0)
 			rc = vb_err_set(&e, VB_ERR_INPUT, "%s: the cell is %s, --cell says %s",
 					r.file, cell_type, cell_opt);
