@@ -22,7 +22,7 @@ int vb_conduct_solve(const vb_image *img, const double *sigma, int64_t x0, int64
 	const int64_t nvox = vb_voxel_count(img);
 	const int64_t sx = img->ny * img->nz, sy = img->nz;
 	const double h = img->voxel_size;
-	uint8_t *mark = calloc((size_t)nvox, 1), *pass = malloc((size_t)nvox);
+	uint8_t *mark = calloc((size_t)nvox, 1), *pass = calloc((size_t)nvox, 1);
 	int64_t *index = malloc((size_t)nvox * sizeof *index);
 	if (mark == NULL || pass == NULL || index == NULL) {
 		free(mark), free(pass), free(index);

@@ -150,7 +150,7 @@ int64_t vb_voxel_flood(const vb_image *img, const uint8_t *pass, int64_t x0, int
 int vb_voxel_percolates_x(const vb_image *img, const uint8_t member[VB_PHASE_COUNT])
 {
 	const int64_t n = vb_voxel_count(img);
-	uint8_t *pass = malloc((size_t)n), *mark = calloc((size_t)n, 1);
+	uint8_t *pass = calloc((size_t)n, 1), *mark = calloc((size_t)n, 1);
 	int64_t *queue = malloc((size_t)n * sizeof *queue);
 	if (pass == NULL || mark == NULL || queue == NULL) {
 		free(pass), free(mark), free(queue);
