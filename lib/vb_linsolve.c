@@ -50,7 +50,7 @@ void vb_linsolve_csr_free(vb_csr *A)
 	memset(A, 0, sizeof *A);
 }
 
-static double dot(const double *a, const double *b, int64_t n)
+double vb_linsolve_dot(const double *a, const double *b, int64_t n)
 {
 	double part[REDUCE_BLOCKS];
 #pragma omp parallel for schedule(static)
@@ -67,7 +67,7 @@ static double dot(const double *a, const double *b, int64_t n)
 	return s;
 }
 
-static void spmv(const vb_csr *A, const double *x, double *y)
+void vb_linsolve_spmv(const vb_csr *A, const double *x, double *y)
 {
 #pragma omp parallel for schedule(static)
 	for (int64_t i = 0; i < A->n; i++) {
@@ -76,6 +76,16 @@ static void spmv(const vb_csr *A, const double *x, double *y)
 			s += A->val[p] * x[A->col[p]];
 		y[i] = s;
 	}
+}
+
+static double dot(const double *a, const double *b, int64_t n)
+{
+	return vb_linsolve_dot(a, b, n);
+}
+
+static void spmv(const vb_csr *A, const double *x, double *y)
+{
+	vb_linsolve_spmv(A, x, y);
 }
 
 static int solve_pcg(const vb_csr *A, const double *b, double *x, const vb_linsolve_opts *o,
@@ -373,4 +383,321 @@ int vb_linsolve_spd(const vb_csr *A, const double *b, double *x, const vb_linsol
 	if (m == VB_LINSOLVE_AMG)
 		return solve_amg(A, b, x, &o, stats, e);
 	return solve_pcg(A, b, x, &o, stats, e);
+}
+
+/* ---- AMG hierarchy kept across solves ---- */
+
+struct vb_linsolve_amg {
+	MPI_Comm comm;
+	HYPRE_Int n;
+	HYPRE_Int *rows; /* 0..n-1, for the IJ vector calls */
+	HYPRE_IJMatrix ij;
+	HYPRE_IJVector vb, vx;
+	HYPRE_ParCSRMatrix pA;
+	HYPRE_ParVector pb, px;
+	HYPRE_Solver amg;
+};
+
+void vb_linsolve_amg_free(vb_linsolve_amg **amg)
+{
+	if (amg == NULL || *amg == NULL)
+		return;
+	vb_linsolve_amg *a = *amg;
+	if (a->amg)
+		HYPRE_BoomerAMGDestroy(a->amg);
+	if (a->vb)
+		HYPRE_IJVectorDestroy(a->vb);
+	if (a->vx)
+		HYPRE_IJVectorDestroy(a->vx);
+	if (a->ij)
+		HYPRE_IJMatrixDestroy(a->ij);
+	free(a->rows);
+#pragma omp critical(vb_linsolve_mpi)
+	MPI_Comm_free(&a->comm);
+	free(a);
+	*amg = NULL;
+}
+
+vb_linsolve_amg *vb_linsolve_amg_new(const vb_csr *A, vb_err *e)
+{
+	if (A->n < 1 || A->n > 2147483647) {
+		vb_err_set(e, VB_ERR_RUN, "AMG: %lld unknowns, expected 1 to 2^31-1",
+			   (long long)A->n);
+		return NULL;
+	}
+	vb_linsolve_amg *a = calloc(1, sizeof *a);
+	if (a == NULL) {
+		vb_err_set(e, VB_ERR_RUN, "AMG: out of memory");
+		return NULL;
+	}
+	if (ensure_mpi(&a->comm) != 0) {
+		free(a);
+		vb_err_set(e, VB_ERR_RUN, "AMG: MPI could not be initialised for hypre");
+		return NULL;
+	}
+	const HYPRE_Int n = a->n = (HYPRE_Int)A->n;
+	HYPRE_Int *sizes = malloc((size_t)n * sizeof *sizes);
+	HYPRE_Int *cols = malloc((size_t)A->rowptr[n] * sizeof *cols);
+	a->rows = malloc((size_t)n * sizeof *a->rows);
+	double *zero = calloc((size_t)n, sizeof *zero);
+	if (sizes == NULL || cols == NULL || a->rows == NULL || zero == NULL) {
+		free(sizes), free(cols), free(zero);
+		vb_linsolve_amg_free(&a);
+		vb_err_set(e, VB_ERR_RUN, "AMG: out of memory");
+		return NULL;
+	}
+	for (HYPRE_Int r = 0; r < n; r++) {
+		a->rows[r] = r;
+		sizes[r] = (HYPRE_Int)(A->rowptr[r + 1] - A->rowptr[r]);
+	}
+	for (int64_t p = 0; p < A->rowptr[n]; p++)
+		cols[p] = (HYPRE_Int)A->col[p];
+	HYPRE_IJMatrixCreate(a->comm, 0, n - 1, 0, n - 1, &a->ij);
+	HYPRE_IJMatrixSetObjectType(a->ij, HYPRE_PARCSR);
+	HYPRE_IJMatrixSetRowSizes(a->ij, sizes);
+	HYPRE_IJMatrixInitialize(a->ij);
+	HYPRE_IJMatrixSetValues(a->ij, n, sizes, a->rows, cols, A->val);
+	HYPRE_IJMatrixAssemble(a->ij);
+	HYPRE_IJMatrixGetObject(a->ij, (void **)&a->pA);
+	free(sizes), free(cols);
+	HYPRE_IJVector *v[2] = {&a->vb, &a->vx};
+	for (int k = 0; k < 2; k++) {
+		HYPRE_IJVectorCreate(a->comm, 0, n - 1, v[k]);
+		HYPRE_IJVectorSetObjectType(*v[k], HYPRE_PARCSR);
+		HYPRE_IJVectorInitialize(*v[k]);
+		HYPRE_IJVectorSetValues(*v[k], n, a->rows, zero);
+		HYPRE_IJVectorAssemble(*v[k]);
+	}
+	free(zero);
+	HYPRE_IJVectorGetObject(a->vb, (void **)&a->pb);
+	HYPRE_IJVectorGetObject(a->vx, (void **)&a->px);
+	/* The settings of solve_amg (docs/conductivity.md); one V-cycle a call. */
+	HYPRE_BoomerAMGCreate(&a->amg);
+	HYPRE_BoomerAMGSetCoarsenType(a->amg, 8);
+	HYPRE_BoomerAMGSetInterpType(a->amg, 17);
+	HYPRE_BoomerAMGSetPMaxElmts(a->amg, 4);
+	HYPRE_BoomerAMGSetAggNumLevels(a->amg, 1);
+	HYPRE_BoomerAMGSetStrongThreshold(a->amg, 0.5);
+	HYPRE_BoomerAMGSetRelaxType(a->amg, 6);
+	HYPRE_BoomerAMGSetMaxIter(a->amg, 1);
+	HYPRE_BoomerAMGSetTol(a->amg, 0.0);
+	HYPRE_BoomerAMGSetPrintLevel(a->amg, 0);
+	if (HYPRE_BoomerAMGSetup(a->amg, a->pA, a->pb, a->px) != 0) {
+		HYPRE_ClearAllErrors();
+		vb_linsolve_amg_free(&a);
+		vb_err_set(e, VB_ERR_RUN, "AMG: setup of the hierarchy failed");
+		return NULL;
+	}
+	return a;
+}
+
+/* z = one V-cycle of the hierarchy applied to r. */
+static void amg_vcycle(vb_linsolve_amg *a, const double *r, double *z)
+{
+	HYPRE_IJVectorSetValues(a->vb, a->n, a->rows, r);
+	HYPRE_ParVectorSetConstantValues(a->px, 0.0);
+	HYPRE_BoomerAMGSolve(a->amg, a->pA, a->pb, a->px);
+	HYPRE_IJVectorGetValues(a->vx, a->n, a->rows, z);
+}
+
+int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x,
+			double rtol, int64_t max_iter, vb_linsolve_stats *st, vb_err *e)
+{
+	const int64_t n = A->n;
+	if (n != amg->n)
+		return vb_err_set(e, VB_ERR_RUN, "AMG: matrix has %lld rows, hierarchy %lld",
+				  (long long)n, (long long)amg->n);
+	double *r = malloc((size_t)n * sizeof *r), *z = malloc((size_t)n * sizeof *z);
+	double *p = malloc((size_t)n * sizeof *p), *q = malloc((size_t)n * sizeof *q);
+	if (!r || !z || !p || !q) {
+		free(r), free(z), free(p), free(q);
+		return vb_err_set(e, VB_ERR_RUN, "out of memory for PCG on %lld unknowns",
+				  (long long)n);
+	}
+	int rc = VB_OK;
+	const double bnorm = sqrt(dot(b, b, n));
+	double rel = 0;
+	int64_t it = 0;
+	if (bnorm == 0) {
+		memset(x, 0, (size_t)n * sizeof *x);
+	} else {
+		spmv(A, x, q);
+#pragma omp parallel for schedule(static)
+		for (int64_t i = 0; i < n; i++)
+			r[i] = b[i] - q[i];
+		rel = sqrt(dot(r, r, n)) / bnorm;
+		double rz = 0;
+		while (rel > rtol && it < max_iter) {
+			amg_vcycle(amg, r, z);
+			double rz_new = dot(r, z, n);
+			if (it == 0) {
+				memcpy(p, z, (size_t)n * sizeof *p);
+			} else {
+				double beta = rz_new / rz;
+#pragma omp parallel for schedule(static)
+				for (int64_t i = 0; i < n; i++)
+					p[i] = z[i] + beta * p[i];
+			}
+			rz = rz_new;
+			spmv(A, p, q);
+			double pq = dot(p, q, n);
+			if (!(pq > 0)) {
+				rc = vb_err_set(e, VB_ERR_RUN,
+						"PCG: matrix is not positive definite "
+						"(p'Ap = %g at iteration %lld)",
+						pq, (long long)it);
+				break;
+			}
+			double alpha = rz / pq;
+#pragma omp parallel for schedule(static)
+			for (int64_t i = 0; i < n; i++) {
+				x[i] += alpha * p[i];
+				r[i] -= alpha * q[i];
+			}
+			it++;
+			rel = sqrt(dot(r, r, n)) / bnorm;
+		}
+		if (rc == VB_OK && rel > rtol)
+			rc = vb_err_set(e, VB_ERR_RUN,
+					"AMG-PCG: relative residual %.3g after %lld iterations, "
+					"expected <= %.3g",
+					rel, (long long)it, rtol);
+	}
+	if (st != NULL) {
+		st->used = VB_LINSOLVE_AMG;
+		st->iterations = it;
+		st->residual = rel;
+	}
+	free(r), free(z), free(p), free(q);
+	return rc;
+}
+
+/* ---- Flexible GMRES (Saad 1993), modified Gram-Schmidt, Givens rotations ---- */
+
+int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op precond,
+		       void *precond_ctx, const double *b, double *x, double rtol, int restart,
+		       int64_t max_iter, vb_linsolve_stats *st, vb_err *e)
+{
+	const int m = restart < 1 ? 1 : restart;
+	double *V = malloc((size_t)(m + 1) * (size_t)n * sizeof *V);
+	double *Z = malloc((size_t)m * (size_t)n * sizeof *Z);
+	double *H = calloc((size_t)(m + 1) * (size_t)m, sizeof *H);
+	double *cs = malloc((size_t)m * sizeof *cs), *sn = malloc((size_t)m * sizeof *sn);
+	double *g = malloc((size_t)(m + 1) * sizeof *g), *y = malloc((size_t)m * sizeof *y);
+	int rc = VB_OK;
+	int64_t it = 0;
+	double rel = 0;
+	if (!V || !Z || !H || !cs || !sn || !g || !y) {
+		rc = vb_err_set(e, VB_ERR_RUN, "out of memory for GMRES on %lld unknowns",
+				(long long)n);
+		goto done;
+	}
+	const double bnorm = sqrt(dot(b, b, n));
+	if (bnorm == 0) {
+		memset(x, 0, (size_t)n * sizeof *x);
+		goto done;
+	}
+	for (;;) {
+		/* r = b - A x into V[0] */
+		double *v0 = V;
+		if ((rc = A(A_ctx, x, v0, e)) != VB_OK)
+			goto done;
+#pragma omp parallel for schedule(static)
+		for (int64_t i = 0; i < n; i++)
+			v0[i] = b[i] - v0[i];
+		double beta = sqrt(dot(v0, v0, n));
+		rel = beta / bnorm;
+		if (rel <= rtol || it >= max_iter)
+			break;
+#pragma omp parallel for schedule(static)
+		for (int64_t i = 0; i < n; i++)
+			v0[i] /= beta;
+		memset(g, 0, (size_t)(m + 1) * sizeof *g);
+		g[0] = beta;
+		int k = 0;
+		while (k < m && it < max_iter) {
+			double *zk = Z + (size_t)k * (size_t)n, *w = V + (size_t)(k + 1) * (size_t)n;
+			if ((rc = precond(precond_ctx, V + (size_t)k * (size_t)n, zk, e)) != VB_OK)
+				goto done;
+			if ((rc = A(A_ctx, zk, w, e)) != VB_OK)
+				goto done;
+			for (int j = 0; j <= k; j++) {
+				const double *vj = V + (size_t)j * (size_t)n;
+				double h = dot(w, vj, n);
+				H[(size_t)j * (size_t)m + (size_t)k] = h;
+#pragma omp parallel for schedule(static)
+				for (int64_t i = 0; i < n; i++)
+					w[i] -= h * vj[i];
+			}
+			double hn = sqrt(dot(w, w, n));
+			H[(size_t)(k + 1) * (size_t)m + (size_t)k] = hn;
+			if (hn > 0) {
+#pragma omp parallel for schedule(static)
+				for (int64_t i = 0; i < n; i++)
+					w[i] /= hn;
+			}
+			for (int j = 0; j < k; j++) {
+				double *h0 = &H[(size_t)j * (size_t)m + (size_t)k];
+				double *h1 = &H[(size_t)(j + 1) * (size_t)m + (size_t)k];
+				double t = cs[j] * *h0 + sn[j] * *h1;
+				*h1 = -sn[j] * *h0 + cs[j] * *h1;
+				*h0 = t;
+			}
+			double *hk = &H[(size_t)k * (size_t)m + (size_t)k];
+			double d = hypot(*hk, hn);
+			cs[k] = d > 0 ? *hk / d : 1.0;
+			sn[k] = d > 0 ? hn / d : 0.0;
+			*hk = d;
+			H[(size_t)(k + 1) * (size_t)m + (size_t)k] = 0;
+			g[k + 1] = -sn[k] * g[k];
+			g[k] = cs[k] * g[k];
+			k++;
+			it++;
+			rel = fabs(g[k]) / bnorm;
+			if (rel <= rtol || hn == 0)
+				break;
+		}
+		/* x += Z y with H y = g (upper triangular, k x k) */
+		for (int j = k - 1; j >= 0; j--) {
+			double s = g[j];
+			for (int l = j + 1; l < k; l++)
+				s -= H[(size_t)j * (size_t)m + (size_t)l] * y[l];
+			double hjj = H[(size_t)j * (size_t)m + (size_t)j];
+			y[j] = hjj != 0 ? s / hjj : 0;
+		}
+		for (int j = 0; j < k; j++) {
+			const double *zj = Z + (size_t)j * (size_t)n;
+			const double yj = y[j];
+#pragma omp parallel for schedule(static)
+			for (int64_t i = 0; i < n; i++)
+				x[i] += yj * zj[i];
+		}
+		if (rel <= rtol) {
+			/* Loop once more to measure the true residual. */
+			if ((rc = A(A_ctx, x, V, e)) != VB_OK)
+				goto done;
+			double r2 = 0;
+			{
+#pragma omp parallel for schedule(static)
+				for (int64_t i = 0; i < n; i++)
+					V[i] = b[i] - V[i];
+				r2 = sqrt(dot(V, V, n));
+			}
+			rel = r2 / bnorm;
+			if (rel <= rtol * 10 || it >= max_iter)
+				break;
+		}
+	}
+	if (rel > rtol * 10)
+		rc = vb_err_set(e, VB_ERR_RUN,
+				"GMRES: relative residual %.3g after %lld iterations, expected <= %.3g",
+				rel, (long long)it, rtol);
+done:
+	if (st != NULL) {
+		st->used = VB_LINSOLVE_AUTO;
+		st->iterations = it;
+		st->residual = rel;
+	}
+	free(V), free(Z), free(H), free(cs), free(sn), free(g), free(y);
+	return rc;
 }

@@ -56,4 +56,44 @@ int vb_linsolve_spd(const vb_csr *A, const double *b, double *x, const vb_linsol
 /* Frees the arrays of A (not A itself) and zeroes it; NULL is a no-op. */
 void vb_linsolve_csr_free(vb_csr *A);
 
+/* ---- Setup once, solve many: for Newton iterations whose matrices change a
+ * little from one iteration to the next (tools/solve). ---- */
+
+/* A BoomerAMG hierarchy built for one SPD matrix, used as the preconditioner
+ * of conjugate gradients on that matrix or on later ones of the same size
+ * (docs/solve.md measures when to rebuild it). Opaque. */
+typedef struct vb_linsolve_amg vb_linsolve_amg;
+
+/* Builds the hierarchy of A (A is copied; the caller keeps A). Returns NULL
+ * and sets e on failure. Caller frees with vb_linsolve_amg_free. */
+vb_linsolve_amg *vb_linsolve_amg_new(const vb_csr *A, vb_err *e);
+
+/* Frees *amg and sets it to NULL; NULL is a no-op. */
+void vb_linsolve_amg_free(vb_linsolve_amg **amg);
+
+/* Conjugate gradients on A x = b (A SPD, same size as the hierarchy's
+ * matrix), one V-cycle of amg per iteration. x holds the starting guess.
+ * Stops when ||b - A x|| <= rtol ||b|| or after max_iter iterations
+ * (VB_ERR_RUN then, x holding the last iterate). Deterministic. */
+int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x,
+			double rtol, int64_t max_iter, vb_linsolve_stats *stats, vb_err *e);
+
+/* y = A x (OpenMP, deterministic). */
+void vb_linsolve_spmv(const vb_csr *A, const double *x, double *y);
+
+/* Dot product summed in a fixed order whatever the thread count. */
+double vb_linsolve_dot(const double *a, const double *b, int64_t n);
+
+/* A linear operator y = op(ctx, x) on vectors of n values. */
+typedef int (*vb_linsolve_op)(void *ctx, const double *x, double *y, vb_err *e);
+
+/* Flexible GMRES(restart) for a general (non-symmetric) system A x = b,
+ * right-preconditioned by precond (which may change between iterations,
+ * e.g. an inner iterative solve). x holds the starting guess. Stops when
+ * ||b - A x|| <= rtol ||b||; VB_ERR_RUN after max_iter iterations. The
+ * iteration count goes to stats->iterations. Deterministic. */
+int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op precond,
+		       void *precond_ctx, const double *b, double *x, double rtol, int restart,
+		       int64_t max_iter, vb_linsolve_stats *stats, vb_err *e);
+
 #endif
