@@ -1,0 +1,87 @@
+/* vb_echem: the structure-resolved electrochemical model of an all-solid-state
+ * cell (PHYSICS.md §2, t+ = 1) discretised by finite volumes on the voxel
+ * grid, and one implicit Euler step of it solved by Newton's method.
+ * Unknowns: one potential per conducting voxel (phi_s in CAM and Li, phi_e
+ * in SE and separator), one for the cathode collector, c_s per CAM voxel.
+ * docs/solve.md describes the discretisation and the solver. */
+#ifndef VB_ECHEM_H
+#define VB_ECHEM_H
+
+#include <stdint.h>
+
+#include "vb_err.h"
+#include "vb_params.h"
+#include "vb_voxel.h"
+
+typedef struct vb_echem vb_echem; /* opaque */
+
+typedef struct vb_echem_opts {
+	double newton_tol;	/* stop when ||R||_2 <= newton_tol * I_ref * area (default 1e-10) */
+	int newton_max;		/* Newton iterations per step (default 12) */
+	double linear_rtol;	/* relative tolerance of each Newton correction (default 1e-6) */
+	double amg_rtol;	/* inner potential solve of the preconditioner (default 1e-2) */
+	int64_t amg_rebuild;	/* rebuild the AMG hierarchy when an inner solve needs more
+				   iterations than this (default 12) */
+} vb_echem_opts;
+
+typedef struct vb_echem_stats {
+	int64_t newton_iterations; /* of the last step */
+	int64_t linear_iterations; /* GMRES iterations of the last step */
+	int64_t inner_iterations;  /* AMG-PCG iterations of the last step */
+	int64_t amg_setups;	   /* hierarchies built so far */
+	double residual;	   /* final ||R||_2 / (I_ref * area) */
+} vb_echem_stats;
+
+/* Defaults as documented on the fields. */
+vb_echem_opts vb_echem_defaults(void);
+
+/* Builds the discretisation of an assembled ASSB cell img (labels of
+ * docs/FORMAT.md, anode at x = 0) with parameter set p (kept by reference:
+ * p must outlive the model). VB_ERR_INPUT for a LIB set, a cell without CAM
+ * or without collectors, or one whose collectors are not joined through Li,
+ * electrolyte and CAM. what names the cell in messages. Caller frees with
+ * vb_echem_free. */
+vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const char *what, vb_err *e);
+
+/* Frees *m and sets it to NULL; NULL is a no-op. */
+void vb_echem_free(vb_echem **m);
+
+/* Sizes: potential unknowns (collector node included) and CAM unknowns. */
+int64_t vb_echem_potential_count(const vb_echem *m);
+int64_t vb_echem_cam_count(const vb_echem *m);
+
+/* Projected cross-section (m^2) and the volume of CAM taking part (m^3). */
+double vb_echem_area(const vb_echem *m);
+double vb_echem_cam_volume(const vb_echem *m);
+
+/* c_s,max of the parameter set, mol/m^3. */
+double vb_echem_c_max(const vb_echem *m);
+
+/* Rest state (PHYSICS.md §2): c_s = c_s,0, phi = 0 on the anode side and in
+ * the electrolyte, U_0(c_s,0) in CAM and the cathode collector. phi has
+ * vb_echem_potential_count values, c vb_echem_cam_count (mol/m^3). */
+void vb_echem_rest(const vb_echem *m, double *phi, double *c);
+
+/* Cell voltage (V): cathode collector potential minus the grounded anode. */
+double vb_echem_voltage(const vb_echem *m, const double *phi);
+
+/* Lithium in the CAM per projected area, mol/m^2, summed in a fixed order. */
+double vb_echem_lithium(const vb_echem *m, const double *c);
+
+/* One implicit Euler step of length dt (s) at applied current density
+ * current (A/m^2, > 0 discharges) from the CAM state c_old. phi and c hold
+ * the starting guess and receive the solution. VB_ERR_RUN if Newton does not
+ * converge (the message names the voxel with the largest residual); phi and
+ * c are then undefined. stats may be NULL. */
+int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, double *phi,
+		  double *c, const vb_echem_opts *opts, vb_echem_stats *stats, vb_err *e);
+
+/* Fields on the whole grid (nx*ny*nz values each, /labels order, NaN where
+ * the field does not live): c_s (mol/m^3) and the reaction current i_bv
+ * (A/m^3 of voxel, positive anodic) in CAM, phi_s (V) in CAM, Li and the
+ * collectors, phi_e (V) in SE and separator. Any output may be NULL. Uses
+ * the reaction currents of phi and c. */
+void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_s, double *phi_s,
+		     double *phi_e, double *i_bv);
+
+#endif

@@ -1,0 +1,234 @@
+/* discharge: adaptive implicit Euler time stepping of a galvanostatic
+ * discharge (docs/solve.md): change-controlled steps, the cut-off time
+ * located by regula falsi on the last step, snapshots at requested times. */
+#include "discharge.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Targets of the step control at step_tol = 1: largest change of a CAM
+ * voxel's lithiation c_s / c_s,max, and of the cell voltage, per step. */
+#define TARGET_LITHIATION 0.01
+#define TARGET_VOLTAGE 0.005
+/* The cut-off is located to this voltage (V). */
+#define CUTOFF_TOL 1e-6
+
+const char *sv_status_name(sv_status s)
+{
+	switch (s) {
+	case SV_RUNNING: return "running";
+	case SV_CUTOFF: return "cutoff";
+	case SV_MAX_TIME: return "max_time";
+	case SV_FAILED: return "failed";
+	case SV_INTERRUPTED: return "interrupted";
+	}
+	return "?";
+}
+
+int sv_series_push(sv_series *s, double t, double u, double i, double q, double en, vb_err *e)
+{
+	if (s->n == s->cap) {
+		int64_t cap = s->cap ? 2 * s->cap : 256;
+		double **cols[5] = {&s->time, &s->voltage, &s->current, &s->capacity, &s->energy};
+		for (int k = 0; k < 5; k++) {
+			double *grown = realloc(*cols[k], (size_t)cap * sizeof **cols[k]);
+			if (grown == NULL)
+				return vb_err_set(e, VB_ERR_RUN, "out of memory for the time series");
+			*cols[k] = grown;
+		}
+		s->cap = cap;
+	}
+	s->time[s->n] = t, s->voltage[s->n] = u, s->current[s->n] = i;
+	s->capacity[s->n] = q, s->energy[s->n] = en;
+	s->n++;
+	return VB_OK;
+}
+
+int sv_run_snapshot(sv_run *r, vb_err *e)
+{
+	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_cam_count(r->m);
+	sv_snapshot *grown = realloc(r->snaps, (size_t)(r->nsnaps + 1) * sizeof *grown);
+	if (grown == NULL)
+		return vb_err_set(e, VB_ERR_RUN, "out of memory for a snapshot");
+	r->snaps = grown;
+	sv_snapshot *s = &r->snaps[r->nsnaps];
+	s->time = r->t;
+	s->phi = malloc((size_t)np * sizeof *s->phi);
+	s->c = malloc((size_t)nc * sizeof *s->c);
+	if (s->phi == NULL || s->c == NULL) {
+		free(s->phi), free(s->c);
+		return vb_err_set(e, VB_ERR_RUN, "out of memory for a snapshot");
+	}
+	memcpy(s->phi, r->phi, (size_t)np * sizeof *s->phi);
+	memcpy(s->c, r->c, (size_t)nc * sizeof *s->c);
+	r->nsnaps++;
+	return VB_OK;
+}
+
+void sv_run_free(sv_run *r)
+{
+	free(r->phi), free(r->c);
+	free(r->ts.time), free(r->ts.voltage), free(r->ts.current), free(r->ts.capacity);
+	free(r->ts.energy);
+	for (int64_t k = 0; k < r->nsnaps; k++)
+		free(r->snaps[k].phi), free(r->snaps[k].c);
+	free(r->snaps);
+	memset(r, 0, sizeof *r);
+}
+
+int sv_run_init(sv_run *r, vb_echem *m, const sv_options *o, vb_err *e)
+{
+	memset(r, 0, sizeof *r);
+	r->m = m;
+	const int64_t np = vb_echem_potential_count(m), nc = vb_echem_cam_count(m);
+	r->phi = malloc((size_t)np * sizeof *r->phi);
+	r->c = malloc((size_t)nc * sizeof *r->c);
+	if (r->phi == NULL || r->c == NULL)
+		return vb_err_set(e, VB_ERR_RUN, "out of memory for the cell state");
+	vb_echem_rest(m, r->phi, r->c);
+	r->lithium0 = vb_echem_lithium(m, r->c);
+	r->dt = o->dt_init;
+	r->next_save = 1;
+	return sv_series_push(&r->ts, 0, vb_echem_voltage(m, r->phi), 0, 0, 0, e);
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* One implicit step of length dt from the run's state into phi, c. */
+static int try_step(sv_run *r, const sv_options *o, double dt, double *phi, double *c, vb_err *e)
+{
+	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_cam_count(r->m);
+	memcpy(phi, r->phi, (size_t)np * sizeof *phi);
+	memcpy(c, r->c, (size_t)nc * sizeof *c);
+	vb_echem_stats st = {0};
+	st.amg_setups = r->amg_setups;
+	int rc = vb_echem_step(r->m, r->c, dt, o->current, phi, c, &o->echem, &st, e);
+	r->amg_setups = st.amg_setups;
+	r->newton += st.newton_iterations;
+	r->linear += st.linear_iterations;
+	r->inner += st.inner_iterations;
+	return rc;
+}
+
+int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
+		   double checkpoint_every, sv_progress progress, void *ctx, vb_err *e)
+{
+	vb_echem *m = r->m;
+	const int64_t np = vb_echem_potential_count(m), nc = vb_echem_cam_count(m);
+	double *phi = malloc((size_t)np * sizeof *phi), *c = malloc((size_t)nc * sizeof *c);
+	if (phi == NULL || c == NULL) {
+		free(phi), free(c);
+		return vb_err_set(e, VB_ERR_RUN, "out of memory for the cell state");
+	}
+	const double started = wall_now();
+	int rc = VB_OK;
+	while (r->status == SV_RUNNING) {
+		if (stop != NULL && *stop) {
+			r->status = SV_INTERRUPTED;
+			snprintf(r->message, sizeof r->message, "interrupted at t = %.6g s", r->t);
+			break;
+		}
+		if (checkpoint_every > 0 && wall_now() - started >= checkpoint_every)
+			break;
+		double dt = fmin(r->dt, o->dt_max);
+		double t_save = o->save_every > 0 ? (double)r->next_save * o->save_every : INFINITY;
+		int to_save = 0, to_end = 0;
+		r->dt_before_save = dt;
+		if (r->t + dt >= t_save - 1e-9 * t_save)
+			dt = t_save - r->t, to_save = 1;
+		if (r->t + dt >= o->max_time - 1e-9 * o->max_time)
+			dt = o->max_time - r->t, to_end = 1, to_save = 0;
+		vb_err se;
+		vb_err_clear(&se);
+		if (try_step(r, o, dt, phi, c, &se) != VB_OK) {
+			r->rejected++;
+			r->dt = dt / 4;
+			if (r->dt < o->dt_min) {
+				r->status = SV_FAILED;
+				snprintf(r->message, sizeof r->message,
+					 "no convergence at t = %.6g s with a step of %.3g s: %.900s",
+					 r->t, dt, se.msg);
+				rc = vb_err_set(e, VB_ERR_RUN, "%s", r->message);
+			}
+			continue;
+		}
+		const double u_prev = r->ts.voltage[r->ts.n - 1];
+		double u = vb_echem_voltage(m, phi);
+		double dx = 0;
+		for (int64_t q = 0; q < nc; q++)
+			dx = fmax(dx, fabs(c[q] - r->c[q]));
+		/* Change of lithiation c_s / c_s,max against its target. */
+		double rx = dx / (TARGET_LITHIATION * o->step_tol * vb_echem_c_max(m));
+		double ru = r->steps > 0 ? fabs(u - u_prev) / (TARGET_VOLTAGE * o->step_tol) : 0;
+		double rr = fmax(rx, ru);
+		if (rr > 2 && dt > o->dt_min * 4 && !(u < o->cutoff)) {
+			r->rejected++;
+			r->dt = dt * fmax(0.2, 0.9 / rr);
+			continue;
+		}
+		int cut = 0;
+		if (u < o->cutoff && o->current > 0) {
+			/* Regula falsi (Illinois) on the step length for U = U_cut. */
+			double lo = 0, hi = dt, u_lo = u_prev, u_hi = u, dts = dt;
+			int side = 0;
+			for (int it = 0; it < 60 && fabs(u - o->cutoff) > CUTOFF_TOL; it++) {
+				dts = lo + (u_lo - o->cutoff) / (u_lo - u_hi) * (hi - lo);
+				double w = hi - lo;
+				dts = fmin(fmax(dts, lo + 1e-3 * w), hi - 1e-3 * w);
+				if (try_step(r, o, dts, phi, c, &se) != VB_OK) {
+					hi = dts; /* treat as beyond: shrink */
+					continue;
+				}
+				u = vb_echem_voltage(m, phi);
+				if (u < o->cutoff) {
+					hi = dts, u_hi = u;
+					if (side == -1)
+						u_lo = o->cutoff + (u_lo - o->cutoff) / 2;
+					side = -1;
+				} else {
+					lo = dts, u_lo = u;
+					if (side == 1)
+						u_hi = o->cutoff + (u_hi - o->cutoff) / 2;
+					side = 1;
+				}
+				if (hi - lo < 1e-12 * (r->t + dt))
+					break;
+			}
+			dt = dts;
+			cut = 1;
+			to_save = 0;
+		}
+		r->t += dt;
+		r->capacity += o->current * dt;
+		r->energy += o->current * u * dt;
+		memcpy(r->phi, phi, (size_t)np * sizeof *phi);
+		memcpy(r->c, c, (size_t)nc * sizeof *c);
+		r->steps++;
+		if ((rc = sv_series_push(&r->ts, r->t, u, o->current, r->capacity, r->energy, e)) !=
+		    VB_OK)
+			break;
+		if (to_save) {
+			if ((rc = sv_run_snapshot(r, e)) != VB_OK)
+				break;
+			r->next_save++;
+		}
+		if (cut)
+			r->status = SV_CUTOFF;
+		else if (to_end)
+			r->status = SV_MAX_TIME;
+		r->dt = dt * fmin(2.0, fmax(0.2, rr > 0 ? 0.9 / rr : 2.0));
+		if (to_save && dt < r->dt_before_save)
+			r->dt = r->dt_before_save; /* a step cut short by a save time keeps its size */
+		if (progress != NULL)
+			progress(r, ctx);
+	}
+	free(phi), free(c);
+	return rc;
+}

@@ -1,0 +1,79 @@
+/* discharge: the galvanostatic discharge of solve: adaptive implicit time
+ * stepping over vb_echem, located cut-off, time series and snapshots. */
+#ifndef SV_DISCHARGE_H
+#define SV_DISCHARGE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "vb_echem.h"
+#include "vb_err.h"
+
+typedef struct sv_options {
+	double current;	   /* applied current density, A/m^2 (> 0 discharges; 0 rests) */
+	double cutoff;	   /* lower cut-off voltage, V */
+	double max_time;   /* s; INFINITY for none */
+	double save_every; /* s between snapshots; 0: only the final state */
+	double step_tol;   /* scales the change targets of the step control (default 1) */
+	double dt_init, dt_min, dt_max; /* s */
+	vb_echem_opts echem;
+} sv_options;
+
+typedef enum sv_status {
+	SV_RUNNING = 0,
+	SV_CUTOFF,	/* reached the cut-off voltage */
+	SV_MAX_TIME,	/* reached --max-time */
+	SV_FAILED,	/* the solver failed; the state is the last good one */
+	SV_INTERRUPTED, /* a signal asked to stop; the state is the last good one */
+} sv_status;
+
+typedef struct sv_series {
+	int64_t n, cap;
+	double *time, *voltage, *current, *capacity, *energy; /* s, V, A/m^2, C/m^2, J/m^2 */
+} sv_series;
+
+typedef struct sv_snapshot {
+	double time;
+	double *phi, *c; /* unknown vectors of vb_echem */
+} sv_snapshot;
+
+typedef struct sv_run {
+	vb_echem *m;	  /* not owned */
+	sv_status status;
+	char message[1024]; /* why a run failed or stopped */
+	double t, dt, capacity, energy, lithium0;
+	double dt_before_save; /* step size the control wanted before a save time cut it */
+	int64_t steps, rejected, newton, linear, inner, amg_setups;
+	double *phi, *c;
+	sv_series ts;
+	sv_snapshot *snaps;
+	int64_t nsnaps, next_save; /* next_save: index k of the next save time k*save_every */
+} sv_run;
+
+/* Progress callback: called after every accepted step. */
+typedef void (*sv_progress)(const sv_run *r, void *ctx);
+
+/* Rest state at t = 0 (the first time-series row). Caller frees with sv_run_free. */
+int sv_run_init(sv_run *r, vb_echem *m, const sv_options *o, vb_err *e);
+
+/* Steps until cut-off, max time, failure, or *stop becoming non-zero (checked
+ * between steps; stop may be NULL). Also returns (with status still
+ * SV_RUNNING) when checkpoint_every > 0 wall seconds have passed since the
+ * call, so that the caller can write a checkpoint and call again.
+ * VB_OK unless the solver failed (VB_ERR_RUN; status SV_FAILED, message set). */
+int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
+		   double checkpoint_every, sv_progress progress, void *ctx, vb_err *e);
+
+/* Adds a snapshot of the current state; VB_ERR_RUN when out of memory. */
+int sv_run_snapshot(sv_run *r, vb_err *e);
+
+/* Appends one time-series row. */
+int sv_series_push(sv_series *s, double t, double u, double i, double q, double en, vb_err *e);
+
+/* Frees what r owns (not r->m); r is zeroed. */
+void sv_run_free(sv_run *r);
+
+/* Name of a status ("cutoff", "max_time", ...). */
+const char *sv_status_name(sv_status s);
+
+#endif

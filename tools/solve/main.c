@@ -1,0 +1,353 @@
+/* solve: galvanostatic discharge of an assembled ASSB cell, every voxel
+ * resolved (PHYSICS.md §2). Reads cell.h5, writes run.h5 (the cell, the time
+ * series, field snapshots, solver statistics; docs/FORMAT.md) and run.xdmf. */
+#include <getopt.h>
+#include <math.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "discharge.h"
+#include "runfile.h"
+#include "vb_cli.h"
+#include "vb_echem.h"
+#include "vb_h5.h"
+#include "vb_outfile.h"
+#include "vb_params.h"
+#include "vb_units.h"
+
+#define PROGRAM "solve"
+#define MAX_SETS 64
+
+static const char usage_text[] =
+	"usage: solve CELL.h5 (--current I | --c-rate R) [options] -o RUN.h5\n"
+	"Discharges an assembled ASSB cell at constant current until the cut-off\n"
+	"voltage, resolving every voxel (docs/solve.md). Writes RUN.h5 and RUN.xdmf.\n\n"
+	"  --current I          current density (mA/cm2, A/m2, ...), > 0\n"
+	"  --c-rate R           current as a multiple of C_theo per hour (e.g. 1, 0.5)\n"
+	"  --cutoff U           lower cut-off voltage (default: cell.cutoff_voltage, 3.0V)\n"
+	"  --max-time T         stop at this time (s, min, h) if the cut-off comes later\n"
+	"  --save-every T       field snapshots every T of simulated time (default: only\n"
+	"                       the final state, which is always saved)\n"
+	"  --set KEY=VALUE      override one parameter for this run (repeatable), e.g.\n"
+	"                       --set cam.diffusivity=1e-12cm2/s; recorded in the output\n"
+	"  --step-tol X         scale of the step-size targets (default 1: 0.01 change\n"
+	"                       of lithiation, 5 mV of voltage per step)\n"
+	"  --max-step T         largest time step (default 600s)\n"
+	"  --newton-max N       Newton iterations per step before the step is cut (12)\n"
+	"  --checkpoint FILE    save the state there every --checkpoint-every of wall\n"
+	"                       time (default 300s) and on SIGINT/SIGTERM\n"
+	"  --checkpoint-every T wall time between checkpoints\n"
+	"  --resume             continue from --checkpoint FILE\n"
+	"  -o, --output FILE    run file (- for stdout, then no XDMF)\n"
+	"  -q, --quiet          no progress on stderr\n"
+	"Exit status: 0 done (cut-off or --max-time), 1 failure while running (the\n"
+	"output then keeps the last good state), 2 invalid input.\n";
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int fail(const vb_err *e)
+{
+	fprintf(stderr, PROGRAM ": %s\n", e->msg);
+	return vb_err_exit_code(e->status);
+}
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, PROGRAM ": %s (see 'solve --help')\n", msg);
+	return 2;
+}
+
+static void show_progress(const sv_run *r, void *ctx)
+{
+	(void)ctx;
+	fprintf(stderr, "\rsolve: t = %9.1f s  U = %.4f V  Q = %.4f mAh/cm2  steps %lld   ",
+		r->t, r->ts.voltage[r->ts.n - 1], r->capacity / 36000.0, (long long)r->steps);
+}
+
+/* The XDMF file beside the run file: RUN.h5 -> RUN.xdmf. */
+static void xdmf_names(const char *out, char *xdmf, size_t size, const char **h5_ref)
+{
+	snprintf(xdmf, size, "%s", out);
+	char *dot = strrchr(xdmf, '.'), *slash = strrchr(xdmf, '/');
+	if (dot != NULL && (slash == NULL || dot > slash))
+		*dot = '\0';
+	strncat(xdmf, ".xdmf", size - strlen(xdmf) - 1);
+	const char *base = strrchr(out, '/');
+	*h5_ref = base ? base + 1 : out;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"current", required_argument, 0, 'I'},
+		{"c-rate", required_argument, 0, 'C'},
+		{"cutoff", required_argument, 0, 'u'},
+		{"max-time", required_argument, 0, 'T'},
+		{"save-every", required_argument, 0, 's'},
+		{"set", required_argument, 0, 'S'},
+		{"step-tol", required_argument, 0, 't'},
+		{"max-step", required_argument, 0, 'm'},
+		{"newton-max", required_argument, 0, 'n'},
+		{"checkpoint", required_argument, 0, 'k'},
+		{"checkpoint-every", required_argument, 0, 'K'},
+		{"resume", no_argument, 0, 'r'},
+		{"output", required_argument, 0, 'o'},
+		{"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},
+		{0, 0, 0, 0},
+	};
+	const char *current_s = NULL, *crate_s = NULL, *cutoff_s = NULL, *maxtime_s = NULL;
+	const char *save_s = NULL, *steptol_s = NULL, *maxstep_s = NULL, *newton_s = NULL;
+	const char *ckpt = NULL, *ckpt_every_s = NULL, *out = NULL;
+	const char *sets[MAX_SETS];
+	int nsets = 0, resume = 0, quiet = 0, c;
+	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'I': current_s = optarg; break;
+		case 'C': crate_s = optarg; break;
+		case 'u': cutoff_s = optarg; break;
+		case 'T': maxtime_s = optarg; break;
+		case 's': save_s = optarg; break;
+		case 'S':
+			if (nsets == MAX_SETS)
+				return usage_error("too many --set options");
+			sets[nsets++] = optarg;
+			break;
+		case 't': steptol_s = optarg; break;
+		case 'm': maxstep_s = optarg; break;
+		case 'n': newton_s = optarg; break;
+		case 'k': ckpt = optarg; break;
+		case 'K': ckpt_every_s = optarg; break;
+		case 'r': resume = 1; break;
+		case 'o': out = optarg; break;
+		case 'q': quiet = 1; break;
+		case 'h': fputs(usage_text, stdout); return fflush(stdout) == 0 ? 0 : 1;
+		case 'V': printf("solve (voxbat) %s\n", VB_VERSION); return 0;
+		default: return 2;
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("expected one cell file");
+	if (out == NULL)
+		return usage_error("-o OUTPUT is required");
+	if ((current_s == NULL) == (crate_s == NULL))
+		return usage_error("give exactly one of --current and --c-rate");
+	if (resume && ckpt == NULL)
+		return usage_error("--resume needs --checkpoint FILE");
+	const char *in = argv[optind];
+	vb_err e;
+	vb_err_clear(&e);
+	sv_options o = {0};
+	o.max_time = INFINITY;
+	o.step_tol = 1;
+	o.dt_init = 0.1, o.dt_min = 1e-6, o.dt_max = 600;
+	o.echem = vb_echem_defaults();
+	double crate = 0, ckpt_every = 300;
+	int rc = VB_OK;
+	if (current_s && vb_units_parse(current_s, VB_UNIT_CURRENT_DENSITY, "--current",
+					&o.current, &e) != VB_OK)
+		return fail(&e);
+	if (current_s && !(o.current > 0))
+		return usage_error("--current must be > 0 (a discharge)");
+	if (crate_s && vb_units_parse_number(crate_s, "--c-rate", &crate, &e) != VB_OK)
+		return fail(&e);
+	if (crate_s && !(crate > 0))
+		return usage_error("--c-rate must be > 0");
+	if ((maxtime_s &&
+	     vb_units_parse(maxtime_s, VB_UNIT_TIME, "--max-time", &o.max_time, &e) != VB_OK) ||
+	    (save_s && vb_units_parse(save_s, VB_UNIT_TIME, "--save-every", &o.save_every, &e) !=
+			       VB_OK) ||
+	    (maxstep_s &&
+	     vb_units_parse(maxstep_s, VB_UNIT_TIME, "--max-step", &o.dt_max, &e) != VB_OK) ||
+	    (ckpt_every_s && vb_units_parse(ckpt_every_s, VB_UNIT_TIME, "--checkpoint-every",
+					    &ckpt_every, &e) != VB_OK) ||
+	    (steptol_s && vb_units_parse_number(steptol_s, "--step-tol", &o.step_tol, &e) != VB_OK))
+		return fail(&e);
+	if (!(o.max_time > 0) || !(o.save_every >= 0) || !(o.dt_max > 0) || !(o.step_tol > 0) ||
+	    !(ckpt_every >= 0))
+		return usage_error("--max-time, --max-step, --step-tol must be > 0; --save-every "
+				   "and --checkpoint-every >= 0");
+	if (newton_s) {
+		double nm = 0;
+		if (vb_units_parse_number(newton_s, "--newton-max", &nm, &e) != VB_OK)
+			return fail(&e);
+		if (!(nm >= 1 && nm <= 1000 && nm == floor(nm)))
+			return usage_error("--newton-max must be a whole number from 1 to 1000");
+		o.echem.newton_max = (int)nm;
+	}
+	if (vb_outfile_check_distinct(out, in, &e) != VB_OK)
+		return fail(&e);
+
+	hid_t file = vb_h5_open(in, &e);
+	rc = file < 0 ? VB_ERR_INPUT : VB_OK;
+	char *content = NULL;
+	vb_image *cell = NULL;
+	vb_params *params = NULL;
+	vb_echem *m = NULL;
+	if (rc == VB_OK && (rc = vb_h5_attr_read_string(file, "content", in, &content, &e)) ==
+				   VB_OK &&
+	    strcmp(content, "cell") != 0)
+		rc = vb_err_set(&e, VB_ERR_INPUT,
+				"%s: content is '%s', expected a cell (make one with assemble)", in,
+				content);
+	if (rc == VB_OK)
+		rc = vb_h5_read_image(file, in, &cell, &e);
+	if (rc == VB_OK && (params = vb_params_read_h5(file, "parameters", in, &e)) == NULL)
+		rc = e.status;
+	/* --set overrides, recorded as one string in the provenance */
+	char overrides[4096] = "";
+	for (int k = 0; k < nsets && rc == VB_OK; k++) {
+		char name[256];
+		const char *eq = strchr(sets[k], '=');
+		if (eq == NULL || eq == sets[k] || (size_t)(eq - sets[k]) >= sizeof name) {
+			rc = vb_err_set(&e, VB_ERR_INPUT, "--set '%s': expected KEY=VALUE",
+					sets[k]);
+			break;
+		}
+		memcpy(name, sets[k], (size_t)(eq - sets[k]));
+		name[eq - sets[k]] = '\0';
+		rc = vb_params_set(params, name, eq + 1, &e);
+		if (rc != VB_OK)
+			vb_err_prefix(&e, "--set");
+		snprintf(overrides + strlen(overrides), sizeof overrides - strlen(overrides), "%s%s",
+			 k ? "; " : "", sets[k]);
+	}
+	if (rc == VB_OK && (m = vb_echem_new(cell, params, in, &e)) == NULL)
+		rc = e.status;
+	double u0 = 0;
+	if (rc == VB_OK) {
+		o.cutoff = vb_params_get(params, "cell.cutoff_voltage");
+		if (cutoff_s &&
+		    vb_units_parse(cutoff_s, VB_UNIT_VOLTAGE, "--cutoff", &o.cutoff, &e) != VB_OK)
+			rc = VB_ERR_INPUT;
+		const double cmax = vb_params_get(params, "cam.c_max");
+		const double c0 = vb_params_get(params, "cam.c_init");
+		u0 = vb_params_eval(params, "cam.ocp", c0 / cmax) -
+		     vb_params_get(params, "li_metal.ocp");
+		if (rc == VB_OK && !(o.cutoff < u0))
+			rc = vb_err_set(&e, VB_ERR_INPUT,
+					"--cutoff %.4g V is not below the open-circuit voltage "
+					"%.4g V of %s",
+					o.cutoff, u0, in);
+		if (rc == VB_OK && crate_s) {
+			/* C_theo per area (PHYSICS.md §4) over one hour */
+			double ctheo = (cmax - c0) * 96485.33212 * vb_echem_cam_volume(m) /
+				       vb_echem_area(m);
+			o.current = crate * ctheo / 3600.0;
+		}
+	}
+	free(content);
+	if (rc != VB_OK) {
+		vb_echem_free(&m);
+		vb_params_free(&params);
+		vb_voxel_free(&cell);
+		vb_h5_close(file, NULL);
+		return fail(&e);
+	}
+
+	char fingerprint[1024];
+	snprintf(fingerprint, sizeof fingerprint,
+		 "cell %lldx%lldx%lld h=%.17g I=%.17g cutoff=%.17g save=%.17g max=%.17g tol=%.17g "
+		 "dtmax=%.17g set=[%s]",
+		 (long long)cell->nx, (long long)cell->ny, (long long)cell->nz, cell->voxel_size,
+		 o.current, o.cutoff, o.save_every, o.max_time, o.step_tol, o.dt_max, overrides);
+	sv_run run;
+	rc = sv_run_init(&run, m, &o, &e);
+	if (rc == VB_OK && resume)
+		rc = sv_checkpoint_read(ckpt, &run, fingerprint, &e);
+	struct sigaction sa, old_int, old_term;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	const int progress = !quiet && isatty(STDERR_FILENO);
+	while (rc == VB_OK && run.status == SV_RUNNING) {
+		rc = sv_run_advance(&run, &o, &stop_requested, ckpt ? ckpt_every : 0,
+				    progress ? show_progress : NULL, NULL, &e);
+		if (ckpt != NULL && (run.status == SV_RUNNING || run.status == SV_INTERRUPTED)) {
+			vb_err ce;
+			vb_err_clear(&ce);
+			if (sv_checkpoint_write(ckpt, &run, fingerprint, &ce) != VB_OK) {
+				e = ce;
+				rc = ce.status;
+			}
+		}
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (progress)
+		fputc('\n', stderr);
+	int exit_code = 0;
+	if (run.status == SV_INTERRUPTED) {
+		fprintf(stderr, PROGRAM ": %s%s%s%s\n", run.message,
+			ckpt ? "; state saved to " : "; no --checkpoint, state lost",
+			ckpt ? ckpt : "", ckpt ? " (continue with --resume)" : "");
+		exit_code = 1;
+	} else if (run.status == SV_RUNNING) {
+		exit_code = fail(&e); /* e.g. a checkpoint could not be written */
+	} else {
+		/* cut-off, max time or a failure: write what there is */
+		if (run.status == SV_FAILED)
+			fprintf(stderr, PROGRAM ": %s; the output keeps the last good state\n",
+				run.message);
+		vb_err we;
+		vb_err_clear(&we);
+		int wrc = VB_OK;
+		if (run.nsnaps == 0 || run.snaps[run.nsnaps - 1].time != run.t)
+			wrc = sv_run_snapshot(&run, &we);
+		char *cmdline = vb_cli_join_argv(argc, argv);
+		sv_runfile w = {cell,
+				params,
+				&run,
+				&o,
+				file,
+				in,
+				cmdline ? cmdline : "",
+				overrides,
+				(double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
+				omp_get_max_threads()};
+		if (wrc == VB_OK)
+			wrc = vb_h5_write_atomic(out, "run", sv_runfile_write, &w, &we);
+		if (wrc == VB_OK && strcmp(out, "-") != 0) {
+			char xdmf[4096];
+			const char *ref = NULL;
+			xdmf_names(out, xdmf, sizeof xdmf, &ref);
+			wrc = sv_runfile_write_xdmf(xdmf, ref, &run, cell, &we);
+		}
+		free(cmdline);
+		if (wrc != VB_OK)
+			exit_code = fail(&we);
+		else if (run.status == SV_FAILED)
+			exit_code = 1;
+		if (exit_code == 0 && ckpt != NULL)
+			unlink(ckpt);
+		if (exit_code == 0 && !quiet && isatty(STDERR_FILENO))
+			fprintf(stderr, PROGRAM ": %s at t = %.1f s, U = %.4f V, Q = %.4f mAh/cm2\n",
+				sv_status_name(run.status), run.t, run.ts.voltage[run.ts.n - 1],
+				run.capacity / 36000.0);
+	}
+	sv_run_free(&run);
+	vb_echem_free(&m);
+	vb_params_free(&params);
+	vb_voxel_free(&cell);
+	vb_h5_close(file, NULL);
+	if (exit_code == 0 && (fflush(stdout) != 0 || ferror(stdout)))
+		exit_code = 1;
+	return exit_code;
+}

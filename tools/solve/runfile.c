@@ -1,0 +1,400 @@
+/* runfile: the run file of solve (docs/FORMAT.md), its XDMF companion, and
+ * checkpoints. Fields are stored on the whole grid with NaN where a field
+ * does not live, so that ParaView and metrics index them like /labels. */
+#include "runfile.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vb_cli.h"
+#include "vb_h5.h"
+#include "vb_outfile.h"
+
+#define PROGRAM "solve"
+
+/* A float64 dataset of rank 1 or 3 with a `units` attribute; rank-3 ones are
+ * chunked by x-slices and deflated. */
+static int write_dataset(hid_t loc, const char *name, int rank, const hsize_t *dims,
+			 const double *data, const char *units, vb_err *e)
+{
+	hid_t space = H5Screate_simple(rank, dims, NULL);
+	hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+	if (rank == 3 && dims[0] > 0 && dims[1] * dims[2] > 0) {
+		hsize_t chunk[3] = {dims[0], dims[1], dims[2]};
+		hsize_t per = 131072 / (dims[1] * dims[2]);
+		chunk[0] = per < 1 ? 1 : per > dims[0] ? dims[0] : per;
+		H5Pset_chunk(dcpl, 3, chunk);
+		H5Pset_deflate(dcpl, 4);
+	}
+	hid_t d = H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+	int rc = VB_OK;
+	if (d < 0 || H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+		rc = vb_err_set(e, VB_ERR_RUN, "cannot write dataset %s", name);
+	if (rc == VB_OK && units != NULL)
+		rc = vb_h5_attr_write_string(d, "units", units, e);
+	if (d >= 0)
+		H5Dclose(d);
+	H5Pclose(dcpl);
+	H5Sclose(space);
+	return rc;
+}
+
+static int write_series(hid_t file, const sv_series *s, const char *group, vb_err *e)
+{
+	hid_t g = H5Gcreate2(file, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+	if (g < 0)
+		return vb_err_set(e, VB_ERR_RUN, "cannot create /%s", group);
+	hsize_t n = (hsize_t)s->n;
+	int rc = write_dataset(g, "time", 1, &n, s->time, "s", e);
+	if (rc == VB_OK)
+		rc = write_dataset(g, "voltage", 1, &n, s->voltage, "V", e);
+	if (rc == VB_OK)
+		rc = write_dataset(g, "current", 1, &n, s->current, "A/m^2", e);
+	if (rc == VB_OK)
+		rc = write_dataset(g, "capacity", 1, &n, s->capacity, "C/m^2", e);
+	if (rc == VB_OK)
+		rc = write_dataset(g, "energy", 1, &n, s->energy, "J/m^2", e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(
+			g, "convention",
+			"row k: state at time[k]; current[k] flowed during (time[k-1], time[k]]; "
+			"capacity[k] = sum current*dt, energy[k] = sum current*voltage*dt over rows "
+			"1..k (implicit Euler)",
+			e);
+	H5Gclose(g);
+	return rc;
+}
+
+static int write_fields(hid_t file, const sv_run *r, const vb_image *cell, vb_err *e)
+{
+	hid_t g = H5Gcreate2(file, "fields", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+	if (g < 0)
+		return vb_err_set(e, VB_ERR_RUN, "cannot create /fields");
+	const int64_t nv = vb_voxel_count(cell);
+	double *buf = malloc((size_t)nv * 4 * sizeof *buf);
+	int rc = buf ? VB_OK : vb_err_set(e, VB_ERR_RUN, "out of memory for the fields");
+	const hsize_t dims[3] = {(hsize_t)cell->nx, (hsize_t)cell->ny, (hsize_t)cell->nz};
+	static const char *const names[4] = {"c_s", "phi_s", "phi_e", "i_bv"};
+	static const char *const units[4] = {"mol/m^3", "V", "V", "A/m^3"};
+	for (int64_t k = 0; k < r->nsnaps && rc == VB_OK; k++) {
+		char name[32];
+		snprintf(name, sizeof name, "%04lld", (long long)(k + 1));
+		hid_t s = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+		if (s < 0) {
+			rc = vb_err_set(e, VB_ERR_RUN, "cannot create /fields/%s", name);
+			break;
+		}
+		vb_echem_fields(r->m, r->snaps[k].phi, r->snaps[k].c, buf, buf + nv, buf + 2 * nv,
+				buf + 3 * nv);
+		for (int f = 0; f < 4 && rc == VB_OK; f++)
+			rc = write_dataset(s, names[f], 3, dims, buf + f * nv, units[f], e);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_double(s, "time", r->snaps[k].time, e);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_string(s, "time_units", "s", e);
+		H5Gclose(s);
+	}
+	free(buf);
+	H5Gclose(g);
+	return rc;
+}
+
+int sv_runfile_write(hid_t file, const void *ctx, vb_err *e)
+{
+	const sv_runfile *w = ctx;
+	const sv_run *r = w->run;
+	int rc = vb_h5_write_image(file, w->cell, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(file, "cell_type", vb_params_cell_type(w->params), e);
+	if (rc == VB_OK)
+		rc = vb_params_write_h5(w->params, file, "parameters", e);
+	if (rc == VB_OK && H5Lexists(w->input, "regions", H5P_DEFAULT) > 0 &&
+	    H5Ocopy(w->input, "regions", file, "regions", H5P_DEFAULT, H5P_DEFAULT) < 0)
+		rc = vb_err_set(e, VB_ERR_RUN, "%s: cannot copy /regions", w->in_name);
+	if (rc == VB_OK) {
+		const char *names[1] = {w->in_name};
+		hid_t rec = vb_h5_provenance_begin(file, PROGRAM, "discharge", w->cmdline,
+						   &w->input, names, 1, e);
+		if (rec < 0)
+			rc = e->status;
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_double(rec, "current_A_m2", w->opts->current, e);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_double(rec, "cutoff_V", w->opts->cutoff, e);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_double(rec, "save_every_s", w->opts->save_every, e);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_double(rec, "max_time_s", w->opts->max_time, e);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_double(rec, "step_tol", w->opts->step_tol, e);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_string(rec, "overrides", w->overrides, e);
+		if (rec >= 0)
+			H5Gclose(rec);
+	}
+	if (rc == VB_OK)
+		rc = write_series(file, &r->ts, "timeseries", e);
+	if (rc == VB_OK)
+		rc = write_fields(file, r, w->cell, e);
+	if (rc == VB_OK) {
+		hid_t g = H5Gcreate2(file, "solver", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+		rc = g < 0 ? vb_err_set(e, VB_ERR_RUN, "cannot create /solver") : VB_OK;
+		const struct {
+			const char *name;
+			int64_t value;
+		} counts[] = {
+			{"steps", r->steps},
+			{"rejected_steps", r->rejected},
+			{"newton_iterations", r->newton},
+			{"linear_iterations", r->linear},
+			{"inner_iterations", r->inner},
+			{"amg_setups", r->amg_setups},
+			{"potential_unknowns", vb_echem_potential_count(r->m)},
+			{"cam_unknowns", vb_echem_cam_count(r->m)},
+			{"threads", w->threads},
+		};
+		for (size_t k = 0; k < sizeof counts / sizeof *counts && rc == VB_OK; k++)
+			rc = vb_h5_attr_write_int64(g, counts[k].name, counts[k].value, e);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_string(g, "status", sv_status_name(r->status), e);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_string(g, "message", r->message, e);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_double(g, "wall_time_s", w->wall_time, e);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_string(
+				g, "linear_solver",
+				"Newton; FGMRES(30) preconditioned by block elimination of c_s, "
+				"potential block by BoomerAMG-PCG (hierarchy reused), c_s block by "
+				"Jacobi-PCG (docs/solve.md)",
+				e);
+		if (g >= 0)
+			H5Gclose(g);
+	}
+	return rc;
+}
+
+int sv_runfile_write_xdmf(const char *xdmf_path, const char *h5_ref, const sv_run *r,
+			  const vb_image *cell, vb_err *e)
+{
+	vb_outfile o;
+	if (vb_outfile_begin(&o, xdmf_path, e) != VB_OK)
+		return e->status;
+	FILE *f = fopen(o.tmp_path, "w");
+	if (f == NULL) {
+		vb_outfile_abort(&o);
+		return vb_err_set(e, VB_ERR_RUN, "%s: cannot write", xdmf_path);
+	}
+	const long long nx = (long long)cell->nx, ny = (long long)cell->ny,
+			nz = (long long)cell->nz;
+	const double h = cell->voxel_size;
+	fprintf(f, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
+		   "<Xdmf Version=\"3.0\">\n <Domain>\n"
+		   "  <Grid Name=\"run\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
+	static const char *const names[4] = {"c_s", "phi_s", "phi_e", "i_bv"};
+	for (int64_t k = 0; k < r->nsnaps; k++) {
+		fprintf(f,
+			"   <Grid Name=\"t%04lld\" GridType=\"Uniform\">\n"
+			"    <Time Value=\"%.17g\"/>\n"
+			"    <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"%lld %lld "
+			"%lld\"/>\n"
+			"    <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n"
+			"     <DataItem Dimensions=\"3\" Format=\"XML\">0 0 0</DataItem>\n"
+			"     <DataItem Dimensions=\"3\" Format=\"XML\">%.17g %.17g %.17g</DataItem>\n"
+			"    </Geometry>\n"
+			"    <Attribute Name=\"labels\" Center=\"Cell\">\n"
+			"     <DataItem Dimensions=\"%lld %lld %lld\" NumberType=\"UChar\" "
+			"Precision=\"1\" Format=\"HDF\">%s:/labels</DataItem>\n"
+			"    </Attribute>\n",
+			(long long)(k + 1), r->snaps[k].time, nx + 1, ny + 1, nz + 1, h, h, h, nx,
+			ny, nz, h5_ref);
+		for (int q = 0; q < 4; q++)
+			fprintf(f,
+				"    <Attribute Name=\"%s\" Center=\"Cell\">\n"
+				"     <DataItem Dimensions=\"%lld %lld %lld\" NumberType=\"Float\" "
+				"Precision=\"8\" Format=\"HDF\">%s:/fields/%04lld/%s</DataItem>\n"
+				"    </Attribute>\n",
+				names[q], nx, ny, nz, h5_ref, (long long)(k + 1), names[q]);
+		fprintf(f, "   </Grid>\n");
+	}
+	fprintf(f, "  </Grid>\n </Domain>\n</Xdmf>\n");
+	if (fclose(f) != 0) {
+		vb_outfile_abort(&o);
+		return vb_err_set(e, VB_ERR_RUN, "%s: write failed", xdmf_path);
+	}
+	return vb_outfile_commit(&o, e);
+}
+
+/* ---- checkpoints ---- */
+
+typedef struct ckpt_ctx {
+	const sv_run *r;
+	const char *fingerprint;
+} ckpt_ctx;
+
+static int ckpt_write(hid_t file, const void *ctx, vb_err *e)
+{
+	const ckpt_ctx *c = ctx;
+	const sv_run *r = c->r;
+	const double scalars[] = {r->t,	     r->dt,	      r->capacity,
+				  r->energy, r->lithium0, r->dt_before_save};
+	const int64_t ints[] = {r->steps, r->rejected, r->newton,     r->linear,
+				r->inner, r->amg_setups, r->next_save, r->nsnaps};
+	int rc = vb_h5_attr_write_string(file, "fingerprint", c->fingerprint, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_doubles(file, "scalars", scalars, 6, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_doubles(file, "counters_as_double",
+					      (const double[]){(double)ints[0], (double)ints[1],
+							       (double)ints[2], (double)ints[3],
+							       (double)ints[4], (double)ints[5],
+							       (double)ints[6], (double)ints[7]},
+					      8, e);
+	hsize_t np = (hsize_t)vb_echem_potential_count(r->m),
+		nc = (hsize_t)vb_echem_cam_count(r->m);
+	if (rc == VB_OK)
+		rc = write_dataset(file, "phi", 1, &np, r->phi, "V", e);
+	if (rc == VB_OK)
+		rc = write_dataset(file, "c", 1, &nc, r->c, "mol/m^3", e);
+	if (rc == VB_OK)
+		rc = write_series(file, &r->ts, "timeseries", e);
+	for (int64_t k = 0; k < r->nsnaps && rc == VB_OK; k++) {
+		char name[64];
+		snprintf(name, sizeof name, "snap_%04lld_phi", (long long)k);
+		rc = write_dataset(file, name, 1, &np, r->snaps[k].phi, "V", e);
+		snprintf(name, sizeof name, "snap_%04lld_c", (long long)k);
+		if (rc == VB_OK)
+			rc = write_dataset(file, name, 1, &nc, r->snaps[k].c, "mol/m^3", e);
+		snprintf(name, sizeof name, "snap_%04lld_time", (long long)k);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_double(file, name, r->snaps[k].time, e);
+	}
+	return rc;
+}
+
+int sv_checkpoint_write(const char *path, const sv_run *r, const char *fingerprint, vb_err *e)
+{
+	ckpt_ctx c = {r, fingerprint};
+	return vb_h5_write_atomic(path, "checkpoint", ckpt_write, &c, e);
+}
+
+/* Reads a 1-D float64 dataset of exactly n values. */
+static int read_vector(hid_t file, const char *path, const char *name, double *out, int64_t n,
+		       vb_err *e)
+{
+	hid_t d = H5Lexists(file, name, H5P_DEFAULT) > 0 ? H5Dopen2(file, name, H5P_DEFAULT) : -1;
+	hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
+	int rc = VB_OK;
+	if (d < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
+	    H5Sget_simple_extent_npoints(sp) != (hssize_t)n)
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s:/%s: missing or not %lld values", path, name,
+				(long long)n);
+	else if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s:/%s: cannot read", path, name);
+	if (sp >= 0)
+		H5Sclose(sp);
+	if (d >= 0)
+		H5Dclose(d);
+	return rc;
+}
+
+static int read_doubles_attr(hid_t loc, const char *path, const char *name, double *out, int n,
+			     vb_err *e)
+{
+	hid_t a = H5Aexists(loc, name) > 0 ? H5Aopen(loc, name, H5P_DEFAULT) : -1;
+	hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
+	int rc = VB_OK;
+	if (a < 0 || H5Sget_simple_extent_npoints(sp) != n ||
+	    H5Aread(a, H5T_NATIVE_DOUBLE, out) < 0)
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: attribute %s: expected %d numbers", path,
+				name, n);
+	if (sp >= 0)
+		H5Sclose(sp);
+	if (a >= 0)
+		H5Aclose(a);
+	return rc;
+}
+
+int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_err *e)
+{
+	hid_t file = vb_h5_open(path, e);
+	if (file < 0)
+		return e->status;
+	char *content = NULL, *fp = NULL;
+	int rc = vb_h5_attr_read_string(file, "content", path, &content, e);
+	if (rc == VB_OK && strcmp(content, "checkpoint") != 0)
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: content is '%s', expected a checkpoint",
+				path, content);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_read_string(file, "fingerprint", path, &fp, e);
+	if (rc == VB_OK && strcmp(fp, fingerprint) != 0)
+		rc = vb_err_set(e, VB_ERR_INPUT,
+				"%s: written for another cell or other options (%s); expected %s",
+				path, fp, fingerprint);
+	double sc[6], ct[8];
+	if (rc == VB_OK)
+		rc = read_doubles_attr(file, path, "scalars", sc, 6, e);
+	if (rc == VB_OK)
+		rc = read_doubles_attr(file, path, "counters_as_double", ct, 8, e);
+	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_cam_count(r->m);
+	if (rc == VB_OK)
+		rc = read_vector(file, path, "phi", r->phi, np, e);
+	if (rc == VB_OK)
+		rc = read_vector(file, path, "c", r->c, nc, e);
+	int64_t n = 0;
+	if (rc == VB_OK) {
+		hid_t d = H5Dopen2(file, "timeseries/time", H5P_DEFAULT);
+		hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
+		n = sp >= 0 ? (int64_t)H5Sget_simple_extent_npoints(sp) : 0;
+		if (sp >= 0)
+			H5Sclose(sp);
+		if (d >= 0)
+			H5Dclose(d);
+		if (n < 1 || n > ((int64_t)1 << 30))
+			rc = vb_err_set(e, VB_ERR_INPUT, "%s:/timeseries: bad length", path);
+	}
+	if (rc == VB_OK) {
+		r->ts.n = 0;
+		double *cols[5];
+		for (int k = 0; k < 5; k++)
+			cols[k] = malloc((size_t)n * sizeof(double));
+		static const char *const names[5] = {"timeseries/time", "timeseries/voltage",
+						     "timeseries/current", "timeseries/capacity",
+						     "timeseries/energy"};
+		for (int k = 0; k < 5 && rc == VB_OK; k++)
+			rc = cols[k] ? read_vector(file, path, names[k], cols[k], n, e)
+				     : vb_err_set(e, VB_ERR_RUN, "out of memory");
+		for (int64_t i = 0; i < n && rc == VB_OK; i++)
+			rc = sv_series_push(&r->ts, cols[0][i], cols[1][i], cols[2][i], cols[3][i],
+					    cols[4][i], e);
+		for (int k = 0; k < 5; k++)
+			free(cols[k]);
+	}
+	if (rc == VB_OK) {
+		r->t = sc[0], r->dt = sc[1], r->capacity = sc[2], r->energy = sc[3];
+		r->lithium0 = sc[4], r->dt_before_save = sc[5];
+		r->steps = (int64_t)ct[0], r->rejected = (int64_t)ct[1], r->newton = (int64_t)ct[2];
+		r->linear = (int64_t)ct[3], r->inner = (int64_t)ct[4];
+		r->amg_setups = (int64_t)ct[5], r->next_save = (int64_t)ct[6];
+		const int64_t ns = (int64_t)ct[7];
+		for (int64_t k = 0; k < ns && rc == VB_OK; k++) {
+			char name[64];
+			if ((rc = sv_run_snapshot(r, e)) != VB_OK)
+				break;
+			sv_snapshot *s = &r->snaps[r->nsnaps - 1];
+			snprintf(name, sizeof name, "snap_%04lld_phi", (long long)k);
+			rc = read_vector(file, path, name, s->phi, np, e);
+			snprintf(name, sizeof name, "snap_%04lld_c", (long long)k);
+			if (rc == VB_OK)
+				rc = read_vector(file, path, name, s->c, nc, e);
+			snprintf(name, sizeof name, "snap_%04lld_time", (long long)k);
+			if (rc == VB_OK)
+				rc = vb_h5_attr_read_double(file, name, path, &s->time, e);
+		}
+	}
+	free(content), free(fp);
+	vb_h5_close(file, NULL);
+	return rc;
+}
