@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,7 +59,7 @@ struct vb_echem {
 
 vb_echem_opts vb_echem_defaults(void)
 {
-	vb_echem_opts o = {1e-10, 12, 1e-6, 1e-2, 12};
+	vb_echem_opts o = {1e-9, 12, 1e-8, 1e-2, 12};
 	return o;
 }
 
@@ -853,6 +854,8 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 			break;
 		}
 		rn = rn_new;
+		if (getenv("VB_DEBUG"))
+			fprintf(stderr, "newton %d: lam %g rn/scale %g gmres %lld inner %lld\n", it, lam, rn / scale, (long long)ls.iterations, (long long)m->inner_its);
 	}
 	st.newton_iterations = it;
 	st.residual = rn / scale;

@@ -1,0 +1,380 @@
+/* Unit tests of the ASSB discharge (lib/vb_echem + tools/solve/discharge):
+ * conservation, rest, agreement with an independent 1D thin-film model,
+ * mirror symmetry, thread-count independence and convergence. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "discharge.h"
+#include "vb_echem.h"
+#include "vb_params.h"
+#include "vb_test.h"
+#include "vb_voxel.h"
+
+#define FARADAY 96485.33212
+#define GAS_R 8.314462618
+
+/* A cell along x: anode collector | Li | n_sep separator | cathode (n_cat
+ * slices from fill, or all CAM) | cathode collector. */
+static vb_image *make_cell(int64_t n_sep, int64_t n_cat, int64_t ny, int64_t nz, double h,
+			   uint8_t (*fill)(int64_t i, int64_t j, int64_t k))
+{
+	vb_err e;
+	vb_image *img = vb_voxel_new(3 + n_sep + n_cat, ny, nz, h, &e);
+	for (int64_t i = 0; i < img->nx; i++)
+		for (int64_t j = 0; j < ny; j++)
+			for (int64_t k = 0; k < nz; k++) {
+				uint8_t ph;
+				if (i == 0)
+					ph = VB_PHASE_ANODE_CC;
+				else if (i == 1)
+					ph = VB_PHASE_LI;
+				else if (i < 2 + n_sep)
+					ph = VB_PHASE_SEPARATOR;
+				else if (i < 2 + n_sep + n_cat)
+					ph = fill ? fill(i - 2 - n_sep, j, k) : VB_PHASE_CAM;
+				else
+					ph = VB_PHASE_CATHODE_CC;
+				img->labels[vb_voxel_index(img, i, j, k)] = ph;
+			}
+	return img;
+}
+
+/* A composite cathode of CAM spheres (radius 2.2 voxels) on a jittered
+ * lattice in SE, joined to the collector; asymmetric in y on purpose. */
+static uint8_t spheres(int64_t i, int64_t j, int64_t k)
+{
+	static const double centres[][3] = {{1, 1, 2},	  {3, 5, 6},  {6, 2, 5},  {8, 6, 1},
+					     {10, 1, 7},  {12, 4, 3}, {13, 7, 6}, {5, 7, 7},
+					     {2, 4, 0.5}, {11, 6, 5}, {7, 0, 0},  {9, 3, 4}};
+	for (size_t s = 0; s < sizeof centres / sizeof *centres; s++) {
+		double dx = (double)i - centres[s][0], dy = (double)j - centres[s][1],
+		       dz = (double)k - centres[s][2];
+		if (dx * dx + dy * dy + dz * dz <= 2.2 * 2.2)
+			return VB_PHASE_CAM;
+	}
+	return i >= 13 && (j + k) % 3 == 0 ? VB_PHASE_CAM : VB_PHASE_ELECTROLYTE;
+}
+
+static sv_options options(double current)
+{
+	sv_options o = {0};
+	o.current = current;
+	o.cutoff = 3.0;
+	o.max_time = INFINITY;
+	o.step_tol = 1;
+	o.dt_init = 0.1, o.dt_min = 1e-6, o.dt_max = 600;
+	o.echem = vb_echem_defaults();
+	return o;
+}
+
+/* Runs a whole discharge; returns 0 on success. */
+static int discharge(vb_image *img, vb_params *p, const sv_options *o, vb_echem **m, sv_run *r)
+{
+	vb_err e;
+	vb_err_clear(&e);
+	*m = vb_echem_new(img, p, "test cell", &e);
+	if (*m == NULL) {
+		printf("# %s\n", e.msg);
+		return -1;
+	}
+	if (sv_run_init(r, *m, o, &e) != VB_OK)
+		return -1;
+	while (r->status == SV_RUNNING)
+		if (sv_run_advance(r, o, NULL, 0, NULL, NULL, &e) != VB_OK) {
+			printf("# %s\n", e.msg);
+			return -1;
+		}
+	return 0;
+}
+
+static vb_params *assb(void)
+{
+	vb_err e;
+	vb_params *p = vb_params_load_default("assb", &e);
+	if (p == NULL)
+		printf("# %s\n", e.msg);
+	return p;
+}
+
+static void test_rest(void)
+{
+	vb_params *p = assb();
+	vb_image *img = make_cell(5, 14, 8, 8, 1e-6, spheres);
+	sv_options o = options(0);
+	o.max_time = 3600;
+	o.save_every = 600;
+	vb_echem *m = NULL;
+	sv_run r;
+	CHECK(discharge(img, p, &o, &m, &r) == 0);
+	const double u0 = vb_params_eval(p, "cam.ocp", vb_params_get(p, "cam.c_init") /
+							   vb_params_get(p, "cam.c_max"));
+	CHECK_NEAR(u0, 4.2, 1e-4);
+	CHECK(r.status == SV_MAX_TIME);
+	CHECK(r.ts.n > 2);
+	for (int64_t k = 0; k < r.ts.n; k++)
+		CHECK_NEAR(r.ts.voltage[k], u0, 1e-12);
+	double drift = 0;
+	for (int64_t q = 0; q < vb_echem_cam_count(m); q++)
+		drift = fmax(drift, fabs(r.c[q] - vb_params_get(p, "cam.c_init")));
+	CHECK(drift < 1e-9);
+	CHECK_NEAR(r.t, 3600, 1e-9);
+	sv_run_free(&r);
+	vb_echem_free(&m);
+	vb_voxel_free(&img);
+	vb_params_free(&p);
+}
+
+/* Charge passed equals F x Li gained, at every saved time and the end. */
+static void test_conservation(void)
+{
+	vb_params *p = assb();
+	vb_image *img = make_cell(5, 14, 8, 8, 1e-6, spheres);
+	sv_options o = options(80); /* 8 mA/cm2 */
+	o.save_every = 20;
+	vb_echem *m = NULL;
+	sv_run r;
+	CHECK(discharge(img, p, &o, &m, &r) == 0);
+	printf("# cut-off at %.6g s after %lld steps, %lld snapshots\n", r.t, (long long)r.steps,
+	       (long long)r.nsnaps);
+	CHECK(r.status == SV_CUTOFF);
+	CHECK(r.nsnaps >= 2);
+	CHECK(r.capacity > 0);
+	for (int64_t s = 0; s < r.nsnaps; s++) {
+		double q_li = FARADAY * (vb_echem_lithium(m, r.snaps[s].c) - r.lithium0);
+		double q_passed = o.current * r.snaps[s].time;
+		CHECK(fabs(q_li - q_passed) <= 1e-8 * q_passed);
+		if (fabs(q_li - q_passed) > 1e-8 * q_passed)
+			printf("# snapshot %lld: F dLi = %.15g, I t = %.15g\n", (long long)s, q_li,
+			       q_passed);
+	}
+	double q_end = FARADAY * (vb_echem_lithium(m, r.c) - r.lithium0);
+	CHECK(fabs(q_end - r.capacity) <= 1e-8 * r.capacity);
+	CHECK_NEAR(r.ts.voltage[r.ts.n - 1], 3.0, 1e-5);
+	sv_run_free(&r);
+	vb_echem_free(&m);
+	vb_voxel_free(&img);
+	vb_params_free(&p);
+}
+
+/* Independent 1D model of the planar thin-film cell (PHYSICS.md §2 reduced
+ * to one dimension): the reaction current is the applied current on the one
+ * CAM|SE plane, c_s diffuses through the film (fine finite volumes, implicit
+ * Euler, Thomas algorithm), and the voltage is U_0 + eta_c - eta_Li minus
+ * the ohmic drops of separator, film and Li. Returns the number of points. */
+static int64_t thin_film_1d(const vb_params *p, double I, double L_sep, double L_cam,
+			    double L_li, double *t_out, double *u_out, int64_t cap)
+{
+	const int N = 400;
+	const double h = L_cam / N, dt = 0.25;
+	const double D = vb_params_get(p, "cam.diffusivity"), cmax = vb_params_get(p, "cam.c_max");
+	const double f = FARADAY / (GAS_R * vb_params_get(p, "cell.temperature"));
+	const double i00 = vb_params_get(p, "cam.exchange_factor");
+	const double ce = vb_params_get(p, "electrolyte.c_init");
+	const double R = L_sep / (vb_params_get(p, "electrolyte.conductivity") *
+				  vb_params_get(p, "separator.conductivity_factor")) +
+			 L_cam / vb_params_get(p, "cam.conductivity") +
+			 L_li / vb_params_get(p, "li_metal.conductivity");
+	const double eta_li = 2 / f * asinh(I / (2 * vb_params_get(p, "li_metal.exchange_current")));
+	double *c = malloc(N * sizeof *c), *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
+	double *cc = malloc(N * sizeof *cc), *d = malloc(N * sizeof *d);
+	for (int n = 0; n < N; n++)
+		c[n] = vb_params_get(p, "cam.c_init");
+	const double r = D * dt / (h * h), flux = I / FARADAY; /* mol/(m^2 s) into the film */
+	int64_t k = 0;
+	for (double t = dt; k < cap; t += dt) {
+		for (int n = 0; n < N; n++) {
+			a[n] = n > 0 ? -r : 0;
+			cc[n] = n < N - 1 ? -r : 0;
+			b[n] = 1 - a[n] - cc[n];
+			d[n] = c[n] + (n == 0 ? flux * dt / h : 0);
+		}
+		for (int n = 1; n < N; n++) {
+			double w = a[n] / b[n - 1];
+			b[n] -= w * cc[n - 1];
+			d[n] -= w * d[n - 1];
+		}
+		c[N - 1] = d[N - 1] / b[N - 1];
+		for (int n = N - 2; n >= 0; n--)
+			c[n] = (d[n] - cc[n] * c[n + 1]) / b[n];
+		double cs = c[0] + flux * (h / 2) / D; /* surface value */
+		if (cs >= cmax)
+			break;
+		double i0 = i00 * sqrt(ce * cs * (cmax - cs));
+		double eta_c = -2 / f * asinh(I / (2 * i0));
+		double u = vb_params_eval(p, "cam.ocp", cs / cmax) + eta_c - eta_li - I * R;
+		t_out[k] = t, u_out[k] = u;
+		k++;
+		if (u < 3.0)
+			break;
+	}
+	free(c), free(a), free(b), free(cc), free(d);
+	return k;
+}
+
+static double interp(const double *x, const double *y, int64_t n, double at)
+{
+	if (at <= x[0])
+		return y[0];
+	for (int64_t k = 1; k < n; k++)
+		if (at <= x[k])
+			return y[k - 1] + (y[k] - y[k - 1]) * (at - x[k - 1]) / (x[k] - x[k - 1]);
+	return y[n - 1];
+}
+
+/* Time at which the reference crosses 3.0 V (linear between points). */
+static double crossing(const double *t, const double *u, int64_t n)
+{
+	for (int64_t k = 1; k < n; k++)
+		if (u[k] < 3.0)
+			return t[k - 1] + (t[k] - t[k - 1]) * (u[k - 1] - 3.0) / (u[k - 1] - u[k]);
+	return NAN;
+}
+
+static vb_params *thin_film_params(void)
+{
+	vb_params *p = assb();
+	vb_err e;
+	/* a diffusivity at which a 20 um film stays resolved by 1 um voxels */
+	if (vb_params_set(p, "cam.diffusivity", "1e-7 cm2/s", &e) != VB_OK)
+		printf("# %s\n", e.msg);
+	return p;
+}
+
+static double thin_film_capacity(double h, double step_tol, sv_run *keep, vb_echem **keep_m)
+{
+	vb_params *p = thin_film_params();
+	int64_t n = (int64_t)llround(20e-6 / h);
+	vb_image *img = make_cell(n, n, 2, 2, h, NULL);
+	sv_options o = options(10);
+	o.step_tol = step_tol;
+	vb_echem *m = NULL;
+	sv_run r;
+	double q = discharge(img, p, &o, &m, &r) == 0 ? r.capacity : NAN;
+	if (keep != NULL) {
+		*keep = r;
+		*keep_m = m;
+	} else {
+		sv_run_free(&r);
+		vb_echem_free(&m);
+	}
+	vb_voxel_free(&img);
+	if (keep == NULL)
+		vb_params_free(&p);
+	/* with keep, p leaks into the model's lifetime: freed by the caller's exit */
+	return q;
+}
+
+static void test_thin_film(void)
+{
+	vb_params *p = thin_film_params();
+	static double t_ref[200000], u_ref[200000];
+	int64_t n_ref = thin_film_1d(p, 10, 20e-6, 20e-6, 1e-6, t_ref, u_ref, 200000);
+	double t_cut_ref = crossing(t_ref, u_ref, n_ref);
+	CHECK(isfinite(t_cut_ref));
+	sv_run r;
+	vb_echem *m = NULL;
+	double q = thin_film_capacity(1e-6, 0.25, &r, &m);
+	CHECK(isfinite(q));
+	double q_ref = 10 * t_cut_ref;
+	printf("# thin film: capacity %.6g C/m2, 1D reference %.6g C/m2 (%.3f %%)\n", q, q_ref,
+	       100 * (q - q_ref) / q_ref);
+	CHECK(fabs(q - q_ref) <= 0.005 * q_ref);
+	double worst = 0;
+	for (int64_t k = 1; k < r.ts.n; k++)
+		if (r.ts.voltage[k] > 3.3 && r.ts.time[k] < t_cut_ref)
+			worst = fmax(worst,
+				     fabs(r.ts.voltage[k] - interp(t_ref, u_ref, n_ref, r.ts.time[k])));
+	printf("# thin film: largest voltage difference above 3.3 V: %.3g mV\n", worst * 1e3);
+	CHECK(worst < 2e-3);
+	CHECK(r.ts.n > 10);
+	sv_run_free(&r);
+	vb_echem_free(&m);
+	vb_params_free(&p);
+}
+
+static vb_image *mirror_y(const vb_image *a)
+{
+	vb_err e;
+	vb_image *b = vb_voxel_new(a->nx, a->ny, a->nz, a->voxel_size, &e);
+	for (int64_t i = 0; i < a->nx; i++)
+		for (int64_t j = 0; j < a->ny; j++)
+			for (int64_t k = 0; k < a->nz; k++)
+				b->labels[vb_voxel_index(b, i, a->ny - 1 - j, k)] =
+					a->labels[vb_voxel_index(a, i, j, k)];
+	return b;
+}
+
+static void test_mirror(void)
+{
+	vb_params *p = assb();
+	vb_image *a = make_cell(5, 14, 8, 8, 1e-6, spheres), *b = mirror_y(a);
+	CHECK(memcmp(a->labels, b->labels, (size_t)vb_voxel_count(a)) != 0);
+	sv_options o = options(40);
+	vb_echem *ma = NULL, *mb = NULL;
+	sv_run ra, rb;
+	CHECK(discharge(a, p, &o, &ma, &ra) == 0);
+	CHECK(discharge(b, p, &o, &mb, &rb) == 0);
+	CHECK(fabs(ra.capacity - rb.capacity) <= 1e-6 * ra.capacity);
+	CHECK(ra.ts.n == rb.ts.n);
+	for (int64_t k = 0; k < ra.ts.n && k < rb.ts.n; k++)
+		CHECK_NEAR(ra.ts.voltage[k], rb.ts.voltage[k], 1e-6);
+	sv_run_free(&ra), sv_run_free(&rb);
+	vb_echem_free(&ma), vb_echem_free(&mb);
+	vb_voxel_free(&a), vb_voxel_free(&b);
+	vb_params_free(&p);
+}
+
+static void test_threads(void)
+{
+	vb_params *p = assb();
+	vb_image *a = make_cell(5, 14, 8, 8, 1e-6, spheres);
+	sv_options o = options(80);
+	vb_echem *m1 = NULL, *m2 = NULL;
+	sv_run r1, r2;
+	int threads = omp_get_max_threads();
+	omp_set_num_threads(1);
+	CHECK(discharge(a, p, &o, &m1, &r1) == 0);
+	omp_set_num_threads(threads > 1 ? threads : 2);
+	CHECK(discharge(a, p, &o, &m2, &r2) == 0);
+	omp_set_num_threads(threads);
+	CHECK(r1.ts.n == r2.ts.n);
+	CHECK(r1.capacity == r2.capacity);
+	for (int64_t k = 0; k < r1.ts.n && k < r2.ts.n; k++)
+		CHECK(r1.ts.voltage[k] == r2.ts.voltage[k]);
+	sv_run_free(&r1), sv_run_free(&r2);
+	vb_echem_free(&m1), vb_echem_free(&m2);
+	vb_voxel_free(&a);
+	vb_params_free(&p);
+}
+
+/* Halving the step tolerance and the voxel size: the capacity changes by
+ * amounts that shrink (first order in both). */
+static void test_convergence(void)
+{
+	double qt[3], qh[3];
+	for (int k = 0; k < 3; k++)
+		qt[k] = thin_film_capacity(1e-6, 1.0 / (1 << k), NULL, NULL);
+	for (int k = 0; k < 3; k++)
+		qh[k] = thin_film_capacity(2e-6 / (1 << k), 0.25, NULL, NULL);
+	printf("# step tol 1, 1/2, 1/4: %.8g %.8g %.8g C/m2\n", qt[0], qt[1], qt[2]);
+	printf("# voxel 2, 1, 0.5 um:   %.8g %.8g %.8g C/m2\n", qh[0], qh[1], qh[2]);
+	double dt1 = fabs(qt[1] - qt[0]), dt2 = fabs(qt[2] - qt[1]);
+	double dh1 = fabs(qh[1] - qh[0]), dh2 = fabs(qh[2] - qh[1]);
+	CHECK(dt2 < 0.8 * dt1);
+	CHECK(dh2 < 0.8 * dh1);
+	CHECK(dh2 < 0.005 * qh[2]);
+}
+
+int main(void)
+{
+	RUN(test_rest, "solve: at zero current nothing drifts and U = U_0(c_s,0)");
+	RUN(test_conservation, "solve: charge passed = F x Li gained at every saved time");
+	RUN(test_thin_film, "solve: thin film agrees with an independent 1D model");
+	RUN(test_mirror, "solve: a cell mirrored in y gives the same discharge");
+	RUN(test_threads, "solve: 1 and 2 threads give identical results");
+	RUN(test_convergence, "solve: capacity converges in step tolerance and voxel size");
+	DONE();
+}
