@@ -83,7 +83,7 @@ static int discharge(vb_image *img, vb_params *p, const sv_options *o, vb_echem 
 	if (sv_run_init(r, *m, o, &e) != VB_OK)
 		return -1;
 	while (r->status == SV_RUNNING)
-		if (sv_run_advance(r, o, NULL, 0, NULL, NULL, &e) != VB_OK) {
+		if (sv_run_advance(r, o, NULL, -1, NULL, NULL, &e) != VB_OK) {
 			printf("# %s\n", e.msg);
 			return -1;
 		}

@@ -10,8 +10,8 @@
 
 /* Targets of the step control at step_tol = 1: largest change of a CAM
  * voxel's lithiation c_s / c_s,max, and of the cell voltage, per step. */
-#define TARGET_LITHIATION 0.01
-#define TARGET_VOLTAGE 0.005
+#define TARGET_LITHIATION 0.05
+#define TARGET_VOLTAGE 0.02
 /* The cut-off is located to this voltage (V). */
 #define CUTOFF_TOL 1e-6
 
@@ -69,7 +69,7 @@ int sv_run_snapshot(sv_run *r, vb_err *e)
 
 void sv_run_free(sv_run *r)
 {
-	free(r->phi), free(r->c);
+	free(r->phi), free(r->c), free(r->prev_phi), free(r->prev_c);
 	free(r->ts.time), free(r->ts.voltage), free(r->ts.current), free(r->ts.capacity);
 	free(r->ts.energy);
 	for (int64_t k = 0; k < r->nsnaps; k++)
@@ -85,7 +85,9 @@ int sv_run_init(sv_run *r, vb_echem *m, const sv_options *o, vb_err *e)
 	const int64_t np = vb_echem_potential_count(m), nc = vb_echem_cam_count(m);
 	r->phi = malloc((size_t)np * sizeof *r->phi);
 	r->c = malloc((size_t)nc * sizeof *r->c);
-	if (r->phi == NULL || r->c == NULL)
+	r->prev_phi = malloc((size_t)np * sizeof *r->prev_phi);
+	r->prev_c = malloc((size_t)nc * sizeof *r->prev_c);
+	if (r->phi == NULL || r->c == NULL || r->prev_phi == NULL || r->prev_c == NULL)
 		return vb_err_set(e, VB_ERR_RUN, "out of memory for the cell state");
 	vb_echem_rest(m, r->phi, r->c);
 	r->lithium0 = vb_echem_lithium(m, r->c);
@@ -105,8 +107,16 @@ static double wall_now(void)
 static int try_step(sv_run *r, const sv_options *o, double dt, double *phi, double *c, vb_err *e)
 {
 	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_cam_count(r->m);
-	memcpy(phi, r->phi, (size_t)np * sizeof *phi);
-	memcpy(c, r->c, (size_t)nc * sizeof *c);
+	/* Predictor: extrapolate the last step linearly in time (the state is
+	 * smooth within a discharge), keeping c_s inside (0, c_max). */
+	const double w = r->prev_valid && r->prev_dt > 0 ? dt / r->prev_dt : 0;
+	const double cmax = vb_echem_c_max(r->m);
+	for (int64_t t = 0; t < np; t++)
+		phi[t] = r->phi[t] + w * (r->phi[t] - r->prev_phi[t]);
+	for (int64_t q = 0; q < nc; q++) {
+		double g = r->c[q] + w * (r->c[q] - r->prev_c[q]);
+		c[q] = g > 0 && g < cmax ? g : r->c[q];
+	}
 	vb_echem_stats st = {0};
 	st.amg_setups = r->amg_setups;
 	int rc = vb_echem_step(r->m, r->c, dt, o->current, phi, c, &o->echem, &st, e);
@@ -128,6 +138,7 @@ int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
 		return vb_err_set(e, VB_ERR_RUN, "out of memory for the cell state");
 	}
 	const double started = wall_now();
+	const int64_t steps_at_call = r->steps;
 	int rc = VB_OK;
 	while (r->status == SV_RUNNING) {
 		if (stop != NULL && *stop) {
@@ -135,7 +146,8 @@ int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
 			snprintf(r->message, sizeof r->message, "interrupted at t = %.6g s", r->t);
 			break;
 		}
-		if (checkpoint_every > 0 && wall_now() - started >= checkpoint_every)
+		if (checkpoint_every >= 0 && r->steps > steps_at_call &&
+		    wall_now() - started >= checkpoint_every)
 			break;
 		double dt = fmin(r->dt, o->dt_max);
 		double t_save = o->save_every > 0 ? (double)r->next_save * o->save_every : INFINITY;
@@ -208,6 +220,9 @@ int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
 		r->t += dt;
 		r->capacity += o->current * dt;
 		r->energy += o->current * u * dt;
+		memcpy(r->prev_phi, r->phi, (size_t)np * sizeof *phi);
+		memcpy(r->prev_c, r->c, (size_t)nc * sizeof *c);
+		r->prev_dt = dt, r->prev_valid = r->steps > 0; /* not across the jump from rest */
 		memcpy(r->phi, phi, (size_t)np * sizeof *phi);
 		memcpy(r->c, c, (size_t)nc * sizeof *c);
 		r->steps++;

@@ -45,6 +45,8 @@ typedef struct sv_run {
 	double dt_before_save; /* step size the control wanted before a save time cut it */
 	int64_t steps, rejected, newton, linear, inner, amg_setups;
 	double *phi, *c;
+	double *prev_phi, *prev_c, prev_dt; /* the state one step earlier, for the predictor */
+	int prev_valid;
 	sv_series ts;
 	sv_snapshot *snaps;
 	int64_t nsnaps, next_save; /* next_save: index k of the next save time k*save_every */
@@ -57,9 +59,10 @@ typedef void (*sv_progress)(const sv_run *r, void *ctx);
 int sv_run_init(sv_run *r, vb_echem *m, const sv_options *o, vb_err *e);
 
 /* Steps until cut-off, max time, failure, or *stop becoming non-zero (checked
- * between steps; stop may be NULL). Also returns (with status still
- * SV_RUNNING) when checkpoint_every > 0 wall seconds have passed since the
- * call, so that the caller can write a checkpoint and call again.
+ * between steps; stop may be NULL). With checkpoint_every >= 0 it also
+ * returns (status still SV_RUNNING) after a step that ends that many wall
+ * seconds after the call, so that the caller can write a checkpoint and call
+ * again; checkpoint_every < 0: never.
  * VB_OK unless the solver failed (VB_ERR_RUN; status SV_FAILED, message set). */
 int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
 		   double checkpoint_every, sv_progress progress, void *ctx, vb_err *e);

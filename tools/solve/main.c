@@ -277,7 +277,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	const int progress = !quiet && isatty(STDERR_FILENO);
 	while (rc == VB_OK && run.status == SV_RUNNING) {
-		rc = sv_run_advance(&run, &o, &stop_requested, ckpt ? ckpt_every : 0,
+		rc = sv_run_advance(&run, &o, &stop_requested, ckpt ? ckpt_every : -1,
 				    progress ? show_progress : NULL, NULL, &e);
 		if (ckpt != NULL && (run.status == SV_RUNNING || run.status == SV_INTERRUPTED)) {
 			vb_err ce;

@@ -238,13 +238,14 @@ static int ckpt_write(hid_t file, const void *ctx, vb_err *e)
 {
 	const ckpt_ctx *c = ctx;
 	const sv_run *r = c->r;
-	const double scalars[] = {r->t,	     r->dt,	      r->capacity,
-				  r->energy, r->lithium0, r->dt_before_save};
+	const double scalars[] = {r->t,	       r->dt,	       r->capacity,
+				  r->energy,   r->lithium0,    r->dt_before_save,
+				  r->prev_dt, (double)r->prev_valid};
 	const int64_t ints[] = {r->steps, r->rejected, r->newton,     r->linear,
 				r->inner, r->amg_setups, r->next_save, r->nsnaps};
 	int rc = vb_h5_attr_write_string(file, "fingerprint", c->fingerprint, e);
 	if (rc == VB_OK)
-		rc = vb_h5_attr_write_doubles(file, "scalars", scalars, 6, e);
+		rc = vb_h5_attr_write_doubles(file, "scalars", scalars, 8, e);
 	if (rc == VB_OK)
 		rc = vb_h5_attr_write_doubles(file, "counters_as_double",
 					      (const double[]){(double)ints[0], (double)ints[1],
@@ -258,6 +259,10 @@ static int ckpt_write(hid_t file, const void *ctx, vb_err *e)
 		rc = write_dataset(file, "phi", 1, &np, r->phi, "V", e);
 	if (rc == VB_OK)
 		rc = write_dataset(file, "c", 1, &nc, r->c, "mol/m^3", e);
+	if (rc == VB_OK)
+		rc = write_dataset(file, "prev_phi", 1, &np, r->prev_phi, "V", e);
+	if (rc == VB_OK)
+		rc = write_dataset(file, "prev_c", 1, &nc, r->prev_c, "mol/m^3", e);
 	if (rc == VB_OK)
 		rc = write_series(file, &r->ts, "timeseries", e);
 	for (int64_t k = 0; k < r->nsnaps && rc == VB_OK; k++) {
@@ -333,9 +338,9 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 		rc = vb_err_set(e, VB_ERR_INPUT,
 				"%s: written for another cell or other options (%s); expected %s",
 				path, fp, fingerprint);
-	double sc[6], ct[8];
+	double sc[8], ct[8];
 	if (rc == VB_OK)
-		rc = read_doubles_attr(file, path, "scalars", sc, 6, e);
+		rc = read_doubles_attr(file, path, "scalars", sc, 8, e);
 	if (rc == VB_OK)
 		rc = read_doubles_attr(file, path, "counters_as_double", ct, 8, e);
 	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_cam_count(r->m);
@@ -343,6 +348,10 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 		rc = read_vector(file, path, "phi", r->phi, np, e);
 	if (rc == VB_OK)
 		rc = read_vector(file, path, "c", r->c, nc, e);
+	if (rc == VB_OK)
+		rc = read_vector(file, path, "prev_phi", r->prev_phi, np, e);
+	if (rc == VB_OK)
+		rc = read_vector(file, path, "prev_c", r->prev_c, nc, e);
 	int64_t n = 0;
 	if (rc == VB_OK) {
 		hid_t d = H5Dopen2(file, "timeseries/time", H5P_DEFAULT);
@@ -375,6 +384,7 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 	if (rc == VB_OK) {
 		r->t = sc[0], r->dt = sc[1], r->capacity = sc[2], r->energy = sc[3];
 		r->lithium0 = sc[4], r->dt_before_save = sc[5];
+		r->prev_dt = sc[6], r->prev_valid = sc[7] != 0;
 		r->steps = (int64_t)ct[0], r->rejected = (int64_t)ct[1], r->newton = (int64_t)ct[2];
 		r->linear = (int64_t)ct[3], r->inner = (int64_t)ct[4];
 		r->amg_setups = (int64_t)ct[5], r->next_save = (int64_t)ct[6];

@@ -1,0 +1,198 @@
+#!/usr/bin/env bats
+# solve as a user runs it (issue 4): the run file, snapshots, XDMF, overrides,
+# C-rate, checkpoints, and exit 2 / exit 1 with one clear line.
+
+load test_helper
+
+setup_file() {
+	export CELL="$BATS_FILE_TMPDIR/cell.h5" STRUCT="$BATS_FILE_TMPDIR/c.h5"
+	PATH="$VB_BIN:$PATH"
+	genstruct homogeneous --size 20x10x10um --voxel 2um --cam 0.6 --cbd 0.2 \
+		--electrolyte 0.2 --diameter 6um --seed 3 -o "$STRUCT"
+	assemble "$STRUCT" --cell assb -o "$CELL"
+	assemble "$STRUCT" --cell lib -o "$BATS_FILE_TMPDIR/lib.h5"
+	solve -q "$CELL" --current 8mA/cm2 --save-every 20s -o "$BATS_FILE_TMPDIR/run.h5"
+}
+
+# scalar attribute $2 of file $1
+attr() {
+	h5dump -a "$2" "$1" | sed -n 's/^ *(0): *//p' | tr -d '"'
+}
+
+# last value of 1-D dataset $2 of file $1
+last() {
+	h5dump -w 0 -d "$2" "$1" | sed -n 's/^ *([0-9]*): *//p' | tr ',' '\n' | sed '/^ *$/d' | tail -1
+}
+
+@test "--help prints usage to stdout and exits 0" {
+	run solve --help
+	assert_success
+	assert_output --partial "usage: solve CELL.h5"
+}
+
+@test "a discharge runs to the cut-off voltage and says so in /solver" {
+	run attr "$BATS_FILE_TMPDIR/run.h5" /solver/status
+	assert_output "cutoff"
+	u=$(last "$BATS_FILE_TMPDIR/run.h5" /timeseries/voltage)
+	awk -v u="$u" 'BEGIN { exit !(u > 2.99999 && u < 3.00001) }'
+	[ "$(attr "$BATS_FILE_TMPDIR/run.h5" /content)" = run ]
+	[ "$(attr "$BATS_FILE_TMPDIR/run.h5" /solver/steps)" -gt 5 ]
+}
+
+@test "the run file holds the cell, time series with units and provenance" {
+	f=$BATS_FILE_TMPDIR/run.h5
+	for d in time voltage current capacity energy; do
+		run h5dump -a "/timeseries/$d/units" "$f"
+		assert_success
+	done
+	[ "$(attr "$f" /timeseries/capacity/units)" = "C/m^2" ]
+	[ "$(attr "$f" /cell_type)" = assb ]
+	run h5dump -H -d /labels "$f"
+	assert_output --partial "( 33, 5, 5 )"
+	run h5dump -a /regions/cathode "$f"
+	assert_output --partial "12, 22"
+	run h5dump -a /provenance/step_003/program "$f"
+	assert_output --partial '"solve"'
+	run attr "$f" /history
+	assert_output --partial "solve"
+}
+
+@test "capacity is the integral of the current, energy that of current x voltage" {
+	f=$BATS_FILE_TMPDIR/run.h5
+	paste <(h5dump -w 0 -d /timeseries/time "$f" | sed -n 's/^ *([0-9]*): *//p' | tr ',' '\n' | sed '/^ *$/d') \
+		<(h5dump -w 0 -d /timeseries/voltage "$f" | sed -n 's/^ *([0-9]*): *//p' | tr ',' '\n' | sed '/^ *$/d') \
+		<(h5dump -w 0 -d /timeseries/current "$f" | sed -n 's/^ *([0-9]*): *//p' | tr ',' '\n' | sed '/^ *$/d') \
+		> series.txt
+	q=$(last "$f" /timeseries/capacity)
+	en=$(last "$f" /timeseries/energy)
+	awk -v q="$q" -v en="$en" 'NR > 1 { Q += $3 * ($1 - t); E += $3 * $2 * ($1 - t) } { t = $1 }
+		END { if (Q <= 0 || (Q - q) / q > 1e-6 || (q - Q) / q > 1e-6 || (E - en) / en > 1e-5 || (en - E) / en > 1e-5) exit 1 }' series.txt
+	awk -v q="$q" 'BEGIN { exit !(q > 1000) }'
+}
+
+@test "--save-every gives snapshots at the requested times and one at the end" {
+	f=$BATS_FILE_TMPDIR/run.h5
+	[ "$(attr "$f" /fields/0001/time)" = 20 ]
+	[ "$(attr "$f" /fields/0002/time)" = 40 ]
+	for d in c_s phi_s phi_e i_bv; do
+		run h5dump -H -d "/fields/0001/$d" "$f"
+		assert_output --partial "( 33, 5, 5 )"
+	done
+	t_end=$(last "$f" /timeseries/time)
+	n=$(h5dump -n "$f" | grep -c 'group      /fields/[0-9]*$')
+	last_snap=$(printf '/fields/%04d/time' "$n")
+	awk -v a="$(attr "$f" "$last_snap")" -v b="$t_end" 'BEGIN { exit !(a == b) }'
+}
+
+@test "an XDMF file beside the run references its labels and fields" {
+	x=$BATS_FILE_TMPDIR/run.xdmf
+	[ -f "$x" ]
+	grep -q 'run.h5:/labels' "$x"
+	grep -q 'run.h5:/fields/0001/c_s' "$x"
+	grep -q 'CollectionType="Temporal"' "$x"
+	grep -q '<Time Value="20"/>' "$x"
+}
+
+@test "--set overrides a parameter for the run and records it" {
+	run solve -q "$CELL" --current 8mA/cm2 --set cam.diffusivity=1e-11cm2/s -o fast.h5
+	assert_success
+	run h5dump -a /parameters/text fast.h5
+	assert_output --partial "diffusivity = 1e-11cm2/s"
+	run h5dump -a /provenance/step_003/overrides fast.h5
+	assert_output --partial "cam.diffusivity=1e-11cm2/s"
+	# faster solid diffusion delivers more capacity before the cut-off
+	awk -v a="$(last fast.h5 /timeseries/capacity)" \
+		-v b="$(last "$BATS_FILE_TMPDIR/run.h5" /timeseries/capacity)" 'BEGIN { exit !(a > b) }'
+}
+
+@test "--c-rate sets the current from the theoretical capacity" {
+	run solve -q "$CELL" --c-rate 2 --max-time 60s -o crate.h5
+	assert_success
+	[ "$(attr crate.h5 /solver/status)" = max_time ]
+	ctheo=$(metrics --json "$CELL" | jq -r .c_theo_mAh_cm2)
+	i=$(last crate.h5 /timeseries/current)
+	# 2C: I = 2 * C_theo / 1 h; mAh/cm2 -> C/m2 is x 36000
+	awk -v i="$i" -v c="$ctheo" 'BEGIN { e = i / (2 * c * 36000 / 3600) - 1; exit !(e < 1e-3 && e > -1e-3) }'
+}
+
+@test "-o - writes the run file to stdout" {
+	solve -q "$CELL" --current 8mA/cm2 --max-time 5s -o - > piped.h5
+	[ "$(attr piped.h5 /content)" = run ]
+	[ ! -e ./-.xdmf ]
+}
+
+@test "rejects a structure file that is not a cell" {
+	run solve "$STRUCT" --current 8mA/cm2 -o out.h5
+	assert_failure 2
+	assert_output --partial "expected a cell"
+	assert_no_output_file out.h5
+}
+
+@test "rejects a LIB cell (ASSB only in this version)" {
+	run solve "$BATS_FILE_TMPDIR/lib.h5" --current 8mA/cm2 -o out.h5
+	assert_failure 2
+	assert_output --partial "ASSB cells only"
+}
+
+@test "rejects a zero or negative current" {
+	run solve "$CELL" --current 0mA/cm2 -o out.h5
+	assert_failure 2
+	assert_output --partial "--current must be > 0"
+	run solve "$CELL" --current -1mA/cm2 -o out.h5
+	assert_failure 2
+	assert_no_output_file out.h5
+}
+
+@test "rejects a non-numeric override with one line naming it" {
+	run solve "$CELL" --current 8mA/cm2 --set cam.diffusivity=fast -o out.h5
+	assert_failure 2
+	assert_output --partial "cam.diffusivity"
+	[ "${#lines[@]}" -eq 1 ]
+	run solve "$CELL" --current 8mA/cm2 --set no.such.key=1 -o out.h5
+	assert_failure 2
+	assert_no_output_file out.h5
+}
+
+@test "rejects a cut-off at or above the open-circuit voltage" {
+	run solve "$CELL" --current 8mA/cm2 --cutoff 4.3V -o out.h5
+	assert_failure 2
+	assert_output --partial "open-circuit voltage 4.2"
+	assert_no_output_file out.h5
+}
+
+@test "a solver that does not converge exits 1 and keeps the last good state" {
+	run solve "$CELL" --current 8mA/cm2 --newton-max 1 -o fail.h5
+	assert_failure 1
+	assert_output --partial "Newton"
+	assert_output --partial "last good state"
+	[ "$(attr fail.h5 /solver/status)" = failed ]
+	run h5dump -a /solver/message fail.h5
+	assert_output --partial "no convergence"
+	run h5dump -d /fields/0001/c_s fail.h5
+	assert_success
+}
+
+@test "SIGTERM saves a checkpoint; --resume reaches the same result" {
+	solve -q "$CELL" --current 1mA/cm2 -o straight.h5
+	solve -q "$CELL" --current 1mA/cm2 --checkpoint ck.h5 --checkpoint-every 0 -o resumed.h5 2> err.txt &
+	pid=$!
+	for _ in $(seq 1 400); do
+		[ -e ck.h5 ] && break
+		sleep 0.02
+	done
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 1 ]
+	grep -q -- "--resume" err.txt
+	assert_no_output_file resumed.h5
+	[ -e ck.h5 ]
+	run solve -q "$CELL" --current 1mA/cm2 --checkpoint ck.h5 --checkpoint-every 0 --resume -o resumed.h5
+	assert_success
+	[ ! -e ck.h5 ]
+	a=$(last straight.h5 /timeseries/capacity)
+	b=$(last resumed.h5 /timeseries/capacity)
+	awk -v a="$a" -v b="$b" 'BEGIN { e = (a - b) / a; exit !(e < 1e-6 && e > -1e-6) }'
+	run solve -q "$CELL" --current 2mA/cm2 --checkpoint resumed.h5 --resume -o other.h5
+	assert_failure 2
+}
