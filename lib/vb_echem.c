@@ -785,6 +785,8 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 	int it = 0;
 	char where[160] = "";
 	while (rn > o.newton_tol * scale) {
+		if (it >= 3 && rn <= 10 * o.newton_tol * scale)
+			break; /* at the rounding floor of the residual */
 		if (it >= o.newton_max) {
 			describe_worst(m, R, where, sizeof where);
 			rc = vb_err_set(e, VB_ERR_RUN,
@@ -848,6 +850,12 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		}
 		memcpy(phi, trial, (size_t)np * sizeof *phi);
 		memcpy(c, trial + np, (size_t)nc * sizeof *c);
+		if (!(rn_new < rn) && rn_new <= 10 * o.newton_tol * scale) {
+			/* no further progress within a factor 10 of the tolerance: the
+			 * rounding floor of the residual (small steps, near saturation) */
+			rn = rn_new;
+			break;
+		}
 		if (!(rn_new < rn) && rn_new > o.newton_tol * scale) {
 			describe_worst(m, R, where, sizeof where);
 			rc = vb_err_set(e, VB_ERR_RUN,

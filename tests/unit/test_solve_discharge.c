@@ -355,11 +355,23 @@ static void test_threads(void)
 static void test_convergence(void)
 {
 	double qt[3], qh[3];
-	for (int k = 0; k < 3; k++)
-		qt[k] = thin_film_capacity(1e-6, 1.0 / (1 << k), NULL, NULL);
+	vb_params *p = assb();
+	vb_image *img = make_cell(5, 14, 8, 8, 1e-6, spheres);
+	for (int k = 0; k < 3; k++) {
+		/* the composite cell at 8 mA/cm2, where the step size matters */
+		sv_options o = options(80);
+		o.step_tol = 4.0 / (1 << k);
+		vb_echem *m = NULL;
+		sv_run r;
+		qt[k] = discharge(img, p, &o, &m, &r) == 0 ? r.capacity : NAN;
+		sv_run_free(&r);
+		vb_echem_free(&m);
+	}
+	vb_voxel_free(&img);
+	vb_params_free(&p);
 	for (int k = 0; k < 3; k++)
 		qh[k] = thin_film_capacity(2e-6 / (1 << k), 0.25, NULL, NULL);
-	printf("# step tol 1, 1/2, 1/4: %.8g %.8g %.8g C/m2\n", qt[0], qt[1], qt[2]);
+	printf("# step tol 4, 2, 1 (composite cell): %.8g %.8g %.8g C/m2\n", qt[0], qt[1], qt[2]);
 	printf("# voxel 2, 1, 0.5 um:   %.8g %.8g %.8g C/m2\n", qh[0], qh[1], qh[2]);
 	double dt1 = fabs(qt[1] - qt[0]), dt2 = fabs(qt[2] - qt[1]);
 	double dh1 = fabs(qh[1] - qh[0]), dh2 = fabs(qh[2] - qh[1]);
