@@ -78,28 +78,95 @@ void vb_linsolve_spmv(const vb_csr *A, const double *x, double *y)
 	}
 }
 
-static double dot(const double *a, const double *b, int64_t n)
+/* z = M^-1 r for a preconditioner M. */
+typedef void (*precond_fn)(void *ctx, const double *r, double *z);
+
+/* Preconditioned conjugate gradients on A x = b (x: starting guess), the
+ * one CG loop of this file. name prefixes the failure messages. */
+static int pcg(const vb_csr *A, const double *b, double *x, double rtol, int64_t max_iter,
+	       precond_fn precond, void *ctx, const char *name, vb_linsolve_stats *st, vb_err *e)
 {
-	return vb_linsolve_dot(a, b, n);
+	const int64_t n = A->n;
+	double *r = malloc((size_t)n * sizeof *r), *z = malloc((size_t)n * sizeof *z);
+	double *p = malloc((size_t)n * sizeof *p), *q = malloc((size_t)n * sizeof *q);
+	int rc = VB_OK;
+	double rel = 0;
+	int64_t it = 0;
+	if (!r || !z || !p || !q) {
+		rc = vb_err_set(e, VB_ERR_RUN, "out of memory for %s on %lld unknowns", name,
+				(long long)n);
+		goto done;
+	}
+	const double bnorm = sqrt(vb_linsolve_dot(b, b, n));
+	if (bnorm == 0) {
+		memset(x, 0, (size_t)n * sizeof *x);
+		goto done;
+	}
+	vb_linsolve_spmv(A, x, q);
+#pragma omp parallel for schedule(static)
+	for (int64_t i = 0; i < n; i++)
+		r[i] = b[i] - q[i];
+	rel = sqrt(vb_linsolve_dot(r, r, n)) / bnorm;
+	double rz = 0;
+	while (rel > rtol && it < max_iter) {
+		precond(ctx, r, z);
+		const double rz_new = vb_linsolve_dot(r, z, n);
+		if (it == 0) {
+			memcpy(p, z, (size_t)n * sizeof *p); /* p holds garbage: not 0 * p */
+		} else {
+			const double beta = rz_new / rz;
+#pragma omp parallel for schedule(static)
+			for (int64_t i = 0; i < n; i++)
+				p[i] = z[i] + beta * p[i];
+		}
+		rz = rz_new;
+		vb_linsolve_spmv(A, p, q);
+		const double pq = vb_linsolve_dot(p, q, n);
+		if (!(pq > 0)) {
+			rc = vb_err_set(e, VB_ERR_RUN,
+					"%s: matrix is not positive definite (p'Ap = %g at iteration "
+					"%lld)",
+					name, pq, (long long)it);
+			break;
+		}
+		const double alpha = rz / pq;
+#pragma omp parallel for schedule(static)
+		for (int64_t i = 0; i < n; i++) {
+			x[i] += alpha * p[i];
+			r[i] -= alpha * q[i];
+		}
+		it++;
+		rel = sqrt(vb_linsolve_dot(r, r, n)) / bnorm;
+	}
+	if (rc == VB_OK && rel > rtol)
+		rc = vb_err_set(e, VB_ERR_RUN,
+				"%s: relative residual %.3g after %lld iterations, expected <= %.3g",
+				name, rel, (long long)it, rtol);
+done:
+	if (st != NULL) {
+		st->iterations = it;
+		st->residual = rel;
+	}
+	free(r), free(z), free(p), free(q);
+	return rc;
 }
 
-static void spmv(const vb_csr *A, const double *x, double *y)
+static void jacobi(void *ctx, const double *r, double *z)
 {
-	vb_linsolve_spmv(A, x, y);
+	const vb_csr *D = ctx; /* n and the inverse diagonal in val */
+#pragma omp parallel for schedule(static)
+	for (int64_t i = 0; i < D->n; i++)
+		z[i] = D->val[i] * r[i];
 }
 
 static int solve_pcg(const vb_csr *A, const double *b, double *x, const vb_linsolve_opts *o,
 		     vb_linsolve_stats *st, vb_err *e)
 {
 	const int64_t n = A->n;
-	double *r = malloc((size_t)n * sizeof *r), *z = malloc((size_t)n * sizeof *z);
-	double *p = malloc((size_t)n * sizeof *p), *q = malloc((size_t)n * sizeof *q);
 	double *dinv = malloc((size_t)n * sizeof *dinv);
-	if (!r || !z || !p || !q || !dinv) {
-		free(r), free(z), free(p), free(q), free(dinv);
+	if (dinv == NULL)
 		return vb_err_set(e, VB_ERR_RUN, "out of memory for PCG on %lld unknowns",
 				  (long long)n);
-	}
 	int bad_diag = 0;
 #pragma omp parallel for schedule(static) reduction(| : bad_diag)
 	for (int64_t i = 0; i < n; i++) {
@@ -110,63 +177,16 @@ static int solve_pcg(const vb_csr *A, const double *b, double *x, const vb_linso
 		bad_diag |= !(d > 0);
 		dinv[i] = d > 0 ? 1.0 / d : 0.0;
 	}
+	if (st != NULL)
+		st->used = VB_LINSOLVE_PCG, st->iterations = 0, st->residual = 0;
 	int rc = VB_OK;
-	if (bad_diag)
+	if (bad_diag) {
 		rc = vb_err_set(e, VB_ERR_RUN, "PCG: matrix has a non-positive diagonal entry");
-	const double bnorm = sqrt(dot(b, b, n));
-	double rel = 0;
-	int64_t it = 0;
-	if (rc == VB_OK && bnorm == 0) {
-		memset(x, 0, (size_t)n * sizeof *x);
-	} else if (rc == VB_OK) {
-		spmv(A, x, q);
-#pragma omp parallel for schedule(static)
-		for (int64_t i = 0; i < n; i++) {
-			r[i] = b[i] - q[i];
-			z[i] = dinv[i] * r[i];
-			p[i] = z[i];
-		}
-		double rz = dot(r, z, n);
-		rel = sqrt(dot(r, r, n)) / bnorm;
-		while (rel > o->rtol && it < o->max_iter) {
-			spmv(A, p, q);
-			double pq = dot(p, q, n);
-			if (!(pq > 0)) {
-				rc = vb_err_set(e, VB_ERR_RUN,
-						"PCG: matrix is not positive definite "
-						"(p'Ap = %g at iteration %lld)",
-						pq, (long long)it);
-				break;
-			}
-			double alpha = rz / pq;
-#pragma omp parallel for schedule(static)
-			for (int64_t i = 0; i < n; i++) {
-				x[i] += alpha * p[i];
-				r[i] -= alpha * q[i];
-				z[i] = dinv[i] * r[i];
-			}
-			double rz_new = dot(r, z, n);
-			double beta = rz_new / rz;
-			rz = rz_new;
-#pragma omp parallel for schedule(static)
-			for (int64_t i = 0; i < n; i++)
-				p[i] = z[i] + beta * p[i];
-			it++;
-			rel = sqrt(dot(r, r, n)) / bnorm;
-		}
-		if (rc == VB_OK && rel > o->rtol)
-			rc = vb_err_set(
-				e, VB_ERR_RUN,
-				"PCG: relative residual %.3g after %lld iterations, expected "
-				"<= %.3g",
-				rel, (long long)it, o->rtol);
+	} else {
+		vb_csr D = {n, NULL, NULL, dinv};
+		rc = pcg(A, b, x, o->rtol, o->max_iter, jacobi, &D, "PCG", st, e);
 	}
-	if (st != NULL) {
-		st->used = VB_LINSOLVE_PCG;
-		st->iterations = it;
-		st->residual = rel;
-	}
-	free(r), free(z), free(p), free(q), free(dinv);
+	free(dinv);
 	return rc;
 }
 
@@ -220,11 +240,11 @@ static int solve_cholmod(const vb_csr *A, const double *b, double *x, vb_linsolv
 		/* Report the true residual so both methods are judged alike. */
 		double *q = malloc((size_t)n * sizeof *q);
 		if (q != NULL) {
-			spmv(A, x, q);
+			vb_linsolve_spmv(A, x, q);
 			for (int64_t i = 0; i < n; i++)
 				q[i] = b[i] - q[i];
-			double bn = sqrt(dot(b, b, n));
-			st->residual = bn > 0 ? sqrt(dot(q, q, n)) / bn : 0;
+			double bn = sqrt(vb_linsolve_dot(b, b, n));
+			st->residual = bn > 0 ? sqrt(vb_linsolve_dot(q, q, n)) / bn : 0;
 			free(q);
 		}
 	}
@@ -500,76 +520,20 @@ static void amg_vcycle(vb_linsolve_amg *a, const double *r, double *z)
 	HYPRE_IJVectorGetValues(a->vx, a->n, a->rows, z);
 }
 
+static void amg_precond(void *ctx, const double *r, double *z)
+{
+	amg_vcycle(ctx, r, z);
+}
+
 int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x,
 			double rtol, int64_t max_iter, vb_linsolve_stats *st, vb_err *e)
 {
-	const int64_t n = A->n;
-	if (n != amg->n)
+	if (A->n != amg->n)
 		return vb_err_set(e, VB_ERR_RUN, "AMG: matrix has %lld rows, hierarchy %lld",
-				  (long long)n, (long long)amg->n);
-	double *r = malloc((size_t)n * sizeof *r), *z = malloc((size_t)n * sizeof *z);
-	double *p = malloc((size_t)n * sizeof *p), *q = malloc((size_t)n * sizeof *q);
-	if (!r || !z || !p || !q) {
-		free(r), free(z), free(p), free(q);
-		return vb_err_set(e, VB_ERR_RUN, "out of memory for PCG on %lld unknowns",
-				  (long long)n);
-	}
-	int rc = VB_OK;
-	const double bnorm = sqrt(dot(b, b, n));
-	double rel = 0;
-	int64_t it = 0;
-	if (bnorm == 0) {
-		memset(x, 0, (size_t)n * sizeof *x);
-	} else {
-		spmv(A, x, q);
-#pragma omp parallel for schedule(static)
-		for (int64_t i = 0; i < n; i++)
-			r[i] = b[i] - q[i];
-		rel = sqrt(dot(r, r, n)) / bnorm;
-		double rz = 0;
-		while (rel > rtol && it < max_iter) {
-			amg_vcycle(amg, r, z);
-			double rz_new = dot(r, z, n);
-			if (it == 0) {
-				memcpy(p, z, (size_t)n * sizeof *p);
-			} else {
-				double beta = rz_new / rz;
-#pragma omp parallel for schedule(static)
-				for (int64_t i = 0; i < n; i++)
-					p[i] = z[i] + beta * p[i];
-			}
-			rz = rz_new;
-			spmv(A, p, q);
-			double pq = dot(p, q, n);
-			if (!(pq > 0)) {
-				rc = vb_err_set(e, VB_ERR_RUN,
-						"PCG: matrix is not positive definite "
-						"(p'Ap = %g at iteration %lld)",
-						pq, (long long)it);
-				break;
-			}
-			double alpha = rz / pq;
-#pragma omp parallel for schedule(static)
-			for (int64_t i = 0; i < n; i++) {
-				x[i] += alpha * p[i];
-				r[i] -= alpha * q[i];
-			}
-			it++;
-			rel = sqrt(dot(r, r, n)) / bnorm;
-		}
-		if (rc == VB_OK && rel > rtol)
-			rc = vb_err_set(e, VB_ERR_RUN,
-					"AMG-PCG: relative residual %.3g after %lld iterations, "
-					"expected <= %.3g",
-					rel, (long long)it, rtol);
-	}
-	if (st != NULL) {
+				  (long long)A->n, (long long)amg->n);
+	if (st != NULL)
 		st->used = VB_LINSOLVE_AMG;
-		st->iterations = it;
-		st->residual = rel;
-	}
-	free(r), free(z), free(p), free(q);
-	return rc;
+	return pcg(A, b, x, rtol, max_iter, amg_precond, amg, "AMG-PCG", st, e);
 }
 
 /* ---- Flexible GMRES (Saad 1993), modified Gram-Schmidt, Givens rotations ---- */
@@ -592,7 +556,7 @@ int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op 
 				(long long)n);
 		goto done;
 	}
-	const double bnorm = sqrt(dot(b, b, n));
+	const double bnorm = sqrt(vb_linsolve_dot(b, b, n));
 	if (bnorm == 0) {
 		memset(x, 0, (size_t)n * sizeof *x);
 		goto done;
@@ -605,7 +569,7 @@ int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op 
 #pragma omp parallel for schedule(static)
 		for (int64_t i = 0; i < n; i++)
 			v0[i] = b[i] - v0[i];
-		double beta = sqrt(dot(v0, v0, n));
+		double beta = sqrt(vb_linsolve_dot(v0, v0, n));
 		rel = beta / bnorm;
 		if (rel <= rtol || it >= max_iter)
 			break;
@@ -623,13 +587,13 @@ int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op 
 				goto done;
 			for (int j = 0; j <= k; j++) {
 				const double *vj = V + (size_t)j * (size_t)n;
-				double h = dot(w, vj, n);
+				double h = vb_linsolve_dot(w, vj, n);
 				H[(size_t)j * (size_t)m + (size_t)k] = h;
 #pragma omp parallel for schedule(static)
 				for (int64_t i = 0; i < n; i++)
 					w[i] -= h * vj[i];
 			}
-			double hn = sqrt(dot(w, w, n));
+			double hn = sqrt(vb_linsolve_dot(w, w, n));
 			H[(size_t)(k + 1) * (size_t)m + (size_t)k] = hn;
 			if (hn > 0) {
 #pragma omp parallel for schedule(static)
@@ -681,7 +645,7 @@ int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op 
 #pragma omp parallel for schedule(static)
 				for (int64_t i = 0; i < n; i++)
 					V[i] = b[i] - V[i];
-				r2 = sqrt(dot(V, V, n));
+				r2 = sqrt(vb_linsolve_dot(V, V, n));
 			}
 			rel = r2 / bnorm;
 			if (rel <= rtol * 10 || it >= max_iter)

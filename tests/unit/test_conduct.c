@@ -200,7 +200,10 @@ static void test_random_against_dense(void)
 			vb_linsolve_opts o = method((vb_linsolve_method)m);
 			vb_conduct_result r;
 			vb_err e;
-			CHECK(vb_conduct_solve(img, s, 0, nx, &o, &r, &e) == VB_OK);
+			int rc = vb_conduct_solve(img, s, 0, nx, &o, &r, &e);
+			if (rc != VB_OK)
+				printf("# %s: %s\n", vb_linsolve_method_name((vb_linsolve_method)m), e.msg);
+			CHECK(rc == VB_OK);
 			if (ref > 0) {
 				CHECK_NEAR(r.kappa_eff / ref, 1.0, 1e-6);
 				compared++;
