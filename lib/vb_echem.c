@@ -4,6 +4,7 @@
  * SPD and goes to AMG (docs/solve.md). */
 #include "vb_echem.h"
 
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -45,8 +46,8 @@ struct vb_echem {
 	int64_t *rf_ptr, *rf; /* per potential row: faces (2 f + 1 on the electrolyte side) */
 	int64_t *cf_ptr, *cf; /* per CAM unknown: its CAM|SE faces */
 	vb_csr K;	      /* F D h x (graph Laplacian of CAM), nc x nc */
-	vb_csr Jcc;	      /* K + diagonal of the current step */
-	double *A_q, *D_q;    /* per CAM unknown: sum of face a, diagonal of Jcc */
+	vb_csr Pcc;	      /* the preconditioner's c_s block (K + clamped diagonal) */
+	double *A_q, *D_q;    /* per CAM unknown: sum of face a, diagonal of Pcc */
 	/* model constants */
 	double f, alpha, i00, ce, cmax, c0, D, alpha_li, i0_li, vol;
 	/* Newton workspace */
@@ -54,6 +55,7 @@ struct vb_echem {
 	double dt;
 	int64_t inner_its, inner_max;
 	double amg_rtol;
+	int64_t amg_setups; /* hierarchies built */
 	double *tc, *yp, *tmp_c, *tmp_p;
 };
 
@@ -136,7 +138,7 @@ void vb_echem_free(vb_echem **mp)
 	free(m->f_cam), free(m->f_ps), free(m->f_pe), free(m->f_pos_se), free(m->f_pos_es);
 	free(m->f_i), free(m->f_g), free(m->f_a);
 	free(m->rf_ptr), free(m->rf), free(m->cf_ptr), free(m->cf);
-	free(m->Jcc.val);
+	free(m->Pcc.val);
 	vb_linsolve_csr_free(&m->K);
 	free(m->A_q), free(m->D_q);
 	vb_linsolve_amg_free(&m->amg);
@@ -302,10 +304,10 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 	m->f_a = calloc((size_t)(nf + 1), sizeof *m->f_a);
 	m->K.col = malloc((size_t)(nk + nc) * sizeof *m->K.col);
 	m->K.val = calloc((size_t)(nk + nc), sizeof *m->K.val);
-	m->Jcc.val = calloc((size_t)(nk + nc), sizeof *m->Jcc.val);
+	m->Pcc.val = calloc((size_t)(nk + nc), sizeof *m->Pcc.val);
 	if (!m->J.col || !m->J.val || !m->S.val || !m->fixed || !m->f_cam || !m->f_ps ||
 	    !m->f_pe || !m->f_pos_se || !m->f_pos_es || !m->f_i || !m->f_g || !m->f_a ||
-	    !m->K.col || !m->K.val || !m->Jcc.val)
+	    !m->K.col || !m->K.val || !m->Pcc.val)
 		return vb_err_set(e, VB_ERR_RUN, "out of memory for the Jacobian (%lld entries)",
 				  (long long)nnz);
 	/* Pass 2: columns, fixed conductances, faces (CAM|SE first, then Li|SE). */
@@ -389,7 +391,7 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 	m->J.col[ccq] = np;
 	m->fixed[ccq] = dcc;
 	m->K.n = nc;
-	m->Jcc.n = nc, m->Jcc.rowptr = m->K.rowptr, m->Jcc.col = m->K.col;
+	m->Pcc.n = nc, m->Pcc.rowptr = m->K.rowptr, m->Pcc.col = m->K.col;
 	m->S.n = m->np, m->S.rowptr = m->J.rowptr, m->S.col = m->J.col;
 	for (int64_t t = 0; t < nfl; t++) {
 		m->f_pos_se[t] = find_pos(&m->J, m->f_ps[t], m->f_pe[t]);
@@ -552,12 +554,17 @@ static void eval_faces(vb_echem *m, const double *phi, const double *c)
 	for (int64_t t = 0; t < m->nf + m->nl; t++) {
 		double eta, i0, al, dlni0 = 0, dU = 0;
 		if (t < m->nf) {
+			/* keep_inside holds 0 < c_s < c_max; i_0 vanishes at the bounds */
 			const double cs = c[m->f_cam[t]], x = cs / m->cmax;
 			al = m->alpha;
 			eta = phi[m->f_ps[t]] - phi[m->f_pe[t]] - vb_params_eval(m->p, "cam.ocp", x);
-			i0 = m->i00 * pow(m->ce, al) * pow(cs, al) * pow(m->cmax - cs, 1 - al);
-			dlni0 = al / cs - (1 - al) / (m->cmax - cs);
 			dU = vb_params_eval_derivative(m->p, "cam.ocp", x) / m->cmax;
+			if (cs > 0 && cs < m->cmax) {
+				i0 = m->i00 * pow(m->ce, al) * pow(cs, al) * pow(m->cmax - cs, 1 - al);
+				dlni0 = al / cs - (1 - al) / (m->cmax - cs);
+			} else {
+				i0 = 0;
+			}
 		} else {
 			al = m->alpha_li;
 			eta = phi[m->f_ps[t]] - phi[m->f_pe[t]];
@@ -604,7 +611,10 @@ static void residual(vb_echem *m, const double *phi, const double *c, const doub
 	}
 }
 
-/* J (potential block), S (its Schur approximation), Jcc from the faces. */
+/* J (potential block), S (its Schur approximation) and Pcc (the c_s block
+ * of the preconditioner) from the faces. The c_s block of the Jacobian is
+ * K + F V/dt + A_q on the diagonal; A_q (the reactions' dependence on c_s)
+ * can be negative, so Pcc keeps its diagonal at least K's + F V/dt: SPD. */
 static void assemble(vb_echem *m)
 {
 	const double FV_dt = FARADAY * m->vol / m->dt;
@@ -614,14 +624,14 @@ static void assemble(vb_echem *m)
 		for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++)
 			a += m->f_a[m->cf[t]];
 		m->A_q[q] = a;
-		double kd = 0;
+		const double add = FV_dt + (a > 0 ? a : 0);
 		for (int64_t t = m->K.rowptr[q]; t < m->K.rowptr[q + 1]; t++) {
-			m->Jcc.val[t] = m->K.val[t];
-			if (m->K.col[t] == q)
-				kd = m->K.val[t], m->Jcc.val[t] += FV_dt + a;
+			m->Pcc.val[t] = m->K.val[t];
+			if (m->K.col[t] == q) {
+				m->Pcc.val[t] += add;
+				m->D_q[q] = m->Pcc.val[t];
+			}
 		}
-		double d = FV_dt + kd + a;
-		m->D_q[q] = d > FV_dt ? d : FV_dt;
 	}
 	const int64_t nnz = m->J.rowptr[m->np];
 	memcpy(m->J.val, m->fixed, (size_t)nnz * sizeof *m->J.val);
@@ -653,14 +663,10 @@ static void assemble(vb_echem *m)
 	}
 }
 
-/* y = J x for the coupled Jacobian, x = [x_p; x_c]. */
-static int jac_apply(void *ctx, const double *x, double *y, vb_err *e)
+/* y_p += sign * J_pc x_c: the reactions' dependence on c_s, seen by the
+ * potential rows of both sides of each CAM|SE face. */
+static void add_pc(const vb_echem *m, const double *xc, double sign, double *yp)
 {
-	(void)e;
-	vb_echem *m = ctx;
-	const double *xp = x, *xc = x + m->np;
-	double *ypv = y, *yc = y + m->np;
-	vb_linsolve_spmv(&m->J, xp, ypv);
 #pragma omp parallel for schedule(static)
 	for (int64_t r = 0; r < m->np; r++) {
 		double s = 0;
@@ -669,9 +675,13 @@ static int jac_apply(void *ctx, const double *x, double *y, vb_err *e)
 			if (fc < m->nf)
 				s += ((m->rf[t] & 1) ? -m->f_a[fc] : m->f_a[fc]) * xc[m->f_cam[fc]];
 		}
-		ypv[r] += s;
+		yp[r] += sign * s;
 	}
-	vb_linsolve_spmv(&m->Jcc, xc, yc);
+}
+
+/* y_c += sign * J_cp x_p: the lithium rows' dependence on the potentials. */
+static void add_cp(const vb_echem *m, const double *xp, double sign, double *yc)
+{
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < m->nc; q++) {
 		double s = 0;
@@ -679,8 +689,25 @@ static int jac_apply(void *ctx, const double *x, double *y, vb_err *e)
 			int64_t fc = m->cf[t];
 			s += m->f_g[fc] * (xp[m->f_ps[fc]] - xp[m->f_pe[fc]]);
 		}
-		yc[q] += s;
+		yc[q] += sign * s;
 	}
+}
+
+/* y = J x for the coupled Jacobian, x = [x_p; x_c]. */
+static int jac_apply(void *ctx, const double *x, double *y, vb_err *e)
+{
+	(void)e;
+	vb_echem *m = ctx;
+	const double *xp = x, *xc = x + m->np;
+	double *yp = y, *yc = y + m->np;
+	const double FV_dt = FARADAY * m->vol / m->dt;
+	vb_linsolve_spmv(&m->J, xp, yp);
+	add_pc(m, xc, 1.0, yp);
+	vb_linsolve_spmv(&m->K, xc, yc);
+#pragma omp parallel for schedule(static)
+	for (int64_t q = 0; q < m->nc; q++)
+		yc[q] += (FV_dt + m->A_q[q]) * xc[q];
+	add_cp(m, xp, 1.0, yc);
 	return VB_OK;
 }
 
@@ -695,22 +722,14 @@ static int precond_apply(void *ctx, const double *r, double *z, vb_err *e)
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < m->nc; q++)
 		m->tc[q] = rc[q] / m->D_q[q];
-#pragma omp parallel for schedule(static)
-	for (int64_t r0 = 0; r0 < m->np; r0++) {
-		double s = 0;
-		for (int64_t t = m->rf_ptr[r0]; t < m->rf_ptr[r0 + 1]; t++) {
-			int64_t fc = m->rf[t] >> 1;
-			if (fc < m->nf)
-				s += ((m->rf[t] & 1) ? -m->f_a[fc] : m->f_a[fc]) *
-				     m->tc[m->f_cam[fc]];
-		}
-		m->yp[r0] = rp[r0] - s;
-		zp[r0] = 0;
-	}
+	memcpy(m->yp, rp, (size_t)m->np * sizeof *m->yp);
+	add_pc(m, m->tc, -1.0, m->yp);
+	memset(zp, 0, (size_t)m->np * sizeof *zp);
 	if (m->amg == NULL) {
 		if ((m->amg = vb_linsolve_amg_new(&m->S, e)) == NULL)
 			return e->status;
 		m->inner_max = 0;
+		m->amg_setups++;
 	}
 	vb_linsolve_stats st = {0};
 	int rc_ = vb_linsolve_amg_pcg(m->amg, &m->S, m->yp, zp, m->amg_rtol, 200, &st, e);
@@ -719,21 +738,16 @@ static int precond_apply(void *ctx, const double *r, double *z, vb_err *e)
 		m->inner_max = st.iterations;
 	if (rc_ != VB_OK)
 		return rc_;
+	memcpy(m->tmp_c, rc, (size_t)m->nc * sizeof *m->tmp_c);
+	add_cp(m, zp, -1.0, m->tmp_c);
 #pragma omp parallel for schedule(static)
-	for (int64_t q = 0; q < m->nc; q++) {
-		double s = 0;
-		for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++) {
-			int64_t fc = m->cf[t];
-			s += m->f_g[fc] * (zp[m->f_ps[fc]] - zp[m->f_pe[fc]]);
-		}
-		m->tmp_c[q] = rc[q] - s;
+	for (int64_t q = 0; q < m->nc; q++)
 		zc[q] = m->tmp_c[q] / m->D_q[q];
-	}
 	vb_linsolve_opts o = vb_linsolve_defaults();
 	o.method = VB_LINSOLVE_PCG;
 	o.rtol = 1e-8;
 	o.max_iter = 1000;
-	return vb_linsolve_spd(&m->Jcc, m->tmp_c, zc, &o, NULL, e);
+	return vb_linsolve_spd(&m->Pcc, m->tmp_c, zc, &o, NULL, e);
 }
 
 static double norm2(const double *x, int64_t n)
@@ -741,12 +755,42 @@ static double norm2(const double *x, int64_t n)
 	return sqrt(vb_linsolve_dot(x, x, n));
 }
 
+/* The Newton update c_new of a concentration c, but never beyond 90 % of
+ * the way from c to the bound 0 or c_max it would cross, and never on it. */
+static double keep_inside(double c, double c_new, double cmax)
+{
+	if (c_new >= cmax)
+		c_new = c + 0.9 * (cmax - c);
+	else if (c_new <= 0)
+		c_new = 0.1 * c;
+	return c_new > 0 && c_new < cmax ? c_new : c; /* rounding may reach a bound */
+}
+
+/* What rounding leaves of ||R||_2 at the state phi, c: 16 epsilon times
+ * the size of the terms each row sums (conductance x potential, F V/dt x
+ * c_s). A very short step makes the lithium rows' terms large (1/dt), and a
+ * tolerance below this floor could never be met. */
+static double rounding_floor(const vb_echem *m, const double *phi, const double *c)
+{
+	const double FV_dt = FARADAY * m->vol / m->dt;
+	double s = 0;
+	for (int64_t r = 0; r < m->np; r++) {
+		double t = m->fixed[m->diag[r]] * phi[r];
+		s += t * t;
+	}
+	for (int64_t q = 0; q < m->nc; q++) {
+		double t = FV_dt * c[q];
+		s += t * t;
+	}
+	return 16 * DBL_EPSILON * sqrt(s);
+}
+
 /* Where the largest residual sits, for a failure message. */
 static void describe_worst(const vb_echem *m, const double *R, char *buf, size_t size)
 {
 	int64_t worst = 0;
-	for (int64_t t = 1; t < m->np + m->nc; t++)
-		if (fabs(R[t]) > fabs(R[worst]))
+	for (int64_t t = 1; t < m->np + m->nc && !isnan(R[worst]); t++)
+		if (isnan(R[t]) || fabs(R[t]) > fabs(R[worst]))
 			worst = t;
 	int64_t v;
 	const char *eq;
@@ -778,15 +822,21 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		return vb_err_set(e, VB_ERR_RUN, "out of memory for the Newton step");
 	}
 	vb_echem_stats st = {0};
+	const int64_t setups_before = m->amg_setups;
 	int rc = VB_OK;
 	eval_faces(m, phi, c);
 	residual(m, phi, c, c_old, current, R, R + np);
 	double rn = norm2(R, n);
 	int it = 0;
 	char where[160] = "";
-	while (rn > o.newton_tol * scale) {
-		if (it >= 3 && rn <= 10 * o.newton_tol * scale)
-			break; /* at the rounding floor of the residual */
+	const double tol = fmax(o.newton_tol * scale, rounding_floor(m, phi, c));
+	while (!(rn <= tol)) { /* NaN does not pass */
+		if (!isfinite(rn)) {
+			describe_worst(m, R, where, sizeof where);
+			rc = vb_err_set(e, VB_ERR_RUN, "Newton: the residual is not finite (at %s)",
+					where);
+			break;
+		}
 		if (it >= o.newton_max) {
 			describe_worst(m, R, where, sizeof where);
 			rc = vb_err_set(e, VB_ERR_RUN,
@@ -799,8 +849,6 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		assemble(m);
 		if (m->amg != NULL && m->inner_max > o.amg_rebuild)
 			vb_linsolve_amg_free(&m->amg);
-		if (m->amg == NULL)
-			st.amg_setups++;
 #pragma omp parallel for schedule(static)
 		for (int64_t t = 0; t < n; t++)
 			rhs[t] = -R[t], dx[t] = 0;
@@ -808,9 +856,9 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		m->inner_its = 0;
 		/* Inexact Newton: ask of the correction only what the tolerance needs
 		 * (a tenth of the target residual), at least linear_rtol. */
-		double lin_rtol = 0.1 * o.newton_tol * scale / rn;
+		double lin_rtol = 0.1 * tol / rn;
 		lin_rtol = lin_rtol < o.linear_rtol ? o.linear_rtol : lin_rtol > 1e-2 ? 1e-2 : lin_rtol;
-		rc = vb_linsolve_fgmres(n, jac_apply, m, precond_apply, m, rhs, dx, lin_rtol, 30, 300,
+		rc = vb_linsolve_fgmres(n, jac_apply, m, precond_apply, m, rhs, dx, lin_rtol, 30, 90,
 					&ls, e);
 		st.linear_iterations += ls.iterations;
 		st.inner_iterations += m->inner_its;
@@ -818,19 +866,14 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 			vb_err_prefix(e, "linear solve of the Newton correction");
 			break;
 		}
-		/* Damping: keep c_s inside (0, c_max) and potential changes moderate. */
+		/* Damping: potential changes of at most 0.5 V; each c_s kept inside
+		 * (0, c_max) on its own (keep_inside), so that one voxel close to
+		 * saturation does not shorten the step of all the others. */
 		double lam = 1.0, dmax = 0;
 		for (int64_t t = 0; t < np; t++)
 			dmax = fmax(dmax, fabs(dx[t]));
 		if (dmax > 0.5)
 			lam = 0.5 / dmax;
-		for (int64_t q = 0; q < nc; q++) {
-			double d = dx[np + q], cq = c[q];
-			if (cq + lam * d <= 0)
-				lam = 0.9 * cq / -d;
-			if (cq + lam * d >= m->cmax)
-				lam = 0.9 * (m->cmax - cq) / d;
-		}
 		double rn_new = rn;
 		int tries = 0;
 		for (;;) {
@@ -839,24 +882,18 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 				trial[t] = phi[t] + lam * dx[t];
 #pragma omp parallel for schedule(static)
 			for (int64_t q = 0; q < nc; q++)
-				trial[np + q] = c[q] + lam * dx[np + q];
+				trial[np + q] = keep_inside(c[q], c[q] + lam * dx[np + q], m->cmax);
 			eval_faces(m, trial, trial + np);
 			residual(m, trial, trial + np, c_old, current, R, R + np);
 			rn_new = norm2(R, n);
-			if (rn_new < rn * (1 - 1e-4 * lam) || rn_new <= o.newton_tol * scale ||
+			if (rn_new < rn * (1 - 1e-4 * lam) || rn_new <= tol ||
 			    ++tries > 8)
 				break;
 			lam *= 0.5;
 		}
 		memcpy(phi, trial, (size_t)np * sizeof *phi);
 		memcpy(c, trial + np, (size_t)nc * sizeof *c);
-		if (!(rn_new < rn) && rn_new <= 10 * o.newton_tol * scale) {
-			/* no further progress within a factor 10 of the tolerance: the
-			 * rounding floor of the residual (small steps, near saturation) */
-			rn = rn_new;
-			break;
-		}
-		if (!(rn_new < rn) && rn_new > o.newton_tol * scale) {
+		if (!(rn_new < rn) && rn_new > tol) {
 			describe_worst(m, R, where, sizeof where);
 			rc = vb_err_set(e, VB_ERR_RUN,
 					"Newton stalled (residual %.3g of the applied current; "
@@ -869,11 +906,9 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 	}
 	st.newton_iterations = it;
 	st.residual = rn / scale;
-	if (stats != NULL) {
-		int64_t setups = stats->amg_setups;
+	st.amg_setups = m->amg_setups - setups_before;
+	if (stats != NULL)
 		*stats = st;
-		stats->amg_setups = setups + st.amg_setups;
-	}
 	free(R), free(dx), free(trial), free(rhs);
 	return rc;
 }

@@ -618,6 +618,12 @@ int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op 
 			k++;
 			it++;
 			rel = fabs(g[k]) / bnorm;
+			if (!isfinite(rel)) {
+				rc = vb_err_set(e, VB_ERR_RUN,
+						"GMRES: the residual is not finite after %lld iterations",
+						(long long)it);
+				goto done;
+			}
 			if (rel <= rtol || hn == 0)
 				break;
 		}
@@ -652,7 +658,7 @@ int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op 
 				break;
 		}
 	}
-	if (rel > rtol * 10)
+	if (!(rel <= rtol * 10)) /* NaN fails too */
 		rc = vb_err_set(e, VB_ERR_RUN,
 				"GMRES: relative residual %.3g after %lld iterations, expected <= %.3g",
 				rel, (long long)it, rtol);

@@ -19,9 +19,20 @@
 static char pending[MAX_PENDING][PATH_MAX];
 static volatile sig_atomic_t pending_used[MAX_PENDING];
 static int handlers_installed;
+static const int caught[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+static struct sigaction previous[sizeof caught / sizeof caught[0]];
 
+/* A program that handles the signal itself (solve stops between steps and
+ * finishes what it is writing) keeps it; otherwise the pending temporary
+ * files go and the signal takes its default action. */
 static void on_signal(int sig)
 {
+	for (size_t k = 0; k < sizeof caught / sizeof caught[0]; k++)
+		if (caught[k] == sig && previous[k].sa_handler != SIG_DFL &&
+		    previous[k].sa_handler != SIG_IGN) {
+			previous[k].sa_handler(sig);
+			return;
+		}
 	for (int n = 0; n < MAX_PENDING; n++)
 		if (pending_used[n])
 			unlink(pending[n]);
@@ -34,13 +45,12 @@ static void install_handlers(void)
 	if (handlers_installed)
 		return;
 	handlers_installed = 1;
-	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-	for (size_t n = 0; n < sizeof sigs / sizeof sigs[0]; n++) {
+	for (size_t n = 0; n < sizeof caught / sizeof caught[0]; n++) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = on_signal;
 		sigemptyset(&sa.sa_mask);
-		sigaction(sigs[n], &sa, NULL);
+		sigaction(caught[n], &sa, &previous[n]);
 	}
 }
 

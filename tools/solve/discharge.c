@@ -90,6 +90,8 @@ int sv_run_init(sv_run *r, vb_echem *m, const sv_options *o, vb_err *e)
 	if (r->phi == NULL || r->c == NULL || r->prev_phi == NULL || r->prev_c == NULL)
 		return vb_err_set(e, VB_ERR_RUN, "out of memory for the cell state");
 	vb_echem_rest(m, r->phi, r->c);
+	memcpy(r->prev_phi, r->phi, (size_t)np * sizeof *r->phi);
+	memcpy(r->prev_c, r->c, (size_t)nc * sizeof *r->c);
 	r->lithium0 = vb_echem_lithium(m, r->c);
 	r->dt = o->dt_init;
 	r->next_save = 1;
@@ -118,9 +120,8 @@ static int try_step(sv_run *r, const sv_options *o, double dt, double *phi, doub
 		c[q] = g > 0 && g < cmax ? g : r->c[q];
 	}
 	vb_echem_stats st = {0};
-	st.amg_setups = r->amg_setups;
 	int rc = vb_echem_step(r->m, r->c, dt, o->current, phi, c, &o->echem, &st, e);
-	r->amg_setups = st.amg_setups;
+	r->amg_setups += st.amg_setups;
 	r->newton += st.newton_iterations;
 	r->linear += st.linear_iterations;
 	r->inner += st.inner_iterations;
@@ -189,15 +190,13 @@ int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
 		if (u < o->cutoff && o->current > 0) {
 			/* Regula falsi (Illinois) on the step length for U = U_cut. */
 			double lo = 0, hi = dt, u_lo = u_prev, u_hi = u, dts = dt;
-			int side = 0;
+			int side = 0, failed = 0;
 			for (int it = 0; it < 60 && fabs(u - o->cutoff) > CUTOFF_TOL; it++) {
 				dts = lo + (u_lo - o->cutoff) / (u_lo - u_hi) * (hi - lo);
 				double w = hi - lo;
 				dts = fmin(fmax(dts, lo + 1e-3 * w), hi - 1e-3 * w);
-				if (try_step(r, o, dts, phi, c, &se) != VB_OK) {
-					hi = dts; /* treat as beyond: shrink */
-					continue;
-				}
+				if ((failed = try_step(r, o, dts, phi, c, &se) != VB_OK))
+					break;
 				u = vb_echem_voltage(m, phi);
 				if (u < o->cutoff) {
 					hi = dts, u_hi = u;
@@ -212,6 +211,12 @@ int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
 				}
 				if (hi - lo < 1e-12 * (r->t + dt))
 					break;
+			}
+			if (failed) {
+				/* no state to end on: approach the cut-off with shorter steps */
+				r->rejected++;
+				r->dt = dts / 4;
+				continue;
 			}
 			dt = dts;
 			cut = 1;

@@ -267,12 +267,15 @@ int main(int argc, char **argv)
 	rc = sv_run_init(&run, m, &o, &e);
 	if (rc == VB_OK && resume)
 		rc = sv_checkpoint_read(ckpt, &run, fingerprint, &e);
-	struct sigaction sa, old_int, old_term;
+	/* SIGINT/SIGTERM ask to stop between steps (and to save a checkpoint).
+	 * The handler stays for the whole run: vb_outfile passes these signals
+	 * on to it, so an output being written is finished, not cut. */
+	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	const int progress = !quiet && isatty(STDERR_FILENO);
@@ -288,8 +291,6 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (progress)
 		fputc('\n', stderr);
