@@ -28,8 +28,9 @@ enum link {
 
 struct vb_echem {
 	const vb_params *p;
-	int64_t nx, ny, nz, nvox;
-	double h, area;
+	vb_image grid; /* dimensions, voxel size, labels (= lab) */
+	int64_t nvox;
+	double area;	    /* projected cross-section, m^2 */
 	int64_t np, nc, cc; /* potential unknowns (cc = collector node = np-1), CAM unknowns */
 	uint8_t *lab;	    /* copy of the labels */
 	int64_t *pot;	    /* nvox: potential unknown or -1 */
@@ -115,14 +116,14 @@ static double face_conductance(double s1, double s2, double h)
 /* The 6 face neighbours of voxel v in ascending index order; -1 outside. */
 static void neighbours(const vb_echem *m, int64_t v, int64_t nb[6])
 {
-	const int64_t k = v % m->nz, j = (v / m->nz) % m->ny, i = v / (m->nz * m->ny);
-	const int64_t sx = m->ny * m->nz, sy = m->nz;
-	nb[0] = i > 0 ? v - sx : -1;
-	nb[1] = j > 0 ? v - sy : -1;
-	nb[2] = k > 0 ? v - 1 : -1;
-	nb[3] = k < m->nz - 1 ? v + 1 : -1;
-	nb[4] = j < m->ny - 1 ? v + sy : -1;
-	nb[5] = i < m->nx - 1 ? v + sx : -1;
+	const vb_image *g = &m->grid;
+	const int64_t k = v % g->nz, j = (v / g->nz) % g->ny, i = v / (g->nz * g->ny);
+	nb[0] = i > 0 ? vb_voxel_index(g, i - 1, j, k) : -1;
+	nb[1] = j > 0 ? vb_voxel_index(g, i, j - 1, k) : -1;
+	nb[2] = k > 0 ? vb_voxel_index(g, i, j, k - 1) : -1;
+	nb[3] = k < g->nz - 1 ? vb_voxel_index(g, i, j, k + 1) : -1;
+	nb[4] = j < g->ny - 1 ? vb_voxel_index(g, i, j + 1, k) : -1;
+	nb[5] = i < g->nx - 1 ? vb_voxel_index(g, i + 1, j, k) : -1;
 }
 
 void vb_echem_free(vb_echem **mp)
@@ -173,7 +174,8 @@ static int64_t reach_from_ground(const vb_echem *m, const uint8_t *lab, uint8_t 
 			const int64_t u = nb[d];
 			enum link l = classify(lab[v], lab[u]), rl = classify(lab[u], lab[v]);
 			if (l == LINK_CC && !*cc_reached) {
-				/* The collector is one node: every CAM voxel touching it is joined. */
+				/* The collector is one node: every CAM voxel touching it is joined.
+				 */
 				*cc_reached = 1;
 				int64_t nb2[6];
 				for (int64_t w = 0; w < m->nvox; w++) {
@@ -190,8 +192,8 @@ static int64_t reach_from_ground(const vb_echem *m, const uint8_t *lab, uint8_t 
 			}
 			if (reach[u])
 				continue;
-			if (l == LINK_OHM || l == LINK_BV_CAM || l == LINK_BV_LI || rl == LINK_BV_CAM ||
-			    rl == LINK_BV_LI)
+			if (l == LINK_OHM || l == LINK_BV_CAM || l == LINK_BV_LI ||
+			    rl == LINK_BV_CAM || rl == LINK_BV_LI)
 				reach[u] = 1, queue[tail++] = u;
 		}
 	}
@@ -267,9 +269,9 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 				continue;
 			enum link l = classify(lab[v], lab[nb[d]]);
 			enum link rl = classify(lab[nb[d]], lab[v]);
-			if (m->pot[nb[d]] >= 0 && (l == LINK_OHM || l == LINK_BV_CAM ||
-						   l == LINK_BV_LI || rl == LINK_BV_CAM ||
-						   rl == LINK_BV_LI))
+			if (m->pot[nb[d]] >= 0 &&
+			    (l == LINK_OHM || l == LINK_BV_CAM || l == LINK_BV_LI ||
+			     rl == LINK_BV_CAM || rl == LINK_BV_LI))
 				len++;
 			if (l == LINK_CC)
 				has_cc = 1;
@@ -305,13 +307,13 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 	m->K.col = malloc((size_t)(nk + nc) * sizeof *m->K.col);
 	m->K.val = calloc((size_t)(nk + nc), sizeof *m->K.val);
 	m->Pcc.val = calloc((size_t)(nk + nc), sizeof *m->Pcc.val);
-	if (!m->J.col || !m->J.val || !m->S.val || !m->fixed || !m->f_cam || !m->f_ps ||
-	    !m->f_pe || !m->f_pos_se || !m->f_pos_es || !m->f_i || !m->f_g || !m->f_a ||
-	    !m->K.col || !m->K.val || !m->Pcc.val)
+	if (!m->J.col || !m->J.val || !m->S.val || !m->fixed || !m->f_cam || !m->f_ps || !m->f_pe ||
+	    !m->f_pos_se || !m->f_pos_es || !m->f_i || !m->f_g || !m->f_a || !m->K.col ||
+	    !m->K.val || !m->Pcc.val)
 		return vb_err_set(e, VB_ERR_RUN, "out of memory for the Jacobian (%lld entries)",
 				  (long long)nnz);
 	/* Pass 2: columns, fixed conductances, faces (CAM|SE first, then Li|SE). */
-	const double h = m->h;
+	const double h = m->grid.voxel_size;
 	const double F_D_h = FARADAY * m->D * h;
 	int64_t f = 0, l = nf, kq = 0, ccq = m->J.rowptr[np];
 	for (int64_t r = 0; r < np; r++) {
@@ -463,10 +465,10 @@ vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const char *what
 		return NULL;
 	}
 	m->p = p;
-	m->nx = img->nx, m->ny = img->ny, m->nz = img->nz, m->nvox = vb_voxel_count(img);
-	m->h = img->voxel_size;
-	m->area = (double)(img->ny * img->nz) * m->h * m->h;
-	m->vol = m->h * m->h * m->h;
+	m->grid = *img;
+	m->nvox = vb_voxel_count(img);
+	m->area = (double)(img->ny * img->nz) * m->grid.voxel_size * m->grid.voxel_size;
+	m->vol = m->grid.voxel_size * m->grid.voxel_size * m->grid.voxel_size;
 	m->f = FARADAY / (GAS_R * vb_params_get(p, "cell.temperature"));
 	m->alpha = vb_params_get(p, "cam.alpha");
 	m->i00 = vb_params_get(p, "cam.exchange_factor");
@@ -483,6 +485,7 @@ vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const char *what
 		return NULL;
 	}
 	memcpy(m->lab, img->labels, (size_t)m->nvox);
+	m->grid.labels = m->lab;
 	if (build(m, img->labels, what, e) != VB_OK) {
 		vb_echem_free(&m);
 		return NULL;
@@ -549,7 +552,7 @@ double vb_echem_lithium(const vb_echem *m, const double *c)
  * positive anodic), g = A di/deta (S) and, on CAM faces, a = A di/dc_s. */
 static void eval_faces(vb_echem *m, const double *phi, const double *c)
 {
-	const double A = m->h * m->h, f = m->f;
+	const double A = m->grid.voxel_size * m->grid.voxel_size, f = m->f;
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < m->nf + m->nl; t++) {
 		double eta, i0, al, dlni0 = 0, dU = 0;
@@ -557,10 +560,12 @@ static void eval_faces(vb_echem *m, const double *phi, const double *c)
 			/* keep_inside holds 0 < c_s < c_max; i_0 vanishes at the bounds */
 			const double cs = c[m->f_cam[t]], x = cs / m->cmax;
 			al = m->alpha;
-			eta = phi[m->f_ps[t]] - phi[m->f_pe[t]] - vb_params_eval(m->p, "cam.ocp", x);
+			eta = phi[m->f_ps[t]] - phi[m->f_pe[t]] -
+			      vb_params_eval(m->p, "cam.ocp", x);
 			dU = vb_params_eval_derivative(m->p, "cam.ocp", x) / m->cmax;
 			if (cs > 0 && cs < m->cmax) {
-				i0 = m->i00 * pow(m->ce, al) * pow(cs, al) * pow(m->cmax - cs, 1 - al);
+				i0 = m->i00 * pow(m->ce, al) * pow(cs, al) *
+				     pow(m->cmax - cs, 1 - al);
 				dlni0 = al / cs - (1 - al) / (m->cmax - cs);
 			} else {
 				i0 = 0;
@@ -587,7 +592,7 @@ static void eval_faces(vb_echem *m, const double *phi, const double *c)
 static void residual(vb_echem *m, const double *phi, const double *c, const double *c_old,
 		     double current, double *Rp, double *Rc)
 {
-	const double A = m->h * m->h, FV_dt = FARADAY * m->vol / m->dt;
+	const double A = m->grid.voxel_size * m->grid.voxel_size, FV_dt = FARADAY * m->vol / m->dt;
 	vb_csr L = m->J;
 	L.val = m->fixed;
 	vb_linsolve_spmv(&L, phi, Rp);
@@ -802,7 +807,8 @@ static void describe_worst(const vb_echem *m, const double *R, char *buf, size_t
 		v = m->pot_voxel[worst], eq = "charge";
 	else
 		v = m->cam_voxel[worst - m->np], eq = "lithium";
-	const int64_t k = v % m->nz, j = (v / m->nz) % m->ny, i = v / (m->nz * m->ny);
+	const vb_image *g = &m->grid;
+	const int64_t k = v % g->nz, j = (v / g->nz) % g->ny, i = v / (g->nz * g->ny);
 	snprintf(buf, size, "voxel (%lld, %lld, %lld) (%s balance %.3g A)", (long long)i,
 		 (long long)j, (long long)k, eq, R[worst]);
 }
@@ -839,10 +845,11 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		}
 		if (it >= o.newton_max) {
 			describe_worst(m, R, where, sizeof where);
-			rc = vb_err_set(e, VB_ERR_RUN,
-					"Newton did not converge in %d iterations (residual %.3g of "
-					"the applied current; largest at %s)",
-					it, rn / scale, where);
+			rc = vb_err_set(
+				e, VB_ERR_RUN,
+				"Newton did not converge in %d iterations (residual %.3g of "
+				"the applied current; largest at %s)",
+				it, rn / scale, where);
 			break;
 		}
 		it++;
@@ -857,9 +864,11 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		/* Inexact Newton: ask of the correction only what the tolerance needs
 		 * (a tenth of the target residual), at least linear_rtol. */
 		double lin_rtol = 0.1 * tol / rn;
-		lin_rtol = lin_rtol < o.linear_rtol ? o.linear_rtol : lin_rtol > 1e-2 ? 1e-2 : lin_rtol;
-		rc = vb_linsolve_fgmres(n, jac_apply, m, precond_apply, m, rhs, dx, lin_rtol, 30, 90,
-					&ls, e);
+		lin_rtol = lin_rtol < o.linear_rtol ? o.linear_rtol
+			   : lin_rtol > 1e-2	    ? 1e-2
+						    : lin_rtol;
+		rc = vb_linsolve_fgmres(n, jac_apply, m, precond_apply, m, rhs, dx, lin_rtol, 30,
+					90, &ls, e);
 		st.linear_iterations += ls.iterations;
 		st.inner_iterations += m->inner_its;
 		if (rc != VB_OK) {
@@ -886,8 +895,7 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 			eval_faces(m, trial, trial + np);
 			residual(m, trial, trial + np, c_old, current, R, R + np);
 			rn_new = norm2(R, n);
-			if (rn_new < rn * (1 - 1e-4 * lam) || rn_new <= tol ||
-			    ++tries > 8)
+			if (rn_new < rn * (1 - 1e-4 * lam) || rn_new <= tol || ++tries > 8)
 				break;
 			lam *= 0.5;
 		}
@@ -917,7 +925,7 @@ void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_
 		     double *phi_e, double *i_bv)
 {
 	eval_faces(m, phi, c);
-	const double A = m->h * m->h;
+	const double A = m->grid.voxel_size * m->grid.voxel_size;
 #pragma omp parallel for schedule(static)
 	for (int64_t v = 0; v < m->nvox; v++) {
 		double cv = NAN, ps = NAN, pe = NAN, ib = NAN;

@@ -123,10 +123,11 @@ static int pcg(const vb_csr *A, const double *b, double *x, double rtol, int64_t
 		vb_linsolve_spmv(A, p, q);
 		const double pq = vb_linsolve_dot(p, q, n);
 		if (!(pq > 0)) {
-			rc = vb_err_set(e, VB_ERR_RUN,
-					"%s: matrix is not positive definite (p'Ap = %g at iteration "
-					"%lld)",
-					name, pq, (long long)it);
+			rc = vb_err_set(
+				e, VB_ERR_RUN,
+				"%s: matrix is not positive definite (p'Ap = %g at iteration "
+				"%lld)",
+				name, pq, (long long)it);
 			break;
 		}
 		const double alpha = rz / pq;
@@ -139,9 +140,10 @@ static int pcg(const vb_csr *A, const double *b, double *x, double rtol, int64_t
 		rel = sqrt(vb_linsolve_dot(r, r, n)) / bnorm;
 	}
 	if (rc == VB_OK && rel > rtol)
-		rc = vb_err_set(e, VB_ERR_RUN,
-				"%s: relative residual %.3g after %lld iterations, expected <= %.3g",
-				name, rel, (long long)it, rtol);
+		rc = vb_err_set(
+			e, VB_ERR_RUN,
+			"%s: relative residual %.3g after %lld iterations, expected <= %.3g", name,
+			rel, (long long)it, rtol);
 done:
 	if (st != NULL) {
 		st->iterations = it;
@@ -580,7 +582,8 @@ int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op 
 		g[0] = beta;
 		int k = 0;
 		while (k < m && it < max_iter) {
-			double *zk = Z + (size_t)k * (size_t)n, *w = V + (size_t)(k + 1) * (size_t)n;
+			double *zk = Z + (size_t)k * (size_t)n,
+			       *w = V + (size_t)(k + 1) * (size_t)n;
 			if ((rc = precond(precond_ctx, V + (size_t)k * (size_t)n, zk, e)) != VB_OK)
 				goto done;
 			if ((rc = A(A_ctx, zk, w, e)) != VB_OK)
@@ -619,9 +622,10 @@ int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op 
 			it++;
 			rel = fabs(g[k]) / bnorm;
 			if (!isfinite(rel)) {
-				rc = vb_err_set(e, VB_ERR_RUN,
-						"GMRES: the residual is not finite after %lld iterations",
-						(long long)it);
+				rc = vb_err_set(
+					e, VB_ERR_RUN,
+					"GMRES: the residual is not finite after %lld iterations",
+					(long long)it);
 				goto done;
 			}
 			if (rel <= rtol || hn == 0)
@@ -659,9 +663,10 @@ int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op 
 		}
 	}
 	if (!(rel <= rtol * 10)) /* NaN fails too */
-		rc = vb_err_set(e, VB_ERR_RUN,
-				"GMRES: relative residual %.3g after %lld iterations, expected <= %.3g",
-				rel, (long long)it, rtol);
+		rc = vb_err_set(
+			e, VB_ERR_RUN,
+			"GMRES: relative residual %.3g after %lld iterations, expected <= %.3g",
+			rel, (long long)it, rtol);
 done:
 	if (st != NULL) {
 		st->used = VB_LINSOLVE_AUTO;

@@ -46,9 +46,9 @@ static vb_image *make_cell(int64_t n_sep, int64_t n_cat, int64_t ny, int64_t nz,
  * lattice in SE, joined to the collector; asymmetric in y on purpose. */
 static uint8_t spheres(int64_t i, int64_t j, int64_t k)
 {
-	static const double centres[][3] = {{1, 1, 2},	  {3, 5, 6},  {6, 2, 5},  {8, 6, 1},
-					     {10, 1, 7},  {12, 4, 3}, {13, 7, 6}, {5, 7, 7},
-					     {2, 4, 0.5}, {11, 6, 5}, {7, 0, 0},  {9, 3, 4}};
+	static const double centres[][3] = {{1, 1, 2},	 {3, 5, 6},  {6, 2, 5},	 {8, 6, 1},
+					    {10, 1, 7},	 {12, 4, 3}, {13, 7, 6}, {5, 7, 7},
+					    {2, 4, 0.5}, {11, 6, 5}, {7, 0, 0},	 {9, 3, 4}};
 	for (size_t s = 0; s < sizeof centres / sizeof *centres; s++) {
 		double dx = (double)i - centres[s][0], dy = (double)j - centres[s][1],
 		       dz = (double)k - centres[s][2];
@@ -71,8 +71,10 @@ static sv_options options(double current)
 }
 
 /* Runs a whole discharge; returns 0 on success. */
-static int discharge(vb_image *img, vb_params *p, const sv_options *o, vb_echem **m, sv_run *r)
+static int discharge(vb_image *img, const vb_params *p, const sv_options *o, vb_echem **m,
+		     sv_run *r)
 {
+	memset(r, 0, sizeof *r);
 	vb_err e;
 	vb_err_clear(&e);
 	*m = vb_echem_new(img, p, "test cell", &e);
@@ -109,8 +111,8 @@ static void test_rest(void)
 	vb_echem *m = NULL;
 	sv_run r;
 	CHECK(discharge(img, p, &o, &m, &r) == 0);
-	const double u0 = vb_params_eval(p, "cam.ocp", vb_params_get(p, "cam.c_init") /
-							   vb_params_get(p, "cam.c_max"));
+	const double u0 = vb_params_eval(
+		p, "cam.ocp", vb_params_get(p, "cam.c_init") / vb_params_get(p, "cam.c_max"));
 	CHECK_NEAR(u0, 4.2, 1e-4);
 	CHECK(r.status == SV_MAX_TIME);
 	CHECK(r.ts.n > 2);
@@ -164,8 +166,8 @@ static void test_conservation(void)
  * CAM|SE plane, c_s diffuses through the film (fine finite volumes, implicit
  * Euler, Thomas algorithm), and the voltage is U_0 + eta_c - eta_Li minus
  * the ohmic drops of separator, film and Li. Returns the number of points. */
-static int64_t thin_film_1d(const vb_params *p, double I, double L_sep, double L_cam,
-			    double L_li, double *t_out, double *u_out, int64_t cap)
+static int64_t thin_film_1d(const vb_params *p, double I, double L_sep, double L_cam, double L_li,
+			    double *t_out, double *u_out, int64_t cap)
 {
 	const int N = 400;
 	const double h = L_cam / N, dt = 0.25;
@@ -177,7 +179,8 @@ static int64_t thin_film_1d(const vb_params *p, double I, double L_sep, double L
 				  vb_params_get(p, "separator.conductivity_factor")) +
 			 L_cam / vb_params_get(p, "cam.conductivity") +
 			 L_li / vb_params_get(p, "li_metal.conductivity");
-	const double eta_li = 2 / f * asinh(I / (2 * vb_params_get(p, "li_metal.exchange_current")));
+	const double eta_li =
+		2 / f * asinh(I / (2 * vb_params_get(p, "li_metal.exchange_current")));
 	double *c = malloc(N * sizeof *c), *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
 	double *cc = malloc(N * sizeof *cc), *d = malloc(N * sizeof *d);
 	for (int n = 0; n < N; n++)
@@ -243,27 +246,17 @@ static vb_params *thin_film_params(void)
 	return p;
 }
 
-static double thin_film_capacity(double h, double step_tol, sv_run *keep, vb_echem **keep_m)
+/* Discharges the thin-film cell (20 um separator, 20 um CAM, 2 x 2 voxels
+ * of size h) at 1 mA/cm2 with parameters p into *r, *m (the caller frees
+ * both). Returns the capacity (C/m^2) or NaN. */
+static double thin_film(const vb_params *p, double h, double step_tol, sv_run *r, vb_echem **m)
 {
-	vb_params *p = thin_film_params();
 	int64_t n = (int64_t)llround(20e-6 / h);
 	vb_image *img = make_cell(n, n, 2, 2, h, NULL);
 	sv_options o = options(10);
 	o.step_tol = step_tol;
-	vb_echem *m = NULL;
-	sv_run r;
-	double q = discharge(img, p, &o, &m, &r) == 0 ? r.capacity : NAN;
-	if (keep != NULL) {
-		*keep = r;
-		*keep_m = m;
-	} else {
-		sv_run_free(&r);
-		vb_echem_free(&m);
-	}
+	double q = discharge(img, p, &o, m, r) == 0 ? r->capacity : NAN;
 	vb_voxel_free(&img);
-	if (keep == NULL)
-		vb_params_free(&p);
-	/* with keep, p leaks into the model's lifetime: freed by the caller's exit */
 	return q;
 }
 
@@ -276,7 +269,7 @@ static void test_thin_film(void)
 	CHECK(isfinite(t_cut_ref));
 	sv_run r;
 	vb_echem *m = NULL;
-	double q = thin_film_capacity(1e-6, 0.25, &r, &m);
+	double q = thin_film(p, 1e-6, 0.25, &r, &m);
 	CHECK(isfinite(q));
 	double q_ref = 10 * t_cut_ref;
 	printf("# thin film: capacity %.6g C/m2, 1D reference %.6g C/m2 (%.3f %%)\n", q, q_ref,
@@ -285,8 +278,8 @@ static void test_thin_film(void)
 	double worst = 0;
 	for (int64_t k = 1; k < r.ts.n; k++)
 		if (r.ts.voltage[k] > 3.3 && r.ts.time[k] < t_cut_ref)
-			worst = fmax(worst,
-				     fabs(r.ts.voltage[k] - interp(t_ref, u_ref, n_ref, r.ts.time[k])));
+			worst = fmax(worst, fabs(r.ts.voltage[k] -
+						 interp(t_ref, u_ref, n_ref, r.ts.time[k])));
 	printf("# thin film: largest voltage difference above 3.3 V: %.3g mV\n", worst * 1e3);
 	CHECK(worst < 2e-3);
 	CHECK(r.ts.n > 10);
@@ -369,8 +362,15 @@ static void test_convergence(void)
 	}
 	vb_voxel_free(&img);
 	vb_params_free(&p);
-	for (int k = 0; k < 3; k++)
-		qh[k] = thin_film_capacity(2e-6 / (1 << k), 0.25, NULL, NULL);
+	vb_params *tp = thin_film_params();
+	for (int k = 0; k < 3; k++) {
+		sv_run r;
+		vb_echem *m = NULL;
+		qh[k] = thin_film(tp, 2e-6 / (1 << k), 0.25, &r, &m);
+		sv_run_free(&r);
+		vb_echem_free(&m);
+	}
+	vb_params_free(&tp);
 	printf("# step tol 4, 2, 1 (composite cell): %.8g %.8g %.8g C/m2\n", qt[0], qt[1], qt[2]);
 	printf("# voxel 2, 1, 0.5 um:   %.8g %.8g %.8g C/m2\n", qh[0], qh[1], qh[2]);
 	double dt1 = fabs(qt[1] - qt[0]), dt2 = fabs(qt[2] - qt[1]);

@@ -35,7 +35,8 @@ int sv_series_push(sv_series *s, double t, double u, double i, double q, double 
 		for (int k = 0; k < 5; k++) {
 			double *grown = realloc(*cols[k], (size_t)cap * sizeof **cols[k]);
 			if (grown == NULL)
-				return vb_err_set(e, VB_ERR_RUN, "out of memory for the time series");
+				return vb_err_set(e, VB_ERR_RUN,
+						  "out of memory for the time series");
 			*cols[k] = grown;
 		}
 		s->cap = cap;
@@ -166,7 +167,8 @@ int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
 			if (r->dt < o->dt_min) {
 				r->status = SV_FAILED;
 				snprintf(r->message, sizeof r->message,
-					 "no convergence at t = %.6g s with a step of %.3g s: %.900s",
+					 "no convergence at t = %.6g s with a step of %.3g s: "
+					 "%.900s",
 					 r->t, dt, se.msg);
 				rc = vb_err_set(e, VB_ERR_RUN, "%s", r->message);
 			}
@@ -245,7 +247,8 @@ int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
 			r->status = SV_MAX_TIME;
 		r->dt = dt * fmin(2.0, fmax(0.2, rr > 0 ? 0.9 / rr : 2.0));
 		if (to_save && dt < r->dt_before_save)
-			r->dt = r->dt_before_save; /* a step cut short by a save time keeps its size */
+			r->dt = r->dt_before_save; /* a step cut short by a save time keeps its size
+						    */
 		if (progress != NULL)
 			progress(r, ctx);
 	}

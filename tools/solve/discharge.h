@@ -38,7 +38,7 @@ typedef struct sv_snapshot {
 } sv_snapshot;
 
 typedef struct sv_run {
-	vb_echem *m;	  /* not owned */
+	vb_echem *m; /* not owned */
 	sv_status status;
 	char message[1024]; /* why a run failed or stopped */
 	double t, dt, capacity, energy, lithium0;

@@ -71,8 +71,8 @@ static int usage_error(const char *msg)
 static void show_progress(const sv_run *r, void *ctx)
 {
 	(void)ctx;
-	fprintf(stderr, "\rsolve: t = %9.1f s  U = %.4f V  Q = %.4f mAh/cm2  steps %lld   ",
-		r->t, r->ts.voltage[r->ts.n - 1], r->capacity / 36000.0, (long long)r->steps);
+	fprintf(stderr, "\rsolve: t = %9.1f s  U = %.4f V  Q = %.4f mAh/cm2  steps %lld   ", r->t,
+		r->ts.voltage[r->ts.n - 1], r->capacity / 36000.0, (long long)r->steps);
 }
 
 /* The XDMF file beside the run file: RUN.h5 -> RUN.xdmf. */
@@ -156,8 +156,8 @@ int main(int argc, char **argv)
 	o.echem = vb_echem_defaults();
 	double crate = 0, ckpt_every = 300;
 	int rc = VB_OK;
-	if (current_s && vb_units_parse(current_s, VB_UNIT_CURRENT_DENSITY, "--current",
-					&o.current, &e) != VB_OK)
+	if (current_s && vb_units_parse(current_s, VB_UNIT_CURRENT_DENSITY, "--current", &o.current,
+					&e) != VB_OK)
 		return fail(&e);
 	if (current_s && !(o.current > 0))
 		return usage_error("--current must be > 0 (a discharge)");
@@ -167,8 +167,8 @@ int main(int argc, char **argv)
 		return usage_error("--c-rate must be > 0");
 	if ((maxtime_s &&
 	     vb_units_parse(maxtime_s, VB_UNIT_TIME, "--max-time", &o.max_time, &e) != VB_OK) ||
-	    (save_s && vb_units_parse(save_s, VB_UNIT_TIME, "--save-every", &o.save_every, &e) !=
-			       VB_OK) ||
+	    (save_s &&
+	     vb_units_parse(save_s, VB_UNIT_TIME, "--save-every", &o.save_every, &e) != VB_OK) ||
 	    (maxstep_s &&
 	     vb_units_parse(maxstep_s, VB_UNIT_TIME, "--max-step", &o.dt_max, &e) != VB_OK) ||
 	    (ckpt_every_s && vb_units_parse(ckpt_every_s, VB_UNIT_TIME, "--checkpoint-every",
@@ -196,8 +196,8 @@ int main(int argc, char **argv)
 	vb_image *cell = NULL;
 	vb_params *params = NULL;
 	vb_echem *m = NULL;
-	if (rc == VB_OK && (rc = vb_h5_attr_read_string(file, "content", in, &content, &e)) ==
-				   VB_OK &&
+	if (rc == VB_OK &&
+	    (rc = vb_h5_attr_read_string(file, "content", in, &content, &e)) == VB_OK &&
 	    strcmp(content, "cell") != 0)
 		rc = vb_err_set(&e, VB_ERR_INPUT,
 				"%s: content is '%s', expected a cell (make one with assemble)", in,
@@ -221,8 +221,8 @@ int main(int argc, char **argv)
 		rc = vb_params_set(params, name, eq + 1, &e);
 		if (rc != VB_OK)
 			vb_err_prefix(&e, "--set");
-		snprintf(overrides + strlen(overrides), sizeof overrides - strlen(overrides), "%s%s",
-			 k ? "; " : "", sets[k]);
+		snprintf(overrides + strlen(overrides), sizeof overrides - strlen(overrides),
+			 "%s%s", k ? "; " : "", sets[k]);
 	}
 	if (rc == VB_OK && (m = vb_echem_new(cell, params, in, &e)) == NULL)
 		rc = e.status;
@@ -321,7 +321,8 @@ int main(int argc, char **argv)
 				in,
 				cmdline ? cmdline : "",
 				overrides,
-				(double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
+				(double)(t1.tv_sec - t0.tv_sec) +
+					1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
 				omp_get_max_threads()};
 		if (wrc == VB_OK)
 			wrc = vb_h5_write_atomic(out, "run", sv_runfile_write, &w, &we);
@@ -339,7 +340,8 @@ int main(int argc, char **argv)
 		if (exit_code == 0 && ckpt != NULL)
 			unlink(ckpt);
 		if (exit_code == 0 && !quiet && isatty(STDERR_FILENO))
-			fprintf(stderr, PROGRAM ": %s at t = %.1f s, U = %.4f V, Q = %.4f mAh/cm2\n",
+			fprintf(stderr,
+				PROGRAM ": %s at t = %.1f s, U = %.4f V, Q = %.4f mAh/cm2\n",
 				sv_status_name(run.status), run.t, run.ts.voltage[run.ts.n - 1],
 				run.capacity / 36000.0);
 	}

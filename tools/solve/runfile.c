@@ -41,26 +41,38 @@ static int write_dataset(hid_t loc, const char *name, int rank, const hsize_t *d
 	return rc;
 }
 
+/* The time-series columns (docs/FORMAT.md) in file order. */
+static const struct {
+	const char *name, *units;
+} series_columns[5] = {
+	{"time", "s"},	       {"voltage", "V"},    {"current", "A/m^2"},
+	{"capacity", "C/m^2"}, {"energy", "J/m^2"},
+};
+
+static void columns_of(const sv_series *s, double *col[5])
+{
+	col[0] = s->time, col[1] = s->voltage, col[2] = s->current;
+	col[3] = s->capacity, col[4] = s->energy;
+}
+
 static int write_series(hid_t file, const sv_series *s, const char *group, vb_err *e)
 {
 	hid_t g = H5Gcreate2(file, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
 	if (g < 0)
 		return vb_err_set(e, VB_ERR_RUN, "cannot create /%s", group);
 	hsize_t n = (hsize_t)s->n;
-	int rc = write_dataset(g, "time", 1, &n, s->time, "s", e);
-	if (rc == VB_OK)
-		rc = write_dataset(g, "voltage", 1, &n, s->voltage, "V", e);
-	if (rc == VB_OK)
-		rc = write_dataset(g, "current", 1, &n, s->current, "A/m^2", e);
-	if (rc == VB_OK)
-		rc = write_dataset(g, "capacity", 1, &n, s->capacity, "C/m^2", e);
-	if (rc == VB_OK)
-		rc = write_dataset(g, "energy", 1, &n, s->energy, "J/m^2", e);
+	double *col[5];
+	columns_of(s, col);
+	int rc = VB_OK;
+	for (int k = 0; k < 5 && rc == VB_OK; k++)
+		rc = write_dataset(g, series_columns[k].name, 1, &n, col[k],
+				   series_columns[k].units, e);
 	if (rc == VB_OK)
 		rc = vb_h5_attr_write_string(
 			g, "convention",
 			"row k: state at time[k]; current[k] flowed during (time[k-1], time[k]]; "
-			"capacity[k] = sum current*dt, energy[k] = sum current*voltage*dt over rows "
+			"capacity[k] = sum current*dt, energy[k] = sum current*voltage*dt over "
+			"rows "
 			"1..k (implicit Euler)",
 			e);
 	H5Gclose(g);
@@ -202,7 +214,8 @@ int sv_runfile_write_xdmf(const char *xdmf_path, const char *h5_ref, const sv_ru
 			"%lld\"/>\n"
 			"    <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n"
 			"     <DataItem Dimensions=\"3\" Format=\"XML\">0 0 0</DataItem>\n"
-			"     <DataItem Dimensions=\"3\" Format=\"XML\">%.17g %.17g %.17g</DataItem>\n"
+			"     <DataItem Dimensions=\"3\" Format=\"XML\">%.17g %.17g "
+			"%.17g</DataItem>\n"
 			"    </Geometry>\n"
 			"    <Attribute Name=\"labels\" Center=\"Cell\">\n"
 			"     <DataItem Dimensions=\"%lld %lld %lld\" NumberType=\"UChar\" "
@@ -238,10 +251,11 @@ static int ckpt_write(hid_t file, const void *ctx, vb_err *e)
 {
 	const ckpt_ctx *c = ctx;
 	const sv_run *r = c->r;
-	const double scalars[] = {r->t,	       r->dt,	       r->capacity,
-				  r->energy,   r->lithium0,    r->dt_before_save,
-				  r->prev_dt, (double)r->prev_valid};
-	const int64_t ints[] = {r->steps, r->rejected, r->newton,     r->linear,
+	const double scalars[] = {r->t,	       r->dt,
+				  r->capacity, r->energy,
+				  r->lithium0, r->dt_before_save,
+				  r->prev_dt,  (double)r->prev_valid};
+	const int64_t ints[] = {r->steps, r->rejected,	 r->newton,    r->linear,
 				r->inner, r->amg_setups, r->next_save, r->nsnaps};
 	int rc = vb_h5_attr_write_string(file, "fingerprint", c->fingerprint, e);
 	if (rc == VB_OK)
@@ -330,8 +344,8 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 	char *content = NULL, *fp = NULL;
 	int rc = vb_h5_attr_read_string(file, "content", path, &content, e);
 	if (rc == VB_OK && strcmp(content, "checkpoint") != 0)
-		rc = vb_err_set(e, VB_ERR_INPUT, "%s: content is '%s', expected a checkpoint",
-				path, content);
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: content is '%s', expected a checkpoint", path,
+				content);
 	if (rc == VB_OK)
 		rc = vb_h5_attr_read_string(file, "fingerprint", path, &fp, e);
 	if (rc == VB_OK && strcmp(fp, fingerprint) != 0)
@@ -365,21 +379,17 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 			rc = vb_err_set(e, VB_ERR_INPUT, "%s:/timeseries: bad length", path);
 	}
 	if (rc == VB_OK) {
+		/* n rows, then each column read in place */
 		r->ts.n = 0;
-		double *cols[5];
-		for (int k = 0; k < 5; k++)
-			cols[k] = malloc((size_t)n * sizeof(double));
-		static const char *const names[5] = {"timeseries/time", "timeseries/voltage",
-						     "timeseries/current", "timeseries/capacity",
-						     "timeseries/energy"};
-		for (int k = 0; k < 5 && rc == VB_OK; k++)
-			rc = cols[k] ? read_vector(file, path, names[k], cols[k], n, e)
-				     : vb_err_set(e, VB_ERR_RUN, "out of memory");
 		for (int64_t i = 0; i < n && rc == VB_OK; i++)
-			rc = sv_series_push(&r->ts, cols[0][i], cols[1][i], cols[2][i], cols[3][i],
-					    cols[4][i], e);
-		for (int k = 0; k < 5; k++)
-			free(cols[k]);
+			rc = sv_series_push(&r->ts, 0, 0, 0, 0, 0, e);
+		double *col[5];
+		columns_of(&r->ts, col);
+		for (int k = 0; k < 5 && rc == VB_OK; k++) {
+			char name[64];
+			snprintf(name, sizeof name, "timeseries/%s", series_columns[k].name);
+			rc = read_vector(file, path, name, col[k], n, e);
+		}
 	}
 	if (rc == VB_OK) {
 		r->t = sc[0], r->dt = sc[1], r->capacity = sc[2], r->energy = sc[3];

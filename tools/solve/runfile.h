@@ -14,9 +14,9 @@ typedef struct sv_runfile {
 	const vb_params *params; /* with the --set overrides applied */
 	const sv_run *run;
 	const sv_options *opts;
-	hid_t input;		/* the cell file, for /regions and provenance */
+	hid_t input; /* the cell file, for /regions and provenance */
 	const char *in_name, *cmdline, *overrides;
-	double wall_time;	/* s */
+	double wall_time; /* s */
 	int threads;
 } sv_runfile;
 
