@@ -33,7 +33,7 @@ for h in $voxels; do
 		inner=$(attr "$work/run.h5" /solver/inner_iterations)
 		rejected=$(attr "$work/run.h5" /solver/rejected_steps)
 		status=$(attr "$work/run.h5" /solver/status)
-		cap=$(h5dump -d /timeseries/capacity "$work/run.h5" | sed -n 's/^ *([0-9]*): *//p' |
+		cap=$(h5dump -A 0 -d /timeseries/capacity "$work/run.h5" | sed -n 's/^ *([0-9]*): *//p' |
 			tr ',' '\n' | sed '/^ *$/d' | tail -1)
 		printf '%-6s %-9s %8s %8.0f %7s %7s %7s %8s %8s %9.4f %9s\n' "$h" "$i" "$wall" \
 			"$(echo "$kb" | awk '{ print $1 / 1024 }')" "$steps" "$rejected" "$newton" \

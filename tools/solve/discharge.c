@@ -246,9 +246,9 @@ int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
 		else if (to_end)
 			r->status = SV_MAX_TIME;
 		r->dt = dt * fmin(2.0, fmax(0.2, rr > 0 ? 0.9 / rr : 2.0));
+		/* a step cut short by a save time keeps the size the control wanted */
 		if (to_save && dt < r->dt_before_save)
-			r->dt = r->dt_before_save; /* a step cut short by a save time keeps its size
-						    */
+			r->dt = r->dt_before_save;
 		if (progress != NULL)
 			progress(r, ctx);
 	}

@@ -41,7 +41,7 @@ static const char usage_text[] =
 	"  --newton-max N       Newton iterations per step before the step is cut (12)\n"
 	"  --checkpoint FILE    save the state there every --checkpoint-every of wall\n"
 	"                       time (default 300s) and on SIGINT/SIGTERM\n"
-	"  --checkpoint-every T wall time between checkpoints\n"
+	"  --checkpoint-every T wall time between checkpoints (e.g. 10min; 0s: every step)\n"
 	"  --resume             continue from --checkpoint FILE\n"
 	"  -o, --output FILE    run file (- for stdout, then no XDMF)\n"
 	"  -q, --quiet          no progress on stderr\n"
