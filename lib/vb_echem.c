@@ -867,7 +867,9 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		lin_rtol = lin_rtol < o.linear_rtol ? o.linear_rtol
 			   : lin_rtol > 1e-2	    ? 1e-2
 						    : lin_rtol;
-		rc = vb_linsolve_fgmres(n, jac_apply, m, precond_apply, m, rhs, dx, lin_rtol, 30,
+		/* restart 10: corrections take 2-7 iterations, and each basis
+		 * vector pair costs 16 bytes per unknown */
+		rc = vb_linsolve_fgmres(n, jac_apply, m, precond_apply, m, rhs, dx, lin_rtol, 10,
 					90, &ls, e);
 		st.linear_iterations += ls.iterations;
 		st.inner_iterations += m->inner_its;

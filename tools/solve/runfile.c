@@ -178,7 +178,7 @@ int sv_runfile_write(hid_t file, const void *ctx, vb_err *e)
 		if (rc == VB_OK)
 			rc = vb_h5_attr_write_string(
 				g, "linear_solver",
-				"Newton; FGMRES(30) preconditioned by block elimination of c_s, "
+				"Newton; FGMRES(10) preconditioned by block elimination of c_s, "
 				"potential block by BoomerAMG-PCG (hierarchy reused), c_s block by "
 				"Jacobi-PCG (docs/solve.md)",
 				e);
