@@ -62,7 +62,7 @@ struct vb_echem {
 
 vb_echem_opts vb_echem_defaults(void)
 {
-	vb_echem_opts o = {1e-9, 12, 1e-10, 1e-1, 4};
+	vb_echem_opts o = {1e-9, 12, 1e-10, 3e-1, 4};
 	return o;
 }
 

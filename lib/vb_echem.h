@@ -19,7 +19,7 @@ typedef struct vb_echem_opts {
 	double newton_tol;  /* stop when ||R||_2 <= newton_tol * I_ref * area (default 1e-9) */
 	int newton_max;	    /* Newton iterations per step (default 12) */
 	double linear_rtol; /* tightest relative tolerance of a Newton correction (default 1e-10) */
-	double amg_rtol;    /* inner potential solve of the preconditioner (default 1e-1) */
+	double amg_rtol;    /* inner potential solve of the preconditioner (default 0.3) */
 	int64_t amg_rebuild; /* rebuild the AMG hierarchy when an inner solve needs more
 				iterations than this (default 4) */
 } vb_echem_opts;
