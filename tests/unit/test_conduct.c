@@ -202,7 +202,8 @@ static void test_random_against_dense(void)
 			vb_err e;
 			int rc = vb_conduct_solve(img, s, 0, nx, &o, &r, &e);
 			if (rc != VB_OK)
-				printf("# %s: %s\n", vb_linsolve_method_name((vb_linsolve_method)m), e.msg);
+				printf("# %s: %s\n", vb_linsolve_method_name((vb_linsolve_method)m),
+				       e.msg);
 			CHECK(rc == VB_OK);
 			if (ref > 0) {
 				CHECK_NEAR(r.kappa_eff / ref, 1.0, 1e-6);

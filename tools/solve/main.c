@@ -257,7 +257,7 @@ int main(int argc, char **argv)
 		return fail(&e);
 	}
 
-	char fingerprint[1024];
+	char fingerprint[sizeof overrides + 512]; /* room for every override */
 	snprintf(fingerprint, sizeof fingerprint,
 		 "cell %lldx%lldx%lld h=%.17g I=%.17g cutoff=%.17g save=%.17g max=%.17g tol=%.17g "
 		 "dtmax=%.17g set=[%s]",

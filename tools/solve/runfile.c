@@ -92,7 +92,7 @@ static int write_fields(hid_t file, const sv_run *r, const vb_image *cell, vb_er
 	static const char *const units[4] = {"mol/m^3", "V", "V", "A/m^3"};
 	for (int64_t k = 0; k < r->nsnaps && rc == VB_OK; k++) {
 		char name[32];
-		snprintf(name, sizeof name, "%04lld", (long long)(k + 1));
+		snprintf(name, sizeof name, "%04lld", (long long)k + 1);
 		hid_t s = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
 		if (s < 0) {
 			rc = vb_err_set(e, VB_ERR_RUN, "cannot create /fields/%s", name);
@@ -221,15 +221,15 @@ int sv_runfile_write_xdmf(const char *xdmf_path, const char *h5_ref, const sv_ru
 			"     <DataItem Dimensions=\"%lld %lld %lld\" NumberType=\"UChar\" "
 			"Precision=\"1\" Format=\"HDF\">%s:/labels</DataItem>\n"
 			"    </Attribute>\n",
-			(long long)(k + 1), r->snaps[k].time, nx + 1, ny + 1, nz + 1, h, h, h, nx,
-			ny, nz, h5_ref);
+			(long long)k + 1, r->snaps[k].time, nx + 1, ny + 1, nz + 1, h, h, h, nx, ny,
+			nz, h5_ref);
 		for (int q = 0; q < 4; q++)
 			fprintf(f,
 				"    <Attribute Name=\"%s\" Center=\"Cell\">\n"
 				"     <DataItem Dimensions=\"%lld %lld %lld\" NumberType=\"Float\" "
 				"Precision=\"8\" Format=\"HDF\">%s:/fields/%04lld/%s</DataItem>\n"
 				"    </Attribute>\n",
-				names[q], nx, ny, nz, h5_ref, (long long)(k + 1), names[q]);
+				names[q], nx, ny, nz, h5_ref, (long long)k + 1, names[q]);
 		fprintf(f, "   </Grid>\n");
 	}
 	fprintf(f, "  </Grid>\n </Domain>\n</Xdmf>\n");
