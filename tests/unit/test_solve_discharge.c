@@ -380,6 +380,38 @@ static void test_convergence(void)
 	CHECK(dh2 < 0.005 * qh[2]);
 }
 
+static uint8_t electrolyte_only(int64_t i, int64_t j, int64_t k)
+{
+	(void)i, (void)j, (void)k;
+	return VB_PHASE_ELECTROLYTE;
+}
+
+static uint8_t cam_behind_void(int64_t i, int64_t j, int64_t k)
+{
+	(void)j, (void)k;
+	return i == 0 ? VB_PHASE_VOID : VB_PHASE_CAM;
+}
+
+/* A cell without CAM, and one whose CAM is cut from the separator by a void
+ * slice, are invalid input with a message naming the cell. */
+static void test_invalid_cells(void)
+{
+	vb_params *p = assb();
+	vb_image *a = make_cell(3, 4, 3, 3, 1e-6, electrolyte_only);
+	vb_image *b = make_cell(3, 4, 3, 3, 1e-6, cam_behind_void);
+	vb_err e;
+	vb_err_clear(&e);
+	CHECK(vb_echem_new(a, p, "nocam.h5", &e) == NULL);
+	CHECK(e.status == VB_ERR_INPUT);
+	CHECK(strstr(e.msg, "nocam.h5") != NULL && strstr(e.msg, "no cathode") != NULL);
+	vb_err_clear(&e);
+	CHECK(vb_echem_new(b, p, "cut.h5", &e) == NULL);
+	CHECK(e.status == VB_ERR_INPUT);
+	CHECK(strstr(e.msg, "cannot carry current") != NULL);
+	vb_voxel_free(&a), vb_voxel_free(&b);
+	vb_params_free(&p);
+}
+
 int main(void)
 {
 	RUN(test_rest, "solve: at zero current nothing drifts and U = U_0(c_s,0)");
@@ -388,5 +420,6 @@ int main(void)
 	RUN(test_mirror, "solve: a cell mirrored in y gives the same discharge");
 	RUN(test_threads, "solve: 1 and 2 threads give identical results");
 	RUN(test_convergence, "solve: capacity converges in step tolerance and voxel size");
+	RUN(test_invalid_cells, "solve: a cell without CAM or without a current path is refused");
 	DONE();
 }
