@@ -968,3 +968,80 @@ void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_
 			i_bv[v] = ib;
 	}
 }
+
+int vb_echem_load_fields(const vb_echem *m, const double *c_s, const double *phi_s,
+			 const double *phi_e, double *phi, double *c, vb_err *e)
+{
+	int64_t bad = -1;
+	phi[m->cc] = NAN;
+	for (int64_t v = 0; v < m->nvox && bad < 0; v++) {
+		const int64_t r = m->pot[v], q = m->cam[v];
+		if (r >= 0)
+			phi[r] = ionic(m->lab[v]) ? phi_e[v] : phi_s[v];
+		if (q >= 0)
+			c[q] = c_s[v];
+		if (m->lab[v] == VB_PHASE_CATHODE_CC && isnan(phi[m->cc]))
+			phi[m->cc] = phi_s[v];
+		if ((r >= 0 && !isfinite(phi[r])) || (q >= 0 && !(c[q] >= 0 && c[q] <= m->cmax)))
+			bad = v;
+	}
+	if (bad < 0 && !isfinite(phi[m->cc]))
+		bad = m->nvox;
+	if (bad >= 0) {
+		const vb_image *g = &m->grid;
+		if (bad == m->nvox)
+			return vb_err_set(e, VB_ERR_INPUT,
+					  "no finite cathode collector potential in phi_s");
+		return vb_err_set(e, VB_ERR_INPUT,
+				  "the fields do not fit the cell: no valid value at voxel (%lld, "
+				  "%lld, %lld) (%s)",
+				  (long long)(bad / (g->ny * g->nz)),
+				  (long long)(bad / g->nz % g->ny), (long long)(bad % g->nz),
+				  vb_voxel_phase_name(m->lab[bad]));
+	}
+	return VB_OK;
+}
+
+/* Current density (A/m^2) leaving ion-conducting voxel v (potential row r)
+ * through its face towards neighbour n: ohmic to another ion conductor,
+ * minus the Butler-Volmer current of an electrode face, 0 elsewhere. */
+static double ion_face_current(const vb_echem *m, int64_t v, int64_t r, int64_t n,
+			       const double *phi)
+{
+	const double h = m->grid.voxel_size;
+	if (n < 0 || m->pot[n] < 0)
+		return 0;
+	if (ionic(m->lab[n]))
+		return face_conductance(sigma_of(m->p, m->lab[v]), sigma_of(m->p, m->lab[n]), h) *
+		       (phi[r] - phi[m->pot[n]]) / (h * h);
+	for (int64_t t = m->rf_ptr[r]; t < m->rf_ptr[r + 1]; t++) {
+		const int64_t code = m->rf[t], f = code / 2;
+		if (code % 2 == 1 && m->f_ps[f] == m->pot[n])
+			return -m->f_i[f];
+	}
+	return 0;
+}
+
+void vb_echem_ionic_current(vb_echem *m, const double *phi, const double *c, double *i_ion)
+{
+	eval_faces(m, phi, c);
+#pragma omp parallel for schedule(static)
+	for (int64_t v = 0; v < m->nvox; v++) {
+		const int64_t r = m->pot[v];
+		if (r < 0 || !ionic(m->lab[v])) {
+			i_ion[v] = NAN;
+			continue;
+		}
+		int64_t nb[6];
+		neighbours(m, v, nb);
+		double s = 0;
+		/* nb[d] and nb[5 - d] are the two faces of one axis, d < 3 the lower */
+		for (int d = 0; d < 3; d++) {
+			const double lo = -ion_face_current(m, v, r, nb[d], phi);
+			const double hi = ion_face_current(m, v, r, nb[5 - d], phi);
+			const double comp = 0.5 * (lo + hi);
+			s += comp * comp;
+		}
+		i_ion[v] = sqrt(s);
+	}
+}

@@ -84,4 +84,18 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_s, double *phi_s,
 		     double *phi_e, double *i_bv);
 
+/* The inverse of vb_echem_fields: the unknowns phi and c from whole-grid
+ * fields as a run file stores them. VB_ERR_INPUT, naming the voxel, where a
+ * field is NaN (or c_s outside [0, c_max]) at a voxel that has an unknown:
+ * the fields belong to another cell. */
+int vb_echem_load_fields(const vb_echem *m, const double *c_s, const double *phi_s,
+			 const double *phi_e, double *phi, double *c, vb_err *e);
+
+/* Magnitude of the ionic current density (A/m^2) at the centre of every
+ * ion-conducting voxel taking part (NaN elsewhere), nx*ny*nz values: per
+ * axis the mean of the current densities through the voxel's two faces
+ * (ohmic between ion conductors, Butler-Volmer on electrode faces, 0 on
+ * insulating ones), docs/metrics.md. */
+void vb_echem_ionic_current(vb_echem *m, const double *phi, const double *c, double *i_ion);
+
 #endif

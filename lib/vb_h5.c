@@ -476,3 +476,53 @@ hid_t vb_h5_provenance_begin(hid_t out, const char *program, const char *operati
 	}
 	return rec;
 }
+
+static hid_t open_numeric(hid_t loc, const char *name, const char *what, hid_t *space, vb_err *e)
+{
+	hid_t d = H5Lexists(loc, name, H5P_DEFAULT) > 0 ? H5Dopen2(loc, name, H5P_DEFAULT) : -1;
+	hid_t t = d >= 0 ? H5Dget_type(d) : -1;
+	const H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+	if (t >= 0)
+		H5Tclose(t);
+	*space = d >= 0 ? H5Dget_space(d) : -1;
+	if (d < 0 || *space < 0 || (cls != H5T_FLOAT && cls != H5T_INTEGER)) {
+		if (*space >= 0)
+			H5Sclose(*space);
+		if (d >= 0)
+			H5Dclose(d);
+		*space = -1;
+		vb_err_set(e, VB_ERR_INPUT, "%s:/%s: missing or not a numeric dataset", what, name);
+		return -1;
+	}
+	return d;
+}
+
+int vb_h5_dataset_count(hid_t loc, const char *name, const char *what, int64_t *n, vb_err *e)
+{
+	hid_t sp;
+	hid_t d = open_numeric(loc, name, what, &sp, e);
+	if (d < 0)
+		return VB_ERR_INPUT;
+	*n = (int64_t)H5Sget_simple_extent_npoints(sp);
+	H5Sclose(sp);
+	H5Dclose(d);
+	return VB_OK;
+}
+
+int vb_h5_read_doubles(hid_t loc, const char *name, const char *what, double *out, int64_t n,
+		       vb_err *e)
+{
+	hid_t sp;
+	hid_t d = open_numeric(loc, name, what, &sp, e);
+	if (d < 0)
+		return VB_ERR_INPUT;
+	int rc = VB_OK;
+	if (H5Sget_simple_extent_npoints(sp) != (hssize_t)n)
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s:/%s: expected %lld values, found %lld", what,
+				name, (long long)n, (long long)H5Sget_simple_extent_npoints(sp));
+	else if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s:/%s: cannot read", what, name);
+	H5Sclose(sp);
+	H5Dclose(d);
+	return rc;
+}

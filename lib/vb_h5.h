@@ -72,4 +72,11 @@ int vb_h5_attr_read_double(hid_t loc, const char *name, const char *what, double
  * the caller frees; VB_ERR_INPUT if missing or not a string. */
 int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char **value, vb_err *e);
 
+/* Number of values of the dataset name under loc (any rank); VB_ERR_INPUT
+ * if it does not exist or is not a numeric dataset. what names loc. */
+int vb_h5_dataset_count(hid_t loc, const char *name, const char *what, int64_t *n, vb_err *e);
+/* Reads the numeric dataset name under loc, which must hold exactly n values
+ * (any rank, in storage order), as doubles into out. VB_ERR_INPUT otherwise. */
+int vb_h5_read_doubles(hid_t loc, const char *name, const char *what, double *out, int64_t n,
+		       vb_err *e);
 #endif

@@ -21,7 +21,7 @@ enum { MAX_ENTRIES = 512, MAX_TERMS = 16, MAX_POINTS = 256 };
 typedef struct key_spec {
 	const char *name;
 	vb_unit_kind kind;
-	int required;    /* ASSB, LIB or BOTH */
+	int required;	 /* ASSB, LIB or BOTH */
 	double min, max; /* SI, inclusive */
 	const char *unit_si;
 } key_spec;

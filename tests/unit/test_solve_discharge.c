@@ -283,6 +283,19 @@ static void test_thin_film(void)
 	printf("# thin film: largest voltage difference above 3.3 V: %.3g mV\n", worst * 1e3);
 	CHECK(worst < 2e-3);
 	CHECK(r.ts.n > 10);
+	/* all ionic current crosses the planar separator: |i| = I in every SE
+	 * voxel, Butler-Volmer faces at both ends included (metrics' hot spots) */
+	const int64_t nvox = (3 + 20 + 20) * 2 * 2; /* make_cell of thin_film */
+	double *i_ion = malloc((size_t)nvox * sizeof *i_ion);
+	vb_echem_ionic_current(m, r.phi, r.c, i_ion);
+	int64_t n_se = 0;
+	double dev = 0;
+	for (int64_t v = 0; v < nvox; v++)
+		if (!isnan(i_ion[v]))
+			n_se++, dev = fmax(dev, fabs(i_ion[v] - 10));
+	CHECK(n_se == 4 * 20);
+	CHECK(dev < 1e-6);
+	free(i_ion);
 	sv_run_free(&r);
 	vb_echem_free(&m);
 	vb_params_free(&p);

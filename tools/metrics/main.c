@@ -1,7 +1,10 @@
-/* metrics: what a cathode structure or a cell promises before any discharge
- * (PHYSICS.md §4): volume fractions (overall and per x-slice), theoretical
- * capacity, masses and the theoretical energy bound of a cell, and effective
- * ionic and electronic conductivity with tortuosity (docs/metrics.md). */
+/* metrics: the indicators of PHYSICS.md §4. What a cathode structure or a
+ * cell promises before any discharge: volume fractions (overall and per
+ * x-slice), theoretical capacity, masses and the theoretical energy bound of
+ * a cell, effective ionic and electronic conductivity with tortuosity. And
+ * what a discharge (a run file of solve) delivered: practical capacity,
+ * energy density, CAM utilization and cumulative capacity along x, average
+ * voltage and ionic current hot spots (run.c). docs/metrics.md. */
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -9,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "run.h"
 #include "vb_cli.h"
 #include "vb_conduct.h"
 #include "vb_h5.h"
 #include "vb_params.h"
+#include "vb_units.h"
 #include "vb_voxel.h"
 
 #define PROGRAM "metrics"
@@ -20,14 +25,31 @@
 
 enum { CONDUCT_IONIC = 1, CONDUCT_ELECTRONIC = 2 };
 
+/* --profile NAME: what is printed per x-slice of the cathode */
+enum { PROFILE_NONE, PROFILE_FRACTIONS, PROFILE_UTILIZATION, PROFILE_CUMULATIVE, PROFILE_CURRENT };
+static const char *const profile_names[] = {"", "fractions", "utilization", "cumulative",
+					    "current"};
+
+/* Unit conversions of the printed values */
+#define MAH_CM2_PER_C_M2 (1.0 / 36000.0) /* C/m^2 -> mAh/cm^2 */
+#define MA_CM2_PER_A_M2 0.1		 /* A/m^2 -> mA/cm^2 */
+
 static const char usage_text[] =
 	"usage: metrics [options] FILE.h5\n"
-	"Indicators of a cathode structure (genstruct) or a cell (assemble).\n\n"
+	"Indicators of a cathode structure (genstruct), a cell (assemble) or a\n"
+	"discharge (a run file of solve).\n\n"
 	"  --conductivity[=ionic|electronic]\n"
 	"                      effective ionic and electronic conductivity and\n"
 	"                      tortuosity (default both)\n"
-	"  --profile           volume fractions per x-slice of the cathode (CSV)\n"
 	"  --json | --csv      machine-readable output (default: a table)\n"
+	"  --profile NAME      one value per x-slice of the cathode as CSV, x in um\n"
+	"                      from the separator side: fractions (volume fractions);\n"
+	"                      for a run also utilization, cumulative (capacity stored\n"
+	"                      up to x, mAh/cm2) and current (mean ionic current\n"
+	"                      density in the electrolyte, mA/cm2)\n"
+	"  --timeseries        a run's time series as CSV (s, V, mA/cm2, mAh/cm2, mWh/cm2)\n"
+	"  --time T            a run's indicators at the snapshot saved at T (s, min, h;\n"
+	"                      default: the end of the discharge)\n"
 	"  --cell assb|lib     for a bare cathode: which phases conduct ions and which\n"
 	"                      parameter set applies (default assb; a cell knows its type)\n"
 	"  --params FILE       parameter set for a bare cathode (default: the shipped set)\n"
@@ -47,6 +69,8 @@ typedef struct report {
 	int conductivity;
 	vb_conduct_result ion, el;
 	double kappa_bulk, eps_ion, sigma_bulk, eps_el;
+	int is_run;
+	mr_discharge run;
 } report;
 
 static int fail(const vb_err *e)
@@ -57,8 +81,8 @@ static int fail(const vb_err *e)
 
 /* x-range [x0, x1) of a layer from a cell's /regions (docs/FORMAT.md); a
  * structure has no /regions and is all cathode. */
-static int region(hid_t file, const char *path, const vb_image *img, const char *layer,
-		  int64_t *x0, int64_t *x1, vb_err *e)
+static int region(hid_t file, const char *path, const vb_image *img, const char *layer, int64_t *x0,
+		  int64_t *x1, vb_err *e)
 {
 	*x0 = 0, *x1 = img->nx;
 	if (H5Lexists(file, "regions", H5P_DEFAULT) <= 0)
@@ -71,8 +95,8 @@ static int region(hid_t file, const char *path, const vb_image *img, const char 
 	if (a < 0 || H5Sget_simple_extent_npoints(sp) != 2 ||
 	    H5Aread(a, H5T_NATIVE_DOUBLE, r) < 0 || !(r[0] >= 0 && r[1] >= r[0] && r[1] <= img->nx))
 		rc = vb_err_set(e, VB_ERR_INPUT,
-				"%s:/regions/%s: expected [first, end) x-slices within 0..%lld", path,
-				layer, (long long)img->nx);
+				"%s:/regions/%s: expected [first, end) x-slices within 0..%lld",
+				path, layer, (long long)img->nx);
 	if (sp >= 0)
 		H5Sclose(sp);
 	if (a >= 0)
@@ -163,6 +187,19 @@ static double tau(double eps, double bulk, double eff)
 	return eff > 0 ? eps * bulk / eff : INFINITY;
 }
 
+/* Delivered energy over the counted masses (docs/metrics.md), Wh/kg. */
+static double energy_density(const report *r)
+{
+	const double m_total = (r->m_anode + r->m_separator + r->m_cathode) / 100; /* kg/m^2 */
+	return r->run.energy / 3600 / m_total;
+}
+
+/* Energy over capacity: the mean voltage of the discharge, V. */
+static double avg_voltage(const mr_discharge *d)
+{
+	return d->capacity > 0 ? d->energy / d->capacity : NAN;
+}
+
 /* One row of named values shared by --json and --csv: NAN prints as empty/null. */
 typedef struct field {
 	const char *name;
@@ -193,12 +230,28 @@ static int fields(const report *r, field *f)
 	f[n++] =
 		(field){"tau_electronic", d ? tau(r->eps_el, r->sigma_bulk, r->el.kappa_eff) : NAN};
 	f[n++] = (field){"eps_electronic", d ? r->eps_el : NAN};
+	/* a run (NAN otherwise) */
+	const mr_discharge *u = &r->run;
+	const int x = r->is_run;
+	f[n++] = (field){"time_s", x ? u->time : NAN};
+	f[n++] = (field){"voltage_V", x ? u->voltage : NAN};
+	f[n++] = (field){"current_mA_cm2", x ? u->current * MA_CM2_PER_A_M2 : NAN};
+	f[n++] = (field){"capacity_mAh_cm2", x ? u->capacity * MAH_CM2_PER_C_M2 : NAN};
+	f[n++] = (field){"energy_mWh_cm2", x ? u->energy * MAH_CM2_PER_C_M2 : NAN};
+	f[n++] = (field){"energy_density_Wh_kg", x ? energy_density(r) : NAN};
+	f[n++] = (field){"avg_voltage_V", x ? avg_voltage(u) : NAN};
+	f[n++] = (field){"utilization", x ? u->utilization : NAN};
+	f[n++] = (field){"i_ion_mean_mA_cm2", x ? u->i_mean * MA_CM2_PER_A_M2 : NAN};
+	f[n++] = (field){"i_ion_p50_mA_cm2", x ? u->i_p50 * MA_CM2_PER_A_M2 : NAN};
+	f[n++] = (field){"i_ion_p90_mA_cm2", x ? u->i_p90 * MA_CM2_PER_A_M2 : NAN};
+	f[n++] = (field){"i_ion_p99_mA_cm2", x ? u->i_p99 * MA_CM2_PER_A_M2 : NAN};
+	f[n++] = (field){"i_ion_max_mA_cm2", x ? u->i_max * MA_CM2_PER_A_M2 : NAN};
 	return n;
 }
 
 static void print_json(const report *r)
 {
-	field f[32];
+	field f[48];
 	int n = fields(r, f);
 	json_t *root = json_object();
 	json_object_set_new(root, "file", json_string(r->file));
@@ -216,6 +269,10 @@ static void print_json(const report *r)
 	}
 	if (r->conductivity & CONDUCT_ELECTRONIC)
 		json_object_set_new(root, "electron_percolates", json_boolean(r->el.percolates));
+	if (r->is_run) {
+		json_object_set_new(root, "status", json_string(r->run.status));
+		json_object_set_new(root, "snapshot", json_integer(r->run.snapshot));
+	}
 	char *text =
 		json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
 	if (text != NULL)
@@ -226,19 +283,19 @@ static void print_json(const report *r)
 
 static void print_csv(const report *r)
 {
-	field f[32];
+	field f[48];
 	int n = fields(r, f);
 	printf("file,cell_type");
 	for (int k = 0; k < n; k++)
 		printf(",%s", f[k].name);
-	printf("\n%s,%s", r->file, r->cell_type);
+	printf(",status\n%s,%s", r->file, r->cell_type);
 	for (int k = 0; k < n; k++) {
 		if (isfinite(f[k].value))
 			printf(",%.10g", f[k].value);
 		else
 			printf(",");
 	}
-	printf("\n");
+	printf(",%s\n", r->is_run ? r->run.status : "");
 }
 
 static void print_table(const report *r)
@@ -273,10 +330,48 @@ static void print_table(const report *r)
 		else
 			printf("electronic           no conducting path: sigma_eff = 0\n");
 	}
+	if (r->is_run) {
+		const mr_discharge *d = &r->run;
+		const double k = MA_CM2_PER_A_M2;
+		printf("discharge            %s; snapshot %lld of %lld at %.6g s: U = %.4f V, "
+		       "I = %.4g mA/cm2\n",
+		       d->status, (long long)d->snapshot, (long long)d->snapshots, d->time,
+		       d->voltage, d->current * k);
+		printf("practical capacity   %.4f mAh/cm2, utilization %.4f\n",
+		       d->capacity * MAH_CM2_PER_C_M2, d->utilization);
+		printf("energy               %.4f mWh/cm2, %.1f Wh/kg, average voltage %.4f V\n",
+		       d->energy * MAH_CM2_PER_C_M2, energy_density(r), avg_voltage(d));
+		printf("ionic current        in the cathode's electrolyte: mean %.4g, median %.4g, "
+		       "p90 %.4g, p99 %.4g, max %.4g mA/cm2\n",
+		       d->i_mean * k, d->i_p50 * k, d->i_p90 * k, d->i_p99 * k, d->i_max * k);
+	}
 }
 
-static int print_profile(const vb_image *img, const report *r)
+static int print_profile(const vb_image *img, const report *r, int which)
 {
+	const double um = r->h * 1e6;
+	if (which != PROFILE_FRACTIONS) {
+		const mr_discharge *d = &r->run;
+		static const char *const head[] = {"", "", "x_um,utilization",
+						   "x_um,cumulative_capacity_mAh_cm2",
+						   "x_um,i_ion_mean_mA_cm2"};
+		printf("%s\n", head[which]);
+		if (which == PROFILE_CUMULATIVE)
+			printf("0,0\n"); /* nothing is stored before the separator */
+		for (int64_t s = 0; s < d->slices; s++) {
+			/* cumulative: up to the slice's far face; the others: its centre */
+			double x = ((double)s + (which == PROFILE_CUMULATIVE ? 1.0 : 0.5)) * um;
+			double v = which == PROFILE_UTILIZATION ? d->util[s]
+				   : which == PROFILE_CUMULATIVE
+					   ? d->cumulative[s] * MAH_CM2_PER_C_M2
+					   : d->i_ion[s] * MA_CM2_PER_A_M2;
+			if (isnan(v))
+				printf("%.6g,\n", x);
+			else
+				printf("%.6g,%.10g\n", x, v);
+		}
+		return 0;
+	}
 	double *f = malloc((size_t)img->nx * VB_PHASE_COUNT * sizeof *f);
 	if (f == NULL) {
 		fprintf(stderr, PROGRAM ": out of memory\n");
@@ -285,7 +380,7 @@ static int print_profile(const vb_image *img, const report *r)
 	vb_voxel_slice_fractions(img, f);
 	printf("x_um,vf_cam,vf_electrolyte,vf_cbd,vf_void\n");
 	for (int64_t i = r->x0; i < r->x1; i++)
-		printf("%.6g,%.6f,%.6f,%.6f,%.6f\n", (i - r->x0 + 0.5) * r->h * 1e6,
+		printf("%.6g,%.6f,%.6f,%.6f,%.6f\n", ((double)(i - r->x0) + 0.5) * um,
 		       f[i * VB_PHASE_COUNT + VB_PHASE_CAM],
 		       f[i * VB_PHASE_COUNT + VB_PHASE_ELECTROLYTE],
 		       f[i * VB_PHASE_COUNT + VB_PHASE_CBD], f[i * VB_PHASE_COUNT + VB_PHASE_VOID]);
@@ -293,11 +388,22 @@ static int print_profile(const vb_image *img, const report *r)
 	return 0;
 }
 
+static void print_series(const mr_series *s)
+{
+	printf("time_s,voltage_V,current_mA_cm2,capacity_mAh_cm2,energy_mWh_cm2\n");
+	for (int64_t i = 0; i < s->n; i++)
+		printf("%.10g,%.10g,%.10g,%.10g,%.10g\n", s->time[i], s->voltage[i],
+		       s->current[i] * MA_CM2_PER_A_M2, s->capacity[i] * MAH_CM2_PER_C_M2,
+		       s->energy[i] * MAH_CM2_PER_C_M2);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"conductivity", optional_argument, 0, 'k'},
-		{"profile", no_argument, 0, 'p'},
+		{"profile", required_argument, 0, 'p'},
+		{"timeseries", no_argument, 0, 'S'},
+		{"time", required_argument, 0, 'T'},
 		{"json", no_argument, 0, 'j'},
 		{"csv", no_argument, 0, 'c'},
 		{"cell", required_argument, 0, 't'},
@@ -311,8 +417,11 @@ int main(int argc, char **argv)
 	};
 	report r;
 	memset(&r, 0, sizeof r);
-	int json = 0, csv = 0, profile = 0, c;
-	const char *cell_opt = NULL, *params_path = NULL;
+	int json = 0, csv = 0, profile = PROFILE_NONE, series = 0, c;
+	const char *cell_opt = NULL, *params_path = NULL, *time_opt = NULL;
+	double at_time = NAN;
+	mr_series ts;
+	memset(&ts, 0, sizeof ts);
 	vb_linsolve_opts lo = vb_linsolve_defaults();
 	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -331,7 +440,21 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'p': profile = 1; break;
+		case 'p':
+			for (int k = PROFILE_FRACTIONS; k <= PROFILE_CURRENT; k++)
+				if (strcmp(optarg, profile_names[k]) == 0)
+					profile = k;
+			if (profile == PROFILE_NONE) {
+				fprintf(stderr,
+					PROGRAM
+					": --profile '%s': expected fractions, utilization, "
+					"cumulative or current\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'S': series = 1; break;
+		case 'T': time_opt = optarg; break;
 		case 'j': json = 1; break;
 		case 'c': csv = 1; break;
 		case 't': cell_opt = optarg; break;
@@ -370,8 +493,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROGRAM ": expected one file (see 'metrics --help')\n");
 		return 2;
 	}
-	if (json + csv + profile > 1) {
-		fprintf(stderr, PROGRAM ": --json, --csv and --profile are exclusive\n");
+	if (json + csv + (profile != PROFILE_NONE) + series > 1) {
+		fprintf(stderr,
+			PROGRAM ": --json, --csv, --profile and --timeseries are exclusive\n");
 		return 2;
 	}
 	if (cell_opt && strcmp(cell_opt, "assb") != 0 && strcmp(cell_opt, "lib") != 0) {
@@ -381,6 +505,14 @@ int main(int argc, char **argv)
 	r.file = argv[optind];
 	vb_err e;
 	vb_err_clear(&e);
+	if (time_opt != NULL &&
+	    (vb_units_parse(time_opt, VB_UNIT_TIME, "--time", &at_time, &e) != VB_OK ||
+	     !(at_time >= 0)))
+		return fail(e.status == VB_OK
+				    ? (vb_err_set(&e, VB_ERR_INPUT,
+						  "--time '%s': expected a time >= 0", time_opt),
+				       &e)
+				    : &e);
 	hid_t file = vb_h5_open(r.file, &e);
 	if (file < 0)
 		return fail(&e);
@@ -388,20 +520,35 @@ int main(int argc, char **argv)
 	vb_params *p = NULL;
 	char *content = NULL, *cell_type = NULL;
 	int rc = vb_h5_attr_read_string(file, "content", r.file, &content, &e);
-	if (rc == VB_OK && strcmp(content, "structure") != 0 && strcmp(content, "cell") != 0)
+	if (rc == VB_OK && strcmp(content, "structure") != 0 && strcmp(content, "cell") != 0 &&
+	    strcmp(content, "run") != 0)
 		rc = vb_err_set(&e, VB_ERR_INPUT,
-				"%s: content is '%s', expected a structure or a cell", r.file,
-				content);
+				"%s: content is '%s', expected a structure, a cell or a run",
+				r.file, content);
+	if (rc == VB_OK) {
+		r.is_run = strcmp(content, "run") == 0;
+		const int needs_run = series || time_opt != NULL ||
+				      (profile != PROFILE_NONE && profile != PROFILE_FRACTIONS);
+		if (needs_run && !r.is_run)
+			rc = vb_err_set(
+				&e, VB_ERR_INPUT,
+				"%s: a %s; --timeseries, --time and --profile %s need a run "
+				"file of solve",
+				r.file, content,
+				profile > PROFILE_FRACTIONS ? profile_names[profile]
+							    : "utilization|cumulative|current");
+	}
 	if (rc == VB_OK)
 		rc = vb_h5_read_image(file, r.file, &img, &e);
-	if (rc == VB_OK && strcmp(content, "cell") == 0) {
+	if (rc == VB_OK && strcmp(content, "structure") != 0) {
 		r.is_cell = 1;
 		rc = vb_h5_attr_read_string(file, "cell_type", r.file, &cell_type, &e);
 		if (rc == VB_OK && params_path != NULL)
-			rc = vb_err_set(&e, VB_ERR_INPUT,
-					"%s: a cell carries its own parameters; --params is for a bare "
-					"cathode",
-					r.file);
+			rc = vb_err_set(
+				&e, VB_ERR_INPUT,
+				"%s: a cell carries its own parameters; --params is for a bare "
+				"cathode",
+				r.file);
 		if (rc == VB_OK && cell_opt != NULL && strcmp(cell_opt, cell_type) != 0)
 			rc = vb_err_set(&e, VB_ERR_INPUT, "%s: the cell is %s, --cell says %s",
 					r.file, cell_type, cell_opt);
@@ -424,6 +571,10 @@ int main(int argc, char **argv)
 	int64_t s0 = 0, s1 = 0;
 	if (rc == VB_OK && r.is_cell)
 		rc = region(file, r.file, img, "separator", &s0, &s1, &e);
+	if (rc == VB_OK && series)
+		rc = mr_series_read(file, r.file, &ts, &e);
+	else if (rc == VB_OK && r.is_run)
+		rc = mr_discharge_read(file, r.file, img, p, r.x0, r.x1, at_time, &r.run, &e);
 	vb_h5_close(file, NULL);
 	if (rc == VB_OK) {
 		r.content = content;
@@ -474,8 +625,10 @@ int main(int argc, char **argv)
 	int code = 0;
 	if (rc != VB_OK)
 		code = fail(&e);
-	else if (profile)
-		code = print_profile(img, &r);
+	else if (series)
+		print_series(&ts);
+	else if (profile != PROFILE_NONE)
+		code = print_profile(img, &r, profile);
 	else if (json)
 		print_json(&r);
 	else if (csv)
@@ -484,6 +637,8 @@ int main(int argc, char **argv)
 		print_table(&r);
 	free(content);
 	free(cell_type);
+	mr_series_free(&ts);
+	mr_discharge_free(&r.run);
 	vb_params_free(&p);
 	vb_voxel_free(&img);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

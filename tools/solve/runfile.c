@@ -300,25 +300,6 @@ int sv_checkpoint_write(const char *path, const sv_run *r, const char *fingerpri
 }
 
 /* Reads a 1-D float64 dataset of exactly n values. */
-static int read_vector(hid_t file, const char *path, const char *name, double *out, int64_t n,
-		       vb_err *e)
-{
-	hid_t d = H5Lexists(file, name, H5P_DEFAULT) > 0 ? H5Dopen2(file, name, H5P_DEFAULT) : -1;
-	hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
-	int rc = VB_OK;
-	if (d < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
-	    H5Sget_simple_extent_npoints(sp) != (hssize_t)n)
-		rc = vb_err_set(e, VB_ERR_INPUT, "%s:/%s: missing or not %lld values", path, name,
-				(long long)n);
-	else if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
-		rc = vb_err_set(e, VB_ERR_INPUT, "%s:/%s: cannot read", path, name);
-	if (sp >= 0)
-		H5Sclose(sp);
-	if (d >= 0)
-		H5Dclose(d);
-	return rc;
-}
-
 static int read_doubles_attr(hid_t loc, const char *path, const char *name, double *out, int n,
 			     vb_err *e)
 {
@@ -359,23 +340,17 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 		rc = read_doubles_attr(file, path, "counters_as_double", ct, 8, e);
 	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_cam_count(r->m);
 	if (rc == VB_OK)
-		rc = read_vector(file, path, "phi", r->phi, np, e);
+		rc = vb_h5_read_doubles(file, "phi", path, r->phi, np, e);
 	if (rc == VB_OK)
-		rc = read_vector(file, path, "c", r->c, nc, e);
+		rc = vb_h5_read_doubles(file, "c", path, r->c, nc, e);
 	if (rc == VB_OK)
-		rc = read_vector(file, path, "prev_phi", r->prev_phi, np, e);
+		rc = vb_h5_read_doubles(file, "prev_phi", path, r->prev_phi, np, e);
 	if (rc == VB_OK)
-		rc = read_vector(file, path, "prev_c", r->prev_c, nc, e);
+		rc = vb_h5_read_doubles(file, "prev_c", path, r->prev_c, nc, e);
 	int64_t n = 0;
 	if (rc == VB_OK) {
-		hid_t d = H5Dopen2(file, "timeseries/time", H5P_DEFAULT);
-		hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
-		n = sp >= 0 ? (int64_t)H5Sget_simple_extent_npoints(sp) : 0;
-		if (sp >= 0)
-			H5Sclose(sp);
-		if (d >= 0)
-			H5Dclose(d);
-		if (n < 1 || n > ((int64_t)1 << 30))
+		rc = vb_h5_dataset_count(file, "timeseries/time", path, &n, e);
+		if (rc == VB_OK && (n < 1 || n > ((int64_t)1 << 30)))
 			rc = vb_err_set(e, VB_ERR_INPUT, "%s:/timeseries: bad length", path);
 	}
 	if (rc == VB_OK) {
@@ -388,7 +363,7 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 		for (int k = 0; k < 5 && rc == VB_OK; k++) {
 			char name[64];
 			snprintf(name, sizeof name, "timeseries/%s", series_columns[k].name);
-			rc = read_vector(file, path, name, col[k], n, e);
+			rc = vb_h5_read_doubles(file, name, path, col[k], n, e);
 		}
 	}
 	if (rc == VB_OK) {
@@ -405,10 +380,10 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 				break;
 			sv_snapshot *s = &r->snaps[r->nsnaps - 1];
 			snprintf(name, sizeof name, "snap_%04lld_phi", (long long)k);
-			rc = read_vector(file, path, name, s->phi, np, e);
+			rc = vb_h5_read_doubles(file, name, path, s->phi, np, e);
 			snprintf(name, sizeof name, "snap_%04lld_c", (long long)k);
 			if (rc == VB_OK)
-				rc = read_vector(file, path, name, s->c, nc, e);
+				rc = vb_h5_read_doubles(file, name, path, s->c, nc, e);
 			snprintf(name, sizeof name, "snap_%04lld_time", (long long)k);
 			if (rc == VB_OK)
 				rc = vb_h5_attr_read_double(file, name, path, &s->time, e);

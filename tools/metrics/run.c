@@ -1,0 +1,295 @@
+/* run: indicators of a discharge from a run file (docs/metrics.md). */
+#include "run.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vb_echem.h"
+#include "vb_h5.h"
+
+#define FARADAY 96485.33212 /* C/mol, PHYSICS.md §2 */
+
+void mr_series_free(mr_series *s)
+{
+	free(s->time), free(s->voltage), free(s->current), free(s->capacity), free(s->energy);
+	memset(s, 0, sizeof *s);
+}
+
+/* The columns of /timeseries and the units solve writes (docs/FORMAT.md). */
+static const struct {
+	const char *name, *units;
+} columns[5] = {
+	{"time", "s"},	       {"voltage", "V"},    {"current", "A/m^2"},
+	{"capacity", "C/m^2"}, {"energy", "J/m^2"},
+};
+
+int mr_series_read(hid_t file, const char *path, mr_series *s, vb_err *e)
+{
+	memset(s, 0, sizeof *s);
+	double **col[5] = {&s->time, &s->voltage, &s->current, &s->capacity, &s->energy};
+	char what[1024];
+	snprintf(what, sizeof what, "%s:/timeseries", path);
+	if (H5Lexists(file, "timeseries", H5P_DEFAULT) <= 0)
+		return vb_err_set(e, VB_ERR_INPUT, "%s: no /timeseries (not a run of solve?)",
+				  path);
+	hid_t g = H5Gopen2(file, "timeseries", H5P_DEFAULT);
+	int rc = g < 0 ? vb_err_set(e, VB_ERR_INPUT, "%s: /timeseries is not a group", path)
+		       : vb_h5_dataset_count(g, "time", what, &s->n, e);
+	if (rc == VB_OK && (s->n < 1 || s->n > ((int64_t)1 << 32)))
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s/time: %lld rows", what, (long long)s->n);
+	for (int k = 0; k < 5 && rc == VB_OK; k++) {
+		*col[k] = malloc((size_t)s->n * sizeof **col[k]);
+		if (*col[k] == NULL) {
+			rc = vb_err_set(e, VB_ERR_RUN, "out of memory");
+			break;
+		}
+		rc = vb_h5_read_doubles(g, columns[k].name, what, *col[k], s->n, e);
+		if (rc != VB_OK)
+			break;
+		hid_t d = H5Dopen2(g, columns[k].name, H5P_DEFAULT);
+		char *units = NULL, dname[1100];
+		snprintf(dname, sizeof dname, "%s/%s", what, columns[k].name);
+		rc = vb_h5_attr_read_string(d, "units", dname, &units, e);
+		if (rc == VB_OK && strcmp(units, columns[k].units) != 0)
+			rc = vb_err_set(e, VB_ERR_INPUT, "%s: units '%s', expected '%s'", dname,
+					units, columns[k].units);
+		free(units);
+		H5Dclose(d);
+	}
+	for (int64_t i = 0; i < s->n && rc == VB_OK; i++) {
+		int finite = 1;
+		for (int k = 0; k < 5; k++)
+			finite &= isfinite((*col[k])[i]);
+		if (!finite || (i > 0 && s->time[i] < s->time[i - 1]))
+			rc = vb_err_set(e, VB_ERR_INPUT,
+					"%s: row %lld is not finite or goes back in time", what,
+					(long long)i);
+	}
+	if (g >= 0)
+		H5Gclose(g);
+	if (rc != VB_OK)
+		mr_series_free(s);
+	return rc;
+}
+
+void mr_discharge_free(mr_discharge *d)
+{
+	free(d->util), free(d->cumulative), free(d->i_ion);
+	memset(d, 0, sizeof *d);
+}
+
+double mr_percentile(const double *sorted, int64_t n, double q)
+{
+	const double pos = q * (double)(n - 1);
+	const int64_t i = (int64_t)floor(pos);
+	if (i >= n - 1)
+		return sorted[n - 1];
+	return sorted[i] + (pos - (double)i) * (sorted[i + 1] - sorted[i]);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	const double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The series value at time t: the row at t, or linear between the rows
+ * around it (snapshots are taken at step ends, so the row exists). */
+static double at_time(const mr_series *s, const double *v, double t)
+{
+	int64_t k = 0;
+	while (k + 1 < s->n && s->time[k + 1] <= t)
+		k++;
+	if (k + 1 >= s->n || s->time[k] == t || s->time[k + 1] == s->time[k])
+		return v[k];
+	const double w = (t - s->time[k]) / (s->time[k + 1] - s->time[k]);
+	return v[k] + w * (v[k + 1] - v[k]);
+}
+
+/* Snapshot count and the chosen one (1-based) for time t (NAN: the last). */
+static int pick_snapshot(hid_t fields, const char *path, double t, mr_discharge *d, vb_err *e)
+{
+	H5G_info_t info;
+	if (H5Gget_info(fields, &info) < 0 || info.nlinks < 1)
+		return vb_err_set(e, VB_ERR_INPUT, "%s:/fields: no snapshots", path);
+	d->snapshots = (int64_t)info.nlinks;
+	d->snapshot = 0;
+	char list[512] = "", name[32], what[1100];
+	size_t used = 0;
+	for (int64_t k = 1; k <= d->snapshots; k++) {
+		snprintf(name, sizeof name, "%04lld", (long long)k);
+		snprintf(what, sizeof what, "%s:/fields/%s", path, name);
+		if (H5Lexists(fields, name, H5P_DEFAULT) <= 0)
+			return vb_err_set(e, VB_ERR_INPUT, "%s: missing", what);
+		hid_t g = H5Gopen2(fields, name, H5P_DEFAULT);
+		double tk = NAN;
+		int rc = vb_h5_attr_read_double(g, "time", what, &tk, e);
+		H5Gclose(g);
+		if (rc != VB_OK)
+			return rc;
+		if (isnan(t) ? k == d->snapshots : fabs(tk - t) <= 1e-9 * fmax(1.0, fabs(t)))
+			d->snapshot = k, d->time = tk;
+		if (used < sizeof list - 40)
+			used += (size_t)snprintf(list + used, sizeof list - used, "%s%.10g",
+						 k > 1 ? ", " : "", tk);
+	}
+	if (d->snapshot == 0)
+		return vb_err_set(e, VB_ERR_INPUT,
+				  "%s: no snapshot at %.10g s; saved times (s): %s", path, t, list);
+	return VB_OK;
+}
+
+/* Utilization and cumulative capacity per slice from c_s. */
+static void lithiation(const vb_image *img, const vb_params *p, const double *c_s, int64_t x0,
+		       mr_discharge *d)
+{
+	const double cmax = vb_params_get(p, "cam.c_max"), c0 = vb_params_get(p, "cam.c_init");
+	const double h = img->voxel_size, area = (double)img->ny * (double)img->nz * h * h;
+	const int64_t per = img->ny * img->nz;
+	double eta_all = 0, cum = 0;
+	int64_t n_all = 0;
+	for (int64_t s = 0; s < d->slices; s++) {
+		double eta = 0, li = 0;
+		int64_t n = 0;
+		const int64_t v0 = vb_voxel_index(img, x0 + s, 0, 0);
+		for (int64_t v = v0; v < v0 + per; v++) {
+			if (img->labels[v] != VB_PHASE_CAM)
+				continue;
+			/* CAM cut off from the current path keeps c_s,0 (NaN in the file) */
+			const double c = isnan(c_s[v]) ? c0 : c_s[v];
+			eta += (c - c0) / (cmax - c0);
+			li += c - c0;
+			n++;
+		}
+		cum += li * FARADAY * h * h * h / area;
+		d->util[s] = n > 0 ? eta / (double)n : NAN;
+		d->cumulative[s] = cum;
+		eta_all += eta, n_all += n;
+	}
+	d->utilization = n_all > 0 ? eta_all / (double)n_all : NAN;
+	d->lithium_fields = cum;
+}
+
+/* Ionic current statistics over the electrolyte of the cathode slices. */
+static int ionic_current(const vb_image *img, const vb_params *p, const char *path,
+			 const double *c_s, const double *phi_s, const double *phi_e, int64_t x0,
+			 mr_discharge *d, vb_err *e)
+{
+	vb_echem *m = vb_echem_new(img, p, path, e);
+	if (m == NULL)
+		return e->status;
+	const int64_t nvox = vb_voxel_count(img), per = img->ny * img->nz;
+	double *phi = malloc((size_t)vb_echem_potential_count(m) * sizeof *phi);
+	double *c = malloc((size_t)(vb_echem_cam_count(m) + 1) * sizeof *c);
+	double *mag = malloc((size_t)nvox * sizeof *mag);
+	double *vals = malloc((size_t)(d->slices * per + 1) * sizeof *vals);
+	int rc = phi && c && mag && vals ? VB_OK : vb_err_set(e, VB_ERR_RUN, "out of memory");
+	if (rc == VB_OK) {
+		vb_err why;
+		vb_err_clear(&why);
+		if (vb_echem_load_fields(m, c_s, phi_s, phi_e, phi, c, &why) != VB_OK)
+			rc = vb_err_set(e, VB_ERR_INPUT, "%s:/fields/%04lld: %s", path,
+					(long long)d->snapshot, why.msg);
+	}
+	if (rc == VB_OK) {
+		vb_echem_ionic_current(m, phi, c, mag);
+		int64_t n = 0;
+		double sum = 0;
+		for (int64_t s = 0; s < d->slices; s++) {
+			const int64_t v0 = vb_voxel_index(img, x0 + s, 0, 0);
+			double ss = 0;
+			int64_t ns = 0;
+			for (int64_t v = v0; v < v0 + per; v++)
+				if (!isnan(mag[v]))
+					vals[n++] = mag[v], ss += mag[v], ns++;
+			d->i_ion[s] = ns > 0 ? ss / (double)ns : NAN;
+			sum += ss;
+		}
+		d->i_count = n;
+		if (n > 0) {
+			qsort(vals, (size_t)n, sizeof *vals, cmp_double);
+			d->i_mean = sum / (double)n;
+			d->i_p50 = mr_percentile(vals, n, 0.50);
+			d->i_p90 = mr_percentile(vals, n, 0.90);
+			d->i_p99 = mr_percentile(vals, n, 0.99);
+			d->i_max = vals[n - 1];
+		} else {
+			d->i_mean = d->i_p50 = d->i_p90 = d->i_p99 = d->i_max = NAN;
+		}
+	}
+	free(phi), free(c), free(mag), free(vals);
+	vb_echem_free(&m);
+	return rc;
+}
+
+int mr_discharge_read(hid_t file, const char *path, const vb_image *img, const vb_params *p,
+		      int64_t x0, int64_t x1, double time, mr_discharge *d, vb_err *e)
+{
+	memset(d, 0, sizeof *d);
+	d->slices = x1 - x0;
+	mr_series s;
+	int rc = mr_series_read(file, path, &s, e);
+	if (rc != VB_OK)
+		return rc;
+	char what[1100], *status = NULL;
+	snprintf(what, sizeof what, "%s:/solver", path);
+	hid_t solver = H5Lexists(file, "solver", H5P_DEFAULT) > 0
+			       ? H5Gopen2(file, "solver", H5P_DEFAULT)
+			       : -1;
+	rc = solver < 0 ? vb_err_set(e, VB_ERR_INPUT, "%s: missing", what)
+			: vb_h5_attr_read_string(solver, "status", what, &status, e);
+	if (rc == VB_OK)
+		snprintf(d->status, sizeof d->status, "%s", status);
+	free(status);
+	if (solver >= 0)
+		H5Gclose(solver);
+	hid_t fields = -1;
+	if (rc == VB_OK && H5Lexists(file, "fields", H5P_DEFAULT) <= 0)
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: no /fields", path);
+	if (rc == VB_OK)
+		fields = H5Gopen2(file, "fields", H5P_DEFAULT);
+	if (rc == VB_OK)
+		rc = pick_snapshot(fields, path, time, d, e);
+	const int64_t nvox = vb_voxel_count(img);
+	double *f[3] = {NULL, NULL, NULL};
+	static const char *const names[3] = {"c_s", "phi_s", "phi_e"};
+	d->util = malloc((size_t)(d->slices + 1) * sizeof *d->util);
+	d->cumulative = malloc((size_t)(d->slices + 1) * sizeof *d->cumulative);
+	d->i_ion = malloc((size_t)(d->slices + 1) * sizeof *d->i_ion);
+	if (rc == VB_OK && (!d->util || !d->cumulative || !d->i_ion))
+		rc = vb_err_set(e, VB_ERR_RUN, "out of memory");
+	if (rc == VB_OK) {
+		char name[32];
+		snprintf(name, sizeof name, "%04lld", (long long)d->snapshot);
+		snprintf(what, sizeof what, "%s:/fields/%s", path, name);
+		hid_t g = H5Gopen2(fields, name, H5P_DEFAULT);
+		for (int k = 0; k < 3 && rc == VB_OK; k++) {
+			f[k] = malloc((size_t)nvox * sizeof *f[k]);
+			rc = f[k] != NULL ? vb_h5_read_doubles(g, names[k], what, f[k], nvox, e)
+					  : vb_err_set(e, VB_ERR_RUN, "out of memory");
+		}
+		H5Gclose(g);
+	}
+	if (fields >= 0)
+		H5Gclose(fields);
+	if (rc == VB_OK) {
+		d->voltage = at_time(&s, s.voltage, d->time);
+		d->capacity = at_time(&s, s.capacity, d->time);
+		d->energy = at_time(&s, s.energy, d->time);
+		/* the current of the step that ends at (or spans) the snapshot */
+		int64_t k = 1;
+		while (k + 1 < s.n && s.time[k] < d->time)
+			k++;
+		d->current = s.n > 1 ? s.current[k] : 0.0;
+		lithiation(img, p, f[0], x0, d);
+		rc = ionic_current(img, p, path, f[0], f[1], f[2], x0, d, e);
+	}
+	for (int k = 0; k < 3; k++)
+		free(f[k]);
+	mr_series_free(&s);
+	if (rc != VB_OK)
+		mr_discharge_free(d);
+	return rc;
+}
