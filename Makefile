@@ -30,6 +30,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps build test check demo sanitize bench format lint install clean
+STUDIES := layered layered-rev perforated-assb
+.PHONY: $(STUDIES) $(STUDIES:%=%-fast) studies-fast
 
 all: deps
 	@$(MAKE) --no-print-directory build
@@ -93,7 +95,15 @@ sanitize: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory build
-	@scripts/demo.sh $(abspath $(BUILD)/bin) $(BUILD)/demo
+	@scripts/demo.sh $(abspath $(BUILD)/bin) $(abspath $(BUILD)/demo)
+
+# The study pipelines (pipelines/, docs/pipelines.md): full resolution
+# (hours) or the fast variants (minutes); variables pass through
+# (make layered VOXEL=2um CURRENTS="1 8" -j2).
+$(STUDIES) $(STUDIES:%=%-fast) studies-fast: deps
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory -C pipelines $(if $(filter studies-fast,$@),fast,$@) \
+		BIN=$(abspath $(BUILD)/bin)
 
 bench: deps
 	@$(MAKE) --no-print-directory build

@@ -1,31 +1,31 @@
 #!/bin/sh
-# The main job on a small built-in example: the Study P base cathode
-# (106 x 60 x 60 um, 65 vol% CAM, 21 vol% CBD, 14 vol% electrolyte), a
-# perforated variant, what they contain, the ASSB cells made from them and
-# what those promise (capacity, energy bound, effective conductivity).
+# The main job on built-in examples: the fast variants of the three ASSB
+# studies (pipelines/, docs/pipelines.md) -- two-layer cathodes (Study L),
+# the reversed stacks (L-rev) and perforated cathodes (P-ASSB) at 4 um voxels,
+# two currents each -- from structure generation to tables and figures.
 # usage: scripts/demo.sh BIN_DIR OUT_DIR
 set -eu
 bin=$1
 out=$2
-mkdir -p "$out"
-PATH="$bin:$PATH"
+here=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
 
-run() {
-	echo "\$ $*"
-	"$@"
-}
+echo "demo: the three studies, fast variants, $jobs simulations at a time (one thread each)"
+make --no-print-directory -C "$here/pipelines" -j"$jobs" fast BIN="$bin" THREADS=1 \
+	STUDIES_DIR="$out/studies" > "$out.log" 2>&1 ||
+	{ tail -n 20 "$out.log" >&2; echo "demo: failed; the whole log is $out.log" >&2; exit 1; }
 
-run genstruct homogeneous --size 106x60x60um --voxel 1um --cam 0.65 --cbd 0.21 \
-	--electrolyte 0.14 --seed 1 -o "$out/cathode.h5"
-run genstruct info "$out/cathode.h5"
+for s in layered layered-rev perforated-assb; do
+	dir=$out/studies/$s-fast
+	echo
+	echo "== $s: $dir/$s.csv"
+	awk -F, '
+		NR == 1 { for (k = 1; k <= NF; k++) c[$k] = k
+			printf "%-6s %8s %12s %12s %11s %10s\n", $1, "I mA/cm2", "Q mAh/cm2", "E Wh/kg",
+				"utilization", "gain E %"; next }
+		{ printf "%-6s %8s %12.3f %12.1f %11.3f %10.1f\n", $1, $2, $c["capacity_mAh_cm2"],
+			$c["energy_density_Wh_kg"], $c["utilization"], $c["gain_energy_pct"] }' "$dir/$s.csv"
+	echo "figures: $dir/fig/"
+done
 echo
-run genstruct perforate --radius 16um "$out/cathode.h5" -o "$out/perforated.h5"
-run genstruct info "$out/perforated.h5"
-echo
-run assemble "$out/cathode.h5" --cell assb -o "$out/cell.h5"
-run assemble "$out/perforated.h5" --cell assb -o "$out/cell-perforated.h5"
-run metrics --conductivity "$out/cell.h5"
-echo
-run metrics --conductivity "$out/cell-perforated.h5"
-echo
-echo "demo files are in $out/"
+echo "demo: runs (open RUN.xdmf in ParaView), tables and figures are under $out/studies/"
