@@ -7,6 +7,7 @@
 STUDY := perforated-assb
 DESIGN := r_um
 DESIGN_LABEL := channel radius r (µm)
+DESIGN_TITLE := r = @ µm
 ID_PREFIX := r
 ID_SUFFIX := um
 

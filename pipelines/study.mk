@@ -8,6 +8,7 @@
 #   -> fig/*.png (gnuplot)
 #
 # The fragment sets: STUDY, DESIGN (column name), DESIGN_LABEL (axis label),
+# DESIGN_TITLE (figure titles, @ for the value),
 # DESIGN_VALUES, ID_PREFIX/ID_SUFFIX (file name of a design value), the rules
 # for $(OUT)/structures/ID.h5, STRUCTURE_PARAMS (the make variables the
 # structures depend on), and may set PROFILE_VALUES (the design values whose
@@ -56,7 +57,7 @@ FIGURES := $(addprefix $(OUT)/fig/,conductivity.png energy.png capacity.png gain
 .PHONY: study runs tables figures
 .DELETE_ON_ERROR:
 .SECONDARY:
-study: figures
+study: figures tables runs
 runs: $(RUN_NAMES:%=$(OUT)/runs/%.h5)
 tables: $(TABLE) $(STRUCT_TABLE)
 figures: $(FIGURES)
@@ -151,8 +152,9 @@ $(OUT)/fig/discharge-%.png: $(OUT)/profiles/%.discharge.all.csv $(PIPELINES)/plo
 	$(PLOT) discharge $< $@.tmp.png '$(DESIGN)' '$(call title_of,$*)' '$(CURRENTS)' && \
 		mv $@.tmp.png $@
 
-# "f = 0.3" from the ID f0.3 (for figure titles)
-title_of = $(STUDY): $(DESIGN) = $(patsubst $(ID_PREFIX)%$(ID_SUFFIX),%,$(1))
+# figure title of the design ID, from DESIGN_TITLE with @ for the value
+DESIGN_TITLE ?= $(DESIGN) = @
+title_of = $(STUDY): $(subst @,$(patsubst $(ID_PREFIX)%$(ID_SUFFIX),%,$(1)),$(DESIGN_TITLE))
 
 .PHONY: clean
 clean:
