@@ -440,19 +440,21 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'p':
+		case 'p': {
+			const char *arg = optarg != NULL ? optarg : "";
 			for (int k = PROFILE_FRACTIONS; k <= PROFILE_CURRENT; k++)
-				if (strcmp(optarg, profile_names[k]) == 0)
+				if (strcmp(arg, profile_names[k]) == 0)
 					profile = k;
 			if (profile == PROFILE_NONE) {
 				fprintf(stderr,
 					PROGRAM
 					": --profile '%s': expected fractions, utilization, "
 					"cumulative or current\n",
-					optarg);
+					arg);
 				return 2;
 			}
 			break;
+		}
 		case 'S': series = 1; break;
 		case 'T': time_opt = optarg; break;
 		case 'j': json = 1; break;
