@@ -526,3 +526,8 @@ int vb_h5_read_doubles(hid_t loc, const char *name, const char *what, double *ou
 	H5Dclose(d);
 	return rc;
 }
+
+const vb_h5_column vb_h5_series[VB_H5_SERIES_COLUMNS] = {
+	{"time", "s"},	       {"voltage", "V"},    {"current", "A/m^2"},
+	{"capacity", "C/m^2"}, {"energy", "J/m^2"},
+};

@@ -72,6 +72,13 @@ int vb_h5_attr_read_double(hid_t loc, const char *name, const char *what, double
  * the caller frees; VB_ERR_INPUT if missing or not a string. */
 int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char **value, vb_err *e);
 
+/* The columns of a run file's /timeseries group in file order, with the
+ * units solve writes and metrics expects (docs/FORMAT.md). */
+typedef struct vb_h5_column {
+	const char *name, *units;
+} vb_h5_column;
+#define VB_H5_SERIES_COLUMNS 5
+extern const vb_h5_column vb_h5_series[VB_H5_SERIES_COLUMNS];
 /* Number of values of the dataset name under loc (any rank); VB_ERR_INPUT
  * if it does not exist or is not a numeric dataset. what names loc. */
 int vb_h5_dataset_count(hid_t loc, const char *name, const char *what, int64_t *n, vb_err *e);

@@ -17,14 +17,6 @@ void mr_series_free(mr_series *s)
 	memset(s, 0, sizeof *s);
 }
 
-/* The columns of /timeseries and the units solve writes (docs/FORMAT.md). */
-static const struct {
-	const char *name, *units;
-} columns[5] = {
-	{"time", "s"},	       {"voltage", "V"},    {"current", "A/m^2"},
-	{"capacity", "C/m^2"}, {"energy", "J/m^2"},
-};
-
 int mr_series_read(hid_t file, const char *path, mr_series *s, vb_err *e)
 {
 	memset(s, 0, sizeof *s);
@@ -39,28 +31,28 @@ int mr_series_read(hid_t file, const char *path, mr_series *s, vb_err *e)
 		       : vb_h5_dataset_count(g, "time", what, &s->n, e);
 	if (rc == VB_OK && (s->n < 1 || s->n > ((int64_t)1 << 32)))
 		rc = vb_err_set(e, VB_ERR_INPUT, "%s/time: %lld rows", what, (long long)s->n);
-	for (int k = 0; k < 5 && rc == VB_OK; k++) {
+	for (int k = 0; k < VB_H5_SERIES_COLUMNS && rc == VB_OK; k++) {
 		*col[k] = malloc((size_t)s->n * sizeof **col[k]);
 		if (*col[k] == NULL) {
 			rc = vb_err_set(e, VB_ERR_RUN, "out of memory");
 			break;
 		}
-		rc = vb_h5_read_doubles(g, columns[k].name, what, *col[k], s->n, e);
+		rc = vb_h5_read_doubles(g, vb_h5_series[k].name, what, *col[k], s->n, e);
 		if (rc != VB_OK)
 			break;
-		hid_t d = H5Dopen2(g, columns[k].name, H5P_DEFAULT);
+		hid_t d = H5Dopen2(g, vb_h5_series[k].name, H5P_DEFAULT);
 		char *units = NULL, dname[1100];
-		snprintf(dname, sizeof dname, "%s/%s", what, columns[k].name);
+		snprintf(dname, sizeof dname, "%s/%s", what, vb_h5_series[k].name);
 		rc = vb_h5_attr_read_string(d, "units", dname, &units, e);
-		if (rc == VB_OK && strcmp(units, columns[k].units) != 0)
+		if (rc == VB_OK && strcmp(units, vb_h5_series[k].units) != 0)
 			rc = vb_err_set(e, VB_ERR_INPUT, "%s: units '%s', expected '%s'", dname,
-					units, columns[k].units);
+					units, vb_h5_series[k].units);
 		free(units);
 		H5Dclose(d);
 	}
 	for (int64_t i = 0; i < s->n && rc == VB_OK; i++) {
 		int finite = 1;
-		for (int k = 0; k < 5; k++)
+		for (int k = 0; k < VB_H5_SERIES_COLUMNS; k++)
 			finite &= isfinite((*col[k])[i]);
 		if (!finite || (i > 0 && s->time[i] < s->time[i - 1]))
 			rc = vb_err_set(e, VB_ERR_INPUT,

@@ -41,14 +41,6 @@ static int write_dataset(hid_t loc, const char *name, int rank, const hsize_t *d
 	return rc;
 }
 
-/* The time-series columns (docs/FORMAT.md) in file order. */
-static const struct {
-	const char *name, *units;
-} series_columns[5] = {
-	{"time", "s"},	       {"voltage", "V"},    {"current", "A/m^2"},
-	{"capacity", "C/m^2"}, {"energy", "J/m^2"},
-};
-
 static void columns_of(const sv_series *s, double *col[5])
 {
 	col[0] = s->time, col[1] = s->voltage, col[2] = s->current;
@@ -64,9 +56,9 @@ static int write_series(hid_t file, const sv_series *s, const char *group, vb_er
 	double *col[5];
 	columns_of(s, col);
 	int rc = VB_OK;
-	for (int k = 0; k < 5 && rc == VB_OK; k++)
-		rc = write_dataset(g, series_columns[k].name, 1, &n, col[k],
-				   series_columns[k].units, e);
+	for (int k = 0; k < VB_H5_SERIES_COLUMNS && rc == VB_OK; k++)
+		rc = write_dataset(g, vb_h5_series[k].name, 1, &n, col[k],
+				   vb_h5_series[k].units, e);
 	if (rc == VB_OK)
 		rc = vb_h5_attr_write_string(
 			g, "convention",
@@ -360,9 +352,9 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 			rc = sv_series_push(&r->ts, 0, 0, 0, 0, 0, e);
 		double *col[5];
 		columns_of(&r->ts, col);
-		for (int k = 0; k < 5 && rc == VB_OK; k++) {
+		for (int k = 0; k < VB_H5_SERIES_COLUMNS && rc == VB_OK; k++) {
 			char name[64];
-			snprintf(name, sizeof name, "timeseries/%s", series_columns[k].name);
+			snprintf(name, sizeof name, "timeseries/%s", vb_h5_series[k].name);
 			rc = vb_h5_read_doubles(file, name, path, col[k], n, e);
 		}
 	}
