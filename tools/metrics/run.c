@@ -20,7 +20,7 @@ void mr_series_free(mr_series *s)
 int mr_series_read(hid_t file, const char *path, mr_series *s, vb_err *e)
 {
 	memset(s, 0, sizeof *s);
-	double **col[5] = {&s->time, &s->voltage, &s->current, &s->capacity, &s->energy};
+	double **col[VB_H5_SERIES_COLUMNS] = {&s->time, &s->voltage, &s->current, &s->capacity, &s->energy};
 	char what[1024];
 	snprintf(what, sizeof what, "%s:/timeseries", path);
 	if (H5Lexists(file, "timeseries", H5P_DEFAULT) <= 0)

@@ -41,7 +41,7 @@ static int write_dataset(hid_t loc, const char *name, int rank, const hsize_t *d
 	return rc;
 }
 
-static void columns_of(const sv_series *s, double *col[5])
+static void columns_of(const sv_series *s, double *col[VB_H5_SERIES_COLUMNS])
 {
 	col[0] = s->time, col[1] = s->voltage, col[2] = s->current;
 	col[3] = s->capacity, col[4] = s->energy;
@@ -53,7 +53,7 @@ static int write_series(hid_t file, const sv_series *s, const char *group, vb_er
 	if (g < 0)
 		return vb_err_set(e, VB_ERR_RUN, "cannot create /%s", group);
 	hsize_t n = (hsize_t)s->n;
-	double *col[5];
+	double *col[VB_H5_SERIES_COLUMNS];
 	columns_of(s, col);
 	int rc = VB_OK;
 	for (int k = 0; k < VB_H5_SERIES_COLUMNS && rc == VB_OK; k++)
@@ -350,7 +350,7 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 		r->ts.n = 0;
 		for (int64_t i = 0; i < n && rc == VB_OK; i++)
 			rc = sv_series_push(&r->ts, 0, 0, 0, 0, 0, e);
-		double *col[5];
+		double *col[VB_H5_SERIES_COLUMNS];
 		columns_of(&r->ts, col);
 		for (int k = 0; k < VB_H5_SERIES_COLUMNS && rc == VB_OK; k++) {
 			char name[64];
