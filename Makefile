@@ -14,7 +14,7 @@ HDF5_CFLAGS = $(shell pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/includ
 HDF5_LDFLAGS = $(shell pkg-config --libs-only-L hdf5 2>/dev/null || echo -L/usr/lib/x86_64-linux-gnu/hdf5/serial)
 VB_CFLAGS = -std=c17 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
 	-Wshadow -Wno-missing-field-initializers -fopenmp -Ilib $(HDF5_CFLAGS) \
-	-I/usr/include/suitesparse -I/usr/include/hypre $(MPI_CFLAGS) \
+	-I/usr/include/suitesparse -isystem /usr/include/hypre $(MPI_CFLAGS) \
 	-DVB_PARAMS_DIR=\"$(abspath params)\" \
 	-DVB_PARAMS_INSTALL_DIR=\"$(PREFIX)/share/voxbat/params\"
 MPI_CFLAGS = $(shell pkg-config --cflags ompi 2>/dev/null)

@@ -3,7 +3,7 @@
 
 #include <HYPRE.h>
 #include <HYPRE_IJ_mv.h>
-#include <HYPRE_parcsr_ls.h>
+#include <_hypre_parcsr_ls.h> /* hypre_ParAMGData: the hierarchy's levels */
 #include <cholmod.h>
 #include <math.h>
 #include <mpi.h>
@@ -292,32 +292,18 @@ static int ensure_mpi(MPI_Comm *comm)
 	return rc;
 }
 
-static int solve_amg(const vb_csr *A, const double *b, double *x, const vb_linsolve_opts *o,
-		     vb_linsolve_stats *st, vb_err *e)
+/* hypre's IJ form of A on comm, and two zero vectors of its size (the
+ * setup asks for a right-hand side and a solution). */
+static int hypre_system(const vb_csr *A, MPI_Comm comm, HYPRE_IJMatrix *ij, HYPRE_IJVector *vb,
+			HYPRE_IJVector *vx, vb_err *e)
 {
-	if (A->n > 2147483647)
-		return vb_err_set(e, VB_ERR_RUN, "AMG: %lld unknowns exceed hypre's 32-bit indices",
-				  (long long)A->n);
-	MPI_Comm comm;
-	int mpi = ensure_mpi(&comm);
-	if (mpi == -2)
-		return vb_err_set(e, VB_ERR_RUN,
-				  "AMG: this MPI has no thread support; solve "
-				  "one system at a time");
-	if (mpi != 0)
-		return vb_err_set(e, VB_ERR_RUN, "AMG: MPI could not be initialised for hypre");
 	const HYPRE_Int n = (HYPRE_Int)A->n;
-	HYPRE_IJMatrix ij;
-	HYPRE_IJMatrixCreate(comm, 0, n - 1, 0, n - 1, &ij);
-	HYPRE_IJMatrixSetObjectType(ij, HYPRE_PARCSR);
-	HYPRE_Int *sizes = malloc((size_t)n * sizeof *sizes),
-		  *rows = malloc((size_t)n * sizeof *rows);
-	HYPRE_Int *cols = malloc((size_t)A->rowptr[n] * sizeof *cols);
-	if (sizes == NULL || rows == NULL || cols == NULL) {
-		free(sizes), free(rows), free(cols);
-		HYPRE_IJMatrixDestroy(ij);
-#pragma omp critical(vb_linsolve_mpi)
-		MPI_Comm_free(&comm);
+	HYPRE_Int *sizes = malloc((size_t)n * sizeof *sizes);
+	HYPRE_Int *rows = malloc((size_t)n * sizeof *rows);
+	HYPRE_Int *cols = malloc((size_t)(A->rowptr[n] > 0 ? A->rowptr[n] : 1) * sizeof *cols);
+	double *zero = calloc((size_t)n, sizeof *zero);
+	if (sizes == NULL || rows == NULL || cols == NULL || zero == NULL) {
+		free(sizes), free(rows), free(cols), free(zero);
 		return vb_err_set(e, VB_ERR_RUN, "AMG: out of memory");
 	}
 	for (HYPRE_Int r = 0; r < n; r++) {
@@ -326,69 +312,61 @@ static int solve_amg(const vb_csr *A, const double *b, double *x, const vb_linso
 	}
 	for (int64_t p = 0; p < A->rowptr[n]; p++)
 		cols[p] = (HYPRE_Int)A->col[p];
-	HYPRE_IJMatrixSetRowSizes(ij, sizes);
-	HYPRE_IJMatrixInitialize(ij);
-	HYPRE_IJMatrixSetValues(ij, n, sizes, rows, cols, A->val);
-	HYPRE_IJMatrixAssemble(ij);
-	free(sizes), free(cols);
-	HYPRE_IJVector vb, vx;
-	HYPRE_IJVectorCreate(comm, 0, n - 1, &vb);
-	HYPRE_IJVectorCreate(comm, 0, n - 1, &vx);
-	HYPRE_IJVectorSetObjectType(vb, HYPRE_PARCSR);
-	HYPRE_IJVectorSetObjectType(vx, HYPRE_PARCSR);
-	HYPRE_IJVectorInitialize(vb);
-	HYPRE_IJVectorInitialize(vx);
-	HYPRE_IJVectorSetValues(vb, n, rows, b);
-	HYPRE_IJVectorSetValues(vx, n, rows, x);
-	HYPRE_IJVectorAssemble(vb);
-	HYPRE_IJVectorAssemble(vx);
-	HYPRE_ParCSRMatrix pA;
-	HYPRE_ParVector pb, px;
-	HYPRE_IJMatrixGetObject(ij, (void **)&pA);
-	HYPRE_IJVectorGetObject(vb, (void **)&pb);
-	HYPRE_IJVectorGetObject(vx, (void **)&px);
-	HYPRE_Solver pcg, amg;
-	HYPRE_ParCSRPCGCreate(comm, &pcg);
-	HYPRE_PCGSetTol(pcg, o->rtol);
-	HYPRE_PCGSetMaxIter(pcg, (HYPRE_Int)(o->max_iter < 1000000 ? o->max_iter : 1000000));
-	HYPRE_PCGSetTwoNorm(pcg, 1);
+	HYPRE_IJMatrixCreate(comm, 0, n - 1, 0, n - 1, ij);
+	HYPRE_IJMatrixSetObjectType(*ij, HYPRE_PARCSR);
+	HYPRE_IJMatrixSetRowSizes(*ij, sizes);
+	HYPRE_IJMatrixInitialize(*ij);
+	HYPRE_IJMatrixSetValues(*ij, n, sizes, rows, cols, A->val);
+	HYPRE_IJMatrixAssemble(*ij);
+	HYPRE_IJVector *v[2] = {vb, vx};
+	for (int k = 0; k < 2; k++) {
+		HYPRE_IJVectorCreate(comm, 0, n - 1, v[k]);
+		HYPRE_IJVectorSetObjectType(*v[k], HYPRE_PARCSR);
+		HYPRE_IJVectorInitialize(*v[k]);
+		HYPRE_IJVectorSetValues(*v[k], n, rows, zero);
+		HYPRE_IJVectorAssemble(*v[k]);
+	}
+	free(sizes), free(rows), free(cols), free(zero);
+	return VB_OK;
+}
+
+static void hypre_system_free(HYPRE_IJMatrix *ij, HYPRE_IJVector *vb, HYPRE_IJVector *vx)
+{
+	if (*ij)
+		HYPRE_IJMatrixDestroy(*ij);
+	if (*vb)
+		HYPRE_IJVectorDestroy(*vb);
+	if (*vx)
+		HYPRE_IJVectorDestroy(*vx);
+	*ij = NULL, *vb = NULL, *vx = NULL;
+}
+
+/* BoomerAMG as voxbat builds its hierarchies (docs/conductivity.md): PMIS
+ * coarsening with one level of aggressive coarsening, extended+e
+ * interpolation truncated to 4 entries, strength threshold 0.5 (3D). */
+static HYPRE_Solver hypre_amg_create(void)
+{
+	HYPRE_Solver amg;
 	HYPRE_BoomerAMGCreate(&amg);
-	HYPRE_BoomerAMGSetCoarsenType(amg, 8); /* PMIS */
-	HYPRE_BoomerAMGSetInterpType(amg, 17); /* extended+e, matrix-matrix form */
+	HYPRE_BoomerAMGSetCoarsenType(amg, 8);
+	HYPRE_BoomerAMGSetInterpType(amg, 17);
 	HYPRE_BoomerAMGSetPMaxElmts(amg, 4);
 	HYPRE_BoomerAMGSetAggNumLevels(amg, 1);
-	HYPRE_BoomerAMGSetStrongThreshold(amg, 0.5); /* 3D */
-	HYPRE_BoomerAMGSetRelaxType(amg, 6);	     /* symmetric Gauss-Seidel */
-	HYPRE_BoomerAMGSetMaxIter(amg, 1);
-	HYPRE_BoomerAMGSetTol(amg, 0.0);
-	HYPRE_PCGSetPrecond(pcg, (HYPRE_PtrToSolverFcn)HYPRE_BoomerAMGSolve,
-			    (HYPRE_PtrToSolverFcn)HYPRE_BoomerAMGSetup, amg);
-	HYPRE_ParCSRPCGSetup(pcg, pA, pb, px);
-	HYPRE_ParCSRPCGSolve(pcg, pA, pb, px);
-	HYPRE_Int its = 0;
-	HYPRE_Real rel = 0;
-	HYPRE_PCGGetNumIterations(pcg, &its);
-	HYPRE_PCGGetFinalRelativeResidualNorm(pcg, &rel);
-	HYPRE_IJVectorGetValues(vx, n, rows, x);
-	HYPRE_BoomerAMGDestroy(amg);
-	HYPRE_ParCSRPCGDestroy(pcg);
-	HYPRE_IJVectorDestroy(vb);
-	HYPRE_IJVectorDestroy(vx);
-	HYPRE_IJMatrixDestroy(ij);
-	free(rows);
-#pragma omp critical(vb_linsolve_mpi)
-	MPI_Comm_free(&comm);
-	if (st != NULL) {
-		st->used = VB_LINSOLVE_AMG;
-		st->iterations = its;
-		st->residual = rel;
-	}
-	if (!(rel <= o->rtol))
-		return vb_err_set(
-			e, VB_ERR_RUN,
-			"AMG: relative residual %.3g after %d iterations, expected <= %.3g", rel,
-			(int)its, o->rtol);
-	return VB_OK;
+	HYPRE_BoomerAMGSetStrongThreshold(amg, 0.5);
+	HYPRE_BoomerAMGSetPrintLevel(amg, 0);
+	return amg;
+}
+
+/* AMG-PCG for a single solve: a hierarchy built for A and dropped after. */
+static int solve_amg(const vb_csr *A, const double *b, double *x, const vb_linsolve_opts *o,
+		     vb_linsolve_stats *st, vb_err *e)
+{
+	vb_linsolve_amg *amg = vb_linsolve_amg_new(A, e);
+	if (amg == NULL)
+		return e->status;
+	int rc = vb_linsolve_amg_pcg(amg, A, b, x, o->rtol, o->max_iter, st, e);
+	vb_linsolve_amg_free(&amg);
+	return rc;
 }
 
 int vb_linsolve_spd(const vb_csr *A, const double *b, double *x, const vb_linsolve_opts *opts,
@@ -407,37 +385,278 @@ int vb_linsolve_spd(const vb_csr *A, const double *b, double *x, const vb_linsol
 	return solve_pcg(A, b, x, &o, stats, e);
 }
 
-/* ---- AMG hierarchy kept across solves ---- */
+/* ---- AMG hierarchy kept across solves ----
+ * hypre's BoomerAMG builds the hierarchy (coarse grids, interpolation,
+ * Galerkin operators); voxbat then applies it itself, because Debian's hypre
+ * is built without OpenMP and its serial V-cycle left the second core idle
+ * (docs/solve.md). The smoother is l1 Gauss-Seidel (Baker et al. 2011, hypre's
+ * relax types 13/14) over a fixed number of row blocks that depends only on
+ * the level's size: within a block Gauss-Seidel, across blocks Jacobi with
+ * the l1 term that keeps it convergent. Fixed blocks make the cycle the same
+ * on any thread count. Forward sweeps going down and backward sweeps coming
+ * up make the V-cycle symmetric, as conjugate gradients need. */
+
+/* Levels below this size are smoothed as one block (serially). */
+#define AMG_BLOCK_ROWS 4096
+#define AMG_MAX_BLOCKS 64
+/* The coarsest level is factorised by CHOLMOD; hypre stops coarsening here. */
+#define AMG_MAX_COARSE 200
+
+typedef struct amg_level {
+	vb_csr A;	     /* the level's operator (level 0: the caller's, not owned) */
+	vb_csr P, R;	     /* interpolation from the next level, and its transpose */
+	double *dinv;	     /* 1 / (a_ii + sum of |a_ij| outside row i's block) */
+	double *b, *x, *r;   /* right-hand side, iterate, residual (b, x unused on level 0) */
+	int nblk;	     /* smoother blocks */
+} amg_level;
 
 struct vb_linsolve_amg {
-	MPI_Comm comm;
-	HYPRE_Int n;
-	HYPRE_Int *rows; /* 0..n-1, for the IJ vector calls */
-	HYPRE_IJMatrix ij;
-	HYPRE_IJVector vb, vx;
-	HYPRE_ParCSRMatrix pA;
-	HYPRE_ParVector pb, px;
-	HYPRE_Solver amg;
+	int64_t n;
+	int nlev;
+	amg_level *lev;
+	cholmod_common cc;
+	cholmod_factor *L; /* the coarsest level */
+	cholmod_dense *B, *X, *Y, *E;
 };
+
+static int amg_blocks(int64_t n)
+{
+	int nb = 1;
+	while (nb < AMG_MAX_BLOCKS && n / (2 * nb) >= AMG_BLOCK_ROWS)
+		nb *= 2;
+	return nb;
+}
+
+/* The l1-scaled inverse diagonal of a level's operator for its blocks. */
+static void amg_l1_diagonal(const vb_csr *A, int nblk, double *dinv)
+{
+#pragma omp parallel for schedule(static)
+	for (int k = 0; k < nblk; k++) {
+		const int64_t lo = A->n * k / nblk, hi = A->n * (k + 1) / nblk;
+		for (int64_t i = lo; i < hi; i++) {
+			double d = 0;
+			for (int64_t p = A->rowptr[i]; p < A->rowptr[i + 1]; p++) {
+				const int64_t j = A->col[p];
+				if (j == i)
+					d += A->val[p];
+				else if (j < lo || j >= hi)
+					d += fabs(A->val[p]);
+			}
+			dinv[i] = d > 0 ? 1.0 / d : 0.0;
+		}
+	}
+}
+
+/* One l1 Gauss-Seidel sweep on A x = b, forward or backward within each
+ * block. Columns outside a row's block read xold; xold NULL means a zero
+ * starting guess (x is set, not updated). */
+static void amg_smooth(const vb_csr *A, const double *dinv, int nblk, const double *b, double *x,
+		       const double *xold, int backward)
+{
+#pragma omp parallel for schedule(static)
+	for (int k = 0; k < nblk; k++) {
+		const int64_t lo = A->n * k / nblk, hi = A->n * (k + 1) / nblk;
+		if (xold == NULL)
+			memset(x + lo, 0, (size_t)(hi - lo) * sizeof *x);
+		for (int64_t t = 0; t < hi - lo; t++) {
+			const int64_t i = backward ? hi - 1 - t : lo + t;
+			double s = b[i];
+			for (int64_t p = A->rowptr[i]; p < A->rowptr[i + 1]; p++) {
+				const int64_t j = A->col[p];
+				if (j >= lo && j < hi)
+					s -= A->val[p] * x[j];
+				else if (xold != NULL)
+					s -= A->val[p] * xold[j];
+			}
+			x[i] += s * dinv[i];
+		}
+	}
+}
+
+/* z = one V-cycle applied to r, level 0 being A. */
+static void amg_vcycle(vb_linsolve_amg *a, const vb_csr *A, const double *r, double *z)
+{
+	const int top = a->nlev - 1;
+	a->lev[0].A = *A;
+	for (int l = 0; l < top; l++) {
+		amg_level *L = &a->lev[l];
+		const double *b = l == 0 ? r : L->b;
+		double *x = l == 0 ? z : L->x;
+		const vb_csr *M = &L->A;
+		amg_smooth(M, L->dinv, L->nblk, b, x, NULL, 0);
+#pragma omp parallel for schedule(static)
+		for (int64_t i = 0; i < M->n; i++) {
+			double s = b[i];
+			for (int64_t p = M->rowptr[i]; p < M->rowptr[i + 1]; p++)
+				s -= M->val[p] * x[M->col[p]];
+			L->r[i] = s;
+		}
+		vb_linsolve_spmv(&L->R, L->r, a->lev[l + 1].b);
+	}
+	/* the coarsest level: directly */
+	amg_level *C = &a->lev[top];
+	memcpy(a->B->x, top == 0 ? r : C->b, (size_t)C->A.n * sizeof(double));
+	cholmod_l_solve2(CHOLMOD_A, a->L, a->B, NULL, &a->X, NULL, &a->Y, &a->E, &a->cc);
+	memcpy(top == 0 ? z : C->x, a->X->x, (size_t)C->A.n * sizeof(double));
+	for (int l = top - 1; l >= 0; l--) {
+		amg_level *L = &a->lev[l];
+		const double *b = l == 0 ? r : L->b;
+		double *x = l == 0 ? z : L->x;
+		const double *xc = a->lev[l + 1].x;
+#pragma omp parallel for schedule(static)
+		for (int64_t i = 0; i < L->P.n; i++) {
+			double s = 0;
+			for (int64_t p = L->P.rowptr[i]; p < L->P.rowptr[i + 1]; p++)
+				s += L->P.val[p] * xc[L->P.col[p]];
+			x[i] += s;
+			L->r[i] = x[i];
+		}
+		amg_smooth(&L->A, L->dinv, L->nblk, b, x, L->r, 1);
+	}
+}
 
 void vb_linsolve_amg_free(vb_linsolve_amg **amg)
 {
 	if (amg == NULL || *amg == NULL)
 		return;
 	vb_linsolve_amg *a = *amg;
-	if (a->amg)
-		HYPRE_BoomerAMGDestroy(a->amg);
-	if (a->vb)
-		HYPRE_IJVectorDestroy(a->vb);
-	if (a->vx)
-		HYPRE_IJVectorDestroy(a->vx);
-	if (a->ij)
-		HYPRE_IJMatrixDestroy(a->ij);
-	free(a->rows);
-#pragma omp critical(vb_linsolve_mpi)
-	MPI_Comm_free(&a->comm);
+	for (int l = 0; l < a->nlev; l++) {
+		amg_level *L = &a->lev[l];
+		if (l > 0)
+			vb_linsolve_csr_free(&L->A);
+		vb_linsolve_csr_free(&L->P);
+		vb_linsolve_csr_free(&L->R);
+		free(L->dinv), free(L->b), free(L->x), free(L->r);
+	}
+	free(a->lev);
+	if (a->L != NULL) {
+		cholmod_l_free_factor(&a->L, &a->cc);
+		cholmod_l_free_dense(&a->B, &a->cc);
+		cholmod_l_free_dense(&a->X, &a->cc);
+		cholmod_l_free_dense(&a->Y, &a->cc);
+		cholmod_l_free_dense(&a->E, &a->cc);
+		cholmod_l_finish(&a->cc);
+	}
 	free(a);
 	*amg = NULL;
+}
+
+/* A copy of hypre's sequential CSR matrix m (one process: all of it). */
+static int csr_from_hypre(hypre_CSRMatrix *m, vb_csr *out)
+{
+	const int64_t n = hypre_CSRMatrixNumRows(m);
+	const HYPRE_Int *ip = hypre_CSRMatrixI(m), *jp = hypre_CSRMatrixJ(m);
+	const int64_t nnz = ip[n];
+	out->n = n;
+	out->rowptr = malloc((size_t)(n + 1) * sizeof *out->rowptr);
+	out->col = malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof *out->col);
+	out->val = malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof *out->val);
+	if (!out->rowptr || !out->col || !out->val)
+		return -1;
+	for (int64_t i = 0; i <= n; i++)
+		out->rowptr[i] = ip[i];
+	for (int64_t p = 0; p < nnz; p++)
+		out->col[p] = jp[p];
+	memcpy(out->val, hypre_CSRMatrixData(m), (size_t)nnz * sizeof *out->val);
+	return 0;
+}
+
+/* R = P^T for P with ncol columns. */
+static int csr_transpose(const vb_csr *P, int64_t ncol, vb_csr *R)
+{
+	const int64_t nnz = P->rowptr[P->n];
+	R->n = ncol;
+	R->rowptr = calloc((size_t)ncol + 1, sizeof *R->rowptr);
+	R->col = malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof *R->col);
+	R->val = malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof *R->val);
+	int64_t *fill = malloc((size_t)(ncol > 0 ? ncol : 1) * sizeof *fill);
+	if (!R->rowptr || !R->col || !R->val || !fill) {
+		free(fill);
+		return -1;
+	}
+	for (int64_t p = 0; p < nnz; p++)
+		/* P->col holds nnz columns (csr_from_hypre), which the analyzer
+		 * cannot follow through the copy */
+		// NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
+		R->rowptr[P->col[p] + 1]++;
+	for (int64_t c = 0; c < ncol; c++)
+		R->rowptr[c + 1] += R->rowptr[c];
+	memcpy(fill, R->rowptr, (size_t)ncol * sizeof *fill);
+	for (int64_t i = 0; i < P->n; i++) /* ascending rows: columns of R sorted */
+		for (int64_t p = P->rowptr[i]; p < P->rowptr[i + 1]; p++) {
+			const int64_t q = fill[P->col[p]]++;
+			R->col[q] = i, R->val[q] = P->val[p];
+		}
+	free(fill);
+	return 0;
+}
+
+/* The levels of a hypre hierarchy built on A, copied; the coarsest factorised. */
+static int amg_take_levels(vb_linsolve_amg *a, const vb_csr *A, HYPRE_Solver solver, vb_err *e)
+{
+	hypre_ParAMGData *d = (hypre_ParAMGData *)solver;
+	const int nlev = hypre_ParAMGDataNumLevels(d);
+	hypre_ParCSRMatrix **As = hypre_ParAMGDataAArray(d), **Ps = hypre_ParAMGDataPArray(d);
+	a->lev = calloc((size_t)nlev, sizeof *a->lev);
+	if (a->lev == NULL)
+		return vb_err_set(e, VB_ERR_RUN, "AMG: out of memory");
+	a->nlev = nlev;
+	for (int l = 0; l < nlev; l++) {
+		amg_level *L = &a->lev[l];
+		if (hypre_CSRMatrixNumNonzeros(hypre_ParCSRMatrixOffd(As[l])) != 0)
+			return vb_err_set(e, VB_ERR_RUN, "AMG: level %d is not local", l);
+		int bad = 0;
+		if (l == 0)
+			L->A = *A;
+		else
+			bad |= csr_from_hypre(hypre_ParCSRMatrixDiag(As[l]), &L->A);
+		const int64_t n = L->A.n;
+		if (l + 1 < nlev) {
+			bad |= csr_from_hypre(hypre_ParCSRMatrixDiag(Ps[l]), &L->P);
+			if (!bad)
+				bad |= csr_transpose(
+					&L->P, hypre_CSRMatrixNumRows(hypre_ParCSRMatrixDiag(As[l + 1])),
+					&L->R);
+		}
+		L->nblk = amg_blocks(n);
+		L->dinv = malloc((size_t)n * sizeof *L->dinv);
+		L->r = malloc((size_t)n * sizeof *L->r);
+		if (l > 0) {
+			L->b = malloc((size_t)n * sizeof *L->b);
+			L->x = malloc((size_t)n * sizeof *L->x);
+		}
+		if (bad || !L->dinv || !L->r || (l > 0 && (!L->b || !L->x)))
+			return vb_err_set(e, VB_ERR_RUN, "AMG: out of memory for level %d", l);
+		if (l > 0)
+			amg_l1_diagonal(&L->A, L->nblk, L->dinv);
+	}
+	/* CHOLMOD on the coarsest level; CSR of a symmetric matrix is its CSC. */
+	const vb_csr *C = &a->lev[nlev - 1].A;
+	cholmod_l_start(&a->cc);
+	a->cc.print = 0;
+	a->cc.error_handler = NULL;
+	const int64_t nc = C->n, nnz = C->rowptr[nc];
+	cholmod_sparse *S = cholmod_l_allocate_sparse((size_t)nc, (size_t)nc, (size_t)nnz, 0, 1, 1,
+						      CHOLMOD_REAL, &a->cc);
+	a->B = cholmod_l_zeros((size_t)nc, 1, CHOLMOD_REAL, &a->cc);
+	if (S != NULL && a->B != NULL) {
+		memcpy(S->p, C->rowptr, (size_t)(nc + 1) * sizeof(int64_t));
+		memcpy(S->i, C->col, (size_t)nnz * sizeof(int64_t));
+		memcpy(S->x, C->val, (size_t)nnz * sizeof(double));
+		a->L = cholmod_l_analyze(S, &a->cc);
+		if (a->L != NULL)
+			cholmod_l_factorize(S, a->L, &a->cc);
+	}
+	cholmod_l_free_sparse(&S, &a->cc);
+	if (a->L == NULL || a->B == NULL || a->cc.status != CHOLMOD_OK) {
+		if (a->L == NULL) /* free() below must still finish the common */
+			a->L = cholmod_l_allocate_factor(0, &a->cc);
+		return vb_err_set(e, VB_ERR_RUN,
+				  "AMG: the coarsest level (%lld unknowns) could not be factorised "
+				  "(CHOLMOD status %d)",
+				  (long long)nc, a->cc.status);
+	}
+	return VB_OK;
 }
 
 vb_linsolve_amg *vb_linsolve_amg_new(const vb_csr *A, vb_err *e)
@@ -452,79 +671,66 @@ vb_linsolve_amg *vb_linsolve_amg_new(const vb_csr *A, vb_err *e)
 		vb_err_set(e, VB_ERR_RUN, "AMG: out of memory");
 		return NULL;
 	}
-	if (ensure_mpi(&a->comm) != 0) {
+	a->n = A->n;
+	MPI_Comm comm;
+	const int mpi = ensure_mpi(&comm);
+	if (mpi != 0) {
 		free(a);
-		vb_err_set(e, VB_ERR_RUN, "AMG: MPI could not be initialised for hypre");
+		vb_err_set(e, VB_ERR_RUN,
+			   mpi == -2 ? "AMG: this MPI has no thread support; solve one system at a "
+				       "time"
+				     : "AMG: MPI could not be initialised for hypre");
 		return NULL;
 	}
-	const HYPRE_Int n = a->n = (HYPRE_Int)A->n;
-	HYPRE_Int *sizes = malloc((size_t)n * sizeof *sizes);
-	HYPRE_Int *cols = malloc((size_t)A->rowptr[n] * sizeof *cols);
-	a->rows = malloc((size_t)n * sizeof *a->rows);
-	double *zero = calloc((size_t)n, sizeof *zero);
-	if (sizes == NULL || cols == NULL || a->rows == NULL || zero == NULL) {
-		free(sizes), free(cols), free(zero);
+	HYPRE_IJMatrix ij = NULL;
+	HYPRE_IJVector vb = NULL, vx = NULL;
+	HYPRE_ParCSRMatrix pA;
+	HYPRE_ParVector pb, px;
+	HYPRE_Solver solver = NULL;
+	int rc = hypre_system(A, comm, &ij, &vb, &vx, e);
+	if (rc == VB_OK) {
+		HYPRE_IJMatrixGetObject(ij, (void **)&pA);
+		HYPRE_IJVectorGetObject(vb, (void **)&pb);
+		HYPRE_IJVectorGetObject(vx, (void **)&px);
+		solver = hypre_amg_create();
+		HYPRE_BoomerAMGSetMaxCoarseSize(solver, AMG_MAX_COARSE);
+		if (HYPRE_BoomerAMGSetup(solver, pA, pb, px) != 0) {
+			HYPRE_ClearAllErrors();
+			rc = vb_err_set(e, VB_ERR_RUN, "AMG: setup of the hierarchy failed");
+		} else {
+			rc = amg_take_levels(a, A, solver, e);
+		}
+	}
+	if (solver != NULL)
+		HYPRE_BoomerAMGDestroy(solver);
+	hypre_system_free(&ij, &vb, &vx);
+#pragma omp critical(vb_linsolve_mpi)
+	MPI_Comm_free(&comm);
+	if (rc != VB_OK)
 		vb_linsolve_amg_free(&a);
-		vb_err_set(e, VB_ERR_RUN, "AMG: out of memory");
-		return NULL;
-	}
-	for (HYPRE_Int r = 0; r < n; r++) {
-		a->rows[r] = r;
-		sizes[r] = (HYPRE_Int)(A->rowptr[r + 1] - A->rowptr[r]);
-	}
-	for (int64_t p = 0; p < A->rowptr[n]; p++)
-		cols[p] = (HYPRE_Int)A->col[p];
-	HYPRE_IJMatrixCreate(a->comm, 0, n - 1, 0, n - 1, &a->ij);
-	HYPRE_IJMatrixSetObjectType(a->ij, HYPRE_PARCSR);
-	HYPRE_IJMatrixSetRowSizes(a->ij, sizes);
-	HYPRE_IJMatrixInitialize(a->ij);
-	HYPRE_IJMatrixSetValues(a->ij, n, sizes, a->rows, cols, A->val);
-	HYPRE_IJMatrixAssemble(a->ij);
-	HYPRE_IJMatrixGetObject(a->ij, (void **)&a->pA);
-	free(sizes), free(cols);
-	HYPRE_IJVector *v[2] = {&a->vb, &a->vx};
-	for (int k = 0; k < 2; k++) {
-		HYPRE_IJVectorCreate(a->comm, 0, n - 1, v[k]);
-		HYPRE_IJVectorSetObjectType(*v[k], HYPRE_PARCSR);
-		HYPRE_IJVectorInitialize(*v[k]);
-		HYPRE_IJVectorSetValues(*v[k], n, a->rows, zero);
-		HYPRE_IJVectorAssemble(*v[k]);
-	}
-	free(zero);
-	HYPRE_IJVectorGetObject(a->vb, (void **)&a->pb);
-	HYPRE_IJVectorGetObject(a->vx, (void **)&a->px);
-	/* The settings of solve_amg (docs/conductivity.md); one V-cycle a call. */
-	HYPRE_BoomerAMGCreate(&a->amg);
-	HYPRE_BoomerAMGSetCoarsenType(a->amg, 8);
-	HYPRE_BoomerAMGSetInterpType(a->amg, 17);
-	HYPRE_BoomerAMGSetPMaxElmts(a->amg, 4);
-	HYPRE_BoomerAMGSetAggNumLevels(a->amg, 1);
-	HYPRE_BoomerAMGSetStrongThreshold(a->amg, 0.5);
-	HYPRE_BoomerAMGSetRelaxType(a->amg, 6);
-	HYPRE_BoomerAMGSetMaxIter(a->amg, 1);
-	HYPRE_BoomerAMGSetTol(a->amg, 0.0);
-	HYPRE_BoomerAMGSetPrintLevel(a->amg, 0);
-	if (HYPRE_BoomerAMGSetup(a->amg, a->pA, a->pb, a->px) != 0) {
-		HYPRE_ClearAllErrors();
-		vb_linsolve_amg_free(&a);
-		vb_err_set(e, VB_ERR_RUN, "AMG: setup of the hierarchy failed");
-		return NULL;
-	}
 	return a;
 }
 
-/* z = one V-cycle of the hierarchy applied to r. */
-static void amg_vcycle(vb_linsolve_amg *a, const double *r, double *z)
+int vb_linsolve_amg_levels(const vb_linsolve_amg *amg)
 {
-	HYPRE_IJVectorSetValues(a->vb, a->n, a->rows, r);
-	HYPRE_ParVectorSetConstantValues(a->px, 0.0);
-	HYPRE_BoomerAMGSolve(a->amg, a->pA, a->pb, a->px);
-	HYPRE_IJVectorGetValues(a->vx, a->n, a->rows, z);
+	return amg->nlev;
 }
+
+void vb_linsolve_amg_apply(vb_linsolve_amg *amg, const vb_csr *A, const double *r, double *z)
+{
+	amg_l1_diagonal(A, amg->lev[0].nblk, amg->lev[0].dinv);
+	amg_vcycle(amg, A, r, z);
+}
+
+typedef struct amg_ctx {
+	vb_linsolve_amg *amg;
+	const vb_csr *A;
+} amg_ctx;
 
 static void amg_precond(void *ctx, const double *r, double *z)
 {
-	amg_vcycle(ctx, r, z);
+	amg_ctx *c = ctx;
+	amg_vcycle(c->amg, c->A, r, z);
 }
 
 int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x,
@@ -535,7 +741,10 @@ int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, 
 				  (long long)A->n, (long long)amg->n);
 	if (st != NULL)
 		st->used = VB_LINSOLVE_AMG;
-	return pcg(A, b, x, rtol, max_iter, amg_precond, amg, "AMG-PCG", st, e);
+	/* the finest level smooths A itself: its l1 diagonal, once per solve */
+	amg_l1_diagonal(A, amg->lev[0].nblk, amg->lev[0].dinv);
+	amg_ctx c = {amg, A};
+	return pcg(A, b, x, rtol, max_iter, amg_precond, &c, "AMG-PCG", st, e);
 }
 
 /* ---- Flexible GMRES (Saad 1993), modified Gram-Schmidt, Givens rotations ---- */

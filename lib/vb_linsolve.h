@@ -1,7 +1,8 @@
 /* vb_linsolve: the linear-solver layer. One interface for symmetric positive
  * definite sparse systems, with SuiteSparse CHOLMOD (direct, supernodal) for
- * small systems and OpenMP preconditioned conjugate gradients for large ones
- * (docs/conductivity.md has the measurements behind the choice). Another
+ * small systems and OpenMP preconditioned conjugate gradients (Jacobi or
+ * algebraic multigrid) for large ones (docs/conductivity.md has the
+ * measurements behind the choice). Another
  * backend (PETSc, hypre) goes behind the same vb_linsolve_spd call. */
 #ifndef VB_LINSOLVE_H
 #define VB_LINSOLVE_H
@@ -59,20 +60,32 @@ void vb_linsolve_csr_free(vb_csr *A);
 /* ---- Setup once, solve many: for Newton iterations whose matrices change a
  * little from one iteration to the next (tools/solve). ---- */
 
-/* A BoomerAMG hierarchy built for one SPD matrix, used as the preconditioner
- * of conjugate gradients on that matrix or on later ones of the same size
- * (docs/solve.md measures when to rebuild it). Opaque. */
+/* An algebraic multigrid hierarchy of one SPD matrix: hypre BoomerAMG
+ * builds it (serially), voxbat copies its levels and applies the V-cycle
+ * itself with OpenMP (l1 Gauss-Seidel over fixed row blocks, forward down
+ * and backward up, the coarsest level factorised by CHOLMOD). It serves as
+ * the preconditioner of conjugate gradients on that matrix or on later ones
+ * of the same size and sparsity (docs/solve.md measures when to rebuild).
+ * Opaque. */
 typedef struct vb_linsolve_amg vb_linsolve_amg;
 
-/* Builds the hierarchy of A (A is copied; the caller keeps A). Returns NULL
- * and sets e on failure. Caller frees with vb_linsolve_amg_free. */
+/* Builds the hierarchy of A (the caller keeps A). Returns NULL and sets e
+ * on failure. Caller frees with vb_linsolve_amg_free. */
 vb_linsolve_amg *vb_linsolve_amg_new(const vb_csr *A, vb_err *e);
 
 /* Frees *amg and sets it to NULL; NULL is a no-op. */
 void vb_linsolve_amg_free(vb_linsolve_amg **amg);
 
-/* Conjugate gradients on A x = b (A SPD, same size as the hierarchy's
- * matrix), one V-cycle of amg per iteration. x holds the starting guess.
+/* Number of levels, the finest included (1: A was factorised whole). */
+int vb_linsolve_amg_levels(const vb_linsolve_amg *amg);
+
+/* z = M r, one V-cycle whose finest level smooths A itself (the coarser
+ * levels are the hierarchy's). M is symmetric positive definite for SPD A.
+ * A has the hierarchy's size; r and z have A->n values. Deterministic. */
+void vb_linsolve_amg_apply(vb_linsolve_amg *amg, const vb_csr *A, const double *r, double *z);
+
+/* Conjugate gradients on A x = b (A SPD, the hierarchy's size), one
+ * V-cycle (vb_linsolve_amg_apply) per iteration. x holds the starting guess.
  * Stops when ||b - A x|| <= rtol ||b|| or after max_iter iterations
  * (VB_ERR_RUN then, x holding the last iterate). Deterministic. */
 int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x,
