@@ -99,7 +99,7 @@ demo: deps
 
 # The study pipelines (pipelines/, docs/pipelines.md): full resolution
 # (hours) or the fast variants (minutes); variables pass through
-# (make layered VOXEL=2um CURRENTS="1 8" -j2).
+# (make layered VOXEL=2um CURRENTS="1 8" -j2 THREADS=1).
 $(STUDIES) $(STUDIES:%=%-fast) studies-fast: deps
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory -C pipelines $(if $(filter studies-fast,$@),fast,$@) \

@@ -37,10 +37,19 @@ LAUNCH ?=
 THREADS ?=
 PROFILE_VALUES ?= $(firstword $(DESIGN_VALUES)) $(lastword $(DESIGN_VALUES))
 
-# Waiting OpenMP threads sleep instead of spinning: a spinning thread whose
-# partner was descheduled by another process slowed a small solve 100-fold
-# (docs/pipelines.md).
-SOLVE_ENV = OMP_WAIT_POLICY=passive $(if $(THREADS),OMP_NUM_THREADS=$(THREADS))
+# OpenMP wait policy (OMP_WAIT_POLICY) of each solve and conductivity.
+# Empty: passive (waiting threads sleep) when make runs jobs in parallel
+# (-j N, N > 1) with more than one thread each and no LAUNCH, else
+# libgomp's default (spin a while, then sleep). On a 2 um cell, spinning
+# threads of two runs sharing 2 cores slowed them 5.6-fold and sleeping
+# threads of a run alone slowed it 2.5-fold (docs/pipelines.md). Expanded
+# in the recipe, where MAKEFLAGS holds -j N.
+WAIT_POLICY ?=
+parallel_jobs = $(filter-out -j1,$(filter -j%,$(MAKEFLAGS)))
+auto_wait_policy = $(if $(and $(parallel_jobs),$(filter-out 1,$(or $(THREADS),all)),$(if $(LAUNCH),,shared)),passive)
+wait_policy = $(or $(WAIT_POLICY),$(auto_wait_policy))
+OMP_ENV = $(if $(wait_policy),OMP_WAIT_POLICY=$(wait_policy)) \
+	$(if $(THREADS),OMP_NUM_THREADS=$(THREADS))
 
 id = $(ID_PREFIX)$(1)$(ID_SUFFIX)
 IDS := $(foreach v,$(DESIGN_VALUES),$(call id,$(v)))
@@ -83,14 +92,14 @@ $(OUT)/cells/%.h5: $(OUT)/structures/%.h5 $(call param,ASSEMBLE_FLAGS) | $(BIN)/
 	$(BIN)/assemble -q $< --cell assb $(ASSEMBLE_FLAGS) -o $@
 
 $(OUT)/cells/%.csv: $(OUT)/cells/%.h5
-	$(BIN)/metrics --conductivity=ionic --csv $< > $@.tmp && mv $@.tmp $@
+	$(OMP_ENV) $(BIN)/metrics --conductivity=ionic --csv $< > $@.tmp && mv $@.tmp $@
 
 # runs/ID_ImA.h5: the cell ID discharged at I mA/cm2 (IDs contain no '_')
 .SECONDEXPANSION:
 $(OUT)/runs/%.h5: $$(OUT)/cells/$$(firstword $$(subst _, ,$$*)).h5 \
 		$(call param,CUTOFF SOLVE_FLAGS)
 	@mkdir -p $(@D)
-	$(SOLVE_ENV) $(LAUNCH) $(BIN)/solve -q $< \
+	$(OMP_ENV) $(LAUNCH) $(BIN)/solve -q $< \
 		--current $(patsubst %mA,%,$(lastword $(subst _, ,$*)))mA/cm2 \
 		--cutoff $(CUTOFF) $(SOLVE_FLAGS) -o $@
 

@@ -108,6 +108,23 @@ cell() {
 	[ -s "$d/runs/r12um_8mA.h5" ]
 }
 
+# the solve command make would run for one discharge, with options $@
+solve_line() {
+	make --no-print-directory -n -C "$PIPES" -f perforated-assb.mk FAST=1 BIN="$VB_BIN" \
+		STUDIES_DIR="$BATS_TEST_TMPDIR" "$@" "$BATS_TEST_TMPDIR/perforated-assb-fast/runs/r0um_2mA.h5" |
+		grep 'solve -q'
+}
+
+@test "OpenMP threads sleep while waiting only when parallel jobs share the cores" {
+	[[ "$(solve_line)" != *OMP_WAIT_POLICY* ]]
+	[[ "$(solve_line -j2 THREADS=1)" != *OMP_WAIT_POLICY* ]]
+	[[ "$(solve_line -j2 THREADS=1)" == *OMP_NUM_THREADS=1* ]]
+	[[ "$(solve_line -j2)" == *OMP_WAIT_POLICY=passive* ]]
+	[[ "$(solve_line -j2 THREADS=2)" == *OMP_WAIT_POLICY=passive* ]]
+	[[ "$(solve_line -j2 LAUNCH=env)" != *OMP_WAIT_POLICY* ]]
+	[[ "$(solve_line WAIT_POLICY=active)" == *OMP_WAIT_POLICY=active* ]]
+}
+
 @test "a study fragment run without the programs says so" {
 	run make --no-print-directory -C "$PIPES" -f layered.mk study FAST=1 BIN=/nonexistent \
 		STUDIES_DIR="$BATS_TEST_TMPDIR"
