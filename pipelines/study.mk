@@ -32,8 +32,9 @@ SOLVE_FLAGS ?=
 ASSEMBLE_FLAGS ?=
 # Prefix of every simulation (solve) command, e.g. LAUNCH="srun -n1 -c4"
 LAUNCH ?=
-# OpenMP threads of each simulation (empty: all cores). With make -j N on
-# one machine, THREADS=1 (or cores / N) avoids oversubscription.
+# OpenMP threads of each simulation and conductivity (empty: all cores).
+# With make -j N on one machine, THREADS=1 (or cores / N) avoids
+# oversubscription.
 THREADS ?=
 PROFILE_VALUES ?= $(firstword $(DESIGN_VALUES)) $(lastword $(DESIGN_VALUES))
 
@@ -46,8 +47,9 @@ PROFILE_VALUES ?= $(firstword $(DESIGN_VALUES)) $(lastword $(DESIGN_VALUES))
 # in the recipe, where MAKEFLAGS holds -j N.
 WAIT_POLICY ?=
 parallel_jobs = $(filter-out -j1,$(filter -j%,$(MAKEFLAGS)))
-auto_wait_policy = $(if $(and $(parallel_jobs),$(filter-out 1,$(or $(THREADS),all)),$(if $(LAUNCH),,shared)),passive)
-wait_policy = $(or $(WAIT_POLICY),$(auto_wait_policy))
+several_threads = $(filter-out 1,$(or $(THREADS),all))
+shares_cores = $(and $(parallel_jobs),$(several_threads),$(if $(LAUNCH),,yes))
+wait_policy = $(or $(WAIT_POLICY),$(if $(shares_cores),passive))
 OMP_ENV = $(if $(wait_policy),OMP_WAIT_POLICY=$(wait_policy)) \
 	$(if $(THREADS),OMP_NUM_THREADS=$(THREADS))
 
