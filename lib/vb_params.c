@@ -60,31 +60,43 @@ static const key_spec scalar_keys[] = {
 #define N_SCALARS (sizeof scalar_keys / sizeof scalar_keys[0])
 
 /* Functions: the section [name] holds x_unit, unit, form, terms or points,
- * scale and source. x is the stoichiometry c_s/c_s,max or c_e. */
+ * argument, scale and source. x is the stoichiometry c_s/c_s,max (x_kind
+ * VB_UNIT_NONE) or c_e. A function may stand in for the scalar key of the
+ * same name (cam.diffusivity): then either one is given, not both, and
+ * `form = constant` (what an override appends) means "use the scalar". */
 typedef struct fn_spec {
 	const char *name;
 	vb_unit_kind x_kind, y_kind;
-	double min, max; /* range of values over the x range checked */
+	double min, max; /* range of values at the initial state */
 	int required;
+	int positive_on_01; /* a CAM transport law: finite and > 0 for every x in [0, 1] */
 } fn_spec;
 
 static const fn_spec function_keys[] = {
-	{"cam.ocp", VB_UNIT_NONE, VB_UNIT_VOLTAGE, 2.0, 5.0, BOTH},
-	{"electrolyte.conductivity", VB_UNIT_CONCENTRATION, VB_UNIT_CONDUCTIVITY, 0, 1e4, LIB},
-	{"electrolyte.diffusivity", VB_UNIT_CONCENTRATION, VB_UNIT_DIFFUSIVITY, 0, 1e-5, LIB},
-	{"electrolyte.transference", VB_UNIT_CONCENTRATION, VB_UNIT_NONE, -1, 1, LIB},
-	{"electrolyte.thermodynamic_factor", VB_UNIT_CONCENTRATION, VB_UNIT_NONE, 0, 100, LIB},
+	{"cam.ocp", VB_UNIT_NONE, VB_UNIT_VOLTAGE, 2.0, 5.0, BOTH, 0},
+	{"electrolyte.conductivity", VB_UNIT_CONCENTRATION, VB_UNIT_CONDUCTIVITY, 0, 1e4, LIB, 0},
+	{"electrolyte.diffusivity", VB_UNIT_CONCENTRATION, VB_UNIT_DIFFUSIVITY, 0, 1e-5, LIB, 0},
+	{"electrolyte.transference", VB_UNIT_CONCENTRATION, VB_UNIT_NONE, -1, 1, LIB, 0},
+	{"electrolyte.thermodynamic_factor", VB_UNIT_CONCENTRATION, VB_UNIT_NONE, 0, 100, LIB, 0},
+	{"cam.diffusivity", VB_UNIT_NONE, VB_UNIT_DIFFUSIVITY, 1e-25, 1e-5, 0, 1},
+	{"cam.conductivity", VB_UNIT_NONE, VB_UNIT_CONDUCTIVITY, 1e-12, 1e9, 0, 1},
 };
 #define N_FUNCTIONS (sizeof function_keys / sizeof function_keys[0])
 
+enum term_kind { TERM_POW, TERM_TANH, TERM_GAUSS };
+
 typedef struct term {
-	int is_tanh;
-	double a, b, c; /* pow: a x^b; tanh: a tanh(b (x - c)) */
+	enum term_kind kind;
+	double a, b, c; /* pow: a x^b; tanh: a tanh(b (x - c)); gauss: a exp(-(x - b)^2 / c) */
 } term;
 
+enum form { FORM_SUM, FORM_EXP10, FORM_TABLE };
+
 typedef struct function {
-	int present, is_table, n;
+	int present, n;
+	enum form form;
 	double x_factor, y_factor, scale; /* x_SI = x * x_factor; y_SI = f * scale * y_factor */
+	double arg0, arg1;		  /* the terms or points are taken at arg0 + arg1 x */
 	term terms[MAX_TERMS];
 	double px[MAX_POINTS], py[MAX_POINTS];
 } function;
@@ -160,41 +172,52 @@ static int parse_scalar(const vb_params *p, size_t k, const char *text, double *
 	return VB_OK;
 }
 
+/* The function at x (in its file units) and its derivative d/dx: sum
+ * S(u) of the terms, or 10^S(u) (exp10), or the table, at u = arg0 + arg1 x. */
 static double fn_raw(const function *f, double x, double *deriv)
 {
+	const double u = f->arg0 + f->arg1 * x;
 	double y = 0, d = 0;
-	if (f->is_table) {
-		if (x <= f->px[0] || f->n == 1) {
+	if (f->form == FORM_TABLE) {
+		if (u <= f->px[0] || f->n == 1) {
 			y = f->py[0];
-		} else if (x >= f->px[f->n - 1]) {
+		} else if (u >= f->px[f->n - 1]) {
 			y = f->py[f->n - 1];
 		} else {
 			int lo = 0, hi = f->n - 1;
 			while (hi - lo > 1) {
 				int mid = (lo + hi) / 2;
-				if (f->px[mid] <= x)
+				if (f->px[mid] <= u)
 					lo = mid;
 				else
 					hi = mid;
 			}
 			d = (f->py[hi] - f->py[lo]) / (f->px[hi] - f->px[lo]);
-			y = f->py[lo] + d * (x - f->px[lo]);
+			y = f->py[lo] + d * (u - f->px[lo]);
 		}
 	} else {
 		for (int t = 0; t < f->n; t++) {
 			const term *tm = &f->terms[t];
-			if (tm->is_tanh) {
-				double th = tanh(tm->b * (x - tm->c));
+			if (tm->kind == TERM_TANH) {
+				double th = tanh(tm->b * (u - tm->c));
 				y += tm->a * th;
 				d += tm->a * tm->b * (1 - th * th);
+			} else if (tm->kind == TERM_GAUSS) {
+				double g = tm->a * exp(-(u - tm->b) * (u - tm->b) / tm->c);
+				y += g;
+				d += -2 * (u - tm->b) / tm->c * g;
 			} else {
-				y += tm->a * (tm->b == 0 ? 1.0 : pow(x, tm->b));
-				d += tm->b == 0 ? 0.0 : tm->a * tm->b * pow(x, tm->b - 1);
+				y += tm->a * (tm->b == 0 ? 1.0 : pow(u, tm->b));
+				d += tm->b == 0 ? 0.0 : tm->a * tm->b * pow(u, tm->b - 1);
 			}
+		}
+		if (f->form == FORM_EXP10) {
+			y = pow(10.0, y);
+			d *= M_LN10 * y;
 		}
 	}
 	if (deriv != NULL)
-		*deriv = d;
+		*deriv = d * f->arg1;
 	return y;
 }
 
@@ -208,8 +231,12 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 		return VB_OK;
 	f->present = 1;
 	const entry *xu = find(p, fs->name, "x_unit"), *yu = find(p, fs->name, "unit");
-	const entry *sc = find(p, fs->name, "scale");
-	f->x_factor = 1, f->y_factor = 1, f->scale = 1;
+	const entry *sc = find(p, fs->name, "scale"), *arg = find(p, fs->name, "argument");
+	f->x_factor = 1, f->y_factor = 1, f->scale = 1, f->arg0 = 0, f->arg1 = 1;
+	if (strcmp(form->value, "constant") == 0) {
+		f->present = 0; /* the scalar of the same name stands (an override) */
+		return VB_OK;
+	}
 	if (fs->x_kind != VB_UNIT_NONE &&
 	    (xu == NULL || (f->x_factor = vb_units_factor(xu->value, fs->x_kind)) <= 0))
 		return vb_err_set(e, VB_ERR_INPUT,
@@ -222,24 +249,39 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 				  p->path, fs->name, yu ? yu->value : "(missing)");
 	if (sc != NULL && vb_units_parse_number(sc->value, fs->name, &f->scale, e) != VB_OK)
 		return VB_ERR_INPUT;
+	if (arg != NULL) {
+		char extra;
+		if (sscanf(arg->value, " %lf %lf %c", &f->arg0, &f->arg1, &extra) != 2 ||
+		    !isfinite(f->arg0) || !isfinite(f->arg1) || f->arg1 == 0)
+			return vb_err_set(e, VB_ERR_INPUT,
+					  "%s: [%s] argument = %s: expected two numbers A B "
+					  "(the function is taken at A + B x, B != 0)",
+					  p->path, fs->name, arg->value);
+	}
 	char *copy = NULL, *save = NULL;
-	if (strcmp(form->value, "sum") == 0) {
+	if (strcmp(form->value, "sum") == 0 || strcmp(form->value, "exp10") == 0) {
+		f->form = strcmp(form->value, "sum") == 0 ? FORM_SUM : FORM_EXP10;
 		const entry *terms = find(p, fs->name, "terms");
 		if (terms == NULL)
-			return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] form = sum needs terms",
-					  p->path, fs->name);
+			return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] form = %s needs terms",
+					  p->path, fs->name, form->value);
 		copy = strdup(terms->value);
 		for (char *t = strtok_r(copy, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
 			char kind[16];
-			term tm = {0, 0, 0, 0};
+			term tm = {TERM_POW, 0, 0, 0};
 			int got = sscanf(t, " %15s %lf %lf %lf", kind, &tm.a, &tm.b, &tm.c);
-			tm.is_tanh = strcmp(kind, "tanh") == 0;
-			int ok = (tm.is_tanh && got == 4) || (strcmp(kind, "pow") == 0 && got == 3);
+			tm.kind = strcmp(kind, "tanh") == 0	 ? TERM_TANH
+				  : strcmp(kind, "gauss") == 0 ? TERM_GAUSS
+							       : TERM_POW;
+			int ok = (tm.kind != TERM_POW && got == 4) ||
+				 (strcmp(kind, "pow") == 0 && got == 3);
+			if (ok && tm.kind == TERM_GAUSS && !(tm.c > 0))
+				ok = 0;
 			if (!ok || f->n == MAX_TERMS) {
 				free(copy);
 				return vb_err_set(e, VB_ERR_INPUT,
-						  "%s: [%s] term '%s': expected 'pow A P' "
-						  "or 'tanh A B C'",
+						  "%s: [%s] term '%s': expected 'pow A P', "
+						  "'tanh A B C' or 'gauss A B C' (C > 0)",
 						  p->path, fs->name, t);
 			}
 			f->terms[f->n++] = tm;
@@ -249,7 +291,7 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 		if (pts == NULL)
 			return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] form = table needs points",
 					  p->path, fs->name);
-		f->is_table = 1;
+		f->form = FORM_TABLE;
 		copy = strdup(pts->value);
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 			double x, y;
@@ -264,7 +306,8 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 			f->px[f->n] = x, f->py[f->n] = y, f->n++;
 		}
 	} else {
-		return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] form = %s: expected sum or table",
+		return vb_err_set(e, VB_ERR_INPUT,
+				  "%s: [%s] form = %s: expected sum, exp10, table or constant",
 				  p->path, fs->name, form->value);
 	}
 	free(copy);
@@ -273,6 +316,8 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 				  fs->name);
 	return VB_OK;
 }
+
+static const function *lookup_fn(const vb_params *p, const char *name);
 
 static int validate(vb_params *p, vb_err *e)
 {
@@ -299,17 +344,6 @@ static int validate(vb_params *p, vb_err *e)
 		if (!known)
 			return vb_err_set(e, VB_ERR_INPUT, "%s: unknown key %s", p->path, key);
 	}
-	for (size_t k = 0; k < N_SCALARS; k++) {
-		char section[64], name[64];
-		split_key(scalar_keys[k].name, section, sizeof section, name, sizeof name);
-		const entry *en = find(p, section, name);
-		p->present[k] = en != NULL;
-		if (en == NULL && (scalar_keys[k].required & p->type))
-			return vb_err_set(e, VB_ERR_INPUT, "%s: missing parameter %s", p->path,
-					  scalar_keys[k].name);
-		if (en != NULL && parse_scalar(p, k, en->value, &p->value[k], e) != VB_OK)
-			return VB_ERR_INPUT;
-	}
 	for (size_t k = 0; k < N_FUNCTIONS; k++) {
 		if (parse_function(p, k, e) != VB_OK)
 			return VB_ERR_INPUT;
@@ -317,24 +351,52 @@ static int validate(vb_params *p, vb_err *e)
 			return vb_err_set(e, VB_ERR_INPUT, "%s: missing function [%s]", p->path,
 					  function_keys[k].name);
 	}
+	for (size_t k = 0; k < N_SCALARS; k++) {
+		char section[64], name[64];
+		split_key(scalar_keys[k].name, section, sizeof section, name, sizeof name);
+		const entry *en = find(p, section, name);
+		const function *fn = lookup_fn(p, scalar_keys[k].name);
+		p->present[k] = en != NULL;
+		if (en != NULL && fn != NULL)
+			return vb_err_set(e, VB_ERR_INPUT,
+					  "%s: %s is given both as a value and as a function "
+					  "[%s]; keep one",
+					  p->path, scalar_keys[k].name, scalar_keys[k].name);
+		if (en == NULL && fn == NULL && (scalar_keys[k].required & p->type))
+			return vb_err_set(e, VB_ERR_INPUT, "%s: missing parameter %s", p->path,
+					  scalar_keys[k].name);
+		if (en != NULL && parse_scalar(p, k, en->value, &p->value[k], e) != VB_OK)
+			return VB_ERR_INPUT;
+	}
 	double cmax = vb_params_get(p, "cam.c_max"), c0 = vb_params_get(p, "cam.c_init");
 	if (!(c0 < cmax))
 		return vb_err_set(e, VB_ERR_INPUT,
 				  "%s: cam.c_init %g mol/m3 is not below cam.c_max "
 				  "%g mol/m3",
 				  p->path, c0, cmax);
-	/* sanity of the functions over their working range */
+	/* sanity of the functions at the initial state, and of the CAM transport
+	 * laws over every lithiation they can meet */
 	for (size_t k = 0; k < N_FUNCTIONS; k++) {
 		if (!p->fn[k].present)
 			continue;
-		double x0 = k == 0 ? c0 / cmax : vb_params_get(p, "electrolyte.c_init");
-		double y = vb_params_eval(p, function_keys[k].name, x0);
-		if (!(y >= function_keys[k].min && y <= function_keys[k].max))
+		const fn_spec *fs = &function_keys[k];
+		double x0 = fs->x_kind == VB_UNIT_NONE ? c0 / cmax
+						       : vb_params_get(p, "electrolyte.c_init");
+		double y = vb_params_eval(p, fs->name, x0);
+		if (!(y >= fs->min && y <= fs->max))
 			return vb_err_set(e, VB_ERR_INPUT,
 					  "%s: [%s] is %g (SI) at the initial state, "
 					  "expected %g to %g",
-					  p->path, function_keys[k].name, y, function_keys[k].min,
-					  function_keys[k].max);
+					  p->path, fs->name, y, fs->min, fs->max);
+		for (int i = 0; i <= 100 && fs->positive_on_01; i++) {
+			y = vb_params_eval(p, fs->name, i / 100.0);
+			if (!(y > 0 && y <= fs->max))
+				return vb_err_set(e, VB_ERR_INPUT,
+						  "%s: [%s] is %g (SI) at stoichiometry %.2f, "
+						  "expected > 0 and <= %g for every stoichiometry in "
+						  "[0, 1]",
+						  p->path, fs->name, y, i / 100.0, fs->max);
+		}
 	}
 	return VB_OK;
 }
@@ -445,17 +507,28 @@ int vb_params_set(vb_params *p, const char *name, const char *value, vb_err *e)
 		}
 		if (parse_scalar(p, k, text, &v, e) != VB_OK)
 			return VB_ERR_INPUT;
-		p->value[k] = v;
-		p->present[k] = 1;
 		char section[64], key[64];
 		split_key(name, section, sizeof section, key, sizeof key);
-		size_t len = strlen(p->text) + strlen(section) + strlen(key) + strlen(text) + 64;
+		/* a constant replaces a function of the same name: the text says so
+		 * too (form = constant), so that the stored set reads back the same */
+		function *fn = NULL;
+		for (size_t f = 0; f < N_FUNCTIONS; f++)
+			if (strcmp(function_keys[f].name, name) == 0 && p->fn[f].present)
+				fn = &p->fn[f];
+		size_t len = strlen(p->text) + 2 * strlen(name) + strlen(text) + 96;
 		char *grown = realloc(p->text, len);
 		if (grown == NULL)
 			return vb_err_set(e, VB_ERR_RUN, "out of memory");
 		p->text = grown;
+		p->value[k] = v;
+		p->present[k] = 1;
 		snprintf(p->text + strlen(p->text), len - strlen(p->text),
 			 "\n; override\n[%s]\n%s = %s\n", section, key, text);
+		if (fn != NULL) {
+			fn->present = 0;
+			snprintf(p->text + strlen(p->text), len - strlen(p->text),
+				 "[%s]\nform = constant\n", name);
+		}
 		return VB_OK;
 	}
 	return vb_err_set(e, VB_ERR_INPUT,
@@ -467,10 +540,17 @@ double vb_params_get(const vb_params *p, const char *name)
 	for (size_t k = 0; k < N_SCALARS; k++)
 		if (strcmp(scalar_keys[k].name, name) == 0 && p->present[k])
 			return p->value[k];
-	/* a function key: its value at the initial electrolyte concentration */
-	for (size_t k = 0; k < N_FUNCTIONS; k++)
-		if (strcmp(function_keys[k].name, name) == 0 && p->fn[k].present && k > 0)
-			return vb_params_eval(p, name, vb_params_get(p, "electrolyte.c_init"));
+	/* a function key (other than the OCP): its value at the initial state,
+	 * c_s,0 / c_s,max for the CAM laws, c_e,0 for the electrolyte */
+	for (size_t k = 0; k < N_FUNCTIONS; k++) {
+		if (strcmp(function_keys[k].name, name) != 0 || !p->fn[k].present ||
+		    strcmp(name, "cam.ocp") == 0)
+			continue;
+		const double x0 = function_keys[k].x_kind == VB_UNIT_NONE
+					  ? vb_params_get(p, "cam.c_init") / vb_params_get(p, "cam.c_max")
+					  : vb_params_get(p, "electrolyte.c_init");
+		return vb_params_eval(p, name, x0);
+	}
 	return NAN;
 }
 
@@ -512,12 +592,15 @@ int vb_params_write_h5(const vb_params *p, hid_t loc, const char *name, vb_err *
 		rc = vb_h5_attr_write_string(g, "cell_type", vb_params_cell_type(p), e);
 	if (rc == VB_OK)
 		rc = vb_h5_attr_write_string(g, "source", p->path, e);
+	/* every scalar key, and a function standing in for one at its value at
+	 * the initial state (the whole function is in the text) */
 	for (size_t k = 0; k < N_SCALARS && rc == VB_OK; k++) {
-		if (!p->present[k])
+		if (!p->present[k] && lookup_fn(p, scalar_keys[k].name) == NULL)
 			continue;
 		char unit[128];
 		snprintf(unit, sizeof unit, "%s.units", scalar_keys[k].name);
-		rc = vb_h5_attr_write_double(g, scalar_keys[k].name, p->value[k], e);
+		rc = vb_h5_attr_write_double(g, scalar_keys[k].name,
+					     vb_params_get(p, scalar_keys[k].name), e);
 		if (rc == VB_OK)
 			rc = vb_h5_attr_write_string(g, unit, scalar_keys[k].unit_si, e);
 	}

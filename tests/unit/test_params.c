@@ -1,5 +1,6 @@
 /* Unit tests of vb_params on the shipped parameter sets: SI conversion,
  * the anchors of PHYSICS.md §3, derivatives, and rejection of bad files. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +34,71 @@ static void test_assb_values(void)
 	CHECK(isnan(vb_params_get(p, "cam.nonsense")));
 	vb_params_free(&p);
 	CHECK(p == NULL);
+}
+
+/* Chen et al. 2020's NMC811 fit as published, at its own stoichiometry u. */
+static double chen2020(double u)
+{
+	return -0.8090 * u + 4.4875 - 0.0428 * tanh(18.5138 * (u - 0.5542)) -
+	       17.7326 * tanh(15.7890 * (u - 0.3117)) + 17.5842 * tanh(15.9308 * (u - 0.3120));
+}
+
+/* O'Regan et al. 2022's NMC811 diffusivity fit (m^2/s at 25 C) as PyBaMM
+ * writes it. */
+static double oregan2022(double x)
+{
+	const double a[3] = {-0.9231, -0.4066, -0.993}, b[3] = {0.3216, 0.4532, 0.8098},
+		     c[3] = {0.002534, 0.003926, 0.09924};
+	double s = -13.96;
+	for (int k = 0; k < 3; k++)
+		s += a[k] * exp(-(x - b[k]) * (x - b[k]) / c[k]);
+	return 2.7 * pow(10.0, s);
+}
+
+/* The lithiation-dependent CAM laws of both shipped sets: the published
+ * shapes, their anchors at x0 (PHYSICS.md §3), analytic derivatives. */
+static void test_cam_functions(void)
+{
+	const char *types[2] = {"assb", "lib"};
+	const double d_anchor[2] = {8.71e-17, 1.63e-16};
+	const double x0 = 11310.0 / 49030.0;
+	for (int t = 0; t < 2; t++) {
+		vb_err e;
+		vb_params *p = vb_params_load_default(types[t], &e);
+		CHECK(p != NULL);
+		if (p == NULL) {
+			printf("# %s\n", e.msg);
+			continue;
+		}
+		CHECK_NEAR(vb_params_eval(p, "cam.diffusivity", x0), d_anchor[t], 1e-6 * d_anchor[t]);
+		CHECK_NEAR(vb_params_get(p, "cam.diffusivity"), d_anchor[t], 1e-6 * d_anchor[t]);
+		CHECK_NEAR(vb_params_eval(p, "cam.conductivity", x0), 0.883, 1e-9);
+		/* the shape is the published one, only scaled */
+		for (double x = 0.05; x < 1.0; x += 0.1)
+			CHECK_NEAR(vb_params_eval(p, "cam.diffusivity", x) / d_anchor[t],
+				   oregan2022(x) / oregan2022(x0), 1e-6);
+		/* Amin and Chiang's end values, 1e-7 S/cm at x = 1 and 1e-2 S/cm at
+		 * x = 0.25, times the anchor scale 0.65634 */
+		CHECK_NEAR(vb_params_eval(p, "cam.conductivity", 1.0), 1e-5 * 0.656338705, 1e-12);
+		CHECK_NEAR(vb_params_eval(p, "cam.conductivity", 0.25), 1.0 * 0.656338705, 1e-8);
+		/* Chen's fit at u = 0.124341 + 0.781559 x: 4.2 V at x0, Chen's data end
+		 * (u = 0.9059) at x = 1 */
+		CHECK_NEAR(vb_params_eval(p, "cam.ocp", x0), 4.2, 1e-9);
+		CHECK_NEAR(vb_params_eval(p, "cam.ocp", 1.0), chen2020(0.9059), 1e-9);
+		CHECK_NEAR(vb_params_eval(p, "cam.ocp", 0.6), chen2020(0.124341465753 + 0.781558534247 * 0.6),
+			   1e-9);
+		const char *fns[3] = {"cam.ocp", "cam.diffusivity", "cam.conductivity"};
+		for (int f = 0; f < 3; f++)
+			for (double x = 0.1; x < 1.0; x += 0.2) {
+				const double dx = 1e-6;
+				double fd = (vb_params_eval(p, fns[f], x + dx) -
+					     vb_params_eval(p, fns[f], x - dx)) /
+					    (2 * dx);
+				CHECK_NEAR(vb_params_eval_derivative(p, fns[f], x), fd,
+					   1e-5 * fabs(fd) + 1e-30);
+			}
+		vb_params_free(&p);
+	}
 }
 
 static void test_lib_functions(void)
@@ -90,13 +156,24 @@ static vb_params *load_edited(const char *from, const char *to, vb_err *e)
 static void test_rejects(void)
 {
 	vb_err e;
-	vb_params *p = load_edited("diffusivity", "diffusivity = 8.71e-13 S/cm\n", &e);
-	CHECK(p == NULL && e.status == VB_ERR_INPUT && strstr(e.msg, "cam.diffusivity") &&
+	vb_params *p = load_edited("c_max", "c_max = 0.04903 S/cm\n", &e);
+	CHECK(p == NULL && e.status == VB_ERR_INPUT && strstr(e.msg, "cam.c_max") &&
 	      strstr(e.msg, "unknown unit 'S/cm'"));
 	p = load_edited("c_max", "", &e);
 	CHECK(p == NULL && strstr(e.msg, "missing parameter cam.c_max"));
-	p = load_edited("conductivity = 8.83e-3", "conductivity = -1 S/cm\n", &e);
-	CHECK(p == NULL && strstr(e.msg, "cam.conductivity") && strstr(e.msg, "expected"));
+	p = load_edited("conductivity = 0.7e-3", "conductivity = -1 S/cm\n", &e);
+	CHECK(p == NULL && strstr(e.msg, "electrolyte.conductivity") && strstr(e.msg, "expected"));
+	/* a value and a function for one key: which one would be meant? */
+	p = load_edited("c_max", "c_max = 0.04903 mol/cm3\ndiffusivity = 1e-13 cm2/s\n", &e);
+	CHECK(p == NULL && strstr(e.msg, "cam.diffusivity") && strstr(e.msg, "both"));
+	/* a conductivity that vanishes in the fully lithiated oxide (a later
+	 * `form` line of a section overrides the earlier one) */
+	p = load_edited("terms = pow -0.333333333333333 0",
+			"terms = pow 0.176 0; pow -0.176 1\nform = sum\n", &e);
+	CHECK(p == NULL && strstr(e.msg, "cam.conductivity") && strstr(e.msg, "expected > 0") &&
+	      strstr(e.msg, "stoichiometry 1.00"));
+	p = load_edited("argument", "argument = 0.1\n", &e);
+	CHECK(p == NULL && strstr(e.msg, "argument"));
 	p = load_edited("alpha = 0.5                          ; PHYSICS.md §2", "alpah = 0.5\n",
 			&e);
 	CHECK(p == NULL && strstr(e.msg, "unknown key cam.alpah"));
@@ -118,6 +195,12 @@ static void test_overrides(void)
 	CHECK(vb_params_set(p, "cam.diffusivity", "fast", &e) == VB_ERR_INPUT);
 	CHECK(vb_params_set(p, "cam.diffusivity", "1 V", &e) == VB_ERR_INPUT);
 	CHECK(vb_params_set(p, "cam.speed", "1", &e) == VB_ERR_INPUT && strstr(e.msg, "unknown"));
+	/* a constant replaces the lithiation-dependent law */
+	CHECK_NEAR(vb_params_eval(p, "cam.diffusivity", 0.7), 2e-17, 1e-30);
+	CHECK(vb_params_eval_derivative(p, "cam.diffusivity", 0.7) == 0);
+	CHECK(vb_params_eval(p, "cam.conductivity", 0.9) < 0.1);
+	CHECK(vb_params_set(p, "cam.conductivity", "1 S/m", &e) == VB_OK);
+	CHECK_NEAR(vb_params_eval(p, "cam.conductivity", 0.9), 1.0, 1e-15);
 	/* the set survives a round trip through HDF5, overrides included */
 	char path[512];
 	snprintf(path, sizeof path, "%s/p.h5", dir);
@@ -127,8 +210,11 @@ static void test_overrides(void)
 	f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
 	vb_params *q = vb_params_read_h5(f, "parameters", path, &e);
 	CHECK(q != NULL);
-	if (q != NULL)
+	if (q != NULL) {
 		CHECK_NEAR(vb_params_get(q, "cam.diffusivity"), 2e-17, 1e-30);
+		CHECK_NEAR(vb_params_eval(q, "cam.diffusivity", 0.7), 2e-17, 1e-30);
+		CHECK_NEAR(vb_params_eval(q, "cam.conductivity", 0.9), 1.0, 1e-15);
+	}
 	H5Fclose(f);
 	vb_params_free(&p);
 	vb_params_free(&q);
@@ -140,6 +226,8 @@ int main(void)
 		return 1;
 	RUN(test_assb_values, "params: ASSB set in SI, U_0(x0) = 4.2 V");
 	RUN(test_lib_functions, "params: LIB functions meet the 1 M anchors; derivatives");
+	RUN(test_cam_functions,
+	    "params: D_s(x), sigma_s(x), U_0(x): published shapes, PHYSICS.md anchors at x0");
 	RUN(test_rejects, "params: wrong unit, missing key, range, typo, type, c_init >= c_max");
 	RUN(test_overrides, "params: overrides with and without unit; HDF5 round trip");
 	char cmd[600];
