@@ -46,6 +46,12 @@ vb_image *gs_stack(vb_image *const *layers, const double *fractions, int n, int6
 /* Mirrors img along x in place. */
 void gs_reverse(vb_image *img);
 
+/* The same structure on voxels factor times smaller along every axis: each
+ * voxel becomes factor^3 voxels of its phase (the shape is unchanged, so a
+ * simulation on it measures the discretisation, not the image resolution).
+ * Returns a new image (caller frees) or NULL with e set (too large). */
+vb_image *gs_refine(const vb_image *img, int factor, vb_err *e);
+
 /* Axis order of an external file: axis[0] is the slowest, axis[2] the fastest;
  * each entry 0 (x), 1 (y) or 2 (z). */
 int gs_parse_order(const char *text, int axis[3], vb_err *e);

@@ -1,4 +1,5 @@
-/* genstruct ops: perforation, layer stacking and reversal of voxel images. */
+/* genstruct ops: perforation, layer stacking, reversal and refinement of
+ * voxel images. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,4 +102,27 @@ void gs_reverse(vb_image *img)
 			b[v] = t;
 		}
 	}
+}
+
+vb_image *gs_refine(const vb_image *img, int factor, vb_err *e)
+{
+	const int64_t f = factor;
+	if (vb_voxel_count(img) > VB_VOXEL_MAX_COUNT / (f * f * f)) {
+		vb_err_set(e, VB_ERR_INPUT,
+			   "refine by %d: %lldx%lldx%lld voxels would exceed the largest image "
+			   "(%lld voxels)",
+			   factor, (long long)(img->nx * f), (long long)(img->ny * f),
+			   (long long)(img->nz * f), (long long)VB_VOXEL_MAX_COUNT);
+		return NULL;
+	}
+	vb_image *out = vb_voxel_new(img->nx * f, img->ny * f, img->nz * f, img->voxel_size / f, e);
+	if (out == NULL)
+		return NULL;
+#pragma omp parallel for schedule(static)
+	for (int64_t i = 0; i < out->nx; i++)
+		for (int64_t j = 0; j < out->ny; j++)
+			for (int64_t k = 0; k < out->nz; k++)
+				out->labels[vb_voxel_index(out, i, j, k)] =
+					img->labels[vb_voxel_index(img, i / f, j / f, k / f)];
+	return out;
 }
