@@ -1,7 +1,9 @@
 /* vb_echem: finite-volume discretisation of the ASSB model on the voxel grid
- * and its Newton step (PHYSICS.md §2). The Jacobian is solved by flexible
- * GMRES preconditioned with a block factorisation whose potential block is
- * SPD and goes to AMG (docs/solve.md). */
+ * and its Newton step (PHYSICS.md §2). The lithium under each reacting face
+ * lives on a sub-voxel chain (vb_subgrid); Newton's linear systems are
+ * condensed onto the potentials and the CAM voxels' cores by eliminating the
+ * chains exactly, then solved by flexible GMRES preconditioned with a block
+ * factorisation whose potential block is SPD and goes to AMG (docs/solve.md). */
 #include "vb_echem.h"
 
 #include <float.h>
@@ -11,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vb_cam.h"
+#include "vb_kinetics.h"
 #include "vb_linsolve.h"
+#include "vb_subgrid.h"
 
 #define FARADAY 96485.33212
 #define GAS_R 8.314462618
@@ -26,38 +31,60 @@ enum link {
 	LINK_GROUND, /* Li | anode collector: ohmic to ground */
 };
 
+/* What an entry of the potential Jacobian J holds, for the entries whose
+ * ohmic conductance follows the lithiation of the CAM (sigma(c)). */
+enum entry { ENTRY_OTHER, ENTRY_CAM_OHM, ENTRY_CAM_CC };
+
 struct vb_echem {
 	const vb_params *p;
 	vb_image grid; /* dimensions, voxel size, labels (= lab) */
 	int64_t nvox;
 	double area;	    /* projected cross-section, m^2 */
-	int64_t np, nc, cc; /* potential unknowns (cc = collector node = np-1), CAM unknowns */
+	double vol;	    /* voxel volume, m^3 */
+	int64_t np, nc, cc; /* potential unknowns (cc = collector node = np-1), CAM voxels */
 	uint8_t *lab;	    /* copy of the labels */
 	int64_t *pot;	    /* nvox: potential unknown or -1 */
-	int64_t *cam;	    /* nvox: CAM unknown or -1 */
+	int64_t *cam;	    /* nvox: CAM unknown (core) or -1 */
 	int64_t *pot_voxel; /* np-1 */
 	int64_t *cam_voxel; /* nc */
-	vb_csr J, S;	    /* potential Jacobian and its preconditioning Schur approximation */
-	double *fixed;	    /* ohmic and ground part of J (J's pattern) */
+	vb_csr J, S;	    /* condensed potential Jacobian and its preconditioning Schur approximation */
+	double *fixed;	    /* ohmic and ground part of J (J's pattern), at the current sigma */
 	int64_t *diag;	    /* np: position of each diagonal in J */
+	uint8_t *kind;	    /* per entry of J: enum entry */
+	int8_t *n_cc;	    /* per core: faces touching the cathode collector */
 	/* faces: 0..nf-1 CAM|SE, nf..nf+nl-1 Li|SE */
 	int64_t nf, nl;
 	int64_t *f_cam, *f_ps, *f_pe, *f_pos_se, *f_pos_es; /* nf + nl (f_cam only nf) */
-	double *f_i, *f_g, *f_a;			    /* A/m^2, S, A m^3/mol */
+	uint8_t *f_cls;					    /* nf: vb_subgrid class */
+	double *f_i, *f_g, *f_a; /* A/m^2; A di/deta (S); A di/dc_surf (A m^3/mol) */
+	/* condensed face coefficients (nf; docs/solve.md): the face's conductance
+	 * in J, its J_pq and J_qp entries, its part of its core's diagonal */
+	double *f_gp, *f_ac, *f_gc, *f_A;
+	double *f_flux;		  /* nf: F x Li from each chain into its core, A */
+	double *f_u0, *f_un;	  /* nf: chain solves of the right-hand side */
+	double *lu;		  /* nf x 3 (n + 1): factorised chain blocks */
+	vb_subgrid_coupling *cpl; /* nf */
 	int64_t *rf_ptr, *rf; /* per potential row: faces (2 f + 1 on the electrolyte side) */
-	int64_t *cf_ptr, *cf; /* per CAM unknown: its CAM|SE faces */
-	vb_csr K;	      /* F D h x (graph Laplacian of CAM), nc x nc */
-	vb_csr Pcc;	      /* the preconditioner's c_s block (K + clamped diagonal) */
-	double *A_q, *D_q;    /* per CAM unknown: sum of face a, diagonal of Pcc */
+	int64_t *cf_ptr, *cf; /* per core: its CAM|SE faces */
+	vb_csr K;	      /* F x (area / length) weighted Laplacian of the cores, nc x nc */
+	vb_csr Pcc;	      /* the preconditioner's core block in w = D c (K + diagonal) */
+	double *v_core;	      /* nc: core volume, m^3 */
+	double *d_core, *phi_core, *sig, *dsig; /* nc, at the current state */
+	double *A_q, *D_q;			/* nc: chains' part of the core diagonal, whole diagonal */
+	vb_cam *law;
+	vb_subgrid *sg;
+	int n1;	      /* nodes per chain */
+	int64_t nsub; /* nf * n1 */
 	/* model constants */
-	double f, alpha, i00, ce, cmax, c0, D, alpha_li, i0_li, vol;
+	double f, alpha, i00, ce, cmax, c0, alpha_li, i0_li, u_li, sigma_cc;
 	/* Newton workspace */
 	vb_linsolve_amg *amg;
 	double dt;
+	const double *phi_now; /* potentials of the current Newton iterate (sigma(c) terms) */
 	int64_t inner_its, inner_max;
 	double amg_rtol;
-	int64_t amg_setups;	 /* hierarchies built */
-	double *tc, *yp, *tmp_c; /* preconditioner workspace */
+	int64_t amg_setups;			  /* hierarchies built */
+	double *tc, *yp, *tmp_c, *wq, *b_red; /* preconditioner and condensation workspace */
 };
 
 vb_echem_opts vb_echem_defaults(void)
@@ -126,28 +153,6 @@ static void neighbours(const vb_echem *m, int64_t v, int64_t nb[6])
 	nb[5] = i < g->nx - 1 ? vb_voxel_index(g, i + 1, j, k) : -1;
 }
 
-void vb_echem_free(vb_echem **mp)
-{
-	if (mp == NULL || *mp == NULL)
-		return;
-	vb_echem *m = *mp;
-	free(m->lab), free(m->pot), free(m->cam), free(m->pot_voxel), free(m->cam_voxel);
-	free(m->S.val);
-	m->S.val = NULL;
-	vb_linsolve_csr_free(&m->J);
-	free(m->fixed), free(m->diag);
-	free(m->f_cam), free(m->f_ps), free(m->f_pe), free(m->f_pos_se), free(m->f_pos_es);
-	free(m->f_i), free(m->f_g), free(m->f_a);
-	free(m->rf_ptr), free(m->rf), free(m->cf_ptr), free(m->cf);
-	free(m->Pcc.val);
-	vb_linsolve_csr_free(&m->K);
-	free(m->A_q), free(m->D_q);
-	vb_linsolve_amg_free(&m->amg);
-	free(m->tc), free(m->yp), free(m->tmp_c);
-	free(m);
-	*mp = NULL;
-}
-
 /* Marks the voxels joined to the grounded anode through the links of
  * PHYSICS.md §2 (reach[v] = 1) and whether the collector node is reached. */
 static int64_t reach_from_ground(const vb_echem *m, const uint8_t *lab, uint8_t *reach,
@@ -209,6 +214,66 @@ static int64_t find_pos(const vb_csr *A, int64_t r, int64_t col)
 	return -1;
 }
 
+void vb_echem_free(vb_echem **mp)
+{
+	if (mp == NULL || *mp == NULL)
+		return;
+	vb_echem *m = *mp;
+	free(m->lab), free(m->pot), free(m->cam), free(m->pot_voxel), free(m->cam_voxel);
+	free(m->S.val);
+	m->S.val = NULL;
+	vb_linsolve_csr_free(&m->J);
+	free(m->fixed), free(m->diag), free(m->kind), free(m->n_cc);
+	free(m->f_cam), free(m->f_ps), free(m->f_pe), free(m->f_pos_se), free(m->f_pos_es);
+	free(m->f_cls), free(m->f_i), free(m->f_g), free(m->f_a);
+	free(m->f_gp), free(m->f_ac), free(m->f_gc), free(m->f_A), free(m->f_flux);
+	free(m->f_u0), free(m->f_un), free(m->lu), free(m->cpl);
+	free(m->rf_ptr), free(m->rf), free(m->cf_ptr), free(m->cf);
+	free(m->Pcc.val);
+	vb_linsolve_csr_free(&m->K);
+	free(m->v_core), free(m->d_core), free(m->phi_core), free(m->sig), free(m->dsig);
+	free(m->A_q), free(m->D_q);
+	vb_cam_free(&m->law);
+	vb_subgrid_free(&m->sg);
+	vb_linsolve_amg_free(&m->amg);
+	free(m->tc), free(m->yp), free(m->tmp_c), free(m->wq), free(m->b_red);
+	free(m);
+	*mp = NULL;
+}
+
+/* 1 if the face of CAM voxel v towards neighbour u (-1: outside) reacts. */
+static int reacts(const vb_echem *m, const uint8_t *lab, int64_t v, int64_t u)
+{
+	return u >= 0 && m->pot[u] >= 0 && classify(lab[v], lab[u]) == LINK_BV_CAM;
+}
+
+/* Sub-voxel class of the face of CAM voxel v in direction d (neighbours()
+ * order: d and 5 - d are the two faces of one axis): how many faces react on
+ * each of the two other axes, and whether the opposite face does. */
+static int face_class(const vb_echem *m, const uint8_t *lab, const int64_t nb[6], int64_t v, int d)
+{
+	int count[3] = {0, 0, 0}, axis_of[6] = {0, 1, 2, 2, 1, 0};
+	for (int k = 0; k < 6; k++)
+		if (axis_of[k] != axis_of[d] && reacts(m, lab, v, nb[k]))
+			count[axis_of[k]]++;
+	int lat[2], n = 0;
+	for (int a = 0; a < 3; a++)
+		if (a != axis_of[d])
+			lat[n++] = count[a];
+	return vb_subgrid_class(lat[0], lat[1], reacts(m, lab, v, nb[5 - d]));
+}
+
+/* Distance from CAM voxel v's core node to its non-reacting face in
+ * direction d. */
+static double core_to_face(const vb_echem *m, const uint8_t *lab, int64_t v, int d)
+{
+	int64_t nb[6];
+	neighbours(m, v, nb);
+	const int o = 5 - d;
+	return vb_subgrid_core_to_face(m->sg, reacts(m, lab, v, nb[o]) ? face_class(m, lab, nb, v, o)
+								      : -1);
+}
+
 static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 {
 	uint8_t *reach = calloc((size_t)m->nvox, 1);
@@ -251,7 +316,8 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 	m->diag = malloc((size_t)m->np * sizeof *m->diag);
 	m->J.rowptr = calloc((size_t)m->np + 1, sizeof *m->J.rowptr);
 	m->K.rowptr = calloc((size_t)nc + 1, sizeof *m->K.rowptr);
-	if (!m->pot_voxel || !m->cam_voxel || !m->diag || !m->J.rowptr || !m->K.rowptr)
+	m->n_cc = calloc((size_t)nc, sizeof *m->n_cc);
+	if (!m->pot_voxel || !m->cam_voxel || !m->diag || !m->J.rowptr || !m->K.rowptr || !m->n_cc)
 		return vb_err_set(e, VB_ERR_RUN, "out of memory");
 	for (int64_t v = 0; v < m->nvox; v++) {
 		if (m->pot[v] >= 0)
@@ -297,9 +363,11 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 	m->J.val = calloc((size_t)nnz, sizeof *m->J.val);
 	m->S.val = calloc((size_t)nnz, sizeof *m->S.val);
 	m->fixed = calloc((size_t)nnz, sizeof *m->fixed);
+	m->kind = calloc((size_t)nnz, sizeof *m->kind);
 	m->nf = nf, m->nl = nl;
 	const int64_t nfl = nf + nl;
 	m->f_cam = malloc((size_t)(nf + 1) * sizeof *m->f_cam);
+	m->f_cls = calloc((size_t)(nf + 1), sizeof *m->f_cls);
 	m->f_ps = malloc((size_t)(nfl + 1) * sizeof *m->f_ps);
 	m->f_pe = malloc((size_t)(nfl + 1) * sizeof *m->f_pe);
 	m->f_pos_se = malloc((size_t)(nfl + 1) * sizeof *m->f_pos_se);
@@ -307,17 +375,28 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 	m->f_i = calloc((size_t)(nfl + 1), sizeof *m->f_i);
 	m->f_g = calloc((size_t)(nfl + 1), sizeof *m->f_g);
 	m->f_a = calloc((size_t)(nf + 1), sizeof *m->f_a);
+	m->f_gp = calloc((size_t)(nf + 1), sizeof *m->f_gp);
+	m->f_ac = calloc((size_t)(nf + 1), sizeof *m->f_ac);
+	m->f_gc = calloc((size_t)(nf + 1), sizeof *m->f_gc);
+	m->f_A = calloc((size_t)(nf + 1), sizeof *m->f_A);
+	m->f_flux = calloc((size_t)(nf + 1), sizeof *m->f_flux);
+	m->f_u0 = calloc((size_t)(nf + 1), sizeof *m->f_u0);
+	m->f_un = calloc((size_t)(nf + 1), sizeof *m->f_un);
+	m->cpl = calloc((size_t)(nf + 1), sizeof *m->cpl);
+	m->lu = calloc((size_t)(nf + 1) * 3 * (size_t)m->n1, sizeof *m->lu);
 	m->K.col = malloc((size_t)(nk + nc) * sizeof *m->K.col);
 	m->K.val = calloc((size_t)(nk + nc), sizeof *m->K.val);
 	m->Pcc.val = calloc((size_t)(nk + nc), sizeof *m->Pcc.val);
-	if (!m->J.col || !m->J.val || !m->S.val || !m->fixed || !m->f_cam || !m->f_ps || !m->f_pe ||
-	    !m->f_pos_se || !m->f_pos_es || !m->f_i || !m->f_g || !m->f_a || !m->K.col ||
-	    !m->K.val || !m->Pcc.val)
-		return vb_err_set(e, VB_ERR_RUN, "out of memory for the Jacobian (%lld entries)",
-				  (long long)nnz);
+	if (!m->J.col || !m->J.val || !m->S.val || !m->fixed || !m->kind || !m->f_cam ||
+	    !m->f_cls || !m->f_ps || !m->f_pe || !m->f_pos_se || !m->f_pos_es || !m->f_i ||
+	    !m->f_g || !m->f_a || !m->f_gp || !m->f_ac || !m->f_gc || !m->f_A || !m->f_flux ||
+	    !m->f_u0 || !m->f_un || !m->cpl || !m->lu || !m->K.col || !m->K.val || !m->Pcc.val)
+		return vb_err_set(e, VB_ERR_RUN,
+				  "out of memory for the Jacobian (%lld entries) and %lld reacting "
+				  "faces",
+				  (long long)nnz, (long long)nf);
 	/* Pass 2: columns, fixed conductances, faces (CAM|SE first, then Li|SE). */
-	const double h = m->grid.voxel_size;
-	const double F_D_h = FARADAY * m->D * h;
+	const double h = m->grid.voxel_size, F_h2 = FARADAY * h * h;
 	int64_t f = 0, l = nf, kq = 0, ccq = m->J.rowptr[np];
 	for (int64_t r = 0; r < np; r++) {
 		int64_t v = m->pot_voxel[r], q = m->J.rowptr[r];
@@ -337,7 +416,7 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 				double g = face_conductance(sv, sigma_of(m->p, ln), h);
 				dsum += g;
 				if (lk == LINK_CC)
-					gcc += g;
+					gcc += g, m->n_cc[m->cam[v]]++;
 				continue;
 			}
 			if (m->pot[nb[d]] < 0)
@@ -346,6 +425,8 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 				double g = face_conductance(sv, sigma_of(m->p, ln), h);
 				m->fixed[q] = -g;
 				dsum += g;
+				if (lab[v] == VB_PHASE_CAM)
+					m->kind[q] = ENTRY_CAM_OHM;
 				m->J.col[q++] = m->pot[nb[d]];
 			} else if (lk == LINK_BV_CAM || lk == LINK_BV_LI || rl == LINK_BV_CAM ||
 				   rl == LINK_BV_LI) {
@@ -353,6 +434,7 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 			}
 			if (lk == LINK_BV_CAM) {
 				m->f_cam[f] = m->cam[v];
+				m->f_cls[f] = (uint8_t)face_class(m, lab, nb, v, d);
 				m->f_ps[f] = r, m->f_pe[f] = m->pot[nb[d]];
 				f++;
 			} else if (lk == LINK_BV_LI) {
@@ -365,26 +447,32 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 		if (gcc > 0) {
 			/* this row's collector column (the largest index, so last) and
 			 * the collector row's entry for this row */
+			m->kind[q] = ENTRY_CAM_CC;
 			m->J.col[q] = m->cc, m->fixed[q] = -gcc, q++;
 			m->J.col[ccq] = r, m->fixed[ccq] = -gcc, ccq++;
 		}
 		m->fixed[m->diag[r]] = dsum;
-		/* diffusion between CAM neighbours */
+		/* diffusion between the cores of CAM neighbours: area h^2 over the
+		 * distance between their core nodes, which the chains of faces
+		 * opposite the shared face push away from it (vb_subgrid.h) */
 		if (lab[v] == VB_PHASE_CAM) {
-			int64_t c = m->cam[v], cnt = 0, start = kq;
+			int64_t c = m->cam[v], start = kq;
+			double dsum_k = 0;
 			for (int d = 0; d < 6; d++) {
 				if (d == 3) {
 					m->K.col[kq++] = c;
 				}
 				if (nb[d] >= 0 && m->cam[nb[d]] >= 0) {
+					const double len = core_to_face(m, lab, v, d) +
+							   core_to_face(m, lab, nb[d], 5 - d);
 					m->K.col[kq] = m->cam[nb[d]];
-					m->K.val[kq++] = -F_D_h;
-					cnt++;
+					m->K.val[kq++] = -F_h2 / len;
+					dsum_k += F_h2 / len;
 				}
 			}
 			for (int64_t t = start; t < kq; t++)
 				if (m->K.col[t] == c)
-					m->K.val[t] = F_D_h * (double)cnt;
+					m->K.val[t] = dsum_k;
 			m->K.rowptr[c + 1] = kq;
 		}
 	}
@@ -402,7 +490,7 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 		m->f_pos_se[t] = find_pos(&m->J, m->f_ps[t], m->f_pe[t]);
 		m->f_pos_es[t] = find_pos(&m->J, m->f_pe[t], m->f_ps[t]);
 	}
-	/* Face incidence per potential row and per CAM unknown. */
+	/* Face incidence per potential row and per core. */
 	m->rf_ptr = calloc((size_t)m->np + 1, sizeof *m->rf_ptr);
 	m->rf = malloc((size_t)(2 * nfl + 1) * sizeof *m->rf);
 	m->cf_ptr = calloc((size_t)nc + 1, sizeof *m->cf_ptr);
@@ -428,17 +516,34 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 	for (int64_t t = 0; t < nf; t++)
 		m->cf[m->cf_ptr[m->f_cam[t]] + fill[m->f_cam[t]]++] = t;
 	free(fill);
+	/* per core: what its faces' chains leave of the voxel's volume */
+	m->nsub = nf * m->n1;
+	m->v_core = malloc((size_t)nc * sizeof *m->v_core);
+	m->d_core = calloc((size_t)nc, sizeof *m->d_core);
+	m->phi_core = calloc((size_t)nc, sizeof *m->phi_core);
+	m->sig = calloc((size_t)nc, sizeof *m->sig);
+	m->dsig = calloc((size_t)nc, sizeof *m->dsig);
 	m->A_q = calloc((size_t)nc, sizeof *m->A_q);
 	m->D_q = calloc((size_t)nc, sizeof *m->D_q);
 	m->tc = malloc((size_t)nc * sizeof *m->tc);
 	m->tmp_c = malloc((size_t)nc * sizeof *m->tmp_c);
+	m->wq = malloc((size_t)nc * sizeof *m->wq);
 	m->yp = malloc((size_t)m->np * sizeof *m->yp);
-	if (!m->A_q || !m->D_q || !m->tc || !m->tmp_c || !m->yp)
+	m->b_red = malloc((size_t)(m->np + nc) * sizeof *m->b_red);
+	if (!m->v_core || !m->d_core || !m->phi_core || !m->sig || !m->dsig || !m->A_q ||
+	    !m->D_q || !m->tc || !m->tmp_c || !m->wq || !m->yp || !m->b_red)
 		return vb_err_set(e, VB_ERR_RUN, "out of memory");
+	for (int64_t c = 0; c < nc; c++) {
+		double v = m->vol;
+		for (int64_t t = m->cf_ptr[c]; t < m->cf_ptr[c + 1]; t++)
+			v -= m->sg->total[m->f_cls[m->cf[t]]];
+		m->v_core[c] = v;
+	}
 	return VB_OK;
 }
 
-vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const char *what, vb_err *e)
+vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const vb_subgrid_opts *sub,
+		       const char *what, vb_err *e)
 {
 	if (strcmp(vb_params_cell_type(p), "assb") != 0) {
 		vb_err_set(e, VB_ERR_INPUT,
@@ -477,9 +582,10 @@ vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const char *what
 	m->ce = vb_params_get(p, "electrolyte.c_init");
 	m->cmax = vb_params_get(p, "cam.c_max");
 	m->c0 = vb_params_get(p, "cam.c_init");
-	m->D = vb_params_get(p, "cam.diffusivity");
 	m->alpha_li = vb_params_get(p, "li_metal.alpha");
 	m->i0_li = vb_params_get(p, "li_metal.exchange_current");
+	m->u_li = vb_params_get(p, "li_metal.ocp");
+	m->sigma_cc = vb_params_get(p, "collectors.cathode_conductivity");
 	m->lab = malloc((size_t)m->nvox);
 	if (m->lab == NULL) {
 		free(m);
@@ -488,6 +594,12 @@ vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const char *what
 	}
 	memcpy(m->lab, img->labels, (size_t)m->nvox);
 	m->grid.labels = m->lab;
+	if ((m->law = vb_cam_new(p, e)) == NULL ||
+	    (m->sg = vb_subgrid_new(m->grid.voxel_size, sub, e)) == NULL) {
+		vb_echem_free(&m);
+		return NULL;
+	}
+	m->n1 = m->sg->n + 1;
 	if (build(m, img->labels, what, e) != VB_OK) {
 		vb_echem_free(&m);
 		return NULL;
@@ -503,6 +615,21 @@ int64_t vb_echem_potential_count(const vb_echem *m)
 int64_t vb_echem_cam_count(const vb_echem *m)
 {
 	return m->nc;
+}
+
+int64_t vb_echem_lithium_count(const vb_echem *m)
+{
+	return m->nc + m->nsub;
+}
+
+int64_t vb_echem_face_count(const vb_echem *m)
+{
+	return m->nf;
+}
+
+int vb_echem_subgrid_cells(const vb_echem *m)
+{
+	return m->sg->n;
 }
 
 double vb_echem_area(const vb_echem *m)
@@ -527,13 +654,16 @@ static double ocv(const vb_echem *m, double c)
 
 void vb_echem_rest(const vb_echem *m, double *phi, double *c)
 {
-	const double u0 = ocv(m, m->c0);
+	/* Li grounded at its equilibrium, so phi_e = -U_Li and the CAM sits at
+	 * U_0(c_s,0) above it */
+	const double u0 = ocv(m, m->c0) - m->u_li;
 	for (int64_t r = 0; r < m->np - 1; r++) {
 		int64_t v = m->pot_voxel[r];
-		phi[r] = m->cam[v] >= 0 ? u0 : 0.0;
+		const int ph = m->lab[v];
+		phi[r] = ph == VB_PHASE_CAM ? u0 : ionic(ph) ? -m->u_li : 0.0;
 	}
 	phi[m->cc] = u0;
-	for (int64_t q = 0; q < m->nc; q++)
+	for (int64_t q = 0; q < m->nc + m->nsub; q++)
 		c[q] = m->c0;
 }
 
@@ -546,42 +676,84 @@ double vb_echem_lithium(const vb_echem *m, const double *c)
 {
 	double s = 0;
 	for (int64_t q = 0; q < m->nc; q++)
-		s += c[q];
-	return s * m->vol / m->area;
+		s += c[q] * m->v_core[q];
+	for (int64_t t = 0; t < m->nf; t++) {
+		const double *vol = m->sg->vol + m->f_cls[t] * m->n1, *ct = c + m->nc + t * m->n1;
+		for (int j = 1; j < m->n1; j++)
+			s += ct[j] * vol[j];
+	}
+	return s / m->area;
 }
 
-/* Butler-Volmer on every face (PHYSICS.md §2): current density i (A/m^2,
- * positive anodic), g = A di/deta (S) and, on CAM faces, a = A di/dc_s. */
+/* The state-dependent CAM properties of every core at c: Kirchhoff
+ * potential and diffusivity, electronic conductivity and its derivative;
+ * then the CAM entries of the ohmic part of J when sigma depends on c (the
+ * harmonic mean of the two cores' conductivities, PHYSICS.md §2). */
+static void eval_cores(vb_echem *m, const double *c)
+{
+	const double h = m->grid.voxel_size;
+#pragma omp parallel for schedule(static)
+	for (int64_t q = 0; q < m->nc; q++) {
+		m->phi_core[q] = vb_cam_kirchhoff(m->law, c[q], &m->d_core[q]);
+		m->sig[q] = vb_cam_conductivity(m->law, c[q], &m->dsig[q]);
+	}
+	if (m->law->sigma_constant)
+		return;
+#pragma omp parallel for schedule(static)
+	for (int64_t r = 0; r < m->cc; r++) {
+		const int64_t q = m->cam[m->pot_voxel[r]];
+		if (q < 0)
+			continue;
+		double dsum = 0;
+		for (int64_t t = m->J.rowptr[r]; t < m->J.rowptr[r + 1]; t++) {
+			double g;
+			if (m->kind[t] == ENTRY_CAM_OHM)
+				g = face_conductance(m->sig[q], m->sig[m->cam[m->pot_voxel[m->J.col[t]]]],
+						     h);
+			else if (m->kind[t] == ENTRY_CAM_CC)
+				g = m->n_cc[q] * face_conductance(m->sig[q], m->sigma_cc, h);
+			else
+				continue;
+			m->fixed[t] = -g;
+			dsum += g;
+		}
+		m->fixed[m->diag[r]] = dsum;
+	}
+	/* the collector row mirrors the collector column of each CAM row (the
+	 * last entry of that row) */
+	double dcc = 0;
+	for (int64_t t = m->J.rowptr[m->cc]; t < m->J.rowptr[m->cc + 1]; t++) {
+		const int64_t r = m->J.col[t];
+		if (r == m->cc)
+			continue;
+		m->fixed[t] = m->fixed[m->J.rowptr[r + 1] - 1];
+		dcc -= m->fixed[t];
+	}
+	m->fixed[m->diag[m->cc]] = dcc;
+}
+
+/* Butler-Volmer on every face (PHYSICS.md §2) at the potentials phi and, on
+ * CAM faces, the surface node of the face's chain: current density f_i
+ * (A/m^2, positive anodic), f_g = A di/deta (S) and f_a = A di/dc_surf. */
 static void eval_faces(vb_echem *m, const double *phi, const double *c)
 {
 	const double A = m->grid.voxel_size * m->grid.voxel_size, f = m->f;
+	const double *surf = c + m->nc;
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < m->nf + m->nl; t++) {
-		double eta, i0, al, dlni0 = 0, dU = 0;
+		double eta, i0, al, dlni0 = 0, dU = 0, di_deta;
 		if (t < m->nf) {
-			/* keep_inside holds 0 < c_s < c_max; i_0 vanishes at the bounds */
-			const double cs = c[m->f_cam[t]], x = cs / m->cmax;
+			const double cs = surf[t * m->n1], x = cs / m->cmax;
 			al = m->alpha;
-			eta = phi[m->f_ps[t]] - phi[m->f_pe[t]] -
-			      vb_params_eval(m->p, "cam.ocp", x);
+			eta = phi[m->f_ps[t]] - phi[m->f_pe[t]] - vb_params_eval(m->p, "cam.ocp", x);
 			dU = vb_params_eval_derivative(m->p, "cam.ocp", x) / m->cmax;
-			if (cs > 0 && cs < m->cmax) {
-				i0 = m->i00 * pow(m->ce, al) * pow(cs, al) *
-				     pow(m->cmax - cs, 1 - al);
-				dlni0 = al / cs - (1 - al) / (m->cmax - cs);
-			} else {
-				i0 = 0;
-			}
+			i0 = vb_kinetics_cam_exchange(m->i00, al, m->ce, cs, m->cmax, &dlni0);
 		} else {
 			al = m->alpha_li;
-			eta = phi[m->f_ps[t]] - phi[m->f_pe[t]];
+			eta = phi[m->f_ps[t]] - phi[m->f_pe[t]] - m->u_li;
 			i0 = m->i0_li;
 		}
-		double xa = al * f * eta, xc = -(1 - al) * f * eta;
-		xa = xa > 200 ? 200 : xa, xc = xc > 200 ? 200 : xc;
-		const double ea = exp(xa), ec = exp(xc);
-		const double i = i0 * (ea - ec);
-		const double di_deta = i0 * f * (al * ea + (1 - al) * ec);
+		const double i = vb_kinetics_current(i0, al, f, eta, &di_deta);
 		m->f_i[t] = i;
 		m->f_g[t] = A * di_deta;
 		if (t < m->nf)
@@ -589,12 +761,20 @@ static void eval_faces(vb_echem *m, const double *phi, const double *c)
 	}
 }
 
-/* Residuals in amperes (PHYSICS.md §2): charge balance of every potential
- * unknown, and F times the lithium balance of every CAM voxel. */
-static void residual(vb_echem *m, const double *phi, const double *c, const double *c_old,
-		     double current, double *Rp, double *Rc)
+static void eval_state(vb_echem *m, const double *phi, const double *c)
 {
-	const double A = m->grid.voxel_size * m->grid.voxel_size, FV_dt = FARADAY * m->vol / m->dt;
+	eval_cores(m, c);
+	eval_faces(m, phi, c);
+}
+
+/* Residuals in amperes (PHYSICS.md §2), R = [charge balance of every
+ * potential unknown; F x the Li balance of every core; of every chain node],
+ * at the state eval_state last saw. */
+static void residual(vb_echem *m, const double *phi, const double *c, const double *c_old,
+		     double current, double *R)
+{
+	const double A = m->grid.voxel_size * m->grid.voxel_size, F_dt = FARADAY / m->dt;
+	double *Rp = R, *Rq = R + m->np, *Rs = R + m->np + m->nc;
 	vb_csr L = m->J;
 	L.val = m->fixed;
 	vb_linsolve_spmv(&L, phi, Rp);
@@ -608,35 +788,56 @@ static void residual(vb_echem *m, const double *phi, const double *c, const doub
 		Rp[r] += A * s;
 	}
 	Rp[m->cc] += current * m->area;
-	vb_linsolve_spmv(&m->K, c, Rc);
+	const int n1 = m->n1;
+#pragma omp parallel for schedule(static)
+	for (int64_t t = 0; t < m->nf; t++) {
+		const int64_t o = m->nc + t * n1;
+		m->f_flux[t] = vb_subgrid_residual(m->sg, m->law, m->f_cls[t], c + o, c_old + o,
+						   c[m->f_cam[t]], F_dt, A * m->f_i[t],
+						   Rs + t * n1);
+	}
+	vb_linsolve_spmv(&m->K, m->phi_core, Rq);
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < m->nc; q++) {
 		double s = 0;
 		for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++)
-			s += m->f_i[m->cf[t]];
-		Rc[q] += FV_dt * (c[q] - c_old[q]) + A * s;
+			s += m->f_flux[m->cf[t]];
+		Rq[q] += F_dt * m->v_core[q] * (c[q] - c_old[q]) - s;
 	}
 }
 
-/* J (potential block), S (its Schur approximation) and Pcc (the c_s block
- * of the preconditioner) from the faces. The c_s block of the Jacobian is
- * K + F V/dt + A_q on the diagonal; A_q (the reactions' dependence on c_s)
- * can be negative, so Pcc keeps its diagonal at least K's + F V/dt: SPD. */
-static void assemble(vb_echem *m)
+/* The Newton matrices at the state eval_state last saw (docs/solve.md):
+ * each chain's block factorised and condensed into four face coefficients
+ * and a part of its core's diagonal; J (condensed potential block), S (its
+ * Schur approximation) and Pcc (the preconditioner's core block in w = D c,
+ * where the core block K diag(D) + diagonal becomes symmetric). */
+static void assemble(vb_echem *m, const double *c)
 {
-	const double FV_dt = FARADAY * m->vol / m->dt;
+	const double F_dt = FARADAY / m->dt;
+	const int n1 = m->n1;
+#pragma omp parallel for schedule(static)
+	for (int64_t t = 0; t < m->nf; t++) {
+		vb_subgrid_coupling *k = &m->cpl[t];
+		const double g = m->f_g[t], a = m->f_a[t];
+		vb_subgrid_factor(m->sg, m->law, m->f_cls[t], c + m->nc + t * n1, c[m->f_cam[t]],
+				  F_dt, a, m->lu + t * 3 * n1, k);
+		m->f_gp[t] = g * (1 - a * k->z00);
+		m->f_ac[t] = -a * k->z0n * k->r_n_cq;
+		m->f_gc[t] = -k->r_q_cn * k->zn0 * g;
+		m->f_A[t] = k->r_q_cq - k->r_q_cn * k->znn * k->r_n_cq;
+	}
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < m->nc; q++) {
 		double a = 0;
 		for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++)
-			a += m->f_a[m->cf[t]];
+			a += m->f_A[m->cf[t]];
 		m->A_q[q] = a;
-		const double add = FV_dt + (a > 0 ? a : 0);
+		const double extra = F_dt * m->v_core[q] + a, dq = m->d_core[q];
 		for (int64_t t = m->K.rowptr[q]; t < m->K.rowptr[q + 1]; t++) {
 			m->Pcc.val[t] = m->K.val[t];
 			if (m->K.col[t] == q) {
-				m->Pcc.val[t] += add;
-				m->D_q[q] = m->Pcc.val[t];
+				m->D_q[q] = m->K.val[t] * dq + extra;
+				m->Pcc.val[t] += extra / dq;
 			}
 		}
 	}
@@ -647,12 +848,14 @@ static void assemble(vb_echem *m)
 	for (int64_t t = 0; t < m->nf + m->nl; t++) {
 		double g = m->f_g[t], gs = g;
 		if (t < m->nf) {
-			/* eliminating c_s with the diagonal of its block leaves the face
-			 * conductance scaled by 1 - A_q / D_q (docs/solve.md) */
-			int64_t q = m->f_cam[t];
-			double th = 1.0 - m->A_q[q] / m->D_q[q];
-			th = th < 1e-3 ? 1e-3 : th > 10 ? 10 : th;
-			gs = g * th;
+			/* eliminating the core with its diagonal leaves the face
+			 * conductance g' - (J_pq J_qp) / D_q (docs/solve.md) */
+			g = gs = m->f_gp[t];
+			if (g > 0) {
+				double th = 1.0 - m->f_ac[t] * m->f_gc[t] / (g * m->D_q[m->f_cam[t]]);
+				th = th < 1e-3 ? 1e-3 : th > 10 ? 10 : th;
+				gs = g * th;
+			}
 		}
 		m->J.val[m->f_pos_se[t]] = -g, m->J.val[m->f_pos_es[t]] = -g;
 		m->S.val[m->f_pos_se[t]] = -gs, m->S.val[m->f_pos_es[t]] = -gs;
@@ -662,7 +865,7 @@ static void assemble(vb_echem *m)
 		double s = 0, ss = 0;
 		for (int64_t t = m->rf_ptr[r]; t < m->rf_ptr[r + 1]; t++) {
 			int64_t fc = m->rf[t] >> 1;
-			s += m->f_g[fc];
+			s += -m->J.val[m->f_pos_se[fc]];
 			ss += -m->S.val[m->f_pos_se[fc]];
 		}
 		m->J.val[m->diag[r]] += s;
@@ -670,9 +873,9 @@ static void assemble(vb_echem *m)
 	}
 }
 
-/* y_p += sign * J_pc x_c: the reactions' dependence on c_s, seen by the
- * potential rows of both sides of each CAM|SE face. */
-static void add_pc(const vb_echem *m, const double *xc, double sign, double *yp)
+/* y_p += sign * J_pq x_q: the condensed reactions' dependence on the cores,
+ * seen by the potential rows of both sides of each CAM|SE face. */
+static void add_pc(const vb_echem *m, const double *xq, double sign, double *yp)
 {
 #pragma omp parallel for schedule(static)
 	for (int64_t r = 0; r < m->np; r++) {
@@ -680,55 +883,107 @@ static void add_pc(const vb_echem *m, const double *xc, double sign, double *yp)
 		for (int64_t t = m->rf_ptr[r]; t < m->rf_ptr[r + 1]; t++) {
 			int64_t fc = m->rf[t] >> 1;
 			if (fc < m->nf)
-				s += ((m->rf[t] & 1) ? -m->f_a[fc] : m->f_a[fc]) * xc[m->f_cam[fc]];
+				s += ((m->rf[t] & 1) ? -m->f_ac[fc] : m->f_ac[fc]) * xq[m->f_cam[fc]];
 		}
 		yp[r] += sign * s;
 	}
 }
 
-/* y_c += sign * J_cp x_p: the lithium rows' dependence on the potentials. */
-static void add_cp(const vb_echem *m, const double *xp, double sign, double *yc)
+/* y_q += sign * J_qp x_p: the cores' Li balances' dependence on the
+ * potentials, through their faces' chains. */
+static void add_cp(const vb_echem *m, const double *xp, double sign, double *yq)
 {
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < m->nc; q++) {
 		double s = 0;
 		for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++) {
 			int64_t fc = m->cf[t];
-			s += m->f_g[fc] * (xp[m->f_ps[fc]] - xp[m->f_pe[fc]]);
+			s += m->f_gc[fc] * (xp[m->f_ps[fc]] - xp[m->f_pe[fc]]);
 		}
-		yc[q] += sign * s;
+		yq[q] += sign * s;
 	}
 }
 
-/* y = J x for the coupled Jacobian, x = [x_p; x_c]. */
+/* Derivative of a harmonic-mean face conductance 2 s1 s2 h / (s1 + s2) with
+ * respect to s1. */
+static double dconductance(double s1, double s2, double h)
+{
+	return 2.0 * h * s2 * s2 / ((s1 + s2) * (s1 + s2));
+}
+
+/* y_p += J_pq x_q for the ohmic currents of the CAM network, whose
+ * conductances follow the cores' lithiation (nothing when sigma is constant). */
+static void add_sigma(const vb_echem *m, const double *xq, double *yp)
+{
+	if (m->law->sigma_constant)
+		return;
+	const double h = m->grid.voxel_size, *phi = m->phi_now;
+#pragma omp parallel for schedule(static)
+	for (int64_t r = 0; r < m->cc; r++) {
+		const int64_t q = m->cam[m->pot_voxel[r]];
+		if (q < 0)
+			continue;
+		double s = 0;
+		for (int64_t t = m->J.rowptr[r]; t < m->J.rowptr[r + 1]; t++) {
+			const int64_t col = m->J.col[t];
+			if (m->kind[t] == ENTRY_CAM_OHM) {
+				const int64_t q2 = m->cam[m->pot_voxel[col]];
+				const double s1 = m->sig[q], s2 = m->sig[q2];
+				s += (dconductance(s1, s2, h) * m->dsig[q] * xq[q] +
+				      dconductance(s2, s1, h) * m->dsig[q2] * xq[q2]) *
+				     (phi[r] - phi[col]);
+			} else if (m->kind[t] == ENTRY_CAM_CC) {
+				s += m->n_cc[q] * dconductance(m->sig[q], m->sigma_cc, h) * m->dsig[q] *
+				     xq[q] * (phi[r] - phi[m->cc]);
+			}
+		}
+		yp[r] += s;
+	}
+	double s = 0;
+	for (int64_t t = m->J.rowptr[m->cc]; t < m->J.rowptr[m->cc + 1]; t++) {
+		const int64_t r = m->J.col[t];
+		if (r == m->cc)
+			continue;
+		const int64_t q = m->cam[m->pot_voxel[r]];
+		s += m->n_cc[q] * dconductance(m->sig[q], m->sigma_cc, h) * m->dsig[q] * xq[q] *
+		     (phi[r] - phi[m->cc]);
+	}
+	yp[m->cc] -= s;
+}
+
+/* y = J x for the condensed Jacobian, x = [x_p; x_q]. */
 static int jac_apply(void *ctx, const double *x, double *y, vb_err *e)
 {
 	(void)e;
 	vb_echem *m = ctx;
-	const double *xp = x, *xc = x + m->np;
-	double *yp = y, *yc = y + m->np;
-	const double FV_dt = FARADAY * m->vol / m->dt;
+	const double *xp = x, *xq = x + m->np;
+	double *yp = y, *yq = y + m->np;
+	const double F_dt = FARADAY / m->dt;
 	vb_linsolve_spmv(&m->J, xp, yp);
-	add_pc(m, xc, 1.0, yp);
-	vb_linsolve_spmv(&m->K, xc, yc);
+	add_pc(m, xq, 1.0, yp);
+	add_sigma(m, xq, yp);
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < m->nc; q++)
-		yc[q] += (FV_dt + m->A_q[q]) * xc[q];
-	add_cp(m, xp, 1.0, yc);
+		m->wq[q] = m->d_core[q] * xq[q];
+	vb_linsolve_spmv(&m->K, m->wq, yq);
+#pragma omp parallel for schedule(static)
+	for (int64_t q = 0; q < m->nc; q++)
+		yq[q] += (F_dt * m->v_core[q] + m->A_q[q]) * xq[q];
+	add_cp(m, xp, 1.0, yq);
 	return VB_OK;
 }
 
-/* Block factorisation (docs/solve.md): eliminate c_s with the diagonal of
- * its block, solve the SPD potential system S by AMG-PCG, then solve the
- * c_s block (diffusion included) by Jacobi-PCG. */
+/* Block factorisation (docs/solve.md): eliminate the cores with the
+ * diagonal of their block, solve the SPD potential system S by AMG-PCG,
+ * then the core block (diffusion included) by Jacobi-PCG in w = D c. */
 static int precond_apply(void *ctx, const double *r, double *z, vb_err *e)
 {
 	vb_echem *m = ctx;
-	const double *rp = r, *rc = r + m->np;
-	double *zp = z, *zc = z + m->np;
+	const double *rp = r, *rq = r + m->np;
+	double *zp = z, *zq = z + m->np;
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < m->nc; q++)
-		m->tc[q] = rc[q] / m->D_q[q];
+		m->tc[q] = rq[q] / m->D_q[q];
 	memcpy(m->yp, rp, (size_t)m->np * sizeof *m->yp);
 	add_pc(m, m->tc, -1.0, m->yp);
 	memset(zp, 0, (size_t)m->np * sizeof *zp);
@@ -745,16 +1000,70 @@ static int precond_apply(void *ctx, const double *r, double *z, vb_err *e)
 		m->inner_max = st.iterations;
 	if (rc_ != VB_OK)
 		return rc_;
-	memcpy(m->tmp_c, rc, (size_t)m->nc * sizeof *m->tmp_c);
+	memcpy(m->tmp_c, rq, (size_t)m->nc * sizeof *m->tmp_c);
 	add_cp(m, zp, -1.0, m->tmp_c);
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < m->nc; q++)
-		zc[q] = m->tmp_c[q] / m->D_q[q];
+		m->wq[q] = m->d_core[q] * m->tmp_c[q] / m->D_q[q];
 	vb_linsolve_opts o = vb_linsolve_defaults();
 	o.method = VB_LINSOLVE_PCG;
 	o.rtol = 1e-8;
 	o.max_iter = 1000;
-	return vb_linsolve_spd(&m->Pcc, m->tmp_c, zc, &o, NULL, e);
+	rc_ = vb_linsolve_spd(&m->Pcc, m->tmp_c, m->wq, &o, NULL, e);
+#pragma omp parallel for schedule(static)
+	for (int64_t q = 0; q < m->nc; q++)
+		zq[q] = m->wq[q] / m->d_core[q];
+	return rc_;
+}
+
+/* The condensed right-hand side b_red = [b_p; b_q] of the full b = -R
+ * (docs/solve.md): each chain's part solved with its block (u = T^-1 b_s)
+ * and carried to its face's potentials and its core. */
+static void condense(vb_echem *m, const double *b, double *b_red)
+{
+	const int n = m->sg->n, n1 = m->n1;
+	const double *bs = b + m->np + m->nc;
+#pragma omp parallel for schedule(static)
+	for (int64_t t = 0; t < m->nf; t++) {
+		double u[65];
+		vb_subgrid_solve(n, m->lu + t * 3 * n1, bs + t * n1, u);
+		m->f_u0[t] = u[0], m->f_un[t] = u[n];
+	}
+	memcpy(b_red, b, (size_t)(m->np + m->nc) * sizeof *b_red);
+#pragma omp parallel for schedule(static)
+	for (int64_t r = 0; r < m->np; r++) {
+		double s = 0;
+		for (int64_t t = m->rf_ptr[r]; t < m->rf_ptr[r + 1]; t++) {
+			int64_t fc = m->rf[t] >> 1;
+			if (fc < m->nf)
+				s += ((m->rf[t] & 1) ? -1 : 1) * m->f_a[fc] * m->f_u0[fc];
+		}
+		b_red[r] -= s;
+	}
+#pragma omp parallel for schedule(static)
+	for (int64_t q = 0; q < m->nc; q++) {
+		double s = 0;
+		for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++)
+			s += m->cpl[m->cf[t]].r_q_cn * m->f_un[m->cf[t]];
+		b_red[m->np + q] -= s;
+	}
+}
+
+/* The chains' part of the Newton correction dx from its condensed part
+ * (already in dx[0 .. np + nc)) and the full right-hand side b. */
+static void expand(vb_echem *m, const double *b, double *dx)
+{
+	const int n = m->sg->n, n1 = m->n1;
+	const double *bs = b + m->np + m->nc;
+	double *xs = dx + m->np + m->nc;
+#pragma omp parallel for schedule(static)
+	for (int64_t t = 0; t < m->nf; t++) {
+		double rr[65];
+		memcpy(rr, bs + t * n1, (size_t)n1 * sizeof *rr);
+		rr[0] -= m->f_g[t] * (dx[m->f_ps[t]] - dx[m->f_pe[t]]);
+		rr[n] -= m->cpl[t].r_n_cq * dx[m->np + m->f_cam[t]];
+		vb_subgrid_solve(n, m->lu + t * 3 * n1, rr, xs + t * n1);
+	}
 }
 
 static double norm2(const double *x, int64_t n)
@@ -775,28 +1084,38 @@ static double keep_inside(double c, double c_new, double cmax)
 
 /* What rounding leaves of ||R||_2 at the state phi, c: 16 epsilon times
  * the size of the terms each row sums (conductance x potential, F V/dt x
- * c_s). A very short step makes the lithium rows' terms large (1/dt), and a
- * tolerance below this floor could never be met. */
+ * c_s, F x a chain link's conductance x Kirchhoff potential). A very short
+ * step makes the lithium rows' terms large (1/dt), and a tolerance below
+ * this floor could never be met. */
 static double rounding_floor(const vb_echem *m, const double *phi, const double *c)
 {
-	const double FV_dt = FARADAY * m->vol / m->dt;
+	const double F_dt = FARADAY / m->dt;
 	double s = 0;
 	for (int64_t r = 0; r < m->np; r++) {
 		double t = m->fixed[m->diag[r]] * phi[r];
 		s += t * t;
 	}
 	for (int64_t q = 0; q < m->nc; q++) {
-		double t = FV_dt * c[q];
+		double t = F_dt * m->v_core[q] * c[q];
 		s += t * t;
+	}
+	for (int64_t f = 0; f < m->nf; f++) {
+		const double *vol = m->sg->vol + m->f_cls[f] * m->n1,
+			     *cond = m->sg->cond + m->f_cls[f] * m->n1, *cf = c + m->nc + f * m->n1;
+		for (int j = 0; j < m->n1; j++) {
+			double d, t = F_dt * vol[j] * cf[j] +
+				      FARADAY * cond[j] * fabs(vb_cam_kirchhoff(m->law, cf[j], &d));
+			s += t * t;
+		}
 	}
 	return 16 * DBL_EPSILON * sqrt(s);
 }
 
 /* Where the largest residual sits, for a failure message. */
-static void describe_worst(const vb_echem *m, const double *R, char *buf, size_t size)
+static void describe_worst(const vb_echem *m, const double *R, int64_t n, char *buf, size_t size)
 {
 	int64_t worst = 0;
-	for (int64_t t = 1; t < m->np + m->nc && !isnan(R[worst]); t++)
+	for (int64_t t = 1; t < n && !isnan(R[worst]); t++)
 		if (isnan(R[t]) || fabs(R[t]) > fabs(R[worst]))
 			worst = t;
 	int64_t v;
@@ -807,8 +1126,11 @@ static void describe_worst(const vb_echem *m, const double *R, char *buf, size_t
 	}
 	if (worst < m->np)
 		v = m->pot_voxel[worst], eq = "charge";
-	else
+	else if (worst < m->np + m->nc)
 		v = m->cam_voxel[worst - m->np], eq = "lithium";
+	else
+		v = m->cam_voxel[m->f_cam[(worst - m->np - m->nc) / m->n1]],
+		eq = "sub-voxel lithium";
 	const vb_image *g = &m->grid;
 	const int64_t k = v % g->nz, j = (v / g->nz) % g->ny, i = v / (g->nz * g->ny);
 	snprintf(buf, size, "voxel (%lld, %lld, %lld) (%s balance %.3g A)", (long long)i,
@@ -819,10 +1141,12 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		  double *c, const vb_echem_opts *opts, vb_echem_stats *stats, vb_err *e)
 {
 	const vb_echem_opts o = opts ? *opts : vb_echem_defaults();
-	const int64_t np = m->np, nc = m->nc, n = np + nc;
+	const int64_t np = m->np, nl = m->nc + m->nsub, n = np + nl, n_red = np + m->nc;
 	m->dt = dt;
 	m->amg_rtol = o.amg_rtol;
-	const double scale = (fabs(current) > 1.0 ? fabs(current) : 1.0) * m->area;
+	/* the tolerance scales with the applied current (a rest needs a scale
+	 * too: 1 A/m^2 then) */
+	const double scale = (current != 0 ? fabs(current) : 1.0) * m->area;
 	double *R = malloc((size_t)n * sizeof *R), *dx = malloc((size_t)n * sizeof *dx);
 	double *trial = malloc((size_t)n * sizeof *trial), *rhs = malloc((size_t)n * sizeof *rhs);
 	if (!R || !dx || !trial || !rhs) {
@@ -832,21 +1156,21 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 	vb_echem_stats st = {0};
 	const int64_t setups_before = m->amg_setups;
 	int rc = VB_OK;
-	eval_faces(m, phi, c);
-	residual(m, phi, c, c_old, current, R, R + np);
+	eval_state(m, phi, c);
+	residual(m, phi, c, c_old, current, R);
 	double rn = norm2(R, n);
 	int it = 0;
 	char where[160] = "";
 	const double tol = fmax(o.newton_tol * scale, rounding_floor(m, phi, c));
 	while (!(rn <= tol)) { /* NaN does not pass */
 		if (!isfinite(rn)) {
-			describe_worst(m, R, where, sizeof where);
+			describe_worst(m, R, n, where, sizeof where);
 			rc = vb_err_set(e, VB_ERR_RUN, "Newton: the residual is not finite (at %s)",
 					where);
 			break;
 		}
 		if (it >= o.newton_max) {
-			describe_worst(m, R, where, sizeof where);
+			describe_worst(m, R, n, where, sizeof where);
 			rc = vb_err_set(
 				e, VB_ERR_RUN,
 				"Newton did not converge in %d iterations (residual %.3g of "
@@ -855,33 +1179,38 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 			break;
 		}
 		it++;
-		assemble(m);
+		assemble(m, c);
+		m->phi_now = phi;
 		if (m->amg != NULL && m->inner_max > o.amg_rebuild)
 			vb_linsolve_amg_free(&m->amg);
 #pragma omp parallel for schedule(static)
 		for (int64_t t = 0; t < n; t++)
 			rhs[t] = -R[t], dx[t] = 0;
+		condense(m, rhs, m->b_red);
 		vb_linsolve_stats ls = {0};
 		m->inner_its = 0;
 		/* Inexact Newton: ask of the correction only what the tolerance needs
-		 * (a tenth of the target residual), at least linear_rtol. */
-		double lin_rtol = 0.1 * tol / rn;
+		 * (a tenth of the target residual), at least linear_rtol. The chains
+		 * are eliminated exactly, so the condensed residual is the whole one. */
+		const double bn = norm2(m->b_red, n_red);
+		double lin_rtol = bn > 0 ? 0.1 * tol / bn : 1.0;
 		lin_rtol = lin_rtol < o.linear_rtol ? o.linear_rtol
 			   : lin_rtol > 1e-2	    ? 1e-2
 						    : lin_rtol;
 		/* restart 10: corrections take 2-7 iterations, and each basis
 		 * vector pair costs 16 bytes per unknown */
-		rc = vb_linsolve_fgmres(n, jac_apply, m, precond_apply, m, rhs, dx, lin_rtol, 10,
-					90, &ls, e);
+		rc = vb_linsolve_fgmres(n_red, jac_apply, m, precond_apply, m, m->b_red, dx, lin_rtol,
+					10, 90, &ls, e);
 		st.linear_iterations += ls.iterations;
 		st.inner_iterations += m->inner_its;
 		if (rc != VB_OK) {
 			vb_err_prefix(e, "linear solve of the Newton correction");
 			break;
 		}
-		/* Damping: potential changes of at most 0.5 V; each c_s kept inside
-		 * (0, c_max) on its own (keep_inside), so that one voxel close to
-		 * saturation does not shorten the step of all the others. */
+		expand(m, rhs, dx);
+		/* Damping: potential changes of at most 0.5 V; each concentration
+		 * kept inside (0, c_max) on its own (keep_inside), so that one node
+		 * close to saturation does not shorten the step of all the others. */
 		double lam = 1.0, dmax = 0;
 		for (int64_t t = 0; t < np; t++)
 			dmax = fmax(dmax, fabs(dx[t]));
@@ -894,27 +1223,27 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 			for (int64_t t = 0; t < np; t++)
 				trial[t] = phi[t] + lam * dx[t];
 #pragma omp parallel for schedule(static)
-			for (int64_t q = 0; q < nc; q++)
+			for (int64_t q = 0; q < nl; q++)
 				trial[np + q] = keep_inside(c[q], c[q] + lam * dx[np + q], m->cmax);
-			eval_faces(m, trial, trial + np);
-			residual(m, trial, trial + np, c_old, current, R, R + np);
+			eval_state(m, trial, trial + np);
+			residual(m, trial, trial + np, c_old, current, R);
 			rn_new = norm2(R, n);
 			if (rn_new < rn * (1 - 1e-4 * lam) || rn_new <= tol || ++tries > 8)
 				break;
 			lam *= 0.5;
 		}
 		memcpy(phi, trial, (size_t)np * sizeof *phi);
-		memcpy(c, trial + np, (size_t)nc * sizeof *c);
+		memcpy(c, trial + np, (size_t)nl * sizeof *c);
 		if (!(rn_new < rn) && rn_new <= 10 * tol) {
 			/* Stalled, but within the 1e-8 conservation budget that the 1e-9
-			 * tolerance leaves a margin under: a voxel at saturation, where
+			 * tolerance leaves a margin under: a node at saturation, where
 			 * i_0 ~ sqrt(c_max - c_s) makes the Jacobian singular, stops
 			 * Newton there (measured: Study P cell, 1 mA/cm2, near cut-off). */
 			rn = rn_new;
 			break;
 		}
 		if (!(rn_new < rn) && rn_new > tol) {
-			describe_worst(m, R, where, sizeof where);
+			describe_worst(m, R, n, where, sizeof where);
 			rc = vb_err_set(e, VB_ERR_RUN,
 					"Newton stalled (residual %.3g of the applied current; "
 					"largest at %s)",
@@ -924,6 +1253,7 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		}
 		rn = rn_new;
 	}
+	m->phi_now = NULL;
 	st.newton_iterations = it;
 	st.residual = rn / scale;
 	st.amg_setups = m->amg_setups - setups_before;
@@ -933,21 +1263,33 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 	return rc;
 }
 
-void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_s, double *phi_s,
-		     double *phi_e, double *i_bv)
+void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_s, double *c_surf,
+		     double *phi_s, double *phi_e, double *i_bv)
 {
-	eval_faces(m, phi, c);
+	eval_state(m, phi, c);
 	const double A = m->grid.voxel_size * m->grid.voxel_size;
+	const int n1 = m->n1;
 #pragma omp parallel for schedule(static)
 	for (int64_t v = 0; v < m->nvox; v++) {
-		double cv = NAN, ps = NAN, pe = NAN, ib = NAN;
+		double cv = NAN, cu = NAN, ps = NAN, pe = NAN, ib = NAN;
 		const int64_t r = m->pot[v], q = m->cam[v];
 		const int ph = m->lab[v];
 		if (q >= 0) {
-			double s = 0;
-			for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++)
-				s += m->f_i[m->cf[t]];
-			cv = c[q];
+			/* the voxel mean counts the core and every chain of the voxel;
+			 * the surface value is the mean of its faces' surface nodes */
+			double s = 0, li = m->v_core[q] * c[q], su = 0;
+			for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++) {
+				const int64_t f = m->cf[t];
+				const double *vol = m->sg->vol + m->f_cls[f] * n1,
+					     *cf = c + m->nc + f * n1;
+				for (int j = 1; j < n1; j++)
+					li += vol[j] * cf[j];
+				su += cf[0];
+				s += m->f_i[f];
+			}
+			const int64_t nfaces = m->cf_ptr[q + 1] - m->cf_ptr[q];
+			cv = li / m->vol;
+			cu = nfaces > 0 ? su / (double)nfaces : NAN;
 			ib = A * s / m->vol;
 		}
 		if (r >= 0 && ionic(ph))
@@ -960,6 +1302,8 @@ void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_
 			ps = 0.0;
 		if (c_s)
 			c_s[v] = cv;
+		if (c_surf)
+			c_surf[v] = cu;
 		if (phi_s)
 			phi_s[v] = ps;
 		if (phi_e)
@@ -969,17 +1313,43 @@ void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_
 	}
 }
 
-int vb_echem_load_fields(const vb_echem *m, const double *c_s, const double *phi_s,
-			 const double *phi_e, double *phi, double *c, vb_err *e)
+int vb_echem_load_fields(const vb_echem *m, const double *c_s, const double *c_sub,
+			 const double *phi_s, const double *phi_e, double *phi, double *c, vb_err *e)
 {
 	int64_t bad = -1;
 	phi[m->cc] = NAN;
+	if (c_sub != NULL)
+		memcpy(c + m->nc, c_sub, (size_t)m->nsub * sizeof *c);
+	for (int64_t t = 0; c_sub != NULL && t < m->nsub; t++)
+		if (!(c_sub[t] > 0 && c_sub[t] < m->cmax))
+			return vb_err_set(e, VB_ERR_INPUT,
+					  "sub-voxel value %lld is %g mol/m^3, expected inside (0, "
+					  "c_max = %g)",
+					  (long long)t, c_sub[t], m->cmax);
 	for (int64_t v = 0; v < m->nvox && bad < 0; v++) {
 		const int64_t r = m->pot[v], q = m->cam[v];
 		if (r >= 0)
 			phi[r] = ionic(m->lab[v]) ? phi_e[v] : phi_s[v];
-		if (q >= 0)
-			c[q] = c_s[v];
+		if (q >= 0) {
+			if (c_sub == NULL) {
+				/* no sub-voxel values (a run of an older solve): the voxel's
+				 * mean everywhere in it */
+				c[q] = c_s[v];
+				for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++)
+					for (int j = 0; j < m->n1; j++)
+						c[m->nc + m->cf[t] * m->n1 + j] = c_s[v];
+			} else {
+				/* the core holds what the chains leave of the voxel mean */
+				double li = c_s[v] * m->vol;
+				for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++) {
+					const int64_t f = m->cf[t];
+					const double *vol = m->sg->vol + m->f_cls[f] * m->n1;
+					for (int j = 1; j < m->n1; j++)
+						li -= vol[j] * c_sub[f * m->n1 + j];
+				}
+				c[q] = li / m->v_core[q];
+			}
+		}
 		if (m->lab[v] == VB_PHASE_CATHODE_CC && isnan(phi[m->cc]))
 			phi[m->cc] = phi_s[v];
 		if ((r >= 0 && !isfinite(phi[r])) || (q >= 0 && !(c[q] >= 0 && c[q] <= m->cmax)))
@@ -1024,7 +1394,7 @@ static double ion_face_current(const vb_echem *m, int64_t v, int64_t r, int64_t 
 
 void vb_echem_ionic_current(vb_echem *m, const double *phi, const double *c, double *i_ion)
 {
-	eval_faces(m, phi, c);
+	eval_state(m, phi, c);
 #pragma omp parallel for schedule(static)
 	for (int64_t v = 0; v < m->nvox; v++) {
 		const int64_t r = m->pot[v];

@@ -2,8 +2,10 @@
  * cell (PHYSICS.md §2, t+ = 1) discretised by finite volumes on the voxel
  * grid, and one implicit Euler step of it solved by Newton's method.
  * Unknowns: one potential per conducting voxel (phi_s in CAM and Li, phi_e
- * in SE and separator), one for the cathode collector, c_s per CAM voxel.
- * docs/solve.md describes the discretisation and the solver. */
+ * in SE and separator), one for the cathode collector; the Li concentration
+ * of each CAM voxel's core and of the sub-voxel chain under each of its
+ * reacting faces (vb_subgrid). docs/solve.md describes the discretisation
+ * and the solver. */
 #ifndef VB_ECHEM_H
 #define VB_ECHEM_H
 
@@ -11,6 +13,7 @@
 
 #include "vb_err.h"
 #include "vb_params.h"
+#include "vb_subgrid.h"
 #include "vb_voxel.h"
 
 typedef struct vb_echem vb_echem; /* opaque */
@@ -37,18 +40,27 @@ vb_echem_opts vb_echem_defaults(void);
 
 /* Builds the discretisation of an assembled ASSB cell img (labels of
  * docs/FORMAT.md, anode at x = 0) with parameter set p (kept by reference:
- * p must outlive the model). VB_ERR_INPUT for a LIB set, a cell without CAM
- * or without collectors, or one whose collectors are not joined through Li,
- * electrolyte and CAM. what names the cell in messages. Caller frees with
+ * p must outlive the model) and sub-voxel chains sub (NULL: defaults).
+ * VB_ERR_INPUT for a LIB set, a cell without CAM or without collectors, one
+ * whose collectors are not joined through Li, electrolyte and CAM, or sub
+ * out of range. what names the cell in messages. Caller frees with
  * vb_echem_free. */
-vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const char *what, vb_err *e);
+vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const vb_subgrid_opts *sub,
+		       const char *what, vb_err *e);
 
 /* Frees *m and sets it to NULL; NULL is a no-op. */
 void vb_echem_free(vb_echem **m);
 
-/* Sizes: potential unknowns (collector node included) and CAM unknowns. */
+/* Sizes: potential unknowns (collector node included); CAM voxels taking
+ * part (one core each); CAM|SE faces (one chain each); cells of a chain;
+ * the length of the Li state c: the cores' concentrations, then for each
+ * face (in the order of its CAM voxel in /labels, within a voxel -x, -y, -z,
+ * +z, +y, +x) its chain's cells + 1 nodes, the surface node first. */
 int64_t vb_echem_potential_count(const vb_echem *m);
 int64_t vb_echem_cam_count(const vb_echem *m);
+int64_t vb_echem_face_count(const vb_echem *m);
+int vb_echem_subgrid_cells(const vb_echem *m);
+int64_t vb_echem_lithium_count(const vb_echem *m);
 
 /* Projected cross-section (m^2) and the volume of CAM taking part (m^3). */
 double vb_echem_area(const vb_echem *m);
@@ -57,19 +69,21 @@ double vb_echem_cam_volume(const vb_echem *m);
 /* c_s,max of the parameter set, mol/m^3. */
 double vb_echem_c_max(const vb_echem *m);
 
-/* Rest state (PHYSICS.md §2): c_s = c_s,0, phi = 0 on the anode side and in
- * the electrolyte, U_0(c_s,0) in CAM and the cathode collector. phi has
- * vb_echem_potential_count values, c vb_echem_cam_count (mol/m^3). */
+/* Rest state (PHYSICS.md §2): c_s = c_s,0 everywhere, phi = 0 in the
+ * grounded Li, -U_Li (li_metal.ocp) in the electrolyte, U_0(c_s,0) - U_Li in
+ * CAM and the cathode collector. phi has vb_echem_potential_count values, c
+ * vb_echem_lithium_count (mol/m^3). */
 void vb_echem_rest(const vb_echem *m, double *phi, double *c);
 
 /* Cell voltage (V): cathode collector potential minus the grounded anode. */
 double vb_echem_voltage(const vb_echem *m, const double *phi);
 
-/* Lithium in the CAM per projected area, mol/m^2, summed in a fixed order. */
+/* Lithium in the CAM per projected area, mol/m^2: every core and chain
+ * node times its volume, summed in a fixed order. */
 double vb_echem_lithium(const vb_echem *m, const double *c);
 
 /* One implicit Euler step of length dt (s) at applied current density
- * current (A/m^2, > 0 discharges) from the CAM state c_old. phi and c hold
+ * current (A/m^2, > 0 discharges) from the Li state c_old. phi and c hold
  * the starting guess and receive the solution. VB_ERR_RUN if Newton does not
  * converge (the message names the voxel with the largest residual); phi and
  * c are then undefined. stats may be NULL. */
@@ -77,19 +91,22 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		  double *c, const vb_echem_opts *opts, vb_echem_stats *stats, vb_err *e);
 
 /* Fields on the whole grid (nx*ny*nz values each, /labels order, NaN where
- * the field does not live): c_s (mol/m^3) and the reaction current i_bv
- * (A/m^3 of voxel, positive anodic) in CAM, phi_s (V) in CAM, Li and the
- * collectors, phi_e (V) in SE and separator. Any output may be NULL. Uses
- * the reaction currents of phi and c. */
-void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_s, double *phi_s,
-		     double *phi_e, double *i_bv);
+ * the field does not live): in CAM c_s (mol/m^3, the voxel's mean: core and
+ * chains), c_surf (the mean of the surface nodes of its reacting faces; NaN
+ * in a voxel without one) and the reaction current i_bv (A/m^3 of voxel,
+ * positive anodic); phi_s (V) in CAM, Li and the collectors; phi_e (V) in SE
+ * and separator. Any output may be NULL. */
+void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_s, double *c_surf,
+		     double *phi_s, double *phi_e, double *i_bv);
 
 /* The inverse of vb_echem_fields: the unknowns phi and c from whole-grid
- * fields as a run file stores them. VB_ERR_INPUT, naming the voxel, where a
- * field is NaN (or c_s outside [0, c_max]) at a voxel that has an unknown:
- * the fields belong to another cell. */
-int vb_echem_load_fields(const vb_echem *m, const double *c_s, const double *phi_s,
-			 const double *phi_e, double *phi, double *c, vb_err *e);
+ * fields as a run file stores them, and c_sub, the chains' part of c
+ * (vb_echem_lithium_count - vb_echem_cam_count values; NULL for a run
+ * without it: every node of a voxel then takes its mean). VB_ERR_INPUT,
+ * naming the voxel or value, where a field is NaN or a concentration outside
+ * [0, c_max] where there is an unknown: the fields belong to another cell. */
+int vb_echem_load_fields(const vb_echem *m, const double *c_s, const double *c_sub,
+			 const double *phi_s, const double *phi_e, double *phi, double *c, vb_err *e);
 
 /* Magnitude of the ionic current density (A/m^2) at the centre of every
  * ion-conducting voxel taking part (NaN elsewhere), nx*ny*nz values: per

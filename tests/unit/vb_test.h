@@ -5,6 +5,8 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int vb_test_count, vb_test_failed, vb_test_current_failed;
 
@@ -28,8 +30,13 @@ static int vb_test_count, vb_test_failed, vb_test_current_failed;
 		}                                                                                  \
 	} while (0)
 
+/* RUN(fn, name): one test. With VB_TEST_ONLY=WORD in the environment only the
+ * tests whose name contains WORD run (the others are not counted). */
 #define RUN(fn, name)                                                                              \
 	do {                                                                                       \
+		const char *only_ = getenv("VB_TEST_ONLY");                                        \
+		if (only_ != NULL && strstr(name, only_) == NULL)                                  \
+			break;                                                                     \
 		vb_test_current_failed = 0;                                                        \
 		fn();                                                                              \
 		vb_test_count++;                                                                   \

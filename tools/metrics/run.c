@@ -164,24 +164,57 @@ static void lithiation(const vb_image *img, const vb_params *p, const double *c_
 	d->lithium_fields = cum;
 }
 
-/* Ionic current statistics over the electrolyte of the cathode slices. */
-static int ionic_current(const vb_image *img, const vb_params *p, const char *path,
-			 const double *c_s, const double *phi_s, const double *phi_e, int64_t x0,
-			 mr_discharge *d, vb_err *e)
+/* The sub-voxel chains a run was solved with (/solver subgrid_cells and
+ * subgrid_ratio; a run of an older solve has none: the defaults then, and
+ * no c_sub). */
+static vb_subgrid_opts run_subgrid(hid_t file)
 {
-	vb_echem *m = vb_echem_new(img, p, path, e);
+	vb_subgrid_opts o = vb_subgrid_defaults();
+	if (H5Lexists(file, "solver", H5P_DEFAULT) <= 0)
+		return o;
+	hid_t g = H5Gopen2(file, "solver", H5P_DEFAULT);
+	double cells = NAN, ratio = NAN;
+	if (g >= 0 && H5Aexists(g, "subgrid_cells") > 0 && H5Aexists(g, "subgrid_ratio") > 0 &&
+	    vb_h5_attr_read_double(g, "subgrid_cells", "", &cells, NULL) == VB_OK &&
+	    vb_h5_attr_read_double(g, "subgrid_ratio", "", &ratio, NULL) == VB_OK) {
+		vb_subgrid_opts r = {(int)cells, ratio};
+		if (cells == floor(cells) && vb_subgrid_check(&r, NULL) == VB_OK)
+			o = r;
+	}
+	if (g >= 0)
+		H5Gclose(g);
+	return o;
+}
+
+/* Ionic current statistics over the electrolyte of the cathode slices. */
+static int ionic_current(hid_t file, hid_t snap, const vb_image *img, const vb_params *p,
+			 const char *path, const double *c_s, const double *phi_s,
+			 const double *phi_e, int64_t x0, mr_discharge *d, vb_err *e)
+{
+	const vb_subgrid_opts sub = run_subgrid(file);
+	vb_echem *m = vb_echem_new(img, p, &sub, path, e);
 	if (m == NULL)
 		return e->status;
 	const int64_t nvox = vb_voxel_count(img), per = img->ny * img->nz;
 	double *phi = malloc((size_t)vb_echem_potential_count(m) * sizeof *phi);
-	double *c = malloc((size_t)(vb_echem_cam_count(m) + 1) * sizeof *c);
+	const int64_t n_sub = vb_echem_lithium_count(m) - vb_echem_cam_count(m);
+	double *c = malloc((size_t)(vb_echem_lithium_count(m) + 1) * sizeof *c);
+	double *c_sub = NULL;
 	double *mag = malloc((size_t)nvox * sizeof *mag);
 	double *vals = malloc((size_t)(d->slices * per + 1) * sizeof *vals);
 	int rc = phi && c && mag && vals ? VB_OK : vb_err_set(e, VB_ERR_RUN, "out of memory");
+	if (rc == VB_OK && H5Lexists(snap, "c_sub", H5P_DEFAULT) > 0) {
+		char what[1100];
+		snprintf(what, sizeof what, "%s:/fields/%04lld", path, (long long)d->snapshot);
+		if ((c_sub = malloc((size_t)(n_sub + 1) * sizeof *c_sub)) == NULL)
+			rc = vb_err_set(e, VB_ERR_RUN, "out of memory");
+		else
+			rc = vb_h5_read_doubles(snap, "c_sub", what, c_sub, n_sub, e);
+	}
 	if (rc == VB_OK) {
 		vb_err why;
 		vb_err_clear(&why);
-		if (vb_echem_load_fields(m, c_s, phi_s, phi_e, phi, c, &why) != VB_OK)
+		if (vb_echem_load_fields(m, c_s, c_sub, phi_s, phi_e, phi, c, &why) != VB_OK)
 			rc = vb_err_set(e, VB_ERR_INPUT, "%s:/fields/%04lld: %s", path,
 					(long long)d->snapshot, why.msg);
 	}
@@ -211,7 +244,7 @@ static int ionic_current(const vb_image *img, const vb_params *p, const char *pa
 			d->i_mean = d->i_p50 = d->i_p90 = d->i_p99 = d->i_max = NAN;
 		}
 	}
-	free(phi), free(c), free(mag), free(vals);
+	free(phi), free(c), free(c_sub), free(mag), free(vals);
 	vb_echem_free(&m);
 	return rc;
 }
@@ -237,7 +270,7 @@ int mr_discharge_read(hid_t file, const char *path, const vb_image *img, const v
 	free(status);
 	if (solver >= 0)
 		H5Gclose(solver);
-	hid_t fields = -1;
+	hid_t fields = -1, snap = -1;
 	if (rc == VB_OK && H5Lexists(file, "fields", H5P_DEFAULT) <= 0)
 		rc = vb_err_set(e, VB_ERR_INPUT, "%s: no /fields", path);
 	if (rc == VB_OK)
@@ -256,16 +289,13 @@ int mr_discharge_read(hid_t file, const char *path, const vb_image *img, const v
 		char name[32];
 		snprintf(name, sizeof name, "%04lld", (long long)d->snapshot);
 		snprintf(what, sizeof what, "%s:/fields/%s", path, name);
-		hid_t g = H5Gopen2(fields, name, H5P_DEFAULT);
+		snap = H5Gopen2(fields, name, H5P_DEFAULT);
 		for (int k = 0; k < 3 && rc == VB_OK; k++) {
 			f[k] = malloc((size_t)nvox * sizeof *f[k]);
-			rc = f[k] != NULL ? vb_h5_read_doubles(g, names[k], what, f[k], nvox, e)
+			rc = f[k] != NULL ? vb_h5_read_doubles(snap, names[k], what, f[k], nvox, e)
 					  : vb_err_set(e, VB_ERR_RUN, "out of memory");
 		}
-		H5Gclose(g);
 	}
-	if (fields >= 0)
-		H5Gclose(fields);
 	if (rc == VB_OK) {
 		d->voltage = at_time(&s, s.voltage, d->time);
 		d->capacity = at_time(&s, s.capacity, d->time);
@@ -276,8 +306,12 @@ int mr_discharge_read(hid_t file, const char *path, const vb_image *img, const v
 			k++;
 		d->current = s.n > 1 ? s.current[k] : 0.0;
 		lithiation(img, p, f[0], x0, d);
-		rc = ionic_current(img, p, path, f[0], f[1], f[2], x0, d, e);
+		rc = ionic_current(file, snap, img, p, path, f[0], f[1], f[2], x0, d, e);
 	}
+	if (snap >= 0)
+		H5Gclose(snap);
+	if (fields >= 0)
+		H5Gclose(fields);
 	for (int k = 0; k < 3; k++)
 		free(f[k]);
 	mr_series_free(&s);

@@ -49,7 +49,7 @@ int sv_series_push(sv_series *s, double t, double u, double i, double q, double 
 
 int sv_run_snapshot(sv_run *r, vb_err *e)
 {
-	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_cam_count(r->m);
+	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_lithium_count(r->m);
 	sv_snapshot *grown = realloc(r->snaps, (size_t)(r->nsnaps + 1) * sizeof *grown);
 	if (grown == NULL)
 		return vb_err_set(e, VB_ERR_RUN, "out of memory for a snapshot");
@@ -83,7 +83,7 @@ int sv_run_init(sv_run *r, vb_echem *m, const sv_options *o, vb_err *e)
 {
 	memset(r, 0, sizeof *r);
 	r->m = m;
-	const int64_t np = vb_echem_potential_count(m), nc = vb_echem_cam_count(m);
+	const int64_t np = vb_echem_potential_count(m), nc = vb_echem_lithium_count(m);
 	r->phi = malloc((size_t)np * sizeof *r->phi);
 	r->c = malloc((size_t)nc * sizeof *r->c);
 	r->prev_phi = malloc((size_t)np * sizeof *r->prev_phi);
@@ -109,7 +109,7 @@ static double wall_now(void)
 /* One implicit step of length dt from the run's state into phi, c. */
 static int try_step(sv_run *r, const sv_options *o, double dt, double *phi, double *c, vb_err *e)
 {
-	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_cam_count(r->m);
+	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_lithium_count(r->m);
 	/* Predictor: extrapolate the last step linearly in time (the state is
 	 * smooth within a discharge), keeping c_s inside (0, c_max). */
 	const double w = r->prev_valid && r->prev_dt > 0 ? dt / r->prev_dt : 0;
@@ -133,7 +133,7 @@ int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
 		   double checkpoint_every, sv_progress progress, void *ctx, vb_err *e)
 {
 	vb_echem *m = r->m;
-	const int64_t np = vb_echem_potential_count(m), nc = vb_echem_cam_count(m);
+	const int64_t np = vb_echem_potential_count(m), nc = vb_echem_lithium_count(m);
 	double *phi = malloc((size_t)np * sizeof *phi), *c = malloc((size_t)nc * sizeof *c);
 	if (phi == NULL || c == NULL) {
 		free(phi), free(c);

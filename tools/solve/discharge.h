@@ -17,6 +17,7 @@ typedef struct sv_options {
 	double step_tol;   /* scales the change targets of the step control (default 1) */
 	double dt_init, dt_min, dt_max; /* s */
 	vb_echem_opts echem;
+	vb_subgrid_opts subgrid; /* sub-voxel chains (used when the model is built) */
 } sv_options;
 
 typedef enum sv_status {
@@ -34,7 +35,7 @@ typedef struct sv_series {
 
 typedef struct sv_snapshot {
 	double time;
-	double *phi, *c; /* unknown vectors of vb_echem */
+	double *phi, *c; /* unknown vectors of vb_echem (c: vb_echem_lithium_count values) */
 } sv_snapshot;
 
 typedef struct sv_run {

@@ -39,6 +39,9 @@ static const char usage_text[] =
 	"                       of lithiation, 20 mV of voltage per step)\n"
 	"  --max-step T         largest time step (default 600s)\n"
 	"  --newton-max N       Newton iterations per step before the step is cut (12)\n"
+	"  --subgrid-cells N    finite volumes of the sub-voxel diffusion layer under each\n"
+	"                       reacting CAM face, 1..64 (default 24; docs/solve.md)\n"
+	"  --subgrid-ratio R    their growth from the surface inward, 1..4 (default 1.25)\n"
 	"  --checkpoint FILE    save the state there every --checkpoint-every of wall\n"
 	"                       time (default 300s) and on SIGINT/SIGTERM\n"
 	"  --checkpoint-every T wall time between checkpoints (e.g. 10min; 0s: every step)\n"
@@ -99,6 +102,8 @@ int main(int argc, char **argv)
 		{"step-tol", required_argument, 0, 't'},
 		{"max-step", required_argument, 0, 'm'},
 		{"newton-max", required_argument, 0, 'n'},
+		{"subgrid-cells", required_argument, 0, 'g'},
+		{"subgrid-ratio", required_argument, 0, 'G'},
 		{"checkpoint", required_argument, 0, 'k'},
 		{"checkpoint-every", required_argument, 0, 'K'},
 		{"resume", no_argument, 0, 'r'},
@@ -110,7 +115,7 @@ int main(int argc, char **argv)
 	};
 	const char *current_s = NULL, *crate_s = NULL, *cutoff_s = NULL, *maxtime_s = NULL;
 	const char *save_s = NULL, *steptol_s = NULL, *maxstep_s = NULL, *newton_s = NULL;
-	const char *ckpt = NULL, *ckpt_every_s = NULL, *out = NULL;
+	const char *ckpt = NULL, *ckpt_every_s = NULL, *out = NULL, *cells_s = NULL, *ratio_s = NULL;
 	const char *sets[MAX_SETS];
 	int nsets = 0, resume = 0, quiet = 0, c;
 	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
@@ -128,6 +133,8 @@ int main(int argc, char **argv)
 		case 't': steptol_s = optarg; break;
 		case 'm': maxstep_s = optarg; break;
 		case 'n': newton_s = optarg; break;
+		case 'g': cells_s = optarg; break;
+		case 'G': ratio_s = optarg; break;
 		case 'k': ckpt = optarg; break;
 		case 'K': ckpt_every_s = optarg; break;
 		case 'r': resume = 1; break;
@@ -154,6 +161,7 @@ int main(int argc, char **argv)
 	o.step_tol = 1;
 	o.dt_init = 0.1, o.dt_min = 1e-6, o.dt_max = 600;
 	o.echem = vb_echem_defaults();
+	o.subgrid = vb_subgrid_defaults();
 	double crate = 0, ckpt_every = 300;
 	int rc = VB_OK;
 	if (current_s && vb_units_parse(current_s, VB_UNIT_CURRENT_DENSITY, "--current", &o.current,
@@ -187,6 +195,18 @@ int main(int argc, char **argv)
 			return usage_error("--newton-max must be a whole number from 1 to 1000");
 		o.echem.newton_max = (int)nm;
 	}
+	if (cells_s) {
+		double nc = 0;
+		if (vb_units_parse_number(cells_s, "--subgrid-cells", &nc, &e) != VB_OK)
+			return fail(&e);
+		if (!(nc >= 1 && nc <= 64 && nc == floor(nc)))
+			return usage_error("--subgrid-cells must be a whole number from 1 to 64");
+		o.subgrid.cells = (int)nc;
+	}
+	if (ratio_s && vb_units_parse_number(ratio_s, "--subgrid-ratio", &o.subgrid.ratio, &e) != VB_OK)
+		return fail(&e);
+	if (!(o.subgrid.ratio >= 1 && o.subgrid.ratio <= 4))
+		return usage_error("--subgrid-ratio must be from 1 to 4");
 	if (vb_outfile_check_distinct(out, in, &e) != VB_OK)
 		return fail(&e);
 
@@ -224,7 +244,7 @@ int main(int argc, char **argv)
 		snprintf(overrides + strlen(overrides), sizeof overrides - strlen(overrides),
 			 "%s%s", k ? "; " : "", sets[k]);
 	}
-	if (rc == VB_OK && (m = vb_echem_new(cell, params, in, &e)) == NULL)
+	if (rc == VB_OK && (m = vb_echem_new(cell, params, &o.subgrid, in, &e)) == NULL)
 		rc = e.status;
 	double u0 = 0;
 	if (rc == VB_OK) {
@@ -260,9 +280,10 @@ int main(int argc, char **argv)
 	char fingerprint[sizeof overrides + 512]; /* room for every override */
 	snprintf(fingerprint, sizeof fingerprint,
 		 "cell %lldx%lldx%lld h=%.17g I=%.17g cutoff=%.17g save=%.17g max=%.17g tol=%.17g "
-		 "dtmax=%.17g set=[%s]",
+		 "dtmax=%.17g subgrid=%dx%.17g set=[%s]",
 		 (long long)cell->nx, (long long)cell->ny, (long long)cell->nz, cell->voxel_size,
-		 o.current, o.cutoff, o.save_every, o.max_time, o.step_tol, o.dt_max, overrides);
+		 o.current, o.cutoff, o.save_every, o.max_time, o.step_tol, o.dt_max, o.subgrid.cells,
+		 o.subgrid.ratio, overrides);
 	sv_run run;
 	rc = sv_run_init(&run, m, &o, &e);
 	if (rc == VB_OK && resume)

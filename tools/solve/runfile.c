@@ -71,17 +71,22 @@ static int write_series(hid_t file, const sv_series *s, const char *group, vb_er
 	return rc;
 }
 
+/* The fields of a snapshot (docs/FORMAT.md), in this order. */
+#define N_FIELDS 5
+static const char *const field_names[N_FIELDS] = {"c_s", "c_surf", "phi_s", "phi_e", "i_bv"};
+static const char *const field_units[N_FIELDS] = {"mol/m^3", "mol/m^3", "V", "V", "A/m^3"};
+
 static int write_fields(hid_t file, const sv_run *r, const vb_image *cell, vb_err *e)
 {
 	hid_t g = H5Gcreate2(file, "fields", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
 	if (g < 0)
 		return vb_err_set(e, VB_ERR_RUN, "cannot create /fields");
 	const int64_t nv = vb_voxel_count(cell);
-	double *buf = malloc((size_t)nv * 4 * sizeof *buf);
+	double *buf = malloc((size_t)nv * N_FIELDS * sizeof *buf);
 	int rc = buf ? VB_OK : vb_err_set(e, VB_ERR_RUN, "out of memory for the fields");
 	const hsize_t dims[3] = {(hsize_t)cell->nx, (hsize_t)cell->ny, (hsize_t)cell->nz};
-	static const char *const names[4] = {"c_s", "phi_s", "phi_e", "i_bv"};
-	static const char *const units[4] = {"mol/m^3", "V", "V", "A/m^3"};
+	const int64_t nc = vb_echem_cam_count(r->m);
+	const hsize_t nsub = (hsize_t)(vb_echem_lithium_count(r->m) - nc);
 	for (int64_t k = 0; k < r->nsnaps && rc == VB_OK; k++) {
 		char name[32];
 		snprintf(name, sizeof name, "%04lld", (long long)k + 1);
@@ -91,9 +96,12 @@ static int write_fields(hid_t file, const sv_run *r, const vb_image *cell, vb_er
 			break;
 		}
 		vb_echem_fields(r->m, r->snaps[k].phi, r->snaps[k].c, buf, buf + nv, buf + 2 * nv,
-				buf + 3 * nv);
-		for (int f = 0; f < 4 && rc == VB_OK; f++)
-			rc = write_dataset(s, names[f], 3, dims, buf + f * nv, units[f], e);
+				buf + 3 * nv, buf + 4 * nv);
+		for (int f = 0; f < N_FIELDS && rc == VB_OK; f++)
+			rc = write_dataset(s, field_names[f], 3, dims, buf + f * nv, field_units[f], e);
+		/* the sub-voxel chains, so that a reader (metrics) has the whole state */
+		if (rc == VB_OK)
+			rc = write_dataset(s, "c_sub", 1, &nsub, r->snaps[k].c + nc, "mol/m^3", e);
 		if (rc == VB_OK)
 			rc = vb_h5_attr_write_double(s, "time", r->snaps[k].time, e);
 		if (rc == VB_OK)
@@ -157,6 +165,9 @@ int sv_runfile_write(hid_t file, const void *ctx, vb_err *e)
 			{"amg_setups", r->amg_setups},
 			{"potential_unknowns", vb_echem_potential_count(r->m)},
 			{"cam_unknowns", vb_echem_cam_count(r->m)},
+			{"reacting_faces", vb_echem_face_count(r->m)},
+			{"subgrid_unknowns", vb_echem_lithium_count(r->m) - vb_echem_cam_count(r->m)},
+			{"subgrid_cells", vb_echem_subgrid_cells(r->m)},
 			{"threads", w->threads},
 		};
 		for (size_t k = 0; k < sizeof counts / sizeof *counts && rc == VB_OK; k++)
@@ -168,11 +179,14 @@ int sv_runfile_write(hid_t file, const void *ctx, vb_err *e)
 		if (rc == VB_OK)
 			rc = vb_h5_attr_write_double(g, "wall_time_s", w->wall_time, e);
 		if (rc == VB_OK)
+			rc = vb_h5_attr_write_double(g, "subgrid_ratio", w->opts->subgrid.ratio, e);
+		if (rc == VB_OK)
 			rc = vb_h5_attr_write_string(
 				g, "linear_solver",
-				"Newton; FGMRES(10) preconditioned by block elimination of c_s, "
-				"potential block by BoomerAMG-PCG (hierarchy reused), c_s block by "
-				"Jacobi-PCG (docs/solve.md)",
+				"Newton; sub-voxel chains eliminated exactly; FGMRES(10) "
+				"preconditioned by block elimination of the cores, potential block "
+				"by BoomerAMG-PCG (hierarchy reused), core block by Jacobi-PCG "
+				"(docs/solve.md)",
 				e);
 		if (g >= 0)
 			H5Gclose(g);
@@ -197,7 +211,6 @@ int sv_runfile_write_xdmf(const char *xdmf_path, const char *h5_ref, const sv_ru
 	fprintf(f, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
 		   "<Xdmf Version=\"3.0\">\n <Domain>\n"
 		   "  <Grid Name=\"run\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
-	static const char *const names[4] = {"c_s", "phi_s", "phi_e", "i_bv"};
 	for (int64_t k = 0; k < r->nsnaps; k++) {
 		fprintf(f,
 			"   <Grid Name=\"t%04lld\" GridType=\"Uniform\">\n"
@@ -215,13 +228,13 @@ int sv_runfile_write_xdmf(const char *xdmf_path, const char *h5_ref, const sv_ru
 			"    </Attribute>\n",
 			(long long)k + 1, r->snaps[k].time, nx + 1, ny + 1, nz + 1, h, h, h, nx, ny,
 			nz, h5_ref);
-		for (int q = 0; q < 4; q++)
+		for (int q = 0; q < N_FIELDS; q++)
 			fprintf(f,
 				"    <Attribute Name=\"%s\" Center=\"Cell\">\n"
 				"     <DataItem Dimensions=\"%lld %lld %lld\" NumberType=\"Float\" "
 				"Precision=\"8\" Format=\"HDF\">%s:/fields/%04lld/%s</DataItem>\n"
 				"    </Attribute>\n",
-				names[q], nx, ny, nz, h5_ref, (long long)k + 1, names[q]);
+				field_names[q], nx, ny, nz, h5_ref, (long long)k + 1, field_names[q]);
 		fprintf(f, "   </Grid>\n");
 	}
 	fprintf(f, "  </Grid>\n </Domain>\n</Xdmf>\n");
@@ -260,7 +273,7 @@ static int ckpt_write(hid_t file, const void *ctx, vb_err *e)
 							       (double)ints[6], (double)ints[7]},
 					      8, e);
 	hsize_t np = (hsize_t)vb_echem_potential_count(r->m),
-		nc = (hsize_t)vb_echem_cam_count(r->m);
+		nc = (hsize_t)vb_echem_lithium_count(r->m);
 	if (rc == VB_OK)
 		rc = write_dataset(file, "phi", 1, &np, r->phi, "V", e);
 	if (rc == VB_OK)
@@ -330,7 +343,7 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 		rc = read_doubles_attr(file, path, "scalars", sc, 8, e);
 	if (rc == VB_OK)
 		rc = read_doubles_attr(file, path, "counters_as_double", ct, 8, e);
-	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_cam_count(r->m);
+	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_lithium_count(r->m);
 	if (rc == VB_OK)
 		rc = vb_h5_read_doubles(file, "phi", path, r->phi, np, e);
 	if (rc == VB_OK)

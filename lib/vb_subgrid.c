@@ -1,0 +1,194 @@
+/* vb_subgrid: geometry and finite-volume laws of the sub-voxel diffusion
+ * chains (vb_subgrid.h, docs/solve.md). Fluxes are differences of the
+ * Kirchhoff potential Phi(c) = integral of D, so a lithiation-dependent D
+ * keeps every flux conservative and exact for a steady profile between two
+ * nodes; the Jacobian of a chain is tridiagonal and is factorised without
+ * pivoting (it is column diagonally dominant). */
+#include "vb_subgrid.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define FARADAY 96485.33212
+
+/* A chain reaches this fraction of the depth its face can claim (h/2 or h,
+ * vb_subgrid.h): short of it, so that the core keeps a volume and a link of
+ * its own even when all six faces react (each chain then narrows to
+ * (0.1 h)^2 at its end). */
+#define DEPTH_FRACTION 0.9
+
+vb_subgrid_opts vb_subgrid_defaults(void)
+{
+	vb_subgrid_opts o = {24, 1.25};
+	return o;
+}
+
+int vb_subgrid_check(const vb_subgrid_opts *o, vb_err *e)
+{
+	if (!(o->cells >= 1 && o->cells <= 64))
+		return vb_err_set(e, VB_ERR_INPUT, "sub-voxel cells %d: expected 1 to 64", o->cells);
+	if (!(o->ratio >= 1 && o->ratio <= 4))
+		return vb_err_set(e, VB_ERR_INPUT, "sub-voxel grading ratio %g: expected 1 to 4",
+				  o->ratio);
+	return VB_OK;
+}
+
+void vb_subgrid_free(vb_subgrid **sp)
+{
+	if (sp == NULL || *sp == NULL)
+		return;
+	free((*sp)->vol), free((*sp)->cond), free((*sp)->total);
+	free((*sp)->depth), free((*sp)->core_depth), free((*sp)->width0);
+	free(*sp);
+	*sp = NULL;
+}
+
+/* Cross-section at depth s of a chain whose lateral axes have m1 and m2
+ * reacting faces, and its integral from 0 to s. */
+static double section(double h, int m1, int m2, double s)
+{
+	return (h - m1 * s) * (h - m2 * s);
+}
+
+static double section_integral(double h, int m1, int m2, double s)
+{
+	return h * h * s - 0.5 * h * (m1 + m2) * s * s + (double)(m1 * m2) * s * s * s / 3.0;
+}
+
+double vb_subgrid_core_to_face(const vb_subgrid *s, int opposite_cls)
+{
+	return opposite_cls < 0 ? 0.5 * s->h : 0.5 * (s->h - s->depth[opposite_cls]);
+}
+
+vb_subgrid *vb_subgrid_new(double h, const vb_subgrid_opts *o, vb_err *e)
+{
+	const vb_subgrid_opts opts = o ? *o : vb_subgrid_defaults();
+	if (vb_subgrid_check(&opts, e) != VB_OK)
+		return NULL;
+	const int n = opts.cells, n1 = n + 1, nc = VB_SUBGRID_CLASSES;
+	vb_subgrid *s = calloc(1, sizeof *s);
+	double *bound = malloc((size_t)n1 * sizeof *bound), *pos = malloc((size_t)n1 * sizeof *pos);
+	if (s == NULL || bound == NULL || pos == NULL ||
+	    (s->vol = malloc((size_t)(nc * n1) * sizeof *s->vol)) == NULL ||
+	    (s->cond = malloc((size_t)(nc * n1) * sizeof *s->cond)) == NULL ||
+	    (s->total = malloc(nc * sizeof *s->total)) == NULL ||
+	    (s->depth = malloc(nc * sizeof *s->depth)) == NULL ||
+	    (s->core_depth = malloc(nc * sizeof *s->core_depth)) == NULL ||
+	    (s->width0 = malloc(nc * sizeof *s->width0)) == NULL) {
+		free(bound), free(pos);
+		vb_subgrid_free(&s);
+		vb_err_set(e, VB_ERR_RUN, "out of memory for the sub-voxel geometry");
+		return NULL;
+	}
+	s->n = n, s->h = h;
+	const double r = opts.ratio;
+	for (int m1 = 0; m1 <= 2; m1++)
+		for (int m2 = 0; m2 <= 2; m2++)
+			for (int opp = 0; opp <= 1; opp++) {
+				const int c = vb_subgrid_class(m1, m2, opp);
+				const double claim = opp || m1 == 2 || m2 == 2 ? 0.5 * h : h;
+				const double depth = DEPTH_FRACTION * claim;
+				s->depth[c] = depth;
+				s->core_depth[c] = opp ? 0.5 * h : 0.5 * (depth + h);
+				/* geometric widths w_k = w_1 r^(k-1) summing to the depth */
+				const double w1 = r == 1 ? depth / n : depth * (r - 1) / (pow(r, n) - 1);
+				s->width0[c] = w1;
+				bound[0] = 0, pos[0] = 0;
+				double w = w1;
+				for (int k = 1; k <= n; k++, w *= r) {
+					bound[k] = k == n ? depth : bound[k - 1] + w;
+					pos[k] = 0.5 * (bound[k - 1] + bound[k]);
+				}
+				double *vol = s->vol + c * n1, *cond = s->cond + c * n1;
+				vol[0] = 0;
+				for (int k = 1; k <= n; k++)
+					vol[k] = section_integral(h, m1, m2, bound[k]) -
+						 section_integral(h, m1, m2, bound[k - 1]);
+				for (int j = 0; j < n; j++)
+					cond[j] = section(h, m1, m2, bound[j]) / (pos[j + 1] - pos[j]);
+				cond[n] = section(h, m1, m2, depth) / (s->core_depth[c] - pos[n]);
+				s->total[c] = section_integral(h, m1, m2, depth);
+			}
+	free(bound), free(pos);
+	return s;
+}
+
+double vb_subgrid_residual(const vb_subgrid *s, const vb_cam *cam, int cls, const double *c,
+			   const double *c_old, double cq, double F_dt, double i_face, double *R)
+{
+	const int n = s->n;
+	const double *vol = s->vol + cls * (n + 1), *cond = s->cond + cls * (n + 1);
+	double d, phi_next = 0, phi = vb_cam_kirchhoff(cam, c[0], &d);
+	double flux_in = 0; /* current F x Li entering node j from the surface side */
+	for (int j = 0; j <= n; j++) {
+		phi_next = j < n ? vb_cam_kirchhoff(cam, c[j + 1], &d) : vb_cam_kirchhoff(cam, cq, &d);
+		const double flux_out = FARADAY * cond[j] * (phi - phi_next);
+		R[j] = F_dt * vol[j] * (c[j] - c_old[j]) + flux_out - flux_in;
+		flux_in = flux_out;
+		phi = phi_next;
+	}
+	R[0] += i_face;
+	return flux_in;
+}
+
+/* LU of a tridiagonal matrix in place: lu[3j] the multiplier of row j (sub
+ * diagonal over the previous pivot), lu[3j + 1] the pivot, lu[3j + 2] the
+ * super diagonal. On entry lu holds (sub, diag, super) of each row. */
+static void tridiag_factor(int n, double *lu)
+{
+	for (int j = 1; j <= n; j++) {
+		const double m = lu[3 * j] / lu[3 * (j - 1) + 1];
+		lu[3 * j] = m;
+		lu[3 * j + 1] -= m * lu[3 * (j - 1) + 2];
+	}
+}
+
+void vb_subgrid_solve(int n, const double *lu, const double *r, double *x)
+{
+	x[0] = r[0];
+	for (int j = 1; j <= n; j++)
+		x[j] = r[j] - lu[3 * j] * x[j - 1];
+	x[n] /= lu[3 * n + 1];
+	for (int j = n - 1; j >= 0; j--)
+		x[j] = (x[j] - lu[3 * j + 2] * x[j + 1]) / lu[3 * j + 1];
+}
+
+void vb_subgrid_factor(const vb_subgrid *s, const vb_cam *cam, int cls, const double *c, double cq,
+		       double F_dt, double a_face, double *lu, vb_subgrid_coupling *k)
+{
+	const int n = s->n;
+	const double *vol = s->vol + cls * (n + 1), *cond = s->cond + cls * (n + 1);
+	double d_prev = 0, d_here, d_next, d_core;
+	vb_cam_kirchhoff(cam, c[0], &d_here);
+	vb_cam_kirchhoff(cam, cq, &d_core);
+	for (int j = 0; j <= n; j++) {
+		if (j < n)
+			vb_cam_kirchhoff(cam, c[j + 1], &d_next);
+		else
+			d_next = d_core;
+		const double g_in = j > 0 ? FARADAY * cond[j - 1] : 0, g_out = FARADAY * cond[j];
+		lu[3 * j] = -g_in * d_prev;			       /* d R_j / d c_(j-1) */
+		lu[3 * j + 1] = F_dt * vol[j] + (g_in + g_out) * d_here; /* d R_j / d c_j */
+		lu[3 * j + 2] = j < n ? -g_out * d_next : 0;	       /* d R_j / d c_(j+1) */
+		d_prev = d_here, d_here = d_next;
+	}
+	lu[1] += a_face;
+	tridiag_factor(n, lu);
+	const double g_n = FARADAY * cond[n];
+	double dn;
+	vb_cam_kirchhoff(cam, c[n], &dn);
+	k->r_n_cq = -g_n * d_core;
+	k->r_q_cn = -g_n * dn;
+	k->r_q_cq = g_n * d_core;
+	/* two columns of T^-1: the responses to a unit source at the surface and
+	 * at the last node. n + 1 <= 65 values on the stack. */
+	double e[65] = {0}, x[65] = {0};
+	for (int j = 0; j <= n; j++)
+		e[j] = j == 0;
+	vb_subgrid_solve(n, lu, e, x);
+	k->z00 = x[0], k->zn0 = x[n];
+	for (int j = 0; j <= n; j++)
+		e[j] = j == n;
+	vb_subgrid_solve(n, lu, e, x);
+	k->z0n = x[0], k->znn = x[n];
+}

@@ -1,0 +1,97 @@
+/* vb_subgrid: the Li diffusion layer under each reacting face of a CAM voxel,
+ * resolved below the voxel size (PHYSICS.md §5). Every CAM|electrolyte face
+ * owns a chain of n finite volumes graded from the surface into its voxel,
+ * plus a surface node of no volume whose concentration is the one the
+ * Butler-Volmer law sees; the chain's deepest cell joins the voxel's core,
+ * which carries the rest of the voxel's volume and its diffusion to the
+ * neighbouring CAM voxels. docs/solve.md ("Sub-voxel diffusion layer")
+ * states the geometry, where it is exact and where it is not. */
+#ifndef VB_SUBGRID_H
+#define VB_SUBGRID_H
+
+#include "vb_cam.h"
+#include "vb_err.h"
+
+typedef struct vb_subgrid_opts {
+	int cells;    /* finite volumes of a chain, 1..64 (default 24) */
+	double ratio; /* width of a cell over that of its neighbour nearer the
+			 surface, 1..4 (default 1.25) */
+} vb_subgrid_opts;
+
+/* Defaults as documented on the fields. */
+vb_subgrid_opts vb_subgrid_defaults(void);
+
+/* VB_ERR_INPUT naming the option when o is outside the documented ranges. */
+int vb_subgrid_check(const vb_subgrid_opts *o, vb_err *e);
+
+/* A chain's geometry depends on how many of the four faces around its own
+ * face (those sharing an edge with it) react too, counted per lateral axis
+ * (m1, m2 in 0..2), and on whether the opposite face reacts (opposite 0/1).
+ * Its voxel is split among its reacting faces by nearness, so a chain's
+ * cross-section narrows from h^2 at the surface to (h - m1 s)(h - m2 s) at
+ * depth s; a chain reaches 0.9 of the depth its face can claim: h/2 when
+ * the opposite face reacts or a lateral axis has two reacting faces, else h.
+ * The core (the rest of the voxel) has its node at the middle of what the
+ * chains leave along each axis. */
+#define VB_SUBGRID_CLASSES 18
+static inline int vb_subgrid_class(int m1, int m2, int opposite)
+{
+	return 2 * (3 * m1 + m2) + (opposite != 0);
+}
+
+/* Chain geometry for one voxel size, per class. Node 0 is the surface node
+ * (no volume), node j = 1..n the cell j from the surface. Link j joins node
+ * j to node j + 1 (j < n); link n joins node n to the voxel's core node. */
+typedef struct vb_subgrid {
+	int n;		    /* cells; a chain has n + 1 nodes */
+	double h;	    /* voxel edge, m */
+	double *depth;	    /* [cls]: a chain's depth along its face normal, m */
+	double *core_depth; /* [cls]: the core node's distance from the face along its normal */
+	double *vol;	    /* [cls (n + 1) + j]: volume of node j, m^3 (0 for j = 0) */
+	double *cond;	    /* [cls (n + 1) + j]: area / length of link j, m */
+	double *total;	    /* [cls]: volume of a whole chain, m^3 */
+	double *width0;	    /* [cls]: width of the cell at the surface, m */
+} vb_subgrid;
+
+/* Geometry for voxel edge h (m) with options o (NULL: defaults); VB_ERR_INPUT
+ * for options out of range. Caller frees with vb_subgrid_free. */
+vb_subgrid *vb_subgrid_new(double h, const vb_subgrid_opts *o, vb_err *e);
+
+/* Frees *s and sets it to NULL; NULL is a no-op. */
+void vb_subgrid_free(vb_subgrid **s);
+
+/* Distance (m) from a voxel's core node to one of its faces that does not
+ * react, along that face's normal: h/2, less half the depth of the chain
+ * of the opposite face if that one reacts (opposite_cls >= 0 its class). */
+double vb_subgrid_core_to_face(const vb_subgrid *s, int opposite_cls);
+
+/* F times the Li balance of each node of one chain of class cls, in A
+ * (PHYSICS.md §2): R_j = F V_j (c_j - c_old_j) / dt + the Li leaving node j
+ * through its links, plus i_face (the face's Butler-Volmer current, A,
+ * positive anodic) on the surface node. c and c_old hold the n + 1 node
+ * concentrations (mol/m^3), cq the core's; F_dt = F / dt. Returns the
+ * current F x (Li flowing from the chain into the core), A. */
+double vb_subgrid_residual(const vb_subgrid *s, const vb_cam *cam, int cls, const double *c,
+			   const double *c_old, double cq, double F_dt, double i_face, double *R);
+
+/* How one chain couples to the rest of the system once it is eliminated
+ * (docs/solve.md): entries of the inverse of its Jacobian block T (nodes
+ * only, the core held fixed) and of its links to the core. */
+typedef struct vb_subgrid_coupling {
+	double z00, z0n, zn0, znn; /* (T^-1)_00, _0n, _n0, _nn */
+	double r_n_cq;		   /* d R_n / d c_q: the last node's balance on the core, A m^3/mol */
+	double r_q_cn;		   /* d R_q / d c_n: the core's balance on the last node */
+	double r_q_cq;		   /* d R_q / d c_q of this link alone */
+} vb_subgrid_coupling;
+
+/* Jacobian block T of one chain at state c (core cq) with the surface
+ * node's Butler-Volmer derivative a_face = d i_face / d c_0 (A m^3/mol):
+ * factorised into lu (3 (n + 1) values, the caller's) and summarised in k. */
+void vb_subgrid_factor(const vb_subgrid *s, const vb_cam *cam, int cls, const double *c, double cq,
+		       double F_dt, double a_face, double *lu, vb_subgrid_coupling *k);
+
+/* x = T^-1 r with the factors of vb_subgrid_factor (n + 1 values each; x
+ * may be r). */
+void vb_subgrid_solve(int n, const double *lu, const double *r, double *x);
+
+#endif
