@@ -66,12 +66,13 @@ slice_phase() {
 }
 
 @test "a copied and edited parameter file is used" {
-	sed 's/^diffusivity = 8.71e-13 cm2\/s/diffusivity = 1e-12 cm2\/s/' \
+	# twice the shipped scale of D_s(x): 1.742e-16 m2/s at the initial state
+	sed 's/^scale = 0.00931514732637694/scale = 0.01863029465275388/' \
 		"$BATS_TEST_DIRNAME/../params/assb-nmc811-lpscl.ini" > my.ini
 	run assemble "$CATHODE" --params my.ini -o cell.h5
 	assert_success
 	run h5dump -a /parameters/cam.diffusivity cell.h5
-	assert_output --partial "1e-16"
+	assert_output --partial "1.742e-16"
 }
 
 @test "rejects an unknown cell type" {

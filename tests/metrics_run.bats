@@ -12,7 +12,7 @@ setup_file() {
 	"$VB_BIN/genstruct" homogeneous --size 24x12x12um --voxel 2um --cam 0.65 --cbd 0.21 \
 		--electrolyte 0.14 --seed 3 -o c.h5
 	"$VB_BIN/assemble" -q c.h5 --cell assb -o cell.h5
-	"$VB_BIN/solve" -q cell.h5 --current 4mA/cm2 --save-every 300s -o run.h5
+	"$VB_BIN/solve" -q cell.h5 --current 0.5mA/cm2 --save-every 60s -o run.h5
 }
 
 # |a - b| <= tol * |b|
@@ -32,7 +32,7 @@ near() {
 	near "$(echo "$json" | json_get .avg_voltage_V)" "$(awk -v q="$q" -v w="$w" 'BEGIN { printf "%.15g", w / q }')" 1e-9
 	[ "$(echo "$json" | json_get .status)" = cutoff ]
 	near "$(echo "$json" | json_get .voltage_V)" 3.0 1e-6
-	near "$(echo "$json" | json_get .current_mA_cm2)" 4 1e-12
+	near "$(echo "$json" | json_get .current_mA_cm2)" 0.5 1e-12
 }
 
 @test "energy density is the delivered energy over the three counted masses" {
@@ -83,17 +83,17 @@ near() {
 
 @test "--time picks a saved snapshot; another time is refused naming the saved ones" {
 	run=$BATS_FILE_TMPDIR/run.h5
-	json=$(metrics --time 5min --json "$run")
+	json=$(metrics --time 1min --json "$run")
 	[ "$(echo "$json" | json_get .snapshot)" = 1 ]
-	[ "$(echo "$json" | json_get .time_s)" = 300 ]
-	# 300 s at 4 mA/cm2 = 1/3 mAh/cm2
-	near "$(echo "$json" | json_get .capacity_mAh_cm2)" 0.333333333333 1e-9
-	u300=$(echo "$json" | json_get .utilization)
+	[ "$(echo "$json" | json_get .time_s)" = 60 ]
+	# 60 s at 0.5 mA/cm2 = 1/120 mAh/cm2
+	near "$(echo "$json" | json_get .capacity_mAh_cm2)" 0.00833333333333 1e-9
+	u60=$(echo "$json" | json_get .utilization)
 	uend=$(metrics --json "$run" | json_get .utilization)
-	awk -v a="$u300" -v b="$uend" 'BEGIN { exit !(a < b) }'
-	run metrics --time 301s "$run"
+	awk -v a="$u60" -v b="$uend" 'BEGIN { exit !(a < b) }'
+	run metrics --time 61s "$run"
 	assert_failure 2
-	assert_output --regexp '^metrics: .*run.h5: no snapshot at 301 s; saved times \(s\): 300, '
+	assert_output --regexp '^metrics: .*run.h5: no snapshot at 61 s; saved times \(s\): 60, '
 }
 
 @test "--csv on a run fills the discharge columns and the status" {
