@@ -1,9 +1,10 @@
 /* vb_echem: finite-volume discretisation of the ASSB model on the voxel grid
- * and its Newton step (PHYSICS.md §2). The lithium under each reacting face
- * lives on a sub-voxel chain (vb_subgrid); Newton's linear systems are
- * condensed onto the potentials and the CAM voxels' cores by eliminating the
- * chains exactly, then solved by flexible GMRES preconditioned with a block
- * factorisation whose potential block is SPD and goes to AMG (docs/solve.md). */
+ * and its Newton step (PHYSICS.md §2): potentials, Butler-Volmer faces and
+ * the electronic network here, the lithium state in vb_lithium. Newton's
+ * linear systems are condensed onto the potentials and the CAM voxels'
+ * cores (vb_lithium eliminates its chains exactly), then solved by flexible
+ * GMRES preconditioned with a block factorisation whose potential block is
+ * SPD and goes to AMG (docs/solve.md). */
 #include "vb_echem.h"
 
 #include <float.h>
@@ -16,7 +17,7 @@
 #include "vb_cam.h"
 #include "vb_kinetics.h"
 #include "vb_linsolve.h"
-#include "vb_subgrid.h"
+#include "vb_lithium.h"
 
 #define FARADAY 96485.33212
 #define GAS_R 8.314462618
@@ -55,26 +56,17 @@ struct vb_echem {
 	/* faces: 0..nf-1 CAM|SE, nf..nf+nl-1 Li|SE */
 	int64_t nf, nl;
 	int64_t *f_cam, *f_ps, *f_pe, *f_pos_se, *f_pos_es; /* nf + nl (f_cam only nf) */
-	uint8_t *f_cls;					    /* nf: vb_subgrid class */
 	double *f_i, *f_g, *f_a; /* A/m^2; A di/deta (S); A di/dc_surf (A m^3/mol) */
 	/* condensed face coefficients (nf; docs/solve.md): the face's conductance
-	 * in J, its J_pq and J_qp entries, its part of its core's diagonal */
-	double *f_gp, *f_ac, *f_gc, *f_A;
-	double *f_flux;		  /* nf: F x Li from each chain into its core, A */
-	double *f_u0, *f_un;	  /* nf: chain solves of the right-hand side */
-	double *lu;		  /* nf x 3 (n + 1): factorised chain blocks */
-	vb_subgrid_coupling *cpl; /* nf */
+	 * in J and its J_pq and J_qp entries */
+	double *f_gp, *f_ac, *f_gc;
+	double *f_src, *f_u0, *f_ds; /* nf: A f_i, chain solves, source changes */
+	vb_lithium_face *f_li;	     /* nf */
 	int64_t *rf_ptr, *rf; /* per potential row: faces (2 f + 1 on the electrolyte side) */
 	int64_t *cf_ptr, *cf; /* per core: its CAM|SE faces */
-	vb_csr K;	      /* F x (area / length) weighted Laplacian of the cores, nc x nc */
-	vb_csr Pcc;	      /* the preconditioner's core block in w = D c (K + diagonal) */
-	double *v_core;	      /* nc: core volume, m^3 */
-	double *d_core, *phi_core, *sig, *dsig; /* nc, at the current state */
-	double *A_q, *D_q;			/* nc: chains' part of the core diagonal, whole diagonal */
+	double *sig, *dsig;   /* nc: electronic conductivity of each core and its derivative */
 	vb_cam *law;
-	vb_subgrid *sg;
-	int n1;	      /* nodes per chain */
-	int64_t nsub; /* nf * n1 */
+	vb_lithium *li;
 	/* model constants */
 	double f, alpha, i00, ce, cmax, c0, alpha_li, i0_li, u_li, sigma_cc;
 	/* Newton workspace */
@@ -84,7 +76,7 @@ struct vb_echem {
 	int64_t inner_its, inner_max;
 	double amg_rtol;
 	int64_t amg_setups;			  /* hierarchies built */
-	double *tc, *yp, *tmp_c, *wq, *b_red; /* preconditioner and condensation workspace */
+	double *tc, *yp, *tmp_c, *b_red; /* preconditioner and condensation workspace */
 };
 
 vb_echem_opts vb_echem_defaults(void)
@@ -225,18 +217,14 @@ void vb_echem_free(vb_echem **mp)
 	vb_linsolve_csr_free(&m->J);
 	free(m->fixed), free(m->diag), free(m->kind), free(m->n_cc);
 	free(m->f_cam), free(m->f_ps), free(m->f_pe), free(m->f_pos_se), free(m->f_pos_es);
-	free(m->f_cls), free(m->f_i), free(m->f_g), free(m->f_a);
-	free(m->f_gp), free(m->f_ac), free(m->f_gc), free(m->f_A), free(m->f_flux);
-	free(m->f_u0), free(m->f_un), free(m->lu), free(m->cpl);
+	free(m->f_i), free(m->f_g), free(m->f_a), free(m->f_gp), free(m->f_ac), free(m->f_gc);
+	free(m->f_src), free(m->f_u0), free(m->f_ds), free(m->f_li);
 	free(m->rf_ptr), free(m->rf), free(m->cf_ptr), free(m->cf);
-	free(m->Pcc.val);
-	vb_linsolve_csr_free(&m->K);
-	free(m->v_core), free(m->d_core), free(m->phi_core), free(m->sig), free(m->dsig);
-	free(m->A_q), free(m->D_q);
+	free(m->sig), free(m->dsig);
+	vb_lithium_free(&m->li);
 	vb_cam_free(&m->law);
-	vb_subgrid_free(&m->sg);
 	vb_linsolve_amg_free(&m->amg);
-	free(m->tc), free(m->yp), free(m->tmp_c), free(m->wq), free(m->b_red);
+	free(m->tc), free(m->yp), free(m->tmp_c), free(m->b_red);
 	free(m);
 	*mp = NULL;
 }
@@ -247,34 +235,8 @@ static int reacts(const vb_echem *m, const uint8_t *lab, int64_t v, int64_t u)
 	return u >= 0 && m->pot[u] >= 0 && classify(lab[v], lab[u]) == LINK_BV_CAM;
 }
 
-/* Sub-voxel class of the face of CAM voxel v in direction d (neighbours()
- * order: d and 5 - d are the two faces of one axis): how many faces react on
- * each of the two other axes, and whether the opposite face does. */
-static int face_class(const vb_echem *m, const uint8_t *lab, const int64_t nb[6], int64_t v, int d)
-{
-	int count[3] = {0, 0, 0}, axis_of[6] = {0, 1, 2, 2, 1, 0};
-	for (int k = 0; k < 6; k++)
-		if (axis_of[k] != axis_of[d] && reacts(m, lab, v, nb[k]))
-			count[axis_of[k]]++;
-	int lat[2], n = 0;
-	for (int a = 0; a < 3; a++)
-		if (a != axis_of[d])
-			lat[n++] = count[a];
-	return vb_subgrid_class(lat[0], lat[1], reacts(m, lab, v, nb[5 - d]));
-}
-
-/* Distance from CAM voxel v's core node to its non-reacting face in
- * direction d. */
-static double core_to_face(const vb_echem *m, const uint8_t *lab, int64_t v, int d)
-{
-	int64_t nb[6];
-	neighbours(m, v, nb);
-	const int o = 5 - d;
-	return vb_subgrid_core_to_face(m->sg, reacts(m, lab, v, nb[o]) ? face_class(m, lab, nb, v, o)
-								      : -1);
-}
-
-static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
+static int build(vb_echem *m, const uint8_t *lab, const vb_subgrid_opts *sub, const char *what,
+		 vb_err *e)
 {
 	uint8_t *reach = calloc((size_t)m->nvox, 1);
 	int64_t *queue = malloc((size_t)m->nvox * sizeof *queue);
@@ -315,9 +277,8 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 	m->cam_voxel = malloc((size_t)nc * sizeof *m->cam_voxel);
 	m->diag = malloc((size_t)m->np * sizeof *m->diag);
 	m->J.rowptr = calloc((size_t)m->np + 1, sizeof *m->J.rowptr);
-	m->K.rowptr = calloc((size_t)nc + 1, sizeof *m->K.rowptr);
 	m->n_cc = calloc((size_t)nc, sizeof *m->n_cc);
-	if (!m->pot_voxel || !m->cam_voxel || !m->diag || !m->J.rowptr || !m->K.rowptr || !m->n_cc)
+	if (!m->pot_voxel || !m->cam_voxel || !m->diag || !m->J.rowptr || !m->n_cc)
 		return vb_err_set(e, VB_ERR_RUN, "out of memory");
 	for (int64_t v = 0; v < m->nvox; v++) {
 		if (m->pot[v] >= 0)
@@ -326,7 +287,7 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 			m->cam_voxel[m->cam[v]] = v;
 	}
 	/* Pass 1: row lengths, face counts. */
-	int64_t ncc = 0, nf = 0, nl = 0, nk = 0, nb[6];
+	int64_t ncc = 0, nf = 0, nl = 0, nb[6];
 	for (int64_t r = 0; r < np; r++) {
 		int64_t v = m->pot_voxel[r], len = 1, has_cc = 0;
 		neighbours(m, v, nb);
@@ -348,8 +309,6 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 				nf++;
 			if (m->pot[nb[d]] >= 0 && l == LINK_BV_LI)
 				nl++;
-			if (lab[v] == VB_PHASE_CAM && m->cam[nb[d]] >= 0)
-				nk++;
 		}
 		m->J.rowptr[r + 1] = len + has_cc;
 		ncc += has_cc;
@@ -367,7 +326,6 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 	m->nf = nf, m->nl = nl;
 	const int64_t nfl = nf + nl;
 	m->f_cam = malloc((size_t)(nf + 1) * sizeof *m->f_cam);
-	m->f_cls = calloc((size_t)(nf + 1), sizeof *m->f_cls);
 	m->f_ps = malloc((size_t)(nfl + 1) * sizeof *m->f_ps);
 	m->f_pe = malloc((size_t)(nfl + 1) * sizeof *m->f_pe);
 	m->f_pos_se = malloc((size_t)(nfl + 1) * sizeof *m->f_pos_se);
@@ -378,26 +336,21 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 	m->f_gp = calloc((size_t)(nf + 1), sizeof *m->f_gp);
 	m->f_ac = calloc((size_t)(nf + 1), sizeof *m->f_ac);
 	m->f_gc = calloc((size_t)(nf + 1), sizeof *m->f_gc);
-	m->f_A = calloc((size_t)(nf + 1), sizeof *m->f_A);
-	m->f_flux = calloc((size_t)(nf + 1), sizeof *m->f_flux);
+	m->f_src = calloc((size_t)(nf + 1), sizeof *m->f_src);
 	m->f_u0 = calloc((size_t)(nf + 1), sizeof *m->f_u0);
-	m->f_un = calloc((size_t)(nf + 1), sizeof *m->f_un);
-	m->cpl = calloc((size_t)(nf + 1), sizeof *m->cpl);
-	m->lu = calloc((size_t)(nf + 1) * 3 * (size_t)m->n1, sizeof *m->lu);
-	m->K.col = malloc((size_t)(nk + nc) * sizeof *m->K.col);
-	m->K.val = calloc((size_t)(nk + nc), sizeof *m->K.val);
-	m->Pcc.val = calloc((size_t)(nk + nc), sizeof *m->Pcc.val);
+	m->f_ds = calloc((size_t)(nf + 1), sizeof *m->f_ds);
+	m->f_li = calloc((size_t)(nf + 1), sizeof *m->f_li);
 	if (!m->J.col || !m->J.val || !m->S.val || !m->fixed || !m->kind || !m->f_cam ||
-	    !m->f_cls || !m->f_ps || !m->f_pe || !m->f_pos_se || !m->f_pos_es || !m->f_i ||
-	    !m->f_g || !m->f_a || !m->f_gp || !m->f_ac || !m->f_gc || !m->f_A || !m->f_flux ||
-	    !m->f_u0 || !m->f_un || !m->cpl || !m->lu || !m->K.col || !m->K.val || !m->Pcc.val)
+	    !m->f_ps || !m->f_pe || !m->f_pos_se || !m->f_pos_es || !m->f_i || !m->f_g ||
+	    !m->f_a || !m->f_gp || !m->f_ac || !m->f_gc || !m->f_src || !m->f_u0 || !m->f_ds ||
+	    !m->f_li)
 		return vb_err_set(e, VB_ERR_RUN,
 				  "out of memory for the Jacobian (%lld entries) and %lld reacting "
 				  "faces",
 				  (long long)nnz, (long long)nf);
 	/* Pass 2: columns, fixed conductances, faces (CAM|SE first, then Li|SE). */
-	const double h = m->grid.voxel_size, F_h2 = FARADAY * h * h;
-	int64_t f = 0, l = nf, kq = 0, ccq = m->J.rowptr[np];
+	const double h = m->grid.voxel_size;
+	int64_t f = 0, l = nf, ccq = m->J.rowptr[np];
 	for (int64_t r = 0; r < np; r++) {
 		int64_t v = m->pot_voxel[r], q = m->J.rowptr[r];
 		const double sv = sigma_of(m->p, lab[v]);
@@ -434,7 +387,6 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 			}
 			if (lk == LINK_BV_CAM) {
 				m->f_cam[f] = m->cam[v];
-				m->f_cls[f] = (uint8_t)face_class(m, lab, nb, v, d);
 				m->f_ps[f] = r, m->f_pe[f] = m->pot[nb[d]];
 				f++;
 			} else if (lk == LINK_BV_LI) {
@@ -452,29 +404,6 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 			m->J.col[ccq] = r, m->fixed[ccq] = -gcc, ccq++;
 		}
 		m->fixed[m->diag[r]] = dsum;
-		/* diffusion between the cores of CAM neighbours: area h^2 over the
-		 * distance between their core nodes, which the chains of faces
-		 * opposite the shared face push away from it (vb_subgrid.h) */
-		if (lab[v] == VB_PHASE_CAM) {
-			int64_t c = m->cam[v], start = kq;
-			double dsum_k = 0;
-			for (int d = 0; d < 6; d++) {
-				if (d == 3) {
-					m->K.col[kq++] = c;
-				}
-				if (nb[d] >= 0 && m->cam[nb[d]] >= 0) {
-					const double len = core_to_face(m, lab, v, d) +
-							   core_to_face(m, lab, nb[d], 5 - d);
-					m->K.col[kq] = m->cam[nb[d]];
-					m->K.val[kq++] = -F_h2 / len;
-					dsum_k += F_h2 / len;
-				}
-			}
-			for (int64_t t = start; t < kq; t++)
-				if (m->K.col[t] == c)
-					m->K.val[t] = dsum_k;
-			m->K.rowptr[c + 1] = kq;
-		}
 	}
 	/* the collector node's diagonal */
 	double dcc = 0;
@@ -483,8 +412,6 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 	m->diag[np] = ccq;
 	m->J.col[ccq] = np;
 	m->fixed[ccq] = dcc;
-	m->K.n = nc;
-	m->Pcc.n = nc, m->Pcc.rowptr = m->K.rowptr, m->Pcc.col = m->K.col;
 	m->S.n = m->np, m->S.rowptr = m->J.rowptr, m->S.col = m->J.col;
 	for (int64_t t = 0; t < nfl; t++) {
 		m->f_pos_se[t] = find_pos(&m->J, m->f_ps[t], m->f_pe[t]);
@@ -516,29 +443,34 @@ static int build(vb_echem *m, const uint8_t *lab, const char *what, vb_err *e)
 	for (int64_t t = 0; t < nf; t++)
 		m->cf[m->cf_ptr[m->f_cam[t]] + fill[m->f_cam[t]]++] = t;
 	free(fill);
-	/* per core: what its faces' chains leave of the voxel's volume */
-	m->nsub = nf * m->n1;
-	m->v_core = malloc((size_t)nc * sizeof *m->v_core);
-	m->d_core = calloc((size_t)nc, sizeof *m->d_core);
-	m->phi_core = calloc((size_t)nc, sizeof *m->phi_core);
 	m->sig = calloc((size_t)nc, sizeof *m->sig);
 	m->dsig = calloc((size_t)nc, sizeof *m->dsig);
-	m->A_q = calloc((size_t)nc, sizeof *m->A_q);
-	m->D_q = calloc((size_t)nc, sizeof *m->D_q);
 	m->tc = malloc((size_t)nc * sizeof *m->tc);
 	m->tmp_c = malloc((size_t)nc * sizeof *m->tmp_c);
-	m->wq = malloc((size_t)nc * sizeof *m->wq);
 	m->yp = malloc((size_t)m->np * sizeof *m->yp);
 	m->b_red = malloc((size_t)(m->np + nc) * sizeof *m->b_red);
-	if (!m->v_core || !m->d_core || !m->phi_core || !m->sig || !m->dsig || !m->A_q ||
-	    !m->D_q || !m->tc || !m->tmp_c || !m->wq || !m->yp || !m->b_red)
+	uint8_t *react = calloc((size_t)nc, 1);
+	if (!m->sig || !m->dsig || !m->tc || !m->tmp_c || !m->yp || !m->b_red || !react) {
+		free(react);
 		return vb_err_set(e, VB_ERR_RUN, "out of memory");
-	for (int64_t c = 0; c < nc; c++) {
-		double v = m->vol;
-		for (int64_t t = m->cf_ptr[c]; t < m->cf_ptr[c + 1]; t++)
-			v -= m->sg->total[m->f_cls[m->cf[t]]];
-		m->v_core[c] = v;
 	}
+	/* the lithium state: which faces of each CAM voxel react (the order of
+	 * the faces above: voxels ascending, then directions) */
+	for (int64_t q = 0; q < nc; q++) {
+		const int64_t v = m->cam_voxel[q];
+		neighbours(m, v, nb);
+		for (int d = 0; d < 6; d++)
+			if (reacts(m, lab, v, nb[d]))
+				react[q] |= (uint8_t)(1u << d);
+	}
+	m->li = vb_lithium_new(&m->grid, m->cam, nc, react, m->law, sub, e);
+	free(react);
+	if (m->li == NULL)
+		return e->status;
+	if (vb_lithium_faces(m->li) != nf)
+		return vb_err_set(e, VB_ERR_RUN, "internal: %lld reacting faces, the lithium state "
+						 "has %lld",
+				  (long long)nf, (long long)vb_lithium_faces(m->li));
 	return VB_OK;
 }
 
@@ -594,13 +526,11 @@ vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const vb_subgrid
 	}
 	memcpy(m->lab, img->labels, (size_t)m->nvox);
 	m->grid.labels = m->lab;
-	if ((m->law = vb_cam_new(p, e)) == NULL ||
-	    (m->sg = vb_subgrid_new(m->grid.voxel_size, sub, e)) == NULL) {
+	if ((m->law = vb_cam_new(p, e)) == NULL) {
 		vb_echem_free(&m);
 		return NULL;
 	}
-	m->n1 = m->sg->n + 1;
-	if (build(m, img->labels, what, e) != VB_OK) {
+	if (build(m, img->labels, sub, what, e) != VB_OK) {
 		vb_echem_free(&m);
 		return NULL;
 	}
@@ -619,7 +549,12 @@ int64_t vb_echem_cam_count(const vb_echem *m)
 
 int64_t vb_echem_lithium_count(const vb_echem *m)
 {
-	return m->nc + m->nsub;
+	return vb_lithium_count(m->li);
+}
+
+int64_t vb_echem_link_count(const vb_echem *m)
+{
+	return vb_lithium_links(m->li);
 }
 
 int64_t vb_echem_face_count(const vb_echem *m)
@@ -629,7 +564,7 @@ int64_t vb_echem_face_count(const vb_echem *m)
 
 int vb_echem_subgrid_cells(const vb_echem *m)
 {
-	return m->sg->n;
+	return vb_lithium_cells(m->li);
 }
 
 double vb_echem_area(const vb_echem *m)
@@ -663,7 +598,7 @@ void vb_echem_rest(const vb_echem *m, double *phi, double *c)
 		phi[r] = ph == VB_PHASE_CAM ? u0 : ionic(ph) ? -m->u_li : 0.0;
 	}
 	phi[m->cc] = u0;
-	for (int64_t q = 0; q < m->nc + m->nsub; q++)
+	for (int64_t q = 0; q < vb_lithium_count(m->li); q++)
 		c[q] = m->c0;
 }
 
@@ -674,29 +609,18 @@ double vb_echem_voltage(const vb_echem *m, const double *phi)
 
 double vb_echem_lithium(const vb_echem *m, const double *c)
 {
-	double s = 0;
-	for (int64_t q = 0; q < m->nc; q++)
-		s += c[q] * m->v_core[q];
-	for (int64_t t = 0; t < m->nf; t++) {
-		const double *vol = m->sg->vol + m->f_cls[t] * m->n1, *ct = c + m->nc + t * m->n1;
-		for (int j = 1; j < m->n1; j++)
-			s += ct[j] * vol[j];
-	}
-	return s / m->area;
+	return vb_lithium_inventory(m->li, c) / m->area;
 }
 
-/* The state-dependent CAM properties of every core at c: Kirchhoff
- * potential and diffusivity, electronic conductivity and its derivative;
- * then the CAM entries of the ohmic part of J when sigma depends on c (the
+/* The electronic conductivity of every core at c and its derivative; then
+ * the CAM entries of the ohmic part of J when sigma depends on c (the
  * harmonic mean of the two cores' conductivities, PHYSICS.md §2). */
 static void eval_cores(vb_echem *m, const double *c)
 {
 	const double h = m->grid.voxel_size;
 #pragma omp parallel for schedule(static)
-	for (int64_t q = 0; q < m->nc; q++) {
-		m->phi_core[q] = vb_cam_kirchhoff(m->law, c[q], &m->d_core[q]);
+	for (int64_t q = 0; q < m->nc; q++)
 		m->sig[q] = vb_cam_conductivity(m->law, c[q], &m->dsig[q]);
-	}
 	if (m->law->sigma_constant)
 		return;
 #pragma omp parallel for schedule(static)
@@ -738,12 +662,11 @@ static void eval_cores(vb_echem *m, const double *c)
 static void eval_faces(vb_echem *m, const double *phi, const double *c)
 {
 	const double A = m->grid.voxel_size * m->grid.voxel_size, f = m->f;
-	const double *surf = c + m->nc;
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < m->nf + m->nl; t++) {
 		double eta, i0, al, dlni0 = 0, dU = 0, di_deta;
 		if (t < m->nf) {
-			const double cs = surf[t * m->n1], x = cs / m->cmax;
+			const double cs = c[vb_lithium_surface_index(m->li, t)], x = cs / m->cmax;
 			al = m->alpha;
 			eta = phi[m->f_ps[t]] - phi[m->f_pe[t]] - vb_params_eval(m->p, "cam.ocp", x);
 			dU = vb_params_eval_derivative(m->p, "cam.ocp", x) / m->cmax;
@@ -756,8 +679,10 @@ static void eval_faces(vb_echem *m, const double *phi, const double *c)
 		const double i = vb_kinetics_current(i0, al, f, eta, &di_deta);
 		m->f_i[t] = i;
 		m->f_g[t] = A * di_deta;
-		if (t < m->nf)
+		if (t < m->nf) {
 			m->f_a[t] = A * (-di_deta * dU + i * dlni0);
+			m->f_src[t] = A * i;
+		}
 	}
 }
 
@@ -768,13 +693,13 @@ static void eval_state(vb_echem *m, const double *phi, const double *c)
 }
 
 /* Residuals in amperes (PHYSICS.md §2), R = [charge balance of every
- * potential unknown; F x the Li balance of every core; of every chain node],
- * at the state eval_state last saw. */
+ * potential unknown; F x the Li balances of the lithium state], at the
+ * state eval_state last saw. */
 static void residual(vb_echem *m, const double *phi, const double *c, const double *c_old,
 		     double current, double *R)
 {
-	const double A = m->grid.voxel_size * m->grid.voxel_size, F_dt = FARADAY / m->dt;
-	double *Rp = R, *Rq = R + m->np, *Rs = R + m->np + m->nc;
+	const double A = m->grid.voxel_size * m->grid.voxel_size;
+	double *Rp = R;
 	vb_csr L = m->J;
 	L.val = m->fixed;
 	vb_linsolve_spmv(&L, phi, Rp);
@@ -788,58 +713,24 @@ static void residual(vb_echem *m, const double *phi, const double *c, const doub
 		Rp[r] += A * s;
 	}
 	Rp[m->cc] += current * m->area;
-	const int n1 = m->n1;
-#pragma omp parallel for schedule(static)
-	for (int64_t t = 0; t < m->nf; t++) {
-		const int64_t o = m->nc + t * n1;
-		m->f_flux[t] = vb_subgrid_residual(m->sg, m->law, m->f_cls[t], c + o, c_old + o,
-						   c[m->f_cam[t]], F_dt, A * m->f_i[t],
-						   Rs + t * n1);
-	}
-	vb_linsolve_spmv(&m->K, m->phi_core, Rq);
-#pragma omp parallel for schedule(static)
-	for (int64_t q = 0; q < m->nc; q++) {
-		double s = 0;
-		for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++)
-			s += m->f_flux[m->cf[t]];
-		Rq[q] += F_dt * m->v_core[q] * (c[q] - c_old[q]) - s;
-	}
+	vb_lithium_residual(m->li, c, c_old, m->dt, m->f_src, R + m->np);
 }
 
 /* The Newton matrices at the state eval_state last saw (docs/solve.md):
- * each chain's block factorised and condensed into four face coefficients
- * and a part of its core's diagonal; J (condensed potential block), S (its
- * Schur approximation) and Pcc (the preconditioner's core block in w = D c,
- * where the core block K diag(D) + diagonal becomes symmetric). */
+ * the lithium state's chains factorised and condensed (vb_lithium), each
+ * CAM face's law condensed with them into its conductance g' = g (1 - a
+ * s00) and its couplings to the core, J_pq = a s0q and J_qp = g sq0; J (the
+ * condensed potential block) and S (its Schur approximation). */
 static void assemble(vb_echem *m, const double *c)
 {
-	const double F_dt = FARADAY / m->dt;
-	const int n1 = m->n1;
+	vb_lithium_assemble(m->li, c, m->dt, m->f_a, m->f_li);
+	const double *D_q = vb_lithium_core_diagonal(m->li);
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < m->nf; t++) {
-		vb_subgrid_coupling *k = &m->cpl[t];
 		const double g = m->f_g[t], a = m->f_a[t];
-		vb_subgrid_factor(m->sg, m->law, m->f_cls[t], c + m->nc + t * n1, c[m->f_cam[t]],
-				  F_dt, a, m->lu + t * 3 * n1, k);
-		m->f_gp[t] = g * (1 - a * k->z00);
-		m->f_ac[t] = -a * k->z0n * k->r_n_cq;
-		m->f_gc[t] = -k->r_q_cn * k->zn0 * g;
-		m->f_A[t] = k->r_q_cq - k->r_q_cn * k->znn * k->r_n_cq;
-	}
-#pragma omp parallel for schedule(static)
-	for (int64_t q = 0; q < m->nc; q++) {
-		double a = 0;
-		for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++)
-			a += m->f_A[m->cf[t]];
-		m->A_q[q] = a;
-		const double extra = F_dt * m->v_core[q] + a, dq = m->d_core[q];
-		for (int64_t t = m->K.rowptr[q]; t < m->K.rowptr[q + 1]; t++) {
-			m->Pcc.val[t] = m->K.val[t];
-			if (m->K.col[t] == q) {
-				m->D_q[q] = m->K.val[t] * dq + extra;
-				m->Pcc.val[t] += extra / dq;
-			}
-		}
+		m->f_gp[t] = g * (1 - a * m->f_li[t].s00);
+		m->f_ac[t] = a * m->f_li[t].s0q;
+		m->f_gc[t] = g * m->f_li[t].sq0;
 	}
 	const int64_t nnz = m->J.rowptr[m->np];
 	memcpy(m->J.val, m->fixed, (size_t)nnz * sizeof *m->J.val);
@@ -852,7 +743,7 @@ static void assemble(vb_echem *m, const double *c)
 			 * conductance g' - (J_pq J_qp) / D_q (docs/solve.md) */
 			g = gs = m->f_gp[t];
 			if (g > 0) {
-				double th = 1.0 - m->f_ac[t] * m->f_gc[t] / (g * m->D_q[m->f_cam[t]]);
+				double th = 1.0 - m->f_ac[t] * m->f_gc[t] / (g * D_q[m->f_cam[t]]);
 				th = th < 1e-3 ? 1e-3 : th > 10 ? 10 : th;
 				gs = g * th;
 			}
@@ -958,32 +849,25 @@ static int jac_apply(void *ctx, const double *x, double *y, vb_err *e)
 	vb_echem *m = ctx;
 	const double *xp = x, *xq = x + m->np;
 	double *yp = y, *yq = y + m->np;
-	const double F_dt = FARADAY / m->dt;
 	vb_linsolve_spmv(&m->J, xp, yp);
 	add_pc(m, xq, 1.0, yp);
 	add_sigma(m, xq, yp);
-#pragma omp parallel for schedule(static)
-	for (int64_t q = 0; q < m->nc; q++)
-		m->wq[q] = m->d_core[q] * xq[q];
-	vb_linsolve_spmv(&m->K, m->wq, yq);
-#pragma omp parallel for schedule(static)
-	for (int64_t q = 0; q < m->nc; q++)
-		yq[q] += (F_dt * m->v_core[q] + m->A_q[q]) * xq[q];
+	vb_lithium_core_apply(m->li, xq, yq);
 	add_cp(m, xp, 1.0, yq);
 	return VB_OK;
 }
 
 /* Block factorisation (docs/solve.md): eliminate the cores with the
  * diagonal of their block, solve the SPD potential system S by AMG-PCG,
- * then the core block (diffusion included) by Jacobi-PCG in w = D c. */
+ * then the core block (diffusion included) by vb_lithium's Jacobi-PCG. */
 static int precond_apply(void *ctx, const double *r, double *z, vb_err *e)
 {
 	vb_echem *m = ctx;
-	const double *rp = r, *rq = r + m->np;
+	const double *rp = r, *rq = r + m->np, *D_q = vb_lithium_core_diagonal(m->li);
 	double *zp = z, *zq = z + m->np;
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < m->nc; q++)
-		m->tc[q] = rq[q] / m->D_q[q];
+		m->tc[q] = rq[q] / D_q[q];
 	memcpy(m->yp, rp, (size_t)m->np * sizeof *m->yp);
 	add_pc(m, m->tc, -1.0, m->yp);
 	memset(zp, 0, (size_t)m->np * sizeof *zp);
@@ -1002,34 +886,16 @@ static int precond_apply(void *ctx, const double *r, double *z, vb_err *e)
 		return rc_;
 	memcpy(m->tmp_c, rq, (size_t)m->nc * sizeof *m->tmp_c);
 	add_cp(m, zp, -1.0, m->tmp_c);
-#pragma omp parallel for schedule(static)
-	for (int64_t q = 0; q < m->nc; q++)
-		m->wq[q] = m->d_core[q] * m->tmp_c[q] / m->D_q[q];
-	vb_linsolve_opts o = vb_linsolve_defaults();
-	o.method = VB_LINSOLVE_PCG;
-	o.rtol = 1e-8;
-	o.max_iter = 1000;
-	rc_ = vb_linsolve_spd(&m->Pcc, m->tmp_c, m->wq, &o, NULL, e);
-#pragma omp parallel for schedule(static)
-	for (int64_t q = 0; q < m->nc; q++)
-		zq[q] = m->wq[q] / m->d_core[q];
-	return rc_;
+	return vb_lithium_core_solve(m->li, m->tmp_c, zq, e);
 }
 
 /* The condensed right-hand side b_red = [b_p; b_q] of the full b = -R
- * (docs/solve.md): each chain's part solved with its block (u = T^-1 b_s)
- * and carried to its face's potentials and its core. */
+ * (docs/solve.md): vb_lithium eliminates its chains from the lithium part,
+ * and each CAM face's surface-node response u0 reaches its potentials. */
 static void condense(vb_echem *m, const double *b, double *b_red)
 {
-	const int n = m->sg->n, n1 = m->n1;
-	const double *bs = b + m->np + m->nc;
-#pragma omp parallel for schedule(static)
-	for (int64_t t = 0; t < m->nf; t++) {
-		double u[65];
-		vb_subgrid_solve(n, m->lu + t * 3 * n1, bs + t * n1, u);
-		m->f_u0[t] = u[0], m->f_un[t] = u[n];
-	}
-	memcpy(b_red, b, (size_t)(m->np + m->nc) * sizeof *b_red);
+	vb_lithium_condense(m->li, b + m->np, b_red + m->np, m->f_u0);
+	memcpy(b_red, b, (size_t)m->np * sizeof *b_red);
 #pragma omp parallel for schedule(static)
 	for (int64_t r = 0; r < m->np; r++) {
 		double s = 0;
@@ -1040,30 +906,16 @@ static void condense(vb_echem *m, const double *b, double *b_red)
 		}
 		b_red[r] -= s;
 	}
-#pragma omp parallel for schedule(static)
-	for (int64_t q = 0; q < m->nc; q++) {
-		double s = 0;
-		for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++)
-			s += m->cpl[m->cf[t]].r_q_cn * m->f_un[m->cf[t]];
-		b_red[m->np + q] -= s;
-	}
 }
 
 /* The chains' part of the Newton correction dx from its condensed part
  * (already in dx[0 .. np + nc)) and the full right-hand side b. */
 static void expand(vb_echem *m, const double *b, double *dx)
 {
-	const int n = m->sg->n, n1 = m->n1;
-	const double *bs = b + m->np + m->nc;
-	double *xs = dx + m->np + m->nc;
 #pragma omp parallel for schedule(static)
-	for (int64_t t = 0; t < m->nf; t++) {
-		double rr[65];
-		memcpy(rr, bs + t * n1, (size_t)n1 * sizeof *rr);
-		rr[0] -= m->f_g[t] * (dx[m->f_ps[t]] - dx[m->f_pe[t]]);
-		rr[n] -= m->cpl[t].r_n_cq * dx[m->np + m->f_cam[t]];
-		vb_subgrid_solve(n, m->lu + t * 3 * n1, rr, xs + t * n1);
-	}
+	for (int64_t t = 0; t < m->nf; t++)
+		m->f_ds[t] = m->f_g[t] * (dx[m->f_ps[t]] - dx[m->f_pe[t]]);
+	vb_lithium_expand(m->li, b + m->np, dx + m->np, m->f_ds, dx + m->np);
 }
 
 static double norm2(const double *x, int64_t n)
@@ -1083,30 +935,16 @@ static double keep_inside(double c, double c_new, double cmax)
 }
 
 /* What rounding leaves of ||R||_2 at the state phi, c: 16 epsilon times
- * the size of the terms each row sums (conductance x potential, F V/dt x
- * c_s, F x a chain link's conductance x Kirchhoff potential). A very short
- * step makes the lithium rows' terms large (1/dt), and a tolerance below
- * this floor could never be met. */
+ * the size of the terms each row sums (conductance x potential, and the Li
+ * rows' F V/dt c and chain fluxes, vb_lithium_rounding). A very short step
+ * makes the lithium rows' terms large (1/dt), and a tolerance below this
+ * floor could never be met. */
 static double rounding_floor(const vb_echem *m, const double *phi, const double *c)
 {
-	const double F_dt = FARADAY / m->dt;
-	double s = 0;
+	double s = vb_lithium_rounding(m->li, c, m->dt);
 	for (int64_t r = 0; r < m->np; r++) {
 		double t = m->fixed[m->diag[r]] * phi[r];
 		s += t * t;
-	}
-	for (int64_t q = 0; q < m->nc; q++) {
-		double t = F_dt * m->v_core[q] * c[q];
-		s += t * t;
-	}
-	for (int64_t f = 0; f < m->nf; f++) {
-		const double *vol = m->sg->vol + m->f_cls[f] * m->n1,
-			     *cond = m->sg->cond + m->f_cls[f] * m->n1, *cf = c + m->nc + f * m->n1;
-		for (int j = 0; j < m->n1; j++) {
-			double d, t = F_dt * vol[j] * cf[j] +
-				      FARADAY * cond[j] * fabs(vb_cam_kirchhoff(m->law, cf[j], &d));
-			s += t * t;
-		}
 	}
 	return 16 * DBL_EPSILON * sqrt(s);
 }
@@ -1126,11 +964,9 @@ static void describe_worst(const vb_echem *m, const double *R, int64_t n, char *
 	}
 	if (worst < m->np)
 		v = m->pot_voxel[worst], eq = "charge";
-	else if (worst < m->np + m->nc)
-		v = m->cam_voxel[worst - m->np], eq = "lithium";
 	else
-		v = m->cam_voxel[m->f_cam[(worst - m->np - m->nc) / m->n1]],
-		eq = "sub-voxel lithium";
+		v = m->cam_voxel[vb_lithium_core_of(m->li, worst - m->np)],
+		eq = worst < m->np + m->nc ? "lithium" : "sub-voxel lithium";
 	const vb_image *g = &m->grid;
 	const int64_t k = v % g->nz, j = (v / g->nz) % g->ny, i = v / (g->nz * g->ny);
 	snprintf(buf, size, "voxel (%lld, %lld, %lld) (%s balance %.3g A)", (long long)i,
@@ -1141,7 +977,7 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		  double *c, const vb_echem_opts *opts, vb_echem_stats *stats, vb_err *e)
 {
 	const vb_echem_opts o = opts ? *opts : vb_echem_defaults();
-	const int64_t np = m->np, nl = m->nc + m->nsub, n = np + nl, n_red = np + m->nc;
+	const int64_t np = m->np, nl = vb_lithium_count(m->li), n = np + nl, n_red = np + m->nc;
 	m->dt = dt;
 	m->amg_rtol = o.amg_rtol;
 	/* the tolerance scales with the applied current (a rest needs a scale
@@ -1268,28 +1104,19 @@ void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_
 {
 	eval_state(m, phi, c);
 	const double A = m->grid.voxel_size * m->grid.voxel_size;
-	const int n1 = m->n1;
+	/* per core: the voxel's mean (core and every chain of the voxel) and the
+	 * mean of its faces' surface nodes; m->tc and m->tmp_c as scratch */
+	vb_lithium_voxel_means(m->li, c, m->tc, m->tmp_c);
 #pragma omp parallel for schedule(static)
 	for (int64_t v = 0; v < m->nvox; v++) {
 		double cv = NAN, cu = NAN, ps = NAN, pe = NAN, ib = NAN;
 		const int64_t r = m->pot[v], q = m->cam[v];
 		const int ph = m->lab[v];
 		if (q >= 0) {
-			/* the voxel mean counts the core and every chain of the voxel;
-			 * the surface value is the mean of its faces' surface nodes */
-			double s = 0, li = m->v_core[q] * c[q], su = 0;
-			for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++) {
-				const int64_t f = m->cf[t];
-				const double *vol = m->sg->vol + m->f_cls[f] * n1,
-					     *cf = c + m->nc + f * n1;
-				for (int j = 1; j < n1; j++)
-					li += vol[j] * cf[j];
-				su += cf[0];
-				s += m->f_i[f];
-			}
-			const int64_t nfaces = m->cf_ptr[q + 1] - m->cf_ptr[q];
-			cv = li / m->vol;
-			cu = nfaces > 0 ? su / (double)nfaces : NAN;
+			double s = 0;
+			for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++)
+				s += m->f_i[m->cf[t]];
+			cv = m->tc[q], cu = m->tmp_c[q];
 			ib = A * s / m->vol;
 		}
 		if (r >= 0 && ionic(ph))
@@ -1318,41 +1145,15 @@ int vb_echem_load_fields(const vb_echem *m, const double *c_s, const double *c_s
 {
 	int64_t bad = -1;
 	phi[m->cc] = NAN;
-	if (c_sub != NULL)
-		memcpy(c + m->nc, c_sub, (size_t)m->nsub * sizeof *c);
-	for (int64_t t = 0; c_sub != NULL && t < m->nsub; t++)
-		if (!(c_sub[t] > 0 && c_sub[t] < m->cmax))
-			return vb_err_set(e, VB_ERR_INPUT,
-					  "sub-voxel value %lld is %g mol/m^3, expected inside (0, "
-					  "c_max = %g)",
-					  (long long)t, c_sub[t], m->cmax);
 	for (int64_t v = 0; v < m->nvox && bad < 0; v++) {
 		const int64_t r = m->pot[v], q = m->cam[v];
 		if (r >= 0)
 			phi[r] = ionic(m->lab[v]) ? phi_e[v] : phi_s[v];
-		if (q >= 0) {
-			if (c_sub == NULL) {
-				/* no sub-voxel values (a run of an older solve): the voxel's
-				 * mean everywhere in it */
-				c[q] = c_s[v];
-				for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++)
-					for (int j = 0; j < m->n1; j++)
-						c[m->nc + m->cf[t] * m->n1 + j] = c_s[v];
-			} else {
-				/* the core holds what the chains leave of the voxel mean */
-				double li = c_s[v] * m->vol;
-				for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++) {
-					const int64_t f = m->cf[t];
-					const double *vol = m->sg->vol + m->f_cls[f] * m->n1;
-					for (int j = 1; j < m->n1; j++)
-						li -= vol[j] * c_sub[f * m->n1 + j];
-				}
-				c[q] = li / m->v_core[q];
-			}
-		}
+		if (q >= 0)
+			m->tc[q] = c_s[v];
 		if (m->lab[v] == VB_PHASE_CATHODE_CC && isnan(phi[m->cc]))
 			phi[m->cc] = phi_s[v];
-		if ((r >= 0 && !isfinite(phi[r])) || (q >= 0 && !(c[q] >= 0 && c[q] <= m->cmax)))
+		if ((r >= 0 && !isfinite(phi[r])) || (q >= 0 && !(c_s[v] >= 0 && c_s[v] <= m->cmax)))
 			bad = v;
 	}
 	if (bad < 0 && !isfinite(phi[m->cc]))
@@ -1369,7 +1170,7 @@ int vb_echem_load_fields(const vb_echem *m, const double *c_s, const double *c_s
 				  (long long)(bad / g->nz % g->ny), (long long)(bad % g->nz),
 				  vb_voxel_phase_name(m->lab[bad]));
 	}
-	return VB_OK;
+	return vb_lithium_load(m->li, m->tc, c_sub, c, e);
 }
 
 /* Current density (A/m^2) leaving ion-conducting voxel v (potential row r)

@@ -52,13 +52,15 @@ vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const vb_subgrid
 void vb_echem_free(vb_echem **m);
 
 /* Sizes: potential unknowns (collector node included); CAM voxels taking
- * part (one core each); CAM|SE faces (one chain each); cells of a chain;
- * the length of the Li state c: the cores' concentrations, then for each
- * face (in the order of its CAM voxel in /labels, within a voxel -x, -y, -z,
- * +z, +y, +x) its chain's cells + 1 nodes, the surface node first. */
+ * part (one core each); CAM|SE faces (one reacting chain each); link chains
+ * (vb_lithium.h); cells of a reacting chain; the length of the Li state c:
+ * the cores' concentrations, then for each face (in the order of its CAM
+ * voxel in /labels, within a voxel -x, -y, -z, +z, +y, +x) its chain's
+ * cells + 1 nodes, the surface node first, then the link chains likewise. */
 int64_t vb_echem_potential_count(const vb_echem *m);
 int64_t vb_echem_cam_count(const vb_echem *m);
 int64_t vb_echem_face_count(const vb_echem *m);
+int64_t vb_echem_link_count(const vb_echem *m);
 int vb_echem_subgrid_cells(const vb_echem *m);
 int64_t vb_echem_lithium_count(const vb_echem *m);
 

@@ -166,6 +166,7 @@ int sv_runfile_write(hid_t file, const void *ctx, vb_err *e)
 			{"potential_unknowns", vb_echem_potential_count(r->m)},
 			{"cam_unknowns", vb_echem_cam_count(r->m)},
 			{"reacting_faces", vb_echem_face_count(r->m)},
+			{"link_chains", vb_echem_link_count(r->m)},
 			{"subgrid_unknowns", vb_echem_lithium_count(r->m) - vb_echem_cam_count(r->m)},
 			{"subgrid_cells", vb_echem_subgrid_cells(r->m)},
 			{"threads", w->threads},
