@@ -67,7 +67,7 @@ slice_phase() {
 
 @test "a copied and edited parameter file is used" {
 	# twice the shipped scale of D_s(x): 1.742e-16 m2/s at the initial state
-	sed 's/^scale = 0.00931514732637694/scale = 0.01863029465275388/' \
+	sed 's/^scale = 0.0632818016358105/scale = 0.126563603271621/' \
 		"$BATS_TEST_DIRNAME/../params/assb-nmc811-lpscl.ini" > my.ini
 	run assemble "$CATHODE" --params my.ini -o cell.h5
 	assert_success
