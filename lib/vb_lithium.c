@@ -30,6 +30,7 @@ struct vb_lithium {
 	uint8_t *active;	  /* nc: faces owning a chain (reacting, or link faces) */
 	int64_t *ch_core, *ch_off; /* nch: inner core, offset of node 0 in c */
 	uint8_t *ch_cls;	   /* nch: vb_subgrid class */
+	uint8_t *ch_dir;	   /* nch: the face it starts from (neighbours() order) */
 	int64_t *lk_out;	   /* nlk: the core across the face */
 	double *lk_g;		   /* nlk: F x area / length from that core's node to the face */
 	int64_t *lk_kin, *lk_kout; /* nlk: positions (inner, outer), (outer, inner) in K */
@@ -48,6 +49,24 @@ struct vb_lithium {
 	double *l0, *m0;	   /* nlk: d R_0 / d c_out, d R_out / d c_0 */
 	double *u0, *un;	   /* nch: chain solves of a right-hand side */
 	double *d_core, *phi_core, *diag_extra, *D_q, *wq;
+	/* side links of the reacting chains (docs/solve.md): node j of a chain
+	 * to node j of the chain of the same direction in the voxel beside it
+	 * (pairs, coloured so that a colour touches a chain once), or to what
+	 * the voxel beside it has there instead (its core, or the junction of
+	 * its link chain): entries, one per chain and side */
+	int64_t npair, pair_ptr[7]; /* colour c: pairs [pair_ptr[c], pair_ptr[c + 1]) */
+	int64_t *pair_a, *pair_b;   /* npair: chains */
+	double *pair_g;		    /* npair x n: F x area / length of each node pair */
+	int *pair_e;		    /* npair: the side face of pair_a they share */
+	int64_t nent, *ent_ptr;	    /* per reacting chain: its entries */
+	int64_t *ent_rec;	    /* nent: state index of what it links to */
+	double *ent_len;	    /* nent: distance from a node's centre to it, m */
+	int *ent_e;		    /* nent: the side face of its chain */
+	double *ent_g;		    /* nent x n: F x area / length of each node's link */
+	double *ent_sum;	    /* nent: F x Li leaving the chain through it, A */
+	int64_t nrec, *rec_idx, *rec_ptr, *rec_ent; /* receivers and their entries */
+	double *g_side;		    /* nstate: F x the side links' area / length per node */
+	double *phi_all;	    /* nstate: Kirchhoff potential of every node */
 	double dt;
 };
 
@@ -63,6 +82,7 @@ void vb_lithium_free(vb_lithium **Lp)
 	vb_lithium *L = *Lp;
 	vb_subgrid_free(&L->sg), vb_subgrid_free(&L->sgl);
 	free(L->voxel), free(L->active), free(L->ch_core), free(L->ch_off), free(L->ch_cls);
+	free(L->ch_dir);
 	free(L->lk_out), free(L->lk_g), free(L->lk_kin), free(L->lk_kout), free(L->v_core);
 	free(L->cf_ptr), free(L->cf), free(L->co_ptr), free(L->co);
 	vb_linsolve_csr_free(&L->K);
@@ -70,6 +90,10 @@ void vb_lithium_free(vb_lithium **Lp)
 	free(L->lu), free(L->cpl), free(L->flux), free(L->src0), free(L->a_in), free(L->a_out);
 	free(L->c_oi), free(L->c_io), free(L->l0), free(L->m0), free(L->u0), free(L->un);
 	free(L->d_core), free(L->phi_core), free(L->diag_extra), free(L->D_q), free(L->wq);
+	free(L->pair_a), free(L->pair_b), free(L->ent_ptr), free(L->ent_rec), free(L->ent_len);
+	free(L->pair_g), free(L->pair_e), free(L->ent_e), free(L->ent_g);
+	free(L->ent_sum), free(L->rec_idx), free(L->rec_ptr), free(L->rec_ent);
+	free(L->g_side), free(L->phi_all);
 	free(L);
 	*Lp = NULL;
 }
@@ -120,6 +144,178 @@ static int64_t find_pos(const vb_csr *A, int64_t r, int64_t col)
 
 #define ALLOC(p, n) ((p) = calloc((size_t)(n) + 1, sizeof *(p))) /* + 1: never 0 bytes */
 
+/* Reacting chain of core q starting from face d, or link chain of core q on
+ * face d (link != 0); -1 if none. */
+static int64_t chain_of(const vb_lithium *L, int64_t q, int d, int link)
+{
+	for (int64_t p = L->cf_ptr[q]; p < L->cf_ptr[q + 1]; p++) {
+		const int64_t t = L->cf[p];
+		if ((t >= L->nf) == (link != 0) && L->ch_dir[t] == d)
+			return t;
+	}
+	return -1;
+}
+
+/* Length along a side face e of chain t's node j: the chain's cross-section
+ * narrows by s for each reacting face on the axis that is neither its own
+ * nor e's (vb_subgrid.h), s being the node's depth. */
+static double side_extent(const vb_lithium *L, int64_t t, int e, int j)
+{
+	static const int axis_of[6] = {0, 1, 2, 2, 1, 0};
+	const int a_d = axis_of[L->ch_dir[t]], a_e = axis_of[e];
+	const int lat0 = a_d == 0 ? 1 : 0; /* the lower of the chain's lateral axes */
+	const int cls = L->ch_cls[t], m1 = cls / 6, m2 = cls / 2 % 3;
+	const int m = a_e == lat0 ? m2 : m1; /* faces on the third axis */
+	const vb_subgrid *g = geometry(L, t);
+	const double *w = g->width + cls * (g->n + 1);
+	double s = 0.5 * w[j];
+	for (int i = 1; i < j; i++)
+		s += w[i];
+	return fmax(0, L->h - m * s);
+}
+
+typedef struct rec_pair {
+	int64_t rec, ent;
+} rec_pair;
+
+static int by_receiver(const void *a, const void *b)
+{
+	const rec_pair *x = a, *y = b;
+	if (x->rec != y->rec)
+		return x->rec < y->rec ? -1 : 1;
+	return (x->ent > y->ent) - (x->ent < y->ent);
+}
+
+/* The side links of the reacting chains (struct vb_lithium), their
+ * conductances summed per node into g_side, and red[6 q + e]: the strip of
+ * core q's face e that they take from the links between cores. */
+static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, double *red)
+{
+	static const int axis_of[6] = {0, 1, 2, 2, 1, 0};
+	const int64_t nf = L->nf;
+	int64_t nb[6], npair = 0, nent = 0;
+	/* count, then fill (pass 1) */
+	for (int pass = 0; pass < 2; pass++) {
+		int64_t fill[6] = {0, 0, 0, 0, 0, 0};
+		npair = 0, nent = 0;
+		for (int64_t t = 0; t < L->nch; t++) {
+			const int64_t q = L->ch_core[t], v = L->voxel[q];
+			const int d = L->ch_dir[t], link = t >= nf;
+			const double depth = geometry(L, t)->depth[L->ch_cls[t]];
+			neighbours(L, v, nb);
+			if (pass == 1 && !link)
+				L->ent_ptr[t] = nent;
+			for (int e = 0; e < 6; e++) {
+				if (axis_of[e] == axis_of[d] || nb[e] < 0 || core[nb[e]] < 0)
+					continue;
+				const int64_t b = core[nb[e]];
+				/* the voxel beside has a chain of the same kind from the same
+				 * direction: a pair, node by node */
+				const int same = link ? !react[b] && (L->active[b] >> d & 1)
+						      : react[b] >> d & 1;
+				if (same) {
+					if (pass == 1)
+						red[6 * q + e] += L->h * depth;
+					if (e < 3)
+						continue; /* the pair is made from the other side */
+					if (pass == 1) {
+						/* colour: axis and parity of v along it */
+						const int64_t coord = axis_of[e] == 0   ? v / (L->ny * L->nz)
+								      : axis_of[e] == 1 ? v / L->nz % L->ny
+											: v % L->nz;
+						const int col = 2 * axis_of[e] + (int)(coord & 1);
+						const int64_t at = L->pair_ptr[col] + fill[col]++;
+						L->pair_a[at] = t, L->pair_b[at] = chain_of(L, b, d, link);
+						L->pair_e[at] = e;
+					} else {
+						const int64_t coord = axis_of[e] == 0   ? v / (L->ny * L->nz)
+								      : axis_of[e] == 1 ? v / L->nz % L->ny
+											: v % L->nz;
+						L->pair_ptr[2 * axis_of[e] + (int)(coord & 1) + 1]++;
+					}
+					npair++;
+				} else if (!link && !react[b]) {
+					/* the voxel beside has no reacting face: the junction of
+					 * its link chain on this face takes the side flux. (Beside
+					 * a voxel whose reacting faces point elsewhere the chain
+					 * has no side link: that voxel's part of the face belongs
+					 * to its own chains, and a link to its thin core left out
+					 * of the Jacobian slowed Newton down 2-3 fold.) */
+					if (pass == 1) {
+						red[6 * q + e] += L->h * depth;
+						L->ent_rec[nent] = L->ch_off[chain_of(L, b, 5 - e, 1)];
+						L->ent_len[nent] = 0.5 * L->h;
+						L->ent_e[nent] = e;
+					}
+					nent++;
+				}
+			}
+		}
+		if (pass == 0) {
+			for (int c = 0; c < 6; c++)
+				L->pair_ptr[c + 1] += L->pair_ptr[c];
+			L->npair = npair, L->nent = nent;
+			if (!ALLOC(L->pair_a, npair) || !ALLOC(L->pair_b, npair) ||
+			    !ALLOC(L->pair_e, npair) || !ALLOC(L->ent_e, nent) ||
+			    !ALLOC(L->pair_g, npair * L->sg->n) || !ALLOC(L->ent_g, nent * L->sg->n) ||
+			    !ALLOC(L->ent_ptr, nf + 1) || !ALLOC(L->ent_rec, nent) ||
+			    !ALLOC(L->ent_len, nent) || !ALLOC(L->ent_sum, nent) ||
+			    !ALLOC(L->g_side, L->nstate) || !ALLOC(L->phi_all, L->nstate))
+				return VB_ERR_RUN;
+		}
+	}
+	L->ent_ptr[nf] = nent;
+	/* receivers in state order, each with its entries */
+	rec_pair *rp = malloc((size_t)(nent + 1) * sizeof *rp);
+	if (rp == NULL || !ALLOC(L->rec_idx, nent) || !ALLOC(L->rec_ptr, nent + 1) ||
+	    !ALLOC(L->rec_ent, nent)) {
+		free(rp);
+		return VB_ERR_RUN;
+	}
+	for (int64_t k = 0; k < nent; k++)
+		rp[k].rec = L->ent_rec[k], rp[k].ent = k;
+	qsort(rp, (size_t)nent, sizeof *rp, by_receiver);
+	int64_t nrec = 0;
+	for (int64_t k = 0; k < nent; k++) {
+		if (k == 0 || rp[k].rec != rp[k - 1].rec)
+			L->rec_idx[nrec] = rp[k].rec, L->rec_ptr[nrec++] = k;
+		L->rec_ent[k] = rp[k].ent;
+	}
+	L->rec_ptr[nrec] = nent;
+	L->nrec = nrec;
+	free(rp);
+	/* per node: F x the side links' area / length, for the Jacobian's
+	 * diagonal (the links themselves stay out of the condensed system) */
+	const int n = L->sg->n, n1 = n + 1;
+	for (int64_t p = 0; p < L->npair; p++) {
+		/* node j's strip on the shared face: its width times the length the
+		 * narrower of the two chains has there; centres h apart */
+		const int64_t a = L->pair_a[p], b = L->pair_b[p];
+		const vb_subgrid *geo = geometry(L, a);
+		const int na = geo->n;
+		const double *wa = geo->width + L->ch_cls[a] * (na + 1),
+			     *wb = geo->width + L->ch_cls[b] * (na + 1);
+		const int e = L->pair_e[p];
+		for (int j = 1; j <= na; j++) {
+			const double g = FARADAY * fmin(wa[j], wb[j]) *
+					 fmin(side_extent(L, a, e, j), side_extent(L, b, 5 - e, j)) / L->h;
+			L->pair_g[p * n + j - 1] = g;
+			L->g_side[L->ch_off[a] + j] += g, L->g_side[L->ch_off[b] + j] += g;
+		}
+	}
+	for (int64_t t = 0; t < nf; t++) {
+		const double *w = L->sg->width + L->ch_cls[t] * n1;
+		for (int64_t k = L->ent_ptr[t]; k < L->ent_ptr[t + 1]; k++)
+			for (int j = 1; j <= n; j++) {
+				const double g =
+					FARADAY * w[j] * side_extent(L, t, L->ent_e[k], j) / L->ent_len[k];
+				L->ent_g[k * n + j - 1] = g;
+				L->g_side[L->ch_off[t] + j] += g, L->g_side[L->ent_rec[k]] += g;
+			}
+	}
+	return VB_OK;
+}
+
 vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_cores,
 			   const uint8_t *react, const vb_cam *law, const vb_subgrid_opts *sub,
 			   vb_err *e)
@@ -164,6 +360,7 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 	L->nf = nf, L->nlk = nlk, L->nch = nf + nlk;
 	const int64_t nch = L->nch;
 	if (!ALLOC(L->ch_core, nch) || !ALLOC(L->ch_off, nch) || !ALLOC(L->ch_cls, nch) ||
+	    !ALLOC(L->ch_dir, nch) ||
 	    !ALLOC(L->lk_out, nlk) || !ALLOC(L->lk_g, nlk) || !ALLOC(L->lk_kin, nlk) ||
 	    !ALLOC(L->lk_kout, nlk) || !ALLOC(L->v_core, nc) || !ALLOC(L->cf_ptr, nc + 1) ||
 	    !ALLOC(L->cf, nch) || !ALLOC(L->co_ptr, nc + 1) || !ALLOC(L->co, nlk) ||
@@ -189,15 +386,12 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 				if (!(mine >> d & 1))
 					continue;
 				L->ch_core[t] = q;
+				L->ch_dir[t] = (uint8_t)d;
 				L->ch_cls[t] = (uint8_t)chain_class(L->active[q], d);
 				L->ch_off[t] = off;
 				off += pass == 0 ? L->sg->n + 1 : L->sgl->n + 1;
-				if (pass == 1) {
-					const int64_t k = t - nf, v = core[nb[d]];
-					L->lk_out[k] = v;
-					L->lk_g[k] = FARADAY * L->h * L->h /
-						     core_to_face(L, react, v, 5 - d);
-				}
+				if (pass == 1)
+					L->lk_out[t - nf] = core[nb[d]];
 				t++;
 			}
 		}
@@ -233,8 +427,24 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 			v -= geometry(L, L->cf[s])->total[L->ch_cls[L->cf[s]]];
 		L->v_core[q] = v;
 	}
-	/* the core Laplacian: area h^2 over the distance between core nodes;
-	 * a pair joined by a link chain keeps its entry (weight 0) */
+	double *red = calloc((size_t)(6 * nc) + 1, sizeof *red);
+	if (red == NULL || side_links(L, core, react, red) != VB_OK) {
+		free(red);
+		vb_lithium_free(&L);
+		vb_err_set(e, VB_ERR_RUN, "out of memory for the side links of the sub-voxel chains");
+		return NULL;
+	}
+	/* what the side links leave of a face for the links between cores (or a
+	 * core and a junction): never less than the core's own strip, 0.1 h^2 */
+	const double h2 = L->h * L->h;
+#define SHARED(a, b) fmax(0.1 * h2, h2 - fmax((a), (b)))
+	for (int64_t k = 0; k < nlk; k++) {
+		const int64_t v = L->lk_out[k];
+		const int side = 5 - L->ch_dir[nf + k]; /* v's face towards the link chain */
+		L->lk_g[k] = FARADAY * SHARED(red[6 * v + side], 0) / core_to_face(L, react, v, side);
+	}
+	/* the core Laplacian: the area they share over the distance between core
+	 * nodes; a pair joined by a link chain keeps its entry (weight 0) */
 	int64_t nnz = 0;
 	for (int64_t q = 0; q < nc; q++) {
 		neighbours(L, L->voxel[q], nb);
@@ -250,7 +460,6 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 		return NULL;
 	}
 	L->P.n = nc, L->P.rowptr = L->K.rowptr, L->P.col = L->K.col;
-	const double F_h2 = FARADAY * L->h * L->h;
 	for (int64_t q = 0; q < nc; q++) {
 		neighbours(L, L->voxel[q], nb);
 		int64_t p = L->K.rowptr[q], pd = -1;
@@ -266,8 +475,9 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 			if (!linked) {
 				const double len = core_to_face(L, react, q, d) +
 						   core_to_face(L, react, b, 5 - d);
-				L->K.val[p] = -F_h2 / len;
-				dsum += F_h2 / len;
+				const double g = FARADAY * SHARED(red[6 * q + d], red[6 * b + 5 - d]) / len;
+				L->K.val[p] = -g;
+				dsum += g;
 			}
 			p++;
 		}
@@ -275,6 +485,8 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 			pd = p, L->K.col[p++] = q;
 		L->K.val[pd] = dsum;
 	}
+#undef SHARED
+	free(red);
 	for (int64_t k = 0; k < nlk; k++) {
 		const int64_t in = L->ch_core[nf + k], out = L->lk_out[k];
 		L->lk_kin[k] = find_pos(&L->K, in, out);
@@ -395,6 +607,51 @@ int vb_lithium_load(const vb_lithium *L, const double *mean, const double *c_sub
 	return VB_OK;
 }
 
+/* Adds the side links' fluxes to R: pairs colour by colour (a colour
+ * touches a chain once, so its pairs run in parallel), then each chain's
+ * entries, then their receivers; a fixed order on any thread count. */
+static void side_residual(vb_lithium *L, const double *c, double *R)
+{
+	const int n = L->sg->n;
+	double d;
+#pragma omp parallel for schedule(static)
+	for (int64_t i = 0; i < L->nstate; i++)
+		L->phi_all[i] = vb_cam_kirchhoff(L->law, c[i], &d);
+	const double *phi = L->phi_all;
+	for (int col = 0; col < 6; col++) {
+#pragma omp parallel for schedule(static)
+		for (int64_t p = L->pair_ptr[col]; p < L->pair_ptr[col + 1]; p++) {
+			const int64_t oa = L->ch_off[L->pair_a[p]], ob = L->ch_off[L->pair_b[p]];
+			const double *g = L->pair_g + p * n;
+			const int na = geometry(L, L->pair_a[p])->n;
+			for (int j = 1; j <= na; j++) {
+				const double f = g[j - 1] * (phi[oa + j] - phi[ob + j]);
+				R[oa + j] += f, R[ob + j] -= f;
+			}
+		}
+	}
+#pragma omp parallel for schedule(static)
+	for (int64_t t = 0; t < L->nf; t++) {
+		const int64_t o = L->ch_off[t];
+		for (int64_t k = L->ent_ptr[t]; k < L->ent_ptr[t + 1]; k++) {
+			const double *g = L->ent_g + k * n, pr = phi[L->ent_rec[k]];
+			double sum = 0;
+			for (int j = 1; j <= n; j++) {
+				const double f = g[j - 1] * (phi[o + j] - pr);
+				R[o + j] += f, sum += f;
+			}
+			L->ent_sum[k] = sum;
+		}
+	}
+#pragma omp parallel for schedule(static)
+	for (int64_t r = 0; r < L->nrec; r++) {
+		double s = 0;
+		for (int64_t p = L->rec_ptr[r]; p < L->rec_ptr[r + 1]; p++)
+			s += L->ent_sum[L->rec_ent[p]];
+		R[L->rec_idx[r]] -= s;
+	}
+}
+
 void vb_lithium_residual(vb_lithium *L, const double *c, const double *c_old, double dt,
 			 const double *i_face, double *R)
 {
@@ -430,6 +687,7 @@ void vb_lithium_residual(vb_lithium *L, const double *c, const double *c_old, do
 			s += L->src0[L->co[p]];
 		R[q] += F_dt * L->v_core[q] * (c[q] - c_old[q]) - s;
 	}
+	side_residual(L, c, R);
 }
 
 void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double *a_face,
@@ -452,7 +710,7 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 			a = L->lk_g[t - L->nf] * d0;
 		}
 		vb_subgrid_factor(geometry(L, t), L->law, L->ch_cls[t], c + o, c[q], F_dt, a,
-				  L->lu + 3 * (o - L->nc), k);
+				  L->g_side + o, L->lu + 3 * (o - L->nc), k);
 		L->a_in[t] = k->r_q_cq - k->r_q_cn * k->znn * k->r_n_cq;
 		if (t < L->nf) {
 			if (face != NULL) {
@@ -477,7 +735,7 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 			a += L->a_in[L->cf[p]];
 		for (int64_t p = L->co_ptr[q]; p < L->co_ptr[q + 1]; p++)
 			a += L->a_out[L->co[p]];
-		const double extra = F_dt * L->v_core[q] + a, dq = L->d_core[q];
+		const double dq = L->d_core[q], extra = F_dt * L->v_core[q] + a + L->g_side[q] * dq;
 		L->diag_extra[q] = extra;
 		for (int64_t p = L->K.rowptr[q]; p < L->K.rowptr[q + 1]; p++) {
 			L->P.val[p] = L->K.val[p];

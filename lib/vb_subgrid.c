@@ -38,7 +38,7 @@ void vb_subgrid_free(vb_subgrid **sp)
 	if (sp == NULL || *sp == NULL)
 		return;
 	free((*sp)->vol), free((*sp)->cond), free((*sp)->total);
-	free((*sp)->depth), free((*sp)->core_depth), free((*sp)->width0);
+	free((*sp)->depth), free((*sp)->core_depth), free((*sp)->width);
 	free(*sp);
 	*sp = NULL;
 }
@@ -74,7 +74,7 @@ vb_subgrid *vb_subgrid_new(double h, const vb_subgrid_opts *o, vb_err *e)
 	    (s->total = malloc(nc * sizeof *s->total)) == NULL ||
 	    (s->depth = malloc(nc * sizeof *s->depth)) == NULL ||
 	    (s->core_depth = malloc(nc * sizeof *s->core_depth)) == NULL ||
-	    (s->width0 = malloc(nc * sizeof *s->width0)) == NULL) {
+	    (s->width = malloc((size_t)(nc * n1) * sizeof *s->width)) == NULL) {
 		free(bound), free(pos);
 		vb_subgrid_free(&s);
 		vb_err_set(e, VB_ERR_RUN, "out of memory for the sub-voxel geometry");
@@ -92,12 +92,13 @@ vb_subgrid *vb_subgrid_new(double h, const vb_subgrid_opts *o, vb_err *e)
 				s->core_depth[c] = opp ? 0.5 * h : 0.5 * (depth + h);
 				/* geometric widths w_k = w_1 r^(k-1) summing to the depth */
 				const double w1 = r == 1 ? depth / n : depth * (r - 1) / (pow(r, n) - 1);
-				s->width0[c] = w1;
 				bound[0] = 0, pos[0] = 0;
-				double w = w1;
+				double w = w1, *width = s->width + c * n1;
+				width[0] = 0;
 				for (int k = 1; k <= n; k++, w *= r) {
 					bound[k] = k == n ? depth : bound[k - 1] + w;
 					pos[k] = 0.5 * (bound[k - 1] + bound[k]);
+					width[k] = bound[k] - bound[k - 1];
 				}
 				double *vol = s->vol + c * n1, *cond = s->cond + c * n1;
 				vol[0] = 0;
@@ -154,7 +155,8 @@ void vb_subgrid_solve(int n, const double *lu, const double *r, double *x)
 }
 
 void vb_subgrid_factor(const vb_subgrid *s, const vb_cam *cam, int cls, const double *c, double cq,
-		       double F_dt, double a_face, double *lu, vb_subgrid_coupling *k)
+		       double F_dt, double a_face, const double *g_side, double *lu,
+		       vb_subgrid_coupling *k)
 {
 	const int n = s->n;
 	const double *vol = s->vol + cls * (n + 1), *cond = s->cond + cls * (n + 1);
@@ -168,7 +170,7 @@ void vb_subgrid_factor(const vb_subgrid *s, const vb_cam *cam, int cls, const do
 			d_next = d_core;
 		const double g_in = j > 0 ? FARADAY * cond[j - 1] : 0, g_out = FARADAY * cond[j];
 		lu[3 * j] = -g_in * d_prev;			       /* d R_j / d c_(j-1) */
-		lu[3 * j + 1] = F_dt * vol[j] + (g_in + g_out) * d_here; /* d R_j / d c_j */
+		lu[3 * j + 1] = F_dt * vol[j] + (g_in + g_out + (g_side ? g_side[j] : 0)) * d_here;
 		lu[3 * j + 2] = j < n ? -g_out * d_next : 0;	       /* d R_j / d c_(j+1) */
 		d_prev = d_here, d_here = d_next;
 	}

@@ -50,7 +50,7 @@ typedef struct vb_subgrid {
 	double *vol;	    /* [cls (n + 1) + j]: volume of node j, m^3 (0 for j = 0) */
 	double *cond;	    /* [cls (n + 1) + j]: area / length of link j, m */
 	double *total;	    /* [cls]: volume of a whole chain, m^3 */
-	double *width0;	    /* [cls]: width of the cell at the surface, m */
+	double *width;	    /* [cls (n + 1) + j]: width of node j along the normal, m (0 for j = 0) */
 } vb_subgrid;
 
 /* Geometry for voxel edge h (m) with options o (NULL: defaults); VB_ERR_INPUT
@@ -85,10 +85,13 @@ typedef struct vb_subgrid_coupling {
 } vb_subgrid_coupling;
 
 /* Jacobian block T of one chain at state c (core cq) with the surface
- * node's Butler-Volmer derivative a_face = d i_face / d c_0 (A m^3/mol):
- * factorised into lu (3 (n + 1) values, the caller's) and summarised in k. */
+ * node's Butler-Volmer derivative a_face = d i_face / d c_0 (A m^3/mol) and,
+ * when g_side is not NULL, each node's links to the side (F x area / length,
+ * m) on its diagonal: factorised into lu (3 (n + 1) values, the caller's)
+ * and summarised in k. */
 void vb_subgrid_factor(const vb_subgrid *s, const vb_cam *cam, int cls, const double *c, double cq,
-		       double F_dt, double a_face, double *lu, vb_subgrid_coupling *k);
+		       double F_dt, double a_face, const double *g_side, double *lu,
+		       vb_subgrid_coupling *k);
 
 /* x = T^-1 r with the factors of vb_subgrid_factor (n + 1 values each; x
  * may be r). */
