@@ -65,8 +65,18 @@ struct vb_lithium {
 	double *ent_g;		    /* nent x n: F x area / length of each node's link */
 	double *ent_sum;	    /* nent: F x Li leaving the chain through it, A */
 	int64_t nrec, *rec_idx, *rec_ptr, *rec_ent; /* receivers and their entries */
-	double *g_side;		    /* nstate: F x the side links' area / length per node */
 	double *phi_all;	    /* nstate: Kirchhoff potential of every node */
+	double *g_side;		    /* nstate: F x the side links' area / length per node */
+	/* the side links in the condensed core block: when two neighbouring
+	 * chains differ as a whole, storage, not their own links, resists, so
+	 * the coupling a Newton left out would be D dt / h^2 of the diagonal;
+	 * summed over their nodes it joins their cores instead (chains follow
+	 * their cores in that mode), see docs/solve.md */
+	int64_t *sc_ptr, *sc;	    /* per core: the side pairs of its chains */
+	int64_t *sc_pos;	    /* per coupling in sc: position of (core, partner) in K */
+	double *side_G;		    /* npair: F x sum over nodes of area/length x D x response */
+	double *resp;		    /* nstate: each chain node's response to its core (0..1) */
+	double *Ks;		    /* K's pattern: the cores' side coupling */
 	double dt;
 };
 
@@ -93,7 +103,9 @@ void vb_lithium_free(vb_lithium **Lp)
 	free(L->pair_a), free(L->pair_b), free(L->ent_ptr), free(L->ent_rec), free(L->ent_len);
 	free(L->pair_g), free(L->pair_e), free(L->ent_e), free(L->ent_g);
 	free(L->ent_sum), free(L->rec_idx), free(L->rec_ptr), free(L->rec_ent);
-	free(L->g_side), free(L->phi_all);
+	free(L->phi_all), free(L->g_side), free(L->sc_ptr), free(L->sc), free(L->sc_pos);
+	free(L->side_G), free(L->resp);
+	free(L->Ks);
 	free(L);
 	*Lp = NULL;
 }
@@ -187,7 +199,7 @@ static int by_receiver(const void *a, const void *b)
 }
 
 /* The side links of the reacting chains (struct vb_lithium), their
- * conductances summed per node into g_side, and red[6 q + e]: the strip of
+ * conductances, and red[6 q + e]: the strip of
  * core q's face e that they take from the links between cores. */
 static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, double *red)
 {
@@ -209,11 +221,15 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 				if (axis_of[e] == axis_of[d] || nb[e] < 0 || core[nb[e]] < 0)
 					continue;
 				const int64_t b = core[nb[e]];
-				/* the voxel beside has a chain of the same kind from the same
-				 * direction: a pair, node by node */
-				const int same = link ? !react[b] && (L->active[b] >> d & 1)
-						      : react[b] >> d & 1;
-				if (same) {
+				/* the voxel beside has a reacting chain from the same
+				 * direction: a pair, node by node. (Link chains get no side
+				 * links: their cells, up to 0.3 h wide, would couple about
+				 * 0.2 of their diagonal outside the Jacobian, Newton then
+				 * converged at 0.3 an iteration, for +0.4 % of capacity in
+				 * the composite at 0.5 um.) */
+				if (link)
+					continue;
+				if (react[b] >> d & 1) {
 					if (pass == 1)
 						red[6 * q + e] += L->h * depth;
 					if (e < 3)
@@ -260,7 +276,8 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 			    !ALLOC(L->pair_g, npair * L->sg->n) || !ALLOC(L->ent_g, nent * L->sg->n) ||
 			    !ALLOC(L->ent_ptr, nf + 1) || !ALLOC(L->ent_rec, nent) ||
 			    !ALLOC(L->ent_len, nent) || !ALLOC(L->ent_sum, nent) ||
-			    !ALLOC(L->g_side, L->nstate) || !ALLOC(L->phi_all, L->nstate))
+			    !ALLOC(L->phi_all, L->nstate) || !ALLOC(L->side_G, npair + nent) ||
+			    !ALLOC(L->g_side, L->nstate) || !ALLOC(L->resp, L->nstate))
 				return VB_ERR_RUN;
 		}
 	}
@@ -284,8 +301,8 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 	L->rec_ptr[nrec] = nent;
 	L->nrec = nrec;
 	free(rp);
-	/* per node: F x the side links' area / length, for the Jacobian's
-	 * diagonal (the links themselves stay out of the condensed system) */
+	/* per node pair or link: F x area / length, and their sums per node for
+	 * the chains' diagonal (a node's own dependence on its side links) */
 	const int n = L->sg->n, n1 = n + 1;
 	for (int64_t p = 0; p < L->npair; p++) {
 		/* node j's strip on the shared face: its width times the length the
@@ -300,7 +317,6 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 			const double g = FARADAY * fmin(wa[j], wb[j]) *
 					 fmin(side_extent(L, a, e, j), side_extent(L, b, 5 - e, j)) / L->h;
 			L->pair_g[p * n + j - 1] = g;
-			L->g_side[L->ch_off[a] + j] += g, L->g_side[L->ch_off[b] + j] += g;
 		}
 	}
 	for (int64_t t = 0; t < nf; t++) {
@@ -313,6 +329,43 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 				L->g_side[L->ch_off[t] + j] += g, L->g_side[L->ent_rec[k]] += g;
 			}
 	}
+	return VB_OK;
+}
+
+/* The two cores a side pair s joins. */
+static void side_ends(const vb_lithium *L, int64_t s, int64_t *a, int64_t *b)
+{
+	*a = L->ch_core[L->pair_a[s]], *b = L->ch_core[L->pair_b[s]];
+}
+
+/* Per core the side couplings it takes part in, and where they go in K. */
+static int side_cores(vb_lithium *L)
+{
+	/* pairs only: an entry's junction hangs on the chain's own core (through
+	 * a link 20 times its side links), so a chain that follows its core sends
+	 * it next to nothing, and a coupling of the two cores, tried, was wrong
+	 * enough to make Newton crawl */
+	const int64_t ns = L->npair, nc = L->nc;
+	if (!ALLOC(L->sc_ptr, nc + 1) || !ALLOC(L->sc, 2 * ns) || !ALLOC(L->sc_pos, 2 * ns) ||
+	    !ALLOC(L->Ks, L->K.rowptr[nc]))
+		return VB_ERR_RUN;
+	int64_t a, b;
+	for (int64_t s = 0; s < ns; s++) {
+		side_ends(L, s, &a, &b);
+		L->sc_ptr[a + 1]++, L->sc_ptr[b + 1]++;
+	}
+	for (int64_t q = 0; q < nc; q++)
+		L->sc_ptr[q + 1] += L->sc_ptr[q];
+	int64_t *fill = calloc((size_t)nc + 1, sizeof *fill);
+	if (fill == NULL)
+		return VB_ERR_RUN;
+	for (int64_t s = 0; s < ns; s++) {
+		side_ends(L, s, &a, &b);
+		const int64_t pa = L->sc_ptr[a] + fill[a]++, pb = L->sc_ptr[b] + fill[b]++;
+		L->sc[pa] = s, L->sc_pos[pa] = find_pos(&L->K, a, b);
+		L->sc[pb] = s, L->sc_pos[pb] = find_pos(&L->K, b, a);
+	}
+	free(fill);
 	return VB_OK;
 }
 
@@ -491,6 +544,11 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 		const int64_t in = L->ch_core[nf + k], out = L->lk_out[k];
 		L->lk_kin[k] = find_pos(&L->K, in, out);
 		L->lk_kout[k] = find_pos(&L->K, out, in);
+	}
+	if (side_cores(L) != VB_OK) {
+		vb_lithium_free(&L);
+		vb_err_set(e, VB_ERR_RUN, "out of memory for the side links of the sub-voxel chains");
+		return NULL;
 	}
 	return L;
 }
@@ -713,6 +771,15 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 				  L->g_side + o, L->lu + 3 * (o - L->nc), k);
 		L->a_in[t] = k->r_q_cq - k->r_q_cn * k->znn * k->r_n_cq;
 		if (t < L->nf) {
+			/* how each node follows its core: -(T^-1 e_n) d R_n / d c_q */
+			const int n_t = geometry(L, t)->n;
+			double en[65] = {0}, x[65] = {0};
+			en[n_t] = 1;
+			vb_subgrid_solve(n_t, L->lu + 3 * (o - L->nc), en, x);
+			for (int j = 0; j <= n_t; j++)
+				L->resp[o + j] = -x[j] * k->r_n_cq;
+		}
+		if (t < L->nf) {
 			if (face != NULL) {
 				face[t].s00 = k->z00;
 				face[t].s0q = -k->z0n * k->r_n_cq;
@@ -728,6 +795,34 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 			L->c_io[j] = -k->r_q_cn * k->zn0 * L->l0[j];
 		}
 	}
+	/* the pairs' coupling of their cores: F x area / length x D, summed
+	 * over the nodes */
+	const int n = L->sg->n;
+#pragma omp parallel for schedule(static)
+	for (int64_t s = 0; s < L->npair; s++) {
+		const int64_t oa = L->ch_off[L->pair_a[s]], ob = L->ch_off[L->pair_b[s]];
+		double G = 0, da, db;
+		for (int j = 1; j <= n; j++) {
+			vb_cam_kirchhoff(L->law, c[oa + j], &da);
+			vb_cam_kirchhoff(L->law, c[ob + j], &db);
+			G += L->pair_g[s * n + j - 1] * 0.5 * (da + db) * L->resp[oa + j] *
+			     L->resp[ob + j];
+		}
+		L->side_G[s] = G;
+	}
+#pragma omp parallel for schedule(static)
+	for (int64_t q = 0; q < L->nc; q++) {
+		for (int64_t p = L->K.rowptr[q]; p < L->K.rowptr[q + 1]; p++)
+			L->Ks[p] = 0;
+		int64_t pd = L->K.rowptr[q];
+		while (L->K.col[pd] != q)
+			pd++;
+		for (int64_t p = L->sc_ptr[q]; p < L->sc_ptr[q + 1]; p++) {
+			const double G = L->side_G[L->sc[p]];
+			L->Ks[L->sc_pos[p]] -= G;
+			L->Ks[pd] += G;
+		}
+	}
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < L->nc; q++) {
 		double a = 0;
@@ -735,13 +830,17 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 			a += L->a_in[L->cf[p]];
 		for (int64_t p = L->co_ptr[q]; p < L->co_ptr[q + 1]; p++)
 			a += L->a_out[L->co[p]];
-		const double dq = L->d_core[q], extra = F_dt * L->v_core[q] + a + L->g_side[q] * dq;
+		const double dq = L->d_core[q], extra = F_dt * L->v_core[q] + a;
 		L->diag_extra[q] = extra;
 		for (int64_t p = L->K.rowptr[q]; p < L->K.rowptr[q + 1]; p++) {
+			const int64_t b = L->K.col[p];
 			L->P.val[p] = L->K.val[p];
-			if (L->K.col[p] == q) {
-				L->D_q[q] = L->K.val[p] * dq + extra;
-				L->P.val[p] += extra / dq;
+			if (b == q) {
+				L->D_q[q] = L->K.val[p] * dq + extra + L->Ks[p];
+				L->P.val[p] += (extra + L->Ks[p]) / dq;
+			} else if (L->Ks[p] != 0) {
+				/* in w = D c, symmetric and diagonally dominant */
+				L->P.val[p] += L->Ks[p] / fmax(dq, L->d_core[b]);
 			}
 		}
 		/* a link chain's condensed coupling, symmetrised for the
@@ -815,6 +914,8 @@ void vb_lithium_core_apply(vb_lithium *L, const double *x, double *y)
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < L->nc; q++) {
 		double s = L->diag_extra[q] * x[q];
+		for (int64_t p = L->K.rowptr[q]; p < L->K.rowptr[q + 1]; p++)
+			s += L->Ks[p] * x[L->K.col[p]];
 		for (int64_t p = L->cf_ptr[q]; p < L->cf_ptr[q + 1]; p++) {
 			const int64_t t = L->cf[p];
 			if (t >= L->nf)
