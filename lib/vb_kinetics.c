@@ -20,5 +20,7 @@ double vb_kinetics_cam_exchange(double i00, double alpha, double ce, double cs, 
 		return 0;
 	}
 	*dln_dcs = alpha / cs - (1 - alpha) / (cmax - cs);
+	if (alpha == 0.5) /* the shipped sets: one sqrt for three pow */
+		return i00 * sqrt(ce * cs * (cmax - cs));
 	return i00 * pow(ce, alpha) * pow(cs, alpha) * pow(cmax - cs, 1 - alpha);
 }

@@ -97,6 +97,9 @@ void vb_linsolve_spmv(const vb_csr *A, const double *x, double *y);
 /* Dot product summed in a fixed order whatever the thread count. */
 double vb_linsolve_dot(const double *a, const double *b, int64_t n);
 
+/* Sum of n values, in a fixed order whatever the thread count. */
+double vb_linsolve_sum(const double *a, int64_t n);
+
 /* A linear operator y = op(ctx, x) on vectors of n values. */
 typedef int (*vb_linsolve_op)(void *ctx, const double *x, double *y, vb_err *e);
 

@@ -48,7 +48,7 @@ struct vb_lithium {
 	double *c_oi, *c_io;	   /* nlk: condensed (outer row, inner col), (inner, outer) */
 	double *l0, *m0;	   /* nlk: d R_0 / d c_out, d R_out / d c_0 */
 	double *u0, *un;	   /* nch: chain solves of a right-hand side */
-	double *d_core, *phi_core, *diag_extra, *D_q, *wq;
+	double *diag_extra, *D_q, *wq;
 	/* side links of the reacting chains (docs/solve.md): node j of a chain
 	 * to node j of the chain of the same direction in the voxel beside it
 	 * (pairs, coloured so that a colour touches a chain once), or to what
@@ -65,7 +65,7 @@ struct vb_lithium {
 	double *ent_g;		    /* nent x n: F x area / length of each node's link */
 	double *ent_sum;	    /* nent: F x Li leaving the chain through it, A */
 	int64_t nrec, *rec_idx, *rec_ptr, *rec_ent; /* receivers and their entries */
-	double *phi_all;	    /* nstate: Kirchhoff potential of every node */
+	double *phi_all, *d_all;    /* nstate: Kirchhoff potential and diffusivity of every node */
 	double *g_side;		    /* nstate: F x the side links' area / length per node */
 	/* the side links in the condensed core block: when two neighbouring
 	 * chains differ as a whole, storage, not their own links, resists, so
@@ -99,11 +99,11 @@ void vb_lithium_free(vb_lithium **Lp)
 	free(L->P.val);
 	free(L->lu), free(L->cpl), free(L->flux), free(L->src0), free(L->a_in), free(L->a_out);
 	free(L->c_oi), free(L->c_io), free(L->l0), free(L->m0), free(L->u0), free(L->un);
-	free(L->d_core), free(L->phi_core), free(L->diag_extra), free(L->D_q), free(L->wq);
+	free(L->diag_extra), free(L->D_q), free(L->wq);
 	free(L->pair_a), free(L->pair_b), free(L->ent_ptr), free(L->ent_rec), free(L->ent_len);
 	free(L->pair_g), free(L->pair_e), free(L->ent_e), free(L->ent_g);
 	free(L->ent_sum), free(L->rec_idx), free(L->rec_ptr), free(L->rec_ent);
-	free(L->phi_all), free(L->g_side), free(L->sc_ptr), free(L->sc), free(L->sc_pos);
+	free(L->phi_all), free(L->d_all), free(L->g_side), free(L->sc_ptr), free(L->sc), free(L->sc_pos);
 	free(L->side_G), free(L->resp);
 	free(L->Ks);
 	free(L);
@@ -276,7 +276,8 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 			    !ALLOC(L->pair_g, npair * L->sg->n) || !ALLOC(L->ent_g, nent * L->sg->n) ||
 			    !ALLOC(L->ent_ptr, nf + 1) || !ALLOC(L->ent_rec, nent) ||
 			    !ALLOC(L->ent_len, nent) || !ALLOC(L->ent_sum, nent) ||
-			    !ALLOC(L->phi_all, L->nstate) || !ALLOC(L->side_G, npair + nent) ||
+			    !ALLOC(L->phi_all, L->nstate) || !ALLOC(L->d_all, L->nstate) ||
+			    !ALLOC(L->side_G, npair + nent) ||
 			    !ALLOC(L->g_side, L->nstate) || !ALLOC(L->resp, L->nstate))
 				return VB_ERR_RUN;
 		}
@@ -420,8 +421,8 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 	    !ALLOC(L->cpl, nch) || !ALLOC(L->flux, nch) || !ALLOC(L->src0, nlk) ||
 	    !ALLOC(L->a_in, nch) || !ALLOC(L->a_out, nlk) || !ALLOC(L->c_oi, nlk) ||
 	    !ALLOC(L->c_io, nlk) || !ALLOC(L->l0, nlk) || !ALLOC(L->m0, nlk) ||
-	    !ALLOC(L->u0, nch) || !ALLOC(L->un, nch) || !ALLOC(L->d_core, nc) ||
-	    !ALLOC(L->phi_core, nc) || !ALLOC(L->diag_extra, nc) || !ALLOC(L->D_q, nc) ||
+	    !ALLOC(L->u0, nch) || !ALLOC(L->un, nch) ||
+	    !ALLOC(L->diag_extra, nc) || !ALLOC(L->D_q, nc) ||
 	    !ALLOC(L->wq, nc) || !ALLOC(L->K.rowptr, nc + 1)) {
 		vb_lithium_free(&L);
 		vb_err_set(e, VB_ERR_RUN, "out of memory for %lld sub-voxel chains",
@@ -665,16 +666,22 @@ int vb_lithium_load(const vb_lithium *L, const double *mean, const double *c_sub
 	return VB_OK;
 }
 
+/* The Kirchhoff potential and diffusivity of every node at state c (the
+ * cores' first, index q). */
+static void eval_nodes(vb_lithium *L, const double *c)
+{
+#pragma omp parallel for schedule(static)
+	for (int64_t i = 0; i < L->nstate; i++)
+		L->phi_all[i] = vb_cam_kirchhoff(L->law, c[i], &L->d_all[i]);
+}
+
 /* Adds the side links' fluxes to R: pairs colour by colour (a colour
  * touches a chain once, so its pairs run in parallel), then each chain's
  * entries, then their receivers; a fixed order on any thread count. */
 static void side_residual(vb_lithium *L, const double *c, double *R)
 {
 	const int n = L->sg->n;
-	double d;
-#pragma omp parallel for schedule(static)
-	for (int64_t i = 0; i < L->nstate; i++)
-		L->phi_all[i] = vb_cam_kirchhoff(L->law, c[i], &d);
+	(void)c;
 	const double *phi = L->phi_all;
 	for (int col = 0; col < 6; col++) {
 #pragma omp parallel for schedule(static)
@@ -715,27 +722,23 @@ void vb_lithium_residual(vb_lithium *L, const double *c, const double *c_old, do
 {
 	const double F_dt = FARADAY / dt;
 	L->dt = dt;
-#pragma omp parallel for schedule(static)
-	for (int64_t q = 0; q < L->nc; q++)
-		L->phi_core[q] = vb_cam_kirchhoff(L->law, c[q], &L->d_core[q]);
+	eval_nodes(L, c);
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < L->nch; t++) {
-		const int64_t o = L->ch_off[t];
+		const int64_t o = L->ch_off[t], q = L->ch_core[t];
 		double src;
 		if (t < L->nf) {
 			src = i_face[t];
 		} else {
 			/* Li leaving the junction node for the core across the face */
 			const int64_t k = t - L->nf;
-			double d;
-			src = L->lk_g[k] *
-			      (vb_cam_kirchhoff(L->law, c[o], &d) - L->phi_core[L->lk_out[k]]);
+			src = L->lk_g[k] * (L->phi_all[o] - L->phi_all[L->lk_out[k]]);
 			L->src0[k] = src;
 		}
-		L->flux[t] = vb_subgrid_residual(geometry(L, t), L->law, L->ch_cls[t], c + o,
-						 c_old + o, c[L->ch_core[t]], F_dt, src, R + o);
+		L->flux[t] = vb_subgrid_residual(geometry(L, t), L->ch_cls[t], L->phi_all + o,
+						 L->phi_all[q], c + o, c_old + o, F_dt, src, R + o);
 	}
-	vb_linsolve_spmv(&L->K, L->phi_core, R);
+	vb_linsolve_spmv(&L->K, L->phi_all, R);
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < L->nc; q++) {
 		double s = 0;
@@ -753,31 +756,21 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 {
 	const double F_dt = FARADAY / dt;
 	L->dt = dt;
-#pragma omp parallel for schedule(static)
-	for (int64_t q = 0; q < L->nc; q++)
-		L->phi_core[q] = vb_cam_kirchhoff(L->law, c[q], &L->d_core[q]);
+	(void)c; /* the residual's evaluation of the same state holds */
+	const double *d_all = L->d_all;
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < L->nch; t++) {
 		const int64_t o = L->ch_off[t], q = L->ch_core[t];
 		vb_subgrid_coupling *k = &L->cpl[t];
-		double a, d0 = 0;
-		if (t < L->nf) {
-			a = a_face[t];
-		} else {
-			vb_cam_kirchhoff(L->law, c[o], &d0);
-			a = L->lk_g[t - L->nf] * d0;
-		}
-		vb_subgrid_factor(geometry(L, t), L->law, L->ch_cls[t], c + o, c[q], F_dt, a,
-				  L->g_side + o, L->lu + 3 * (o - L->nc), k);
+		const double d0 = d_all[o];
+		const double a = t < L->nf ? a_face[t] : L->lk_g[t - L->nf] * d0;
+		vb_subgrid_factor(geometry(L, t), L->ch_cls[t], d_all + o, d_all[q], F_dt, a,
+				  L->g_side + o, L->lu + 3 * (o - L->nc), k, L->resp + o);
 		L->a_in[t] = k->r_q_cq - k->r_q_cn * k->znn * k->r_n_cq;
 		if (t < L->nf) {
 			/* how each node follows its core: -(T^-1 e_n) d R_n / d c_q */
-			const int n_t = geometry(L, t)->n;
-			double en[65] = {0}, x[65] = {0};
-			en[n_t] = 1;
-			vb_subgrid_solve(n_t, L->lu + 3 * (o - L->nc), en, x);
-			for (int j = 0; j <= n_t; j++)
-				L->resp[o + j] = -x[j] * k->r_n_cq;
+			for (int j = 0; j <= geometry(L, t)->n; j++)
+				L->resp[o + j] *= -k->r_n_cq;
 		}
 		if (t < L->nf) {
 			if (face != NULL) {
@@ -788,9 +781,9 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 		} else {
 			const int64_t j = t - L->nf, out = L->lk_out[j];
 			const double g = L->lk_g[j];
-			L->l0[j] = -g * L->d_core[out];
+			L->l0[j] = -g * d_all[out];
 			L->m0[j] = -g * d0;
-			L->a_out[j] = g * L->d_core[out] - L->m0[j] * k->z00 * L->l0[j];
+			L->a_out[j] = g * d_all[out] - L->m0[j] * k->z00 * L->l0[j];
 			L->c_oi[j] = -L->m0[j] * k->z0n * k->r_n_cq;
 			L->c_io[j] = -k->r_q_cn * k->zn0 * L->l0[j];
 		}
@@ -801,13 +794,10 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 #pragma omp parallel for schedule(static)
 	for (int64_t s = 0; s < L->npair; s++) {
 		const int64_t oa = L->ch_off[L->pair_a[s]], ob = L->ch_off[L->pair_b[s]];
-		double G = 0, da, db;
-		for (int j = 1; j <= n; j++) {
-			vb_cam_kirchhoff(L->law, c[oa + j], &da);
-			vb_cam_kirchhoff(L->law, c[ob + j], &db);
-			G += L->pair_g[s * n + j - 1] * 0.5 * (da + db) * L->resp[oa + j] *
-			     L->resp[ob + j];
-		}
+		double G = 0;
+		for (int j = 1; j <= n; j++)
+			G += L->pair_g[s * n + j - 1] * 0.5 * (d_all[oa + j] + d_all[ob + j]) *
+			     L->resp[oa + j] * L->resp[ob + j];
 		L->side_G[s] = G;
 	}
 #pragma omp parallel for schedule(static)
@@ -830,7 +820,7 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 			a += L->a_in[L->cf[p]];
 		for (int64_t p = L->co_ptr[q]; p < L->co_ptr[q + 1]; p++)
 			a += L->a_out[L->co[p]];
-		const double dq = L->d_core[q], extra = F_dt * L->v_core[q] + a;
+		const double dq = L->d_all[q], extra = F_dt * L->v_core[q] + a;
 		L->diag_extra[q] = extra;
 		for (int64_t p = L->K.rowptr[q]; p < L->K.rowptr[q + 1]; p++) {
 			const int64_t b = L->K.col[p];
@@ -840,7 +830,7 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 				L->P.val[p] += (extra + L->Ks[p]) / dq;
 			} else if (L->Ks[p] != 0) {
 				/* in w = D c, symmetric and diagonally dominant */
-				L->P.val[p] += L->Ks[p] / fmax(dq, L->d_core[b]);
+				L->P.val[p] += L->Ks[p] / fmax(dq, L->d_all[b]);
 			}
 		}
 		/* a link chain's condensed coupling, symmetrised for the
@@ -851,12 +841,12 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 				continue;
 			const int64_t j = t - L->nf, out = L->lk_out[j];
 			L->P.val[L->lk_kin[j]] =
-				-sqrt(L->c_io[j] * L->c_oi[j] / (L->d_core[out] * dq));
+				-sqrt(L->c_io[j] * L->c_oi[j] / (L->d_all[out] * dq));
 		}
 		for (int64_t p = L->co_ptr[q]; p < L->co_ptr[q + 1]; p++) {
 			const int64_t j = L->co[p], in = L->ch_core[L->nf + j];
 			L->P.val[L->lk_kout[j]] =
-				-sqrt(L->c_io[j] * L->c_oi[j] / (L->d_core[in] * dq));
+				-sqrt(L->c_io[j] * L->c_oi[j] / (L->d_all[in] * dq));
 		}
 	}
 }
@@ -909,7 +899,7 @@ void vb_lithium_core_apply(vb_lithium *L, const double *x, double *y)
 {
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < L->nc; q++)
-		L->wq[q] = L->d_core[q] * x[q];
+		L->wq[q] = L->d_all[q] * x[q];
 	vb_linsolve_spmv(&L->K, L->wq, y);
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < L->nc; q++) {
@@ -938,7 +928,7 @@ int vb_lithium_core_solve(vb_lithium *L, const double *r, double *z, vb_err *e)
 {
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < L->nc; q++)
-		L->wq[q] = L->d_core[q] * r[q] / L->D_q[q];
+		L->wq[q] = L->d_all[q] * r[q] / L->D_q[q];
 	vb_linsolve_opts o = vb_linsolve_defaults();
 	o.method = VB_LINSOLVE_PCG;
 	o.rtol = 1e-8;
@@ -946,27 +936,39 @@ int vb_lithium_core_solve(vb_lithium *L, const double *r, double *z, vb_err *e)
 	int rc = vb_linsolve_spd(&L->P, r, L->wq, &o, NULL, e);
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < L->nc; q++)
-		z[q] = L->wq[q] / L->d_core[q];
+		z[q] = L->wq[q] / L->d_all[q];
 	return rc;
 }
 
 double vb_lithium_rounding(const vb_lithium *L, const double *c, double dt)
 {
+	/* fixed blocks of chains, summed in order: the same on any thread count */
+	enum { BLOCKS = 64 };
 	const double F_dt = FARADAY / dt;
-	double s = 0, d;
-	for (int64_t q = 0; q < L->nc; q++) {
-		double t = F_dt * L->v_core[q] * c[q];
-		s += t * t;
-	}
-	for (int64_t t = 0; t < L->nch; t++) {
-		const vb_subgrid *g = geometry(L, t);
-		const double *vol = g->vol + L->ch_cls[t] * (g->n + 1),
-			     *cond = g->cond + L->ch_cls[t] * (g->n + 1), *ct = c + L->ch_off[t];
-		for (int j = 0; j <= g->n; j++) {
-			double x = F_dt * vol[j] * ct[j] +
-				   FARADAY * cond[j] * fabs(vb_cam_kirchhoff(L->law, ct[j], &d));
-			s += x * x;
+	double part[BLOCKS];
+#pragma omp parallel for schedule(static)
+	for (int blk = 0; blk < BLOCKS; blk++) {
+		double s = 0, d;
+		const int64_t q0 = L->nc * blk / BLOCKS, q1 = L->nc * (blk + 1) / BLOCKS;
+		for (int64_t q = q0; q < q1; q++) {
+			double t = F_dt * L->v_core[q] * c[q];
+			s += t * t;
 		}
+		const int64_t t0 = L->nch * blk / BLOCKS, t1 = L->nch * (blk + 1) / BLOCKS;
+		for (int64_t t = t0; t < t1; t++) {
+			const vb_subgrid *g = geometry(L, t);
+			const double *vol = g->vol + L->ch_cls[t] * (g->n + 1),
+				     *cond = g->cond + L->ch_cls[t] * (g->n + 1), *ct = c + L->ch_off[t];
+			for (int j = 0; j <= g->n; j++) {
+				double x = F_dt * vol[j] * ct[j] +
+					   FARADAY * cond[j] * fabs(vb_cam_kirchhoff(L->law, ct[j], &d));
+				s += x * x;
+			}
+		}
+		part[blk] = s;
 	}
+	double s = 0;
+	for (int blk = 0; blk < BLOCKS; blk++)
+		s += part[blk];
 	return s;
 }

@@ -73,7 +73,8 @@ int vb_lithium_load(const vb_lithium *L, const double *mean, const double *c_sub
 void vb_lithium_residual(vb_lithium *L, const double *c, const double *c_old, double dt,
 			 const double *i_face, double *R);
 
-/* Factorises every chain at state c with the surface nodes' Butler-Volmer
+/* Factorises every chain at state c, which must be the state of the last
+ * vb_lithium_residual call, with the surface nodes' Butler-Volmer
  * derivatives a_face = d i_face / d c_surf (A m^3/mol), and builds the
  * condensed core block. face (may be NULL) receives each reacting face's
  * coupling. */

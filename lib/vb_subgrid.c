@@ -114,33 +114,33 @@ vb_subgrid *vb_subgrid_new(double h, const vb_subgrid_opts *o, vb_err *e)
 	return s;
 }
 
-double vb_subgrid_residual(const vb_subgrid *s, const vb_cam *cam, int cls, const double *c,
-			   const double *c_old, double cq, double F_dt, double i_face, double *R)
+double vb_subgrid_residual(const vb_subgrid *s, int cls, const double *phi, double phi_q,
+			   const double *c, const double *c_old, double F_dt, double i_face,
+			   double *R)
 {
 	const int n = s->n;
 	const double *vol = s->vol + cls * (n + 1), *cond = s->cond + cls * (n + 1);
-	double d, phi_next = 0, phi = vb_cam_kirchhoff(cam, c[0], &d);
 	double flux_in = 0; /* current F x Li entering node j from the surface side */
 	for (int j = 0; j <= n; j++) {
-		phi_next = j < n ? vb_cam_kirchhoff(cam, c[j + 1], &d) : vb_cam_kirchhoff(cam, cq, &d);
-		const double flux_out = FARADAY * cond[j] * (phi - phi_next);
+		const double flux_out = FARADAY * cond[j] * (phi[j] - (j < n ? phi[j + 1] : phi_q));
 		R[j] = F_dt * vol[j] * (c[j] - c_old[j]) + flux_out - flux_in;
 		flux_in = flux_out;
-		phi = phi_next;
 	}
 	R[0] += i_face;
 	return flux_in;
 }
 
 /* LU of a tridiagonal matrix in place: lu[3j] the multiplier of row j (sub
- * diagonal over the previous pivot), lu[3j + 1] the pivot, lu[3j + 2] the
- * super diagonal. On entry lu holds (sub, diag, super) of each row. */
+ * diagonal over the previous pivot), lu[3j + 1] the reciprocal of the
+ * pivot, lu[3j + 2] the super diagonal. On entry lu holds (sub, diag,
+ * super) of each row. */
 static void tridiag_factor(int n, double *lu)
 {
+	lu[1] = 1 / lu[1];
 	for (int j = 1; j <= n; j++) {
-		const double m = lu[3 * j] / lu[3 * (j - 1) + 1];
+		const double m = lu[3 * j] * lu[3 * (j - 1) + 1];
 		lu[3 * j] = m;
-		lu[3 * j + 1] -= m * lu[3 * (j - 1) + 2];
+		lu[3 * j + 1] = 1 / (lu[3 * j + 1] - m * lu[3 * (j - 1) + 2]);
 	}
 }
 
@@ -149,48 +149,39 @@ void vb_subgrid_solve(int n, const double *lu, const double *r, double *x)
 	x[0] = r[0];
 	for (int j = 1; j <= n; j++)
 		x[j] = r[j] - lu[3 * j] * x[j - 1];
-	x[n] /= lu[3 * n + 1];
+	x[n] *= lu[3 * n + 1];
 	for (int j = n - 1; j >= 0; j--)
-		x[j] = (x[j] - lu[3 * j + 2] * x[j + 1]) / lu[3 * j + 1];
+		x[j] = (x[j] - lu[3 * j + 2] * x[j + 1]) * lu[3 * j + 1];
 }
 
-void vb_subgrid_factor(const vb_subgrid *s, const vb_cam *cam, int cls, const double *c, double cq,
-		       double F_dt, double a_face, const double *g_side, double *lu,
-		       vb_subgrid_coupling *k)
+void vb_subgrid_factor(const vb_subgrid *s, int cls, const double *d, double d_q, double F_dt,
+		       double a_face, const double *g_side, double *lu, vb_subgrid_coupling *k,
+		       double *col_n)
 {
 	const int n = s->n;
 	const double *vol = s->vol + cls * (n + 1), *cond = s->cond + cls * (n + 1);
-	double d_prev = 0, d_here, d_next, d_core;
-	vb_cam_kirchhoff(cam, c[0], &d_here);
-	vb_cam_kirchhoff(cam, cq, &d_core);
 	for (int j = 0; j <= n; j++) {
-		if (j < n)
-			vb_cam_kirchhoff(cam, c[j + 1], &d_next);
-		else
-			d_next = d_core;
 		const double g_in = j > 0 ? FARADAY * cond[j - 1] : 0, g_out = FARADAY * cond[j];
-		lu[3 * j] = -g_in * d_prev;			       /* d R_j / d c_(j-1) */
-		lu[3 * j + 1] = F_dt * vol[j] + (g_in + g_out + (g_side ? g_side[j] : 0)) * d_here;
-		lu[3 * j + 2] = j < n ? -g_out * d_next : 0;	       /* d R_j / d c_(j+1) */
-		d_prev = d_here, d_here = d_next;
+		lu[3 * j] = j > 0 ? -g_in * d[j - 1] : 0; /* d R_j / d c_(j-1) */
+		lu[3 * j + 1] = F_dt * vol[j] + (g_in + g_out + (g_side ? g_side[j] : 0)) * d[j];
+		lu[3 * j + 2] = j < n ? -g_out * d[j + 1] : 0; /* d R_j / d c_(j+1) */
 	}
 	lu[1] += a_face;
 	tridiag_factor(n, lu);
 	const double g_n = FARADAY * cond[n];
-	double dn;
-	vb_cam_kirchhoff(cam, c[n], &dn);
-	k->r_n_cq = -g_n * d_core;
-	k->r_q_cn = -g_n * dn;
-	k->r_q_cq = g_n * d_core;
+	k->r_n_cq = -g_n * d_q;
+	k->r_q_cn = -g_n * d[n];
+	k->r_q_cq = g_n * d_q;
 	/* two columns of T^-1: the responses to a unit source at the surface and
 	 * at the last node. n + 1 <= 65 values on the stack. */
 	double e[65] = {0}, x[65] = {0};
-	for (int j = 0; j <= n; j++)
-		e[j] = j == 0;
+	e[0] = 1;
 	vb_subgrid_solve(n, lu, e, x);
 	k->z00 = x[0], k->zn0 = x[n];
-	for (int j = 0; j <= n; j++)
-		e[j] = j == n;
+	e[0] = 0, e[n] = 1;
 	vb_subgrid_solve(n, lu, e, x);
 	k->z0n = x[0], k->znn = x[n];
+	if (col_n != NULL)
+		for (int j = 0; j <= n; j++)
+			col_n[j] = x[j];
 }

@@ -9,7 +9,6 @@
 #ifndef VB_SUBGRID_H
 #define VB_SUBGRID_H
 
-#include "vb_cam.h"
 #include "vb_err.h"
 
 typedef struct vb_subgrid_opts {
@@ -69,10 +68,12 @@ double vb_subgrid_core_to_face(const vb_subgrid *s, int opposite_cls);
  * (PHYSICS.md §2): R_j = F V_j (c_j - c_old_j) / dt + the Li leaving node j
  * through its links, plus i_face (the face's Butler-Volmer current, A,
  * positive anodic) on the surface node. c and c_old hold the n + 1 node
- * concentrations (mol/m^3), cq the core's; F_dt = F / dt. Returns the
- * current F x (Li flowing from the chain into the core), A. */
-double vb_subgrid_residual(const vb_subgrid *s, const vb_cam *cam, int cls, const double *c,
-			   const double *c_old, double cq, double F_dt, double i_face, double *R);
+ * concentrations (mol/m^3), phi their Kirchhoff potentials (vb_cam), phi_q
+ * the core's; F_dt = F / dt. Returns the current F x (Li flowing from the
+ * chain into the core), A. */
+double vb_subgrid_residual(const vb_subgrid *s, int cls, const double *phi, double phi_q,
+			   const double *c, const double *c_old, double F_dt, double i_face,
+			   double *R);
 
 /* How one chain couples to the rest of the system once it is eliminated
  * (docs/solve.md): entries of the inverse of its Jacobian block T (nodes
@@ -84,14 +85,15 @@ typedef struct vb_subgrid_coupling {
 	double r_q_cq;		   /* d R_q / d c_q of this link alone */
 } vb_subgrid_coupling;
 
-/* Jacobian block T of one chain at state c (core cq) with the surface
- * node's Butler-Volmer derivative a_face = d i_face / d c_0 (A m^3/mol) and,
- * when g_side is not NULL, each node's links to the side (F x area / length,
- * m) on its diagonal: factorised into lu (3 (n + 1) values, the caller's)
- * and summarised in k. */
-void vb_subgrid_factor(const vb_subgrid *s, const vb_cam *cam, int cls, const double *c, double cq,
-		       double F_dt, double a_face, const double *g_side, double *lu,
-		       vb_subgrid_coupling *k);
+/* Jacobian block T of one chain whose nodes have the diffusivities d (n + 1
+ * values, m^2/s; d_q the core's) with the surface node's Butler-Volmer
+ * derivative a_face = d i_face / d c_0 (A m^3/mol) and, when g_side is not
+ * NULL, each node's links to the side (F x area / length, m) on its
+ * diagonal: factorised into lu (3 (n + 1) values, the caller's) and
+ * summarised in k; col_n (n + 1 values, may be NULL) receives T^-1 e_n. */
+void vb_subgrid_factor(const vb_subgrid *s, int cls, const double *d, double d_q, double F_dt,
+		       double a_face, const double *g_side, double *lu, vb_subgrid_coupling *k,
+		       double *col_n);
 
 /* x = T^-1 r with the factors of vb_subgrid_factor (n + 1 values each; x
  * may be r). */
