@@ -247,6 +247,46 @@ uniform() {
 	cmp -n 64 -i 0:576 s.raw r.raw
 }
 
+@test "refine splits every voxel into N^3 of its phase: same shape, voxel size h/N" {
+	genstruct homogeneous --size 12x8x8um --voxel 2um --cam 0.6 --cbd 0.2 \
+		--electrolyte 0.2 --diameter 4um --seed 5 -o c.h5
+	run genstruct refine --factor 4 c.h5 -o f.h5
+	assert_success
+	run genstruct info --json f.h5
+	assert_success
+	[ "$(echo "$output" | jq -c .dims)" = "[24,16,16]" ]
+	[ "$(echo "$output" | jq -r .voxel_size_m)" = 5e-07 ]
+	fine=$(echo "$output" | jq -c '[.phases.CAM.fraction, .phases.CBD.fraction, .phases.electrolyte.fraction]')
+	coarse=$(genstruct info --json c.h5 | jq -c '[.phases.CAM.fraction, .phases.CBD.fraction, .phases.electrolyte.fraction]')
+	[ "$fine" = "$coarse" ]
+	# every fine voxel (i, j, k) holds the phase of coarse voxel (i/4, j/4, k/4)
+	genstruct export c.h5 -o c.raw
+	genstruct export f.h5 -o f.raw
+	od -An -tu1 -v c.raw | tr -s ' ' '\n' | sed '/^$/d' > c.txt
+	od -An -tu1 -v f.raw | tr -s ' ' '\n' | sed '/^$/d' > f.txt
+	awk 'NR == FNR { c[NR - 1] = $1; next }
+		{ v = FNR - 1; k = v % 16; j = int(v / 16) % 16; i = int(v / 256)
+		  if ($1 != c[(int(i / 4) * 4 + int(j / 4)) * 4 + int(k / 4)]) bad++ }
+		END { exit !(FNR == 6144 && bad == 0) }' c.txt f.txt
+	run h5dump -a /provenance/step_002/factor f.h5
+	assert_output --partial "(0): 4"
+	run h5dump -a /provenance/step_002/operation f.h5
+	assert_output --partial "refine"
+}
+
+@test "refine rejects a factor that is not a whole number from 2 to 16, and a missing one" {
+	genstruct homogeneous --size 8x8x8um --voxel 2um --cam 0.6 --seed 5 -o c.h5
+	for f in 1 17 2.5 x; do
+		run genstruct refine --factor "$f" c.h5 -o f.h5
+		assert_failure 2
+		assert_output --partial "--factor"
+		assert_no_output_file f.h5
+	done
+	run genstruct refine c.h5 -o f.h5
+	assert_failure 2
+	assert_output --partial "--factor N is required"
+}
+
 @test "import --raw in /labels order with the issue's spelling round-trips through export" {
 	genstruct homogeneous --size 100x80x80um --cam 0.6 --cbd 0.2 -o c.h5
 	genstruct export c.h5 -o c.raw

@@ -131,6 +131,41 @@ static void test_rest(void)
 	vb_params_free(&p);
 }
 
+/* A Li metal equilibrium potential other than 0 V (li_metal.ocp): the
+ * kinetics and the rest state see it, so the cell rests at U_0 - U_Li and a
+ * discharge delivers the same charge as with U_Li = 0 shifted by U_Li. */
+static void test_li_ocp(void)
+{
+	vb_params *p = assb(), *q = assb();
+	vb_err e;
+	CHECK(vb_params_set(q, "li_metal.ocp", "0.1 V", &e) == VB_OK);
+	vb_image *img = make_cell(5, 14, 8, 8, 1e-6, spheres);
+	sv_options o = options(0);
+	o.max_time = 600;
+	vb_echem *m = NULL;
+	sv_run r;
+	CHECK(discharge(img, q, &o, &m, &r) == 0);
+	for (int64_t k = 0; k < r.ts.n; k++)
+		CHECK_NEAR(r.ts.voltage[k], 4.2 - 0.1, 1e-9);
+	sv_run_free(&r), vb_echem_free(&m);
+	/* discharged at 0.5 mA/cm2 to 3.0 V and to 2.9 V with U_Li = 0.1 V:
+	 * the same history, every voltage 0.1 V lower */
+	sv_options a = options(5), b = options(5);
+	b.cutoff = 2.9;
+	vb_echem *ma = NULL, *mb = NULL;
+	sv_run ra, rb;
+	CHECK(discharge(img, p, &a, &ma, &ra) == 0);
+	CHECK(discharge(img, q, &b, &mb, &rb) == 0);
+	CHECK(fabs(ra.capacity - rb.capacity) <= 1e-6 * ra.capacity);
+	CHECK(ra.ts.n == rb.ts.n);
+	for (int64_t k = 0; k < ra.ts.n && k < rb.ts.n; k++)
+		CHECK_NEAR(ra.ts.voltage[k] - rb.ts.voltage[k], 0.1, 1e-7);
+	sv_run_free(&ra), sv_run_free(&rb);
+	vb_echem_free(&ma), vb_echem_free(&mb);
+	vb_voxel_free(&img);
+	vb_params_free(&p), vb_params_free(&q);
+}
+
 /* Charge passed equals F x Li gained, at every saved time and the end. */
 static void test_conservation(void)
 {
@@ -494,6 +529,7 @@ int main(int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	RUN(test_rest, "solve: at zero current nothing drifts and U = U_0(c_s,0)");
+	RUN(test_li_ocp, "solve: the Li kinetics and the rest state see li_metal.ocp");
 	RUN(test_conservation, "solve: charge passed = F x Li gained at every saved time");
 	RUN(test_thin_film, "solve: thin film agrees with an independent 1D model");
 	RUN(test_real_film,
