@@ -17,8 +17,8 @@ attr() { # file attribute-path: one scalar attribute value
 	h5dump -a "$2" "$1" | sed -n 's/^ *(0): *//p' | tr -d '"'
 }
 
-printf '%-6s %-9s %8s %8s %7s %7s %7s %8s %8s %9s %9s\n' voxel current wall_s peak_MB steps \
-	rejected newton linear inner cap_mAh/cm2 status
+printf '%-6s %-9s %8s %8s %7s %7s %7s %7s %8s %8s %9s %9s\n' voxel current wall_s peak_MB \
+	steps rejected newton outer linear inner cap_mAh/cm2 status
 for h in $voxels; do
 	"$bin/genstruct" homogeneous --size 106x60x60um --voxel "$h" --cam 0.65 --cbd 0.21 \
 		--electrolyte 0.14 --seed 1 -o "$work/cathode.h5"
@@ -29,14 +29,15 @@ for h in $voxels; do
 		read -r wall kb < "$work/time"
 		steps=$(attr "$work/run.h5" /solver/steps)
 		newton=$(attr "$work/run.h5" /solver/newton_iterations)
+		outer=$(attr "$work/run.h5" /solver/outer_iterations)
 		linear=$(attr "$work/run.h5" /solver/linear_iterations)
 		inner=$(attr "$work/run.h5" /solver/inner_iterations)
 		rejected=$(attr "$work/run.h5" /solver/rejected_steps)
 		status=$(attr "$work/run.h5" /solver/status)
 		cap=$(h5dump -A 0 -d /timeseries/capacity "$work/run.h5" | sed -n 's/^ *([0-9]*): *//p' |
 			tr ',' '\n' | sed '/^ *$/d' | tail -1)
-		printf '%-6s %-9s %8s %8.0f %7s %7s %7s %8s %8s %9.4f %9s\n' "$h" "$i" "$wall" \
+		printf '%-6s %-9s %8s %8.0f %7s %7s %7s %7s %8s %8s %9.4f %9s\n' "$h" "$i" "$wall" \
 			"$(echo "$kb" | awk '{ print $1 / 1024 }')" "$steps" "$rejected" "$newton" \
-			"$linear" "$inner" "$(echo "$cap" | awk '{ print $1 / 36000 }')" "$status"
+			"$outer" "$linear" "$inner" "$(echo "$cap" | awk '{ print $1 / 36000 }')" "$status"
 	done
 done

@@ -29,7 +29,8 @@ typedef struct vb_echem_opts {
 
 typedef struct vb_echem_stats {
 	int64_t newton_iterations; /* of the last step */
-	int64_t linear_iterations; /* GMRES iterations of the last step */
+	int64_t linear_iterations; /* condensed GMRES iterations of the last step */
+	int64_t outer_iterations;  /* GMRES iterations on the whole Jacobian */
 	int64_t inner_iterations;  /* AMG-PCG iterations of the last step */
 	int64_t amg_setups;	   /* AMG hierarchies built during the last step */
 	double residual;	   /* final ||R||_2 / (I_ref * area) */

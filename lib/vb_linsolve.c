@@ -789,16 +789,27 @@ int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op 
 		memset(x, 0, (size_t)n * sizeof *x);
 		goto done;
 	}
-	for (;;) {
+	if (st != NULL)
+		st->residual = 1;
+	int64_t nonzero = 0; /* a zero start needs no product for r = b */
+	while (nonzero < n && x[nonzero] == 0)
+		nonzero++;
+	for (int first = 1;; first = 0) {
 		/* r = b - A x into V[0] */
 		double *v0 = V;
-		if ((rc = A(A_ctx, x, v0, e)) != VB_OK)
-			goto done;
+		if (first && nonzero == n) {
+			memcpy(v0, b, (size_t)n * sizeof *v0);
+		} else {
+			if ((rc = A(A_ctx, x, v0, e)) != VB_OK)
+				goto done;
 #pragma omp parallel for schedule(static)
-		for (int64_t i = 0; i < n; i++)
-			v0[i] = b[i] - v0[i];
+			for (int64_t i = 0; i < n; i++)
+				v0[i] = b[i] - v0[i];
+		}
 		double beta = sqrt(vb_linsolve_dot(v0, v0, n));
 		rel = beta / bnorm;
+		if (st != NULL)
+			st->residual = rel;
 		if (rel <= rtol || it >= max_iter)
 			break;
 #pragma omp parallel for schedule(static)
@@ -847,6 +858,8 @@ int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op 
 			k++;
 			it++;
 			rel = fabs(g[k]) / bnorm;
+			if (st != NULL)
+				st->residual = rel;
 			if (!isfinite(rel)) {
 				rc = vb_err_set(
 					e, VB_ERR_RUN,

@@ -107,7 +107,10 @@ typedef int (*vb_linsolve_op)(void *ctx, const double *x, double *y, vb_err *e);
  * right-preconditioned by precond (which may change between iterations,
  * e.g. an inner iterative solve). x holds the starting guess. Stops when
  * ||b - A x|| <= rtol ||b||; VB_ERR_RUN after max_iter iterations. The
- * iteration count goes to stats->iterations. Deterministic. */
+ * iteration count goes to stats->iterations. stats->residual follows the
+ * relative residual while the iteration runs, so that a preconditioner that
+ * sees stats can loosen its own tolerance as the residual falls (inexact
+ * Krylov; stats may be NULL). Deterministic. */
 int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op precond,
 		       void *precond_ctx, const double *b, double *x, double rtol, int restart,
 		       int64_t max_iter, vb_linsolve_stats *stats, vb_err *e);

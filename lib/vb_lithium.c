@@ -66,6 +66,7 @@ struct vb_lithium {
 	double *ent_sum;	    /* nent: F x Li leaving the chain through it, A */
 	int64_t nrec, *rec_idx, *rec_ptr, *rec_ent; /* receivers and their entries */
 	double *phi_all, *d_all;    /* nstate: Kirchhoff potential and diffusivity of every node */
+	double *w_all;		    /* nstate: D x a correction (vb_lithium_jacobian_apply) */
 	double *g_side;		    /* nstate: F x the side links' area / length per node */
 	/* the side links in the condensed core block: when two neighbouring
 	 * chains differ as a whole, storage, not their own links, resists, so
@@ -103,7 +104,8 @@ void vb_lithium_free(vb_lithium **Lp)
 	free(L->pair_a), free(L->pair_b), free(L->ent_ptr), free(L->ent_rec), free(L->ent_len);
 	free(L->pair_g), free(L->pair_e), free(L->ent_e), free(L->ent_g);
 	free(L->ent_sum), free(L->rec_idx), free(L->rec_ptr), free(L->rec_ent);
-	free(L->phi_all), free(L->d_all), free(L->g_side), free(L->sc_ptr), free(L->sc), free(L->sc_pos);
+	free(L->phi_all), free(L->d_all), free(L->w_all), free(L->g_side);
+	free(L->sc_ptr), free(L->sc), free(L->sc_pos);
 	free(L->side_G), free(L->resp);
 	free(L->Ks);
 	free(L);
@@ -277,6 +279,7 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 			    !ALLOC(L->ent_ptr, nf + 1) || !ALLOC(L->ent_rec, nent) ||
 			    !ALLOC(L->ent_len, nent) || !ALLOC(L->ent_sum, nent) ||
 			    !ALLOC(L->phi_all, L->nstate) || !ALLOC(L->d_all, L->nstate) ||
+			    !ALLOC(L->w_all, L->nstate) ||
 			    !ALLOC(L->side_G, npair + nent) ||
 			    !ALLOC(L->g_side, L->nstate) || !ALLOC(L->resp, L->nstate))
 				return VB_ERR_RUN;
@@ -675,14 +678,13 @@ static void eval_nodes(vb_lithium *L, const double *c)
 		L->phi_all[i] = vb_cam_kirchhoff(L->law, c[i], &L->d_all[i]);
 }
 
-/* Adds the side links' fluxes to R: pairs colour by colour (a colour
- * touches a chain once, so its pairs run in parallel), then each chain's
- * entries, then their receivers; a fixed order on any thread count. */
-static void side_residual(vb_lithium *L, const double *c, double *R)
+/* Adds the side links' fluxes at the Kirchhoff potentials phi to R: pairs
+ * colour by colour (a colour touches a chain once, so its pairs run in
+ * parallel), then each chain's entries, then their receivers; a fixed order
+ * on any thread count. */
+static void side_residual(vb_lithium *L, const double *phi, double *R)
 {
 	const int n = L->sg->n;
-	(void)c;
-	const double *phi = L->phi_all;
 	for (int col = 0; col < 6; col++) {
 #pragma omp parallel for schedule(static)
 		for (int64_t p = L->pair_ptr[col]; p < L->pair_ptr[col + 1]; p++) {
@@ -717,12 +719,13 @@ static void side_residual(vb_lithium *L, const double *c, double *R)
 	}
 }
 
-void vb_lithium_residual(vb_lithium *L, const double *c, const double *c_old, double dt,
-			 const double *i_face, double *R)
+/* The Li balances with every flux a difference of phi (the nodes'
+ * Kirchhoff potentials), storage F_dt V (c - c_old) (c_old NULL: zeros)
+ * and the reacting faces' sources i_face. Linear in (phi, c, i_face): the
+ * residual at phi = Phi(c), the Jacobian's product with dc at phi = D dc. */
+static void balances(vb_lithium *L, const double *phi, const double *c, const double *c_old,
+		     double F_dt, const double *i_face, double *R)
 {
-	const double F_dt = FARADAY / dt;
-	L->dt = dt;
-	eval_nodes(L, c);
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < L->nch; t++) {
 		const int64_t o = L->ch_off[t], q = L->ch_core[t];
@@ -732,13 +735,13 @@ void vb_lithium_residual(vb_lithium *L, const double *c, const double *c_old, do
 		} else {
 			/* Li leaving the junction node for the core across the face */
 			const int64_t k = t - L->nf;
-			src = L->lk_g[k] * (L->phi_all[o] - L->phi_all[L->lk_out[k]]);
+			src = L->lk_g[k] * (phi[o] - phi[L->lk_out[k]]);
 			L->src0[k] = src;
 		}
-		L->flux[t] = vb_subgrid_residual(geometry(L, t), L->ch_cls[t], L->phi_all + o,
-						 L->phi_all[q], c + o, c_old + o, F_dt, src, R + o);
+		L->flux[t] = vb_subgrid_residual(geometry(L, t), L->ch_cls[t], phi + o, phi[q], c + o,
+						 c_old != NULL ? c_old + o : NULL, F_dt, src, R + o);
 	}
-	vb_linsolve_spmv(&L->K, L->phi_all, R);
+	vb_linsolve_spmv(&L->K, phi, R);
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < L->nc; q++) {
 		double s = 0;
@@ -746,9 +749,25 @@ void vb_lithium_residual(vb_lithium *L, const double *c, const double *c_old, do
 			s += L->flux[L->cf[p]];
 		for (int64_t p = L->co_ptr[q]; p < L->co_ptr[q + 1]; p++)
 			s += L->src0[L->co[p]];
-		R[q] += F_dt * L->v_core[q] * (c[q] - c_old[q]) - s;
+		R[q] += F_dt * L->v_core[q] * (c[q] - (c_old != NULL ? c_old[q] : 0)) - s;
 	}
-	side_residual(L, c, R);
+	side_residual(L, phi, R);
+}
+
+void vb_lithium_residual(vb_lithium *L, const double *c, const double *c_old, double dt,
+			 const double *i_face, double *R)
+{
+	L->dt = dt;
+	eval_nodes(L, c);
+	balances(L, L->phi_all, c, c_old, FARADAY / dt, i_face, R);
+}
+
+void vb_lithium_jacobian_apply(vb_lithium *L, const double *x, const double *di_face, double *y)
+{
+#pragma omp parallel for schedule(static)
+	for (int64_t i = 0; i < L->nstate; i++)
+		L->w_all[i] = L->d_all[i] * x[i];
+	balances(L, L->w_all, x, NULL, FARADAY / L->dt, di_face, y);
 }
 
 void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double *a_face,

@@ -73,6 +73,12 @@ int vb_lithium_load(const vb_lithium *L, const double *mean, const double *c_sub
 void vb_lithium_residual(vb_lithium *L, const double *c, const double *c_old, double dt,
 			 const double *i_face, double *R);
 
+/* y = J x: the exact Jacobian of vb_lithium_residual at the state of its
+ * last call, times x (vb_lithium_count values), the reacting faces'
+ * currents changing by di_face (A); side links included, which the
+ * condensed core block only approximates. */
+void vb_lithium_jacobian_apply(vb_lithium *L, const double *x, const double *di_face, double *y);
+
 /* Factorises every chain at state c, which must be the state of the last
  * vb_lithium_residual call, with the surface nodes' Butler-Volmer
  * derivatives a_face = d i_face / d c_surf (A m^3/mol), and builds the

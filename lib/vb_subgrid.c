@@ -123,7 +123,7 @@ double vb_subgrid_residual(const vb_subgrid *s, int cls, const double *phi, doub
 	double flux_in = 0; /* current F x Li entering node j from the surface side */
 	for (int j = 0; j <= n; j++) {
 		const double flux_out = FARADAY * cond[j] * (phi[j] - (j < n ? phi[j + 1] : phi_q));
-		R[j] = F_dt * vol[j] * (c[j] - c_old[j]) + flux_out - flux_in;
+		R[j] = F_dt * vol[j] * (c[j] - (c_old != NULL ? c_old[j] : 0)) + flux_out - flux_in;
 		flux_in = flux_out;
 	}
 	R[0] += i_face;

@@ -69,8 +69,10 @@ double vb_subgrid_core_to_face(const vb_subgrid *s, int opposite_cls);
  * through its links, plus i_face (the face's Butler-Volmer current, A,
  * positive anodic) on the surface node. c and c_old hold the n + 1 node
  * concentrations (mol/m^3), phi their Kirchhoff potentials (vb_cam), phi_q
- * the core's; F_dt = F / dt. Returns the current F x (Li flowing from the
- * chain into the core), A. */
+ * the core's; F_dt = F / dt; c_old NULL stands for zeros. Every term is
+ * linear in phi and c, so with phi = D dc and c = dc, c_old NULL and i_face
+ * its change this is the Jacobian's product with dc. Returns the current F
+ * x (Li flowing from the chain into the core), A. */
 double vb_subgrid_residual(const vb_subgrid *s, int cls, const double *phi, double phi_q,
 			   const double *c, const double *c_old, double F_dt, double i_face,
 			   double *R);

@@ -149,7 +149,9 @@ static void test_li_ocp(void)
 		CHECK_NEAR(r.ts.voltage[k], 4.2 - 0.1, 1e-9);
 	sv_run_free(&r), vb_echem_free(&m);
 	/* discharged at 0.5 mA/cm2 to 3.0 V and to 2.9 V with U_Li = 0.1 V:
-	 * the same history, every voltage 0.1 V lower */
+	 * the same history, every voltage 0.1 V lower (to 1 uV: Newton stops
+	 * each run at its own iterate within the 1e-9 tolerance, measured
+	 * 0.1 uV apart) */
 	sv_options a = options(5), b = options(5);
 	b.cutoff = 2.9;
 	vb_echem *ma = NULL, *mb = NULL;
@@ -159,7 +161,7 @@ static void test_li_ocp(void)
 	CHECK(fabs(ra.capacity - rb.capacity) <= 1e-6 * ra.capacity);
 	CHECK(ra.ts.n == rb.ts.n);
 	for (int64_t k = 0; k < ra.ts.n && k < rb.ts.n; k++)
-		CHECK_NEAR(ra.ts.voltage[k] - rb.ts.voltage[k], 0.1, 1e-7);
+		CHECK_NEAR(ra.ts.voltage[k] - rb.ts.voltage[k], 0.1, 1e-6);
 	sv_run_free(&ra), sv_run_free(&rb);
 	vb_echem_free(&ma), vb_echem_free(&mb);
 	vb_voxel_free(&img);
@@ -493,6 +495,41 @@ static void test_convergence(void)
 	CHECK(dh2 < 0.005 * qh[2]);
 }
 
+/* A solid diffusivity 100 times the real one (D_s dt / h^2 up to 10^2):
+ * the side links between neighbouring chains then outweigh storage, and a
+ * Newton whose Jacobian left them out converged only linearly (measured on
+ * this cell: 9.4 iterations per step, 124 of 256 steps rejected; with the
+ * whole Jacobian 3.0 and none of 38). With the whole Jacobian applied
+ * Newton stays fast, and Li is conserved. The first 20 minutes only: by
+ * 25 minutes the CAM beside the collector, through which the electrons of
+ * the whole cathode pass, is at 0.998 lithiation, where sigma_s(x) and
+ * i_0 vanish, and the steps collapse (docs/solve.md). */
+static void test_high_diffusivity(void)
+{
+	vb_params *p = assb();
+	vb_err e;
+	CHECK(vb_params_set(p, "cam.diffusivity", "1e-10 cm2/s", &e) == VB_OK);
+	vb_image *img = make_cell(5, 14, 8, 8, 1e-6, spheres);
+	sv_options o = options(5);
+	o.max_time = 1200;
+	vb_echem *m = NULL;
+	sv_run r;
+	CHECK(discharge(img, p, &o, &m, &r) == 0);
+	const double per_step = (double)r.newton / (double)(r.steps + r.rejected);
+	printf("# D_s = 1e-10 cm2/s: %lld steps, %lld rejected, %.2f Newton iterations per "
+	       "step, capacity %.6g C/m2\n",
+	       (long long)r.steps, (long long)r.rejected, per_step, r.capacity);
+	CHECK(r.status == SV_MAX_TIME);
+	CHECK(per_step <= 6);
+	CHECK(r.rejected <= r.steps / 5);
+	double q_li = m != NULL ? FARADAY * (vb_echem_lithium(m, r.c) - r.lithium0) : NAN;
+	CHECK(fabs(q_li - r.capacity) <= 1e-8 * r.capacity);
+	sv_run_free(&r);
+	vb_echem_free(&m);
+	vb_voxel_free(&img);
+	vb_params_free(&p);
+}
+
 static uint8_t electrolyte_only(int64_t i, int64_t j, int64_t k)
 {
 	(void)i, (void)j, (void)k;
@@ -537,6 +574,7 @@ int main(int argc, char **argv)
 	RUN(test_mirror, "solve: a cell mirrored in y gives the same discharge");
 	RUN(test_threads, "solve: 1 and 2 threads give identical results");
 	RUN(test_convergence, "solve: capacity converges in step tolerance and voxel size");
+	RUN(test_high_diffusivity, "solve: Newton stays fast and conservative at 100 x the real D_s");
 	RUN(test_invalid_cells, "solve: a cell without CAM or without a current path is refused");
 	DONE();
 }

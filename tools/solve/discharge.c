@@ -125,6 +125,7 @@ static int try_step(sv_run *r, const sv_options *o, double dt, double *phi, doub
 	r->amg_setups += st.amg_setups;
 	r->newton += st.newton_iterations;
 	r->linear += st.linear_iterations;
+	r->outer += st.outer_iterations;
 	r->inner += st.inner_iterations;
 	return rc;
 }

@@ -44,7 +44,7 @@ typedef struct sv_run {
 	char message[1024]; /* why a run failed or stopped */
 	double t, dt, capacity, energy, lithium0;
 	double dt_before_save; /* step size the control wanted before a save time cut it */
-	int64_t steps, rejected, newton, linear, inner, amg_setups;
+	int64_t steps, rejected, newton, linear, outer, inner, amg_setups;
 	double *phi, *c;
 	double *prev_phi, *prev_c, prev_dt; /* the state one step earlier, for the predictor */
 	int prev_valid;

@@ -161,6 +161,7 @@ int sv_runfile_write(hid_t file, const void *ctx, vb_err *e)
 			{"rejected_steps", r->rejected},
 			{"newton_iterations", r->newton},
 			{"linear_iterations", r->linear},
+			{"outer_iterations", r->outer},
 			{"inner_iterations", r->inner},
 			{"amg_setups", r->amg_setups},
 			{"potential_unknowns", vb_echem_potential_count(r->m)},
@@ -184,9 +185,11 @@ int sv_runfile_write(hid_t file, const void *ctx, vb_err *e)
 		if (rc == VB_OK)
 			rc = vb_h5_attr_write_string(
 				g, "linear_solver",
-				"Newton; sub-voxel chains eliminated exactly; FGMRES(10) "
-				"preconditioned by block elimination of the cores, potential block "
-				"by BoomerAMG-PCG (hierarchy reused), core block by Jacobi-PCG "
+				"inexact Newton (Eisenstat-Walker forcing); FGMRES(5) on the whole "
+				"Jacobian, preconditioned by the condensed system (sub-voxel chains "
+				"eliminated exactly, side links between chains left out) solved by "
+				"FGMRES(10) with block elimination of the cores, potential block by "
+				"BoomerAMG-PCG (hierarchy reused), core block by Jacobi-PCG "
 				"(docs/solve.md)",
 				e);
 		if (g >= 0)
@@ -261,8 +264,8 @@ static int ckpt_write(hid_t file, const void *ctx, vb_err *e)
 				  r->capacity, r->energy,
 				  r->lithium0, r->dt_before_save,
 				  r->prev_dt,  (double)r->prev_valid};
-	const int64_t ints[] = {r->steps, r->rejected,	 r->newton,    r->linear,
-				r->inner, r->amg_setups, r->next_save, r->nsnaps};
+	const int64_t ints[] = {r->steps,      r->rejected,  r->newton, r->linear, r->inner,
+				r->amg_setups, r->next_save, r->nsnaps, r->outer};
 	int rc = vb_h5_attr_write_string(file, "fingerprint", c->fingerprint, e);
 	if (rc == VB_OK)
 		rc = vb_h5_attr_write_doubles(file, "scalars", scalars, 8, e);
@@ -271,8 +274,9 @@ static int ckpt_write(hid_t file, const void *ctx, vb_err *e)
 					      (const double[]){(double)ints[0], (double)ints[1],
 							       (double)ints[2], (double)ints[3],
 							       (double)ints[4], (double)ints[5],
-							       (double)ints[6], (double)ints[7]},
-					      8, e);
+							       (double)ints[6], (double)ints[7],
+							       (double)ints[8]},
+					      9, e);
 	hsize_t np = (hsize_t)vb_echem_potential_count(r->m),
 		nc = (hsize_t)vb_echem_lithium_count(r->m);
 	if (rc == VB_OK)
@@ -339,11 +343,11 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 		rc = vb_err_set(e, VB_ERR_INPUT,
 				"%s: written for another cell or other options (%s); expected %s",
 				path, fp, fingerprint);
-	double sc[8], ct[8];
+	double sc[8], ct[9];
 	if (rc == VB_OK)
 		rc = read_doubles_attr(file, path, "scalars", sc, 8, e);
 	if (rc == VB_OK)
-		rc = read_doubles_attr(file, path, "counters_as_double", ct, 8, e);
+		rc = read_doubles_attr(file, path, "counters_as_double", ct, 9, e);
 	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_lithium_count(r->m);
 	if (rc == VB_OK)
 		rc = vb_h5_read_doubles(file, "phi", path, r->phi, np, e);
@@ -379,6 +383,7 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 		r->steps = (int64_t)ct[0], r->rejected = (int64_t)ct[1], r->newton = (int64_t)ct[2];
 		r->linear = (int64_t)ct[3], r->inner = (int64_t)ct[4];
 		r->amg_setups = (int64_t)ct[5], r->next_save = (int64_t)ct[6];
+		r->outer = (int64_t)ct[8];
 		const int64_t ns = (int64_t)ct[7];
 		for (int64_t k = 0; k < ns && rc == VB_OK; k++) {
 			char name[64];
