@@ -40,7 +40,7 @@ run() { # cell voxel rate step_tol label
 }
 
 "$bin/genstruct" homogeneous --size 40x16x16um --voxel 2um --cam 0.65 --cbd 0.21 \
-	--electrolyte 0.14 --seed 3 -o "$work/s2.h5" 2> /dev/null
+	--electrolyte 0.14 --seed 3 -o "$work/base.h5" 2> /dev/null
 printf '%-7s %-5s %-8s %8s %8s %6s %7s %11s %9s\n' voxel C step_tol wall_s peak_MB steps \
 	newton cap_mAh/cm2 change_%
 for rate in $rates; do
@@ -49,9 +49,9 @@ for rate in $rates; do
 		f=$(factor "$h") || { echo "bench/convergence.sh: $h is not 2 um / N" >&2; exit 2; }
 		if [ ! -f "$work/cell$f.h5" ]; then
 			if [ "$f" = 1 ]; then
-				cp "$work/s2.h5" "$work/s$f.h5"
+				cp "$work/base.h5" "$work/s$f.h5"
 			else
-				"$bin/genstruct" refine --factor "$f" "$work/s2.h5" -o "$work/s$f.h5"
+				"$bin/genstruct" refine --factor "$f" "$work/base.h5" -o "$work/s$f.h5"
 			fi
 			"$bin/assemble" -q "$work/s$f.h5" --cell assb -o "$work/cell$f.h5"
 		fi
