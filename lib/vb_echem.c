@@ -696,6 +696,28 @@ static void eval_state(vb_echem *m, const double *phi, const double *c)
 	eval_faces(m, phi, c);
 }
 
+/* y = the ohmic rows at potentials x (the conductances that do not depend
+ * on the state) plus, on each potential row, scale times the currents fi of
+ * its reacting faces (into the solid side, out of the electrolyte side):
+ * the residual's potential rows at fi = the face currents, their Jacobian
+ * product at fi = the currents' change. */
+static void ohmic_and_faces(const vb_echem *m, const double *x, const double *fi, double scale,
+			    double *y)
+{
+	vb_csr L = m->J;
+	L.val = m->fixed;
+	vb_linsolve_spmv(&L, x, y);
+#pragma omp parallel for schedule(static)
+	for (int64_t r = 0; r < m->np; r++) {
+		double s = 0;
+		for (int64_t t = m->rf_ptr[r]; t < m->rf_ptr[r + 1]; t++) {
+			int64_t fc = m->rf[t];
+			s += (fc & 1) ? -fi[fc >> 1] : fi[fc >> 1];
+		}
+		y[r] += scale * s;
+	}
+}
+
 /* Residuals in amperes (PHYSICS.md §2), R = [charge balance of every
  * potential unknown; F x the Li balances of the lithium state], at the
  * state eval_state last saw. */
@@ -703,20 +725,8 @@ static void residual(vb_echem *m, const double *phi, const double *c, const doub
 		     double current, double *R)
 {
 	const double A = m->grid.voxel_size * m->grid.voxel_size;
-	double *Rp = R;
-	vb_csr L = m->J;
-	L.val = m->fixed;
-	vb_linsolve_spmv(&L, phi, Rp);
-#pragma omp parallel for schedule(static)
-	for (int64_t r = 0; r < m->np; r++) {
-		double s = 0;
-		for (int64_t t = m->rf_ptr[r]; t < m->rf_ptr[r + 1]; t++) {
-			int64_t fc = m->rf[t];
-			s += (fc & 1) ? -m->f_i[fc >> 1] : m->f_i[fc >> 1];
-		}
-		Rp[r] += A * s;
-	}
-	Rp[m->cc] += current * m->area;
+	ohmic_and_faces(m, phi, m->f_i, A, R);
+	R[m->cc] += current * m->area;
 	vb_lithium_residual(m->li, c, c_old, m->dt, m->f_src, R + m->np);
 }
 
@@ -939,18 +949,7 @@ static int full_apply(void *ctx, const double *x, double *y, vb_err *e)
 			d += m->f_a[t] * xl[vb_lithium_surface_index(m->li, t)];
 		m->f_di[t] = d;
 	}
-	vb_csr L = m->J;
-	L.val = m->fixed;
-	vb_linsolve_spmv(&L, x, y);
-#pragma omp parallel for schedule(static)
-	for (int64_t r = 0; r < m->np; r++) {
-		double s = 0;
-		for (int64_t t = m->rf_ptr[r]; t < m->rf_ptr[r + 1]; t++) {
-			int64_t fc = m->rf[t];
-			s += (fc & 1) ? -m->f_di[fc >> 1] : m->f_di[fc >> 1];
-		}
-		y[r] += s;
-	}
+	ohmic_and_faces(m, x, m->f_di, 1.0, y);
 	add_sigma(m, xl, y);
 	vb_lithium_jacobian_apply(m->li, xl, m->f_di, y + m->np);
 	return VB_OK;
