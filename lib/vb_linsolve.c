@@ -50,20 +50,15 @@ void vb_linsolve_csr_free(vb_csr *A)
 	memset(A, 0, sizeof *A);
 }
 
-/* sum of a[i] b[i] (b NULL: of a[i]) in fixed blocks, summed in order */
-static double blocked_sum(const double *a, const double *b, int64_t n)
+double vb_linsolve_dot(const double *a, const double *b, int64_t n)
 {
 	double part[REDUCE_BLOCKS];
 #pragma omp parallel for schedule(static)
 	for (int blk = 0; blk < REDUCE_BLOCKS; blk++) {
 		int64_t lo = n * blk / REDUCE_BLOCKS, hi = n * (blk + 1) / REDUCE_BLOCKS;
 		double s = 0;
-		if (b != NULL)
-			for (int64_t i = lo; i < hi; i++)
-				s += a[i] * b[i];
-		else
-			for (int64_t i = lo; i < hi; i++)
-				s += a[i];
+		for (int64_t i = lo; i < hi; i++)
+			s += a[i] * b[i];
 		part[blk] = s;
 	}
 	double s = 0;
@@ -72,14 +67,21 @@ static double blocked_sum(const double *a, const double *b, int64_t n)
 	return s;
 }
 
-double vb_linsolve_dot(const double *a, const double *b, int64_t n)
-{
-	return blocked_sum(a, b, n);
-}
-
 double vb_linsolve_sum(const double *a, int64_t n)
 {
-	return blocked_sum(a, NULL, n);
+	double part[REDUCE_BLOCKS];
+#pragma omp parallel for schedule(static)
+	for (int blk = 0; blk < REDUCE_BLOCKS; blk++) {
+		int64_t lo = n * blk / REDUCE_BLOCKS, hi = n * (blk + 1) / REDUCE_BLOCKS;
+		double s = 0;
+		for (int64_t i = lo; i < hi; i++)
+			s += a[i];
+		part[blk] = s;
+	}
+	double s = 0;
+	for (int blk = 0; blk < REDUCE_BLOCKS; blk++)
+		s += part[blk];
+	return s;
 }
 
 void vb_linsolve_spmv(const vb_csr *A, const double *x, double *y)
