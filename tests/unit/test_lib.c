@@ -274,7 +274,7 @@ static void test_cli_join(void)
 int main(void)
 {
 	if (mkdtemp(tmpdir) == NULL)
-		return 1;
+		BAIL_OUT("cannot make a temporary folder");
 	RUN(test_units_lengths, "units: lengths and current densities to SI; bad units rejected");
 	RUN(test_units_counts_and_voxels, "units: voxel counts and whole numbers of voxels");
 	RUN(test_philox_known_answers, "rng: Philox4x32-10 matches Random123 known answers");

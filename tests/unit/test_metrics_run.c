@@ -252,7 +252,7 @@ int main(void)
 	/* the files are written in a fresh temporary folder */
 	char dir[] = "/tmp/voxbat-test-metrics-XXXXXX";
 	if (mkdtemp(dir) == NULL || chdir(dir) != 0)
-		return 1;
+		BAIL_OUT("cannot make a temporary folder");
 	RUN(test_known_values, "metrics: a hand-built run file gives its known indicators");
 	RUN(test_percentile, "metrics: percentiles interpolate linearly");
 	RUN(test_unfit_fields, "metrics: fields that do not fit the cell are refused");

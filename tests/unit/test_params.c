@@ -225,7 +225,7 @@ static void test_overrides(void)
 int main(void)
 {
 	if (mkdtemp(dir) == NULL)
-		return 1;
+		BAIL_OUT("cannot make a temporary folder");
 	RUN(test_assb_values, "params: ASSB set in SI, U_0(x0) = 4.2 V");
 	RUN(test_lib_functions, "params: LIB functions meet the 1 M anchors; derivatives");
 	RUN(test_cam_functions,
