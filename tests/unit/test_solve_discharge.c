@@ -331,8 +331,40 @@ static void test_thin_film(void)
 			worst = fmax(worst, fabs(r.ts.voltage[k] -
 						 interp(t_ref, u_ref, n_ref, r.ts.time[k])));
 	printf("# thin film: largest voltage difference above 3.3 V: %.3g mV\n", worst * 1e3);
-	CHECK(worst < 2e-3);
+	/* 0.24 mV measured; the separator's ohmic drop is 2.9 mV */
+	CHECK(worst < 0.4e-3);
 	CHECK(r.ts.n > 10);
+	/* a separator 20 % less conductive than the reference's: voxbat's voltage
+	 * drops by I L_sep (1/(0.8 kappa) - 1/kappa) = 0.714 mV at every time,
+	 * and the comparison with the reference must see it */
+	{
+		vb_params *pp = thin_film_params();
+		vb_err e;
+		if (vb_params_set(pp, "separator.conductivity_factor", "0.8", &e) != VB_OK)
+			printf("# %s\n", e.msg);
+		sv_run rp;
+		vb_echem *mp = NULL;
+		CHECK(isfinite(thin_film(pp, 1e-6, 0.25, &rp, &mp)));
+		const double kappa = vb_params_get(p, "electrolyte.conductivity");
+		const double shift = 10 * 20e-6 * (1 / (0.8 * kappa) - 1 / kappa);
+		double worst_p = 0, dev = 0;
+		for (int64_t k = 1; k < rp.ts.n; k++) {
+			if (rp.ts.voltage[k] <= 3.3 || rp.ts.time[k] >= t_cut_ref)
+				continue;
+			worst_p = fmax(worst_p, fabs(rp.ts.voltage[k] - interp(t_ref, u_ref, n_ref,
+										rp.ts.time[k])));
+			dev = fmax(dev, fabs(interp(r.ts.time, r.ts.voltage, r.ts.n, rp.ts.time[k]) -
+					     rp.ts.voltage[k] - shift));
+		}
+		printf("# thin film, separator 0.8 x kappa: %.3g mV from the reference; drop %.4g mV "
+		       "more than the unperturbed run within %.2g mV (interpolated)\n",
+		       worst_p * 1e3, shift * 1e3, dev * 1e3);
+		CHECK(worst_p > 0.4e-3);
+		CHECK(dev < 0.05e-3); /* 0.036 mV measured: the runs step at other times */
+		sv_run_free(&rp);
+		vb_echem_free(&mp);
+		vb_params_free(&pp);
+	}
 	/* all ionic current crosses the planar separator: |i| = I in every SE
 	 * voxel, Butler-Volmer faces at both ends included (metrics' hot spots) */
 	const int64_t nvox = (3 + 20 + 20) * 2 * 2; /* make_cell of thin_film */
