@@ -116,6 +116,34 @@ last() {
 	awk -v i="$i" -v c="$ctheo" 'BEGIN { e = i / (0.2 * c * 36000 / 3600) - 1; exit !(e < 1e-3 && e > -1e-3) }'
 }
 
+@test "--c-rate counts all the CAM, also CAM cut off from the network, as metrics does" {
+	# 10x4x4 voxels of 2 um: SE at x < 5, CAM at x >= 5, and one CAM voxel at
+	# (2,1,1) walled in by void, which takes no part in the discharge
+	bytes=
+	for x in $(seq 0 9); do for y in 0 1 2 3; do for z in 0 1 2 3; do
+		v=2
+		[ "$x" -ge 5 ] && v=1
+		[ "$x$y$z" = 211 ] && v=1
+		case "$x$y$z" in 111 | 311 | 201 | 221 | 210 | 212) v=0 ;; esac
+		bytes="$bytes\\00$v"
+	done; done; done
+	printf "$bytes" > iso.raw
+	[ "$(stat -c %s iso.raw)" -eq 160 ]
+	genstruct import --raw iso.raw --dims 10x4x4 --voxel 2um -o iso.h5
+	assemble -q iso.h5 --cell assb -o iso-cell.h5
+	run solve -q iso-cell.h5 --c-rate 1 --max-time 10s -o iso-run.h5
+	assert_success
+	# 81 CAM voxels, 80 of them in the discharge
+	[ "$(attr iso-run.h5 /solver/cam_unknowns)" -eq 80 ]
+	# C_theo in closed form: (c_max - c_0) F x 81 voxels of (2 um)^3 over
+	# 8 um x 8 um (PHYSICS.md §3 values), C/m2 -> mAh/cm2; metrics agrees
+	ctheo=$(awk 'BEGIN { printf "%.12g", (49030 - 11310) * 96485.33212 * 81 * 8e-18 / 64e-12 / 36000 }')
+	near() { awk -v a="$1" -v b="$2" 'BEGIN { e = a / b - 1; exit !(e < 1e-9 && e > -1e-9) }'; }
+	near "$(metrics --json iso-cell.h5 | jq -r .c_theo_mAh_cm2)" "$ctheo"
+	# 1C: I = C_theo / 1 h (A/m2 = C/m2 / s)
+	near "$(last iso-run.h5 /timeseries/current)" "$(awk -v c="$ctheo" 'BEGIN { printf "%.12g", c * 36000 / 3600 }')"
+}
+
 @test "-o - writes the run file to stdout" {
 	solve -q "$CELL" --current 8mA/cm2 --max-time 5s -o - > piped.h5
 	[ "$(attr piped.h5 /content)" = run ]

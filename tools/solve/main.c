@@ -262,9 +262,15 @@ int main(int argc, char **argv)
 					"%.4g V of %s",
 					o.cutoff, u0, in);
 		if (rc == VB_OK && crate_s) {
-			/* C_theo per area (PHYSICS.md §4) over one hour */
-			double ctheo = (cmax - c0) * 96485.33212 * vb_echem_cam_volume(m) /
-				       vb_echem_area(m);
+			/* C_theo per area (PHYSICS.md §4) over one hour, of all the
+			 * CAM of the cell, as metrics reports it: CAM cut off from
+			 * the network still counts (a C-rate follows the loading,
+			 * not the connectivity) */
+			int64_t counts[VB_PHASE_COUNT], other;
+			vb_voxel_count_phases(cell, counts, &other);
+			const double h = cell->voxel_size;
+			double ctheo = (cmax - c0) * 96485.33212 * (double)counts[VB_PHASE_CAM] * h *
+				       h * h / vb_echem_area(m);
 			o.current = crate * ctheo / 3600.0;
 		}
 	}
