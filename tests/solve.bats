@@ -201,27 +201,59 @@ last() {
 	assert_success
 }
 
-@test "SIGTERM saves a checkpoint; --resume reaches the same result" {
-	solve -q "$CELL" --current 1mA/cm2 -o straight.h5
-	solve -q "$CELL" --current 1mA/cm2 --checkpoint ck.h5 --checkpoint-every 0s -o resumed.h5 2> err.txt &
+# interrupt SIGNAL: a run with a checkpoint after every step gets SIGNAL as
+# soon as its first checkpoint exists (a condition, not a time: the run takes
+# about 250 steps, seconds, and the signal comes after the first); it must
+# stop with exit 1, keep the checkpoint, write no output, and --resume must
+# start at the checkpoint's time and end where an uninterrupted run ends.
+interrupt() {
+	local opts="--current 1mA/cm2 --max-step 2s"
+	# shellcheck disable=SC2086
+	solve -q "$CELL" $opts -o straight.h5
+	# shellcheck disable=SC2086
+	solve -q "$CELL" $opts --checkpoint ck.h5 --checkpoint-every 0s -o resumed.h5 2> err.txt &
 	pid=$!
-	for _ in $(seq 1 400); do
+	for _ in $(seq 1 3000); do
 		[ -e ck.h5 ] && break
-		sleep 0.02
+		kill -0 "$pid" 2> /dev/null || break
+		sleep 0.01
 	done
-	kill -TERM "$pid"
+	[ -e ck.h5 ] || fail "no checkpoint appeared"
+	kill "-$1" "$pid"
 	status=0
 	wait "$pid" || status=$?
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 1 ] || fail "exit status $status (0: the run ended before the signal)"
 	grep -q -- "--resume" err.txt
 	assert_no_output_file resumed.h5
 	[ -e ck.h5 ]
-	run solve -q "$CELL" --current 1mA/cm2 --checkpoint ck.h5 --checkpoint-every 0s --resume -o resumed.h5
+	t_ck=$(last ck.h5 /timeseries/time)
+	t_end=$(last straight.h5 /timeseries/time)
+	awk -v t="$t_ck" -v e="$t_end" 'BEGIN { exit !(t > 0 && t < e) }' || fail "checkpoint at $t_ck s"
+	# shellcheck disable=SC2086
+	run solve -q "$CELL" $opts --checkpoint ck.h5 --checkpoint-every 0s --resume -o resumed.h5
 	assert_success
 	[ ! -e ck.h5 ]
-	a=$(last straight.h5 /timeseries/capacity)
-	b=$(last resumed.h5 /timeseries/capacity)
-	awk -v a="$a" -v b="$b" 'BEGIN { e = (a - b) / a; exit !(e < 1e-6 && e > -1e-6) }'
+	awk -v a="$(attr resumed.h5 /solver/resumed_at_s)" -v b="$t_ck" 'BEGIN { exit !(a == b) }' ||
+		fail "resumed at $(attr resumed.h5 /solver/resumed_at_s), checkpoint at $t_ck"
+	run h5dump -a /solver/resumed_at_s straight.h5
+	assert_failure
+	# the same discharge, to the solver's tolerance (the restarted Newton
+	# does not know the forcing and preconditioner history: 4e-8 V measured)
+	for d in time voltage capacity; do
+		a=$(last straight.h5 /timeseries/$d)
+		b=$(last resumed.h5 /timeseries/$d)
+		awk -v a="$a" -v b="$b" 'BEGIN { e = (a - b) / a; exit !(e < 1e-6 && e > -1e-6) }' ||
+			fail "$d: $a straight, $b resumed"
+	done
+	[ "$(attr straight.h5 /solver/steps)" = "$(attr resumed.h5 /solver/steps)" ]
+}
+
+@test "SIGTERM saves a checkpoint; --resume starts there and reaches the same result" {
+	interrupt TERM
 	run solve -q "$CELL" --current 2mA/cm2 --checkpoint resumed.h5 --resume -o other.h5
 	assert_failure 2
+}
+
+@test "SIGINT saves a checkpoint; --resume starts there and reaches the same result" {
+	interrupt INT
 }

@@ -82,6 +82,7 @@ void sv_run_free(sv_run *r)
 int sv_run_init(sv_run *r, vb_echem *m, const sv_options *o, vb_err *e)
 {
 	memset(r, 0, sizeof *r);
+	r->resumed_at = NAN;
 	r->m = m;
 	const int64_t np = vb_echem_potential_count(m), nc = vb_echem_lithium_count(m);
 	r->phi = malloc((size_t)np * sizeof *r->phi);

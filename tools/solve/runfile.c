@@ -182,6 +182,8 @@ int sv_runfile_write(hid_t file, const void *ctx, vb_err *e)
 			rc = vb_h5_attr_write_double(g, "wall_time_s", w->wall_time, e);
 		if (rc == VB_OK)
 			rc = vb_h5_attr_write_double(g, "subgrid_ratio", w->opts->subgrid.ratio, e);
+		if (rc == VB_OK && isfinite(r->resumed_at))
+			rc = vb_h5_attr_write_double(g, "resumed_at_s", r->resumed_at, e);
 		if (rc == VB_OK)
 			rc = vb_h5_attr_write_string(
 				g, "linear_solver",
@@ -378,6 +380,7 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 	}
 	if (rc == VB_OK) {
 		r->t = sc[0], r->dt = sc[1], r->capacity = sc[2], r->energy = sc[3];
+		r->resumed_at = sc[0];
 		r->lithium0 = sc[4], r->dt_before_save = sc[5];
 		r->prev_dt = sc[6], r->prev_valid = sc[7] != 0;
 		r->steps = (int64_t)ct[0], r->rejected = (int64_t)ct[1], r->newton = (int64_t)ct[2];
