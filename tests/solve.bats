@@ -67,7 +67,19 @@ last() {
 	en=$(last "$f" /timeseries/energy)
 	awk -v q="$q" -v en="$en" 'NR > 1 { Q += $3 * ($1 - t); E += $3 * $2 * ($1 - t) } { t = $1 }
 		END { if (Q <= 0 || (Q - q) / q > 1e-6 || (q - Q) / q > 1e-6 || (E - en) / en > 1e-5 || (en - E) / en > 1e-5) exit 1 }' series.txt
-	awk -v q="$q" 'BEGIN { exit !(q > 1000) }'
+	# constant current: q = I t_end (0.5 mA/cm2 = 5 A/m2)
+	awk -v q="$q" -v t="$(last "$f" /timeseries/time)" 'BEGIN { e = q / (5 * t) - 1; exit !(e < 1e-12 && e > -1e-12) }'
+	# and the charge is the Li the CAM holds at the end, summed by another
+	# route from the last snapshot's c_s field: F h^3 sum(c_s - c_s,0) / A
+	# over the CAM voxels (10 x 10 um cross-section of 2 um voxels)
+	n=$(h5dump -n "$f" | grep -c 'group      /fields/[0-9]*$')
+	li=$(h5dump -m %.17g -w 0 -d "$(printf '/fields/%04d/c_s' "$n")" "$f" |
+		sed -n '/DATA {/,/}/p' | sed 's/([0-9, ]*)://' | tr ',' '\n' |
+		awk '$1 + 0 > 0 { s += $1 - 11310; k++ } END { printf "%.17g %d", s, k }')
+	read -r dc ncam <<< "$li"
+	[ "$ncam" -gt 100 ]
+	awk -v q="$q" -v dc="$dc" 'BEGIN { qf = 96485.33212 * 8e-18 * dc / 1e-10; e = qf / q - 1
+		exit !(e < 1e-6 && e > -1e-6) }' || fail "Li in the c_s field: $dc mol/m3 x voxels; q = $q"
 }
 
 @test "--save-every gives snapshots at the requested times and one at the end" {
@@ -104,6 +116,35 @@ last() {
 	# faster solid diffusion delivers more capacity before the cut-off
 	awk -v a="$(last fast.h5 /timeseries/capacity)" \
 		-v b="$(last "$BATS_FILE_TMPDIR/run.h5" /timeseries/capacity)" 'BEGIN { exit !(a > b) }'
+}
+
+@test "repeated --set: every override applies and is recorded" {
+	run solve -q "$CELL" --current 0.5mA/cm2 --set cam.diffusivity=1e-11cm2/s \
+		--set electrolyte.conductivity=0.35e-3S/cm -o two.h5
+	assert_success
+	run h5dump -a /parameters/text two.h5
+	assert_output --partial "diffusivity = 1e-11cm2/s"
+	assert_output --partial "conductivity = 0.35e-3S/cm"
+	[ "$(attr two.h5 /provenance/step_003/overrides)" = \
+		"cam.diffusivity=1e-11cm2/s; electrolyte.conductivity=0.35e-3S/cm" ]
+	# the second one acts too: half the SE conductivity, a lower voltage at
+	# the first step than with the first override alone
+	solve -q "$CELL" --current 0.5mA/cm2 --set cam.diffusivity=1e-11cm2/s --max-time 1s -o one.h5
+	first() { h5dump -m %.17g -w 0 -A 0 -d /timeseries/voltage "$1" | sed -n 's/^ *(0): *//p' | cut -d, -f2; }
+	awk -v a="$(first two.h5)" -v b="$(first one.h5)" 'BEGIN { exit !(a < b - 1e-4) }' ||
+		fail "first-step voltage $(first two.h5) with both, $(first one.h5) with one"
+}
+
+@test "--max-step bounds every time step" {
+	run solve -q "$CELL" --current 0.5mA/cm2 --max-step 7s --max-time 100s -o capped.h5
+	assert_success
+	col() { h5dump -m %.17g -w 0 -A 0 -d /timeseries/time "$1" | sed -n 's/^ *(0): *//p' | tr ',' '\n' | sed '/^ *$/d'; }
+	col capped.h5 | awk 'NR > 1 && $1 - t > 7 + 1e-9 { print "step " $1 - t " s at " t; bad = 1 } { t = $1 }
+		END { exit bad || t != 100 }'
+	# without it the same run steps further (the cap matters)
+	col "$BATS_FILE_TMPDIR/run.h5" | awk 'NR > 1 && $1 - t > 7 { big = 1 } { t = $1 } END { exit !big }'
+	run solve -q "$CELL" --current 0.5mA/cm2 --max-step 0s -o bad.h5
+	assert_failure 2
 }
 
 @test "--c-rate sets the current from the theoretical capacity" {
