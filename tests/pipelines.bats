@@ -8,16 +8,27 @@ load test_helper
 
 PIPES="$BATS_TEST_DIRNAME/../pipelines"
 
-# make in pipelines/ with the built programs, one thread per simulation.
-pmake() {
-	make --no-print-directory -C "$PIPES" BIN="$VB_BIN" THREADS=1 STUDIES_DIR="$BATS_FILE_TMPDIR" "$@"
-}
-
 # All three fast variants once for the file (about a minute on 2 cores).
 setup_file() {
 	: "${VB_BIN:?VB_BIN must name the directory of the built programs}"
 	make --no-print-directory -C "$BATS_TEST_DIRNAME/../pipelines" -j2 fast BIN="$VB_BIN" \
 		THREADS=1 STUDIES_DIR="$BATS_FILE_TMPDIR" > "$BATS_FILE_TMPDIR/make.log" 2>&1
+}
+
+# private STUDY: a copy of the fast study STUDY that setup_file made, in this
+# test's own folder (times kept, so that make finds it up to date), for a
+# test that changes it; tmake then runs make on the copies
+private() {
+	cp -a "$BATS_FILE_TMPDIR/$1-fast" "$BATS_TEST_TMPDIR/"
+}
+tmake() {
+	make --no-print-directory -C "$PIPES" BIN="$VB_BIN" THREADS=1 STUDIES_DIR="$BATS_TEST_TMPDIR" "$@"
+}
+
+# a launcher prefix that logs every command it runs to ./launched
+launcher() {
+	printf '#!/bin/sh\necho "$@" >> %s/launched\nexec "$@"\n' "$BATS_TEST_TMPDIR" > launcher
+	chmod +x launcher
 }
 
 # value of column $2 in row $3 (1 = first data row) of CSV $1
@@ -40,7 +51,7 @@ cell() {
 	done
 }
 
-@test "study tables: every run reached the cut-off, below the theoretical bound, gains against the first design" {
+@test "study tables: every run reached the cut-off, below the theoretical bound" {
 	for s in layered layered-rev perforated-assb; do
 		t=$BATS_FILE_TMPDIR/$s-fast/$s.csv
 		awk -F, 'NR == 1 { for (k = 1; k <= NF; k++) c[$k] = k; next }
@@ -48,16 +59,45 @@ cell() {
 			!($c["capacity_mAh_cm2"] > 0 && $c["capacity_mAh_cm2"] < $c["c_theo_mAh_cm2"]) { bad = 1 }
 			!($c["energy_density_Wh_kg"] < $c["e_theo_Wh_kg"]) { bad = 1 }
 			END { exit bad }' "$t" || fail "$t"
-		# the first design value is the reference of the gains, at each current
-		[ "$(cell "$t" gain_energy_pct 1)" = 0 ]
-		[ "$(cell "$t" gain_energy_pct 4)" = 0 ]
 		# 8 mA/cm2 delivers less than 2 mA/cm2 from the same cell
 		awk -v a="$(cell "$t" capacity_mAh_cm2 1)" -v b="$(cell "$t" capacity_mAh_cm2 4)" \
 			'BEGIN { exit !(b < a) }'
 	done
-	# r = 0 of P-ASSB has C_theo_rel 1, and perforating removes CAM
+}
+
+# value of key $2 in metrics --json of file $1
+jmetric() {
+	"$VB_BIN/metrics" --json "$1" | jq -r ".$2"
+}
+
+@test "study tables: gains against the first design, checked from the run files themselves" {
+	for s in layered layered-rev perforated-assb; do
+		d=$BATS_FILE_TMPDIR/$s-fast
+		t=$d/$s.csv
+		for row in 1 2 3 4 5 6; do
+			run_file=$(cell "$t" file "$row")
+			# the reference: the same current, the first design (rows 1 and 4)
+			ref=$(cell "$t" file $(((row - 1) / 3 * 3 + 1)))
+			[[ "$run_file" == *_"$(cell "$t" current_mA_cm2 "$row")"mA.h5 ]] || fail "$t row $row: $run_file"
+			for k in energy_density_Wh_kg:gain_energy_pct capacity_mAh_cm2:gain_capacity_pct; do
+				a=$(jmetric "$run_file" "${k%%:*}")
+				b=$(jmetric "$ref" "${k%%:*}")
+				awk -v g="$(cell "$t" "${k##*:}" "$row")" -v a="$a" -v b="$b" \
+					'BEGIN { e = g - 100 * (a / b - 1); exit !(e < 1e-3 && e > -1e-3) }' ||
+					fail "$t row $row: ${k##*:} $(cell "$t" "${k##*:}" "$row"), runs give $a / $b"
+			done
+		done
+	done
+	# C_theo relative to r = 0 is the ratio of the CAM voxels of the cells
 	t=$BATS_FILE_TMPDIR/perforated-assb-fast/perforated-assb-structures.csv
-	[ "$(cell "$t" c_theo_rel 1)" = 1 ]
+	cam() { h5dump -w 0 -d /labels "$1" | sed -n '/DATA {/,/}/p' | sed 's/([0-9, ]*)://' |
+		tr ',' '\n' | grep -c '^ *1 *$'; }
+	n0=$(cam "$(cell "$t" file 1)")
+	for row in 1 2 3; do
+		awk -v r="$(cell "$t" c_theo_rel "$row")" -v n="$(cam "$(cell "$t" file "$row")")" -v n0="$n0" \
+			'BEGIN { e = r - n / n0; exit !(e < 1e-5 && e > -1e-5 && n0 > 1000) }' ||
+			fail "row $row: c_theo_rel $(cell "$t" c_theo_rel "$row"), CAM voxels $n0 at r = 0"
+	done
 	awk -v c="$(cell "$t" c_theo_rel 3)" 'BEGIN { exit !(c < 1) }'
 }
 
@@ -69,11 +109,11 @@ cell() {
 }
 
 @test "a changed cut-off reruns the runs only, through the launcher prefix" {
-	d=$BATS_FILE_TMPDIR/layered-fast
-	printf '#!/bin/sh\necho "$@" >> %s/launched\nexec "$@"\n' "$BATS_TEST_TMPDIR" > launcher
-	chmod +x launcher
+	private layered
+	d=$BATS_TEST_TMPDIR/layered-fast
+	launcher
 	before=$(stat -c %y "$d"/structures/*.h5 "$d"/cells/*.h5)
-	run pmake layered-fast CUTOFF=3.2V LAUNCH="$BATS_TEST_TMPDIR/launcher"
+	run tmake layered-fast CUTOFF=3.2V LAUNCH="$BATS_TEST_TMPDIR/launcher"
 	assert_success
 	# six discharges through the launcher, every one with the new cut-off
 	[ "$(wc -l < launched)" -eq 6 ]
@@ -82,28 +122,84 @@ cell() {
 	[ "$(stat -c %y "$d"/structures/*.h5 "$d"/cells/*.h5)" = "$before" ]
 	near=$(cell "$d/layered.csv" voltage_V 1)
 	awk -v u="$near" 'BEGIN { exit !(u > 3.199999 && u < 3.200001) }'
-	# and back: the default cut-off reruns them again
-	run pmake layered-fast
+}
+
+@test "CURRENTS: a new current runs only its discharges; the others stay" {
+	private layered
+	d=$BATS_TEST_TMPDIR/layered-fast
+	launcher
+	before=$(stat -c %y "$d"/structures/*.h5 "$d"/cells/*.h5 "$d"/runs/*_2mA.h5)
+	run tmake layered-fast CURRENTS="2 4" LAUNCH="$BATS_TEST_TMPDIR/launcher"
 	assert_success
+	[ "$(wc -l < launched)" -eq 3 ]
+	[ "$(grep -c -- '--current 4mA/cm2' launched)" -eq 3 ]
+	[ "$(stat -c %y "$d"/structures/*.h5 "$d"/cells/*.h5 "$d"/runs/*_2mA.h5)" = "$before" ]
+	# the table holds the new currents only: 3 designs x (2, 4)
+	[ "$(wc -l < "$d/layered.csv")" -eq 7 ]
+	[ "$(cell "$d/layered.csv" current_mA_cm2 4)" = 4 ]
+}
+
+@test "FRACTIONS: a new design value builds and runs only its own stack" {
+	private layered
+	d=$BATS_TEST_TMPDIR/layered-fast
+	launcher
+	before=$(stat -c %y "$d"/structures/*.h5 "$d"/cells/*.h5 "$d"/runs/*.h5)
+	run tmake layered-fast FRACTIONS="0 0.25 0.5 1" LAUNCH="$BATS_TEST_TMPDIR/launcher"
+	assert_success
+	[ "$(wc -l < launched)" -eq 2 ]
+	[ "$(grep -c -- 'cells/f0.25.h5' launched)" -eq 2 ]
+	for f in "$d"/structures/{L60,L70,f0,f0.5,f1}.h5 "$d"/cells/{f0,f0.5,f1}.h5 "$d"/runs/f{0,0.5,1}_*.h5; do
+		grep -qxF "$(stat -c %y "$f")" <<< "$before" || fail "$f was remade"
+	done
+	[ -s "$d/structures/f0.25.h5" ]
+	[ "$(wc -l < "$d/layered.csv")" -eq 9 ]
+}
+
+@test "VOXEL: a new voxel size would remake every structure, cell and run, at that size" {
+	private layered
+	# what make would run (a dry run: the whole fast study at 2.5 um takes
+	# a minute and a half)
+	run tmake -n layered-fast VOXEL=2.5um
+	assert_success
+	[ "$(grep -c 'genstruct homogeneous .*--voxel 2.5um' <<< "$output")" -eq 2 ]
+	# three stacking recipes (f0 and f1 copy), three cells, six discharges
+	[ "$(grep -c 'genstruct stack' <<< "$output")" -eq 3 ]
+	[ "$(grep -c 'assemble -q' <<< "$output")" -eq 3 ]
+	[ "$(grep -c 'solve -q' <<< "$output")" -eq 6 ]
+	# while the same make at the study's own voxel size has nothing to do
+	rm -rf "$BATS_TEST_TMPDIR/layered-fast"
+	private layered
+	run tmake -n layered-fast VOXEL=4um
+	assert_success
+	[ "$(grep -c -e genstruct -e 'assemble -q' -e 'solve -q' <<< "$output")" -eq 0 ]
 }
 
 @test "an interrupted make leaves no file that make takes as finished" {
-	d=$BATS_FILE_TMPDIR/perforated-assb-fast
+	private perforated-assb
+	d=$BATS_TEST_TMPDIR/perforated-assb-fast
 	rm -f "$d"/runs/r12um_8mA.*
+	# the discharge is made slow (steps of at most 0.05 s: thousands of
+	# steps) by a launcher, so that it is surely interrupted while it runs
+	printf '#!/bin/sh\nexec "$@" --max-step 0.05s\n' > slow
+	chmod +x slow
 	setsid make --no-print-directory -C "$PIPES" -f perforated-assb.mk study FAST=1 BIN="$VB_BIN" \
-		THREADS=1 STUDIES_DIR="$BATS_FILE_TMPDIR" > make.log 2>&1 &
+		THREADS=1 STUDIES_DIR="$BATS_TEST_TMPDIR" LAUNCH="$BATS_TEST_TMPDIR/slow" > make.log 2>&1 &
 	pid=$!
-	# wait for the discharge to start, then interrupt the whole make
-	for _ in $(seq 1 100); do pgrep -f "r12um_8mA.h5" > /dev/null && break; sleep 0.1; done
-	sleep 0.5
+	# wait for the discharge to run, then interrupt the whole make
+	for _ in $(seq 1 3000); do
+		pgrep -f "r12um_8mA.h5 --max-step" > /dev/null && break
+		kill -0 "$pid" 2> /dev/null || break
+		sleep 0.01
+	done
+	pgrep -f "r12um_8mA.h5 --max-step" > /dev/null || fail "the discharge did not start: $(cat make.log)"
 	kill -TERM -- "-$pid"
 	wait "$pid" || true
 	[ ! -e "$d/runs/r12um_8mA.h5" ] || fail "a run file survived the interruption"
 	[ -z "$(find "$d" -name '*.tmp*')" ] || fail "temporary files left: $(find "$d" -name '*.tmp*')"
-	run make -q -C "$PIPES" -f perforated-assb.mk study FAST=1 BIN="$VB_BIN" STUDIES_DIR="$BATS_FILE_TMPDIR"
+	run make -q -C "$PIPES" -f perforated-assb.mk study FAST=1 BIN="$VB_BIN" STUDIES_DIR="$BATS_TEST_TMPDIR"
 	assert_failure
 	# the next make finishes the study
-	run pmake perforated-assb-fast
+	run tmake perforated-assb-fast
 	assert_success
 	[ -s "$d/runs/r12um_8mA.h5" ]
 }
