@@ -345,6 +345,33 @@ four_phases() {
 	cmp -i 12000:12000 b.raw s.raw
 }
 
+@test "a stack of four layers cuts each at the rounded cumulative fraction, in place" {
+	fractions="0.22 0.31 0.15 0.32"
+	args=()
+	for l in 1 2 3 4; do
+		genstruct homogeneous --size 30x10x10um --cam 0.6 --cbd 0.2 --diameter 4um \
+			--seed "$l" -o "l$l.h5"
+		h5dump -d /labels -b NATIVE -o "l$l.bin" "l$l.h5" > /dev/null
+		args+=("l$l.h5:$(echo "$fractions" | cut -d' ' -f"$l")")
+	done
+	run genstruct stack "${args[@]}" -o s.h5
+	assert_success
+	h5dump -d /labels -b NATIVE -o s.bin s.h5 > /dev/null
+	[ "$(stat -c %s s.bin)" -eq 3000 ]
+	# b_l = round(30 * (f_1 + ... + f_l)): 6.6, 15.9, 20.4 slices -> 7, 16, 20
+	# (floor gives 6, 15, 20; ceil 7, 16, 21)
+	read -r -a b <<< "$(echo "$fractions" | awk '{ printf "0"; for (l = 1; l <= NF; l++) {
+		c += $l; printf " %d", int(30 * c + 0.5) } print "" }')"
+	[ "${b[*]}" = "0 7 16 20 30" ]
+	# layer l is the slices [b_(l-1), b_l) of file l, 100 voxels a slice
+	for l in 1 2 3 4; do
+		off=$((b[l - 1] * 100)) len=$(((b[l] - b[l - 1]) * 100))
+		cmp -n "$len" -i "$off:$off" "l$l.bin" s.bin || fail "layer $l differs from l$l.h5"
+	done
+	run h5dump -a /provenance/step_001/layer_boundaries_voxels s.h5
+	assert_output --partial "(0): 0, 7, 16, 20, 30"
+}
+
 @test "stack rejects structures of different cross-sections" {
 	genstruct homogeneous --size 20x20x20um --cam 0.6 -o a.h5
 	genstruct homogeneous --size 20x20x24um --cam 0.6 -o b.h5
