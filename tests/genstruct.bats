@@ -511,9 +511,84 @@ four_phases() {
 	assert_success
 	run genstruct import --tiff c.tif --voxel 1um -o back.h5
 	assert_success
+	[ "$(genstruct info --json back.h5 | jq -c .dims)" = "[12,10,8]" ]
 	genstruct export c.h5 -o c.raw
 	genstruct export back.h5 -o back.raw
 	cmp c.raw back.raw
+}
+
+# Writes bytes $2 (octal escapes) to $1 and makes $1.tif, a TIFF of $3 pages of
+# $4 rows x $5 columns written by libtiff's own tools: raw2tiff, one page at a
+# time, each with another compression and 2 rows a strip, then tiffcp.
+external_tiff() {
+	local raw=$1 pages=$3 rows=$4 cols=$5 p
+	local comps=(none lzw packbits zip)
+	printf "$2" > "$raw"
+	[ "$(stat -c %s "$raw")" -eq $((pages * rows * cols)) ]
+	for ((p = 0; p < pages; p++)); do
+		raw2tiff -H $((p * rows * cols)) -w "$cols" -l "$rows" -r 2 -c "${comps[p % 4]}" \
+			"$raw" "$raw.p$p.tif"
+	done
+	tiffcp $(for ((p = 0; p < pages; p++)); do echo "$raw.p$p.tif"; done) "$raw.tif"
+}
+
+@test "import --tiff reads a multi-page TIFF written by libtiff's raw2tiff and tiffcp" {
+	# 5 pages of 3 rows x 7 columns, phase ids in a pattern with no symmetry
+	external_tiff src.raw "$(awk 'BEGIN { for (p = 0; p < 5; p++) for (r = 0; r < 3; r++)
+		for (c = 0; c < 7; c++) printf "\\%03o", (p * 5 + r * 3 + c * 2 + p * r) % 8 }')" 5 3 7
+	run genstruct import --tiff src.raw.tif --voxel 2um -o t.h5
+	assert_success
+	run genstruct info --json t.h5
+	[ "$(echo "$output" | jq -c .dims)" = "[5,3,7]" ]
+	[ "$(echo "$output" | jq -r .voxel_size_m)" = 2e-06 ]
+	# pages, rows, columns are x, y, z: /labels holds the bytes in file order
+	h5dump -d /labels -b NATIVE -o t.bin t.h5 > /dev/null
+	cmp src.raw t.bin
+	# --order zyx: pages are z, columns x; label (x, y, z) is byte (z * 3 + y) * 7 + x
+	run genstruct import --tiff src.raw.tif --order zyx --voxel 2um -o z.h5
+	assert_success
+	[ "$(genstruct info --json z.h5 | jq -c .dims)" = "[7,3,5]" ]
+	h5dump -d /labels -b NATIVE -o z.bin z.h5 > /dev/null
+	od -An -tu1 -v -w1 src.raw > src.txt
+	od -An -tu1 -v -w1 z.bin > z.txt
+	awk 'NR == FNR { src[NR - 1] = $1; next }
+		{ v = FNR - 1; z = v % 5; y = int(v / 5) % 3; x = int(v / 15)
+		  if ($1 != src[(z * 3 + y) * 7 + x]) bad++ }
+		END { exit !(FNR == 105 && bad == 0) }' src.txt z.txt
+}
+
+@test "import --tiff with --map maps an external TIFF's grey values to phases" {
+	# 3 pages of 4 x 5 pixels of 0, 64, 128, 255 in a pattern
+	external_tiff g.raw "$(awk 'BEGIN { split("0 64 128 255", g, " ")
+		for (v = 0; v < 60; v++) printf "\\%03o", g[1 + (v * 7 + int(v / 9)) % 4] }')" 3 4 5
+	run genstruct import --tiff g.raw.tif --voxel 1um --map 0:void,255:CAM,128:electrolyte,64:CBD -o m.h5
+	assert_success
+	[ "$(genstruct info --json m.h5 | jq -c .dims)" = "[3,4,5]" ]
+	h5dump -d /labels -b NATIVE -o m.bin m.h5 > /dev/null
+	tr '\000\100\200\377' '\000\003\002\001' < g.raw > want.bin
+	cmp want.bin m.bin
+	# a grey value the map does not name is refused
+	run genstruct import --tiff g.raw.tif --voxel 1um --map 0:void,255:CAM,128:electrolyte -o m2.h5
+	assert_failure 2
+	assert_output --partial "value 64"
+	assert_no_output_file m2.h5
+}
+
+@test "export --format tiff writes pages that libtiff's tiffinfo decodes to /labels" {
+	genstruct homogeneous --size 6x4x5um --diameter 2um --cam 0.5 --cbd 0.2 --electrolyte 0.2 -o c.h5
+	run genstruct export c.h5 -o c.tif
+	assert_success
+	run tiffinfo c.tif
+	[ "$(echo "$output" | grep -c 'TIFF Directory')" -eq 6 ]
+	[ "$(echo "$output" | grep -c 'Image Width: 5 Image Length: 4')" -eq 6 ]
+	[ "$(echo "$output" | grep -c 'Bits/Sample: 8')" -eq 6 ]
+	# the decoded strips, page after page, are the bytes of /labels
+	tiffinfo -d c.tif | awk '/^Strip [0-9]+:$/ { s = 1; next }
+		s && /^( [0-9a-f][0-9a-f])+$/ { for (f = 1; f <= NF; f++) print $f; next } { s = 0 }' > tiff.txt
+	h5dump -d /labels -b NATIVE -o c.bin c.h5 > /dev/null
+	od -An -tx1 -v -w1 c.bin | tr -d ' ' > labels.txt
+	[ "$(wc -l < labels.txt)" -eq 120 ]
+	cmp labels.txt tiff.txt
 }
 
 @test "info prints one line per phase with count and volume fraction" {
