@@ -3,6 +3,7 @@
 # STUDIES.md structures) including the bad inputs.
 
 load test_helper
+bats_require_minimum_version 1.5.0
 
 # CAM fraction of the CSV profile rows from $1 to $2 (1-based, inclusive).
 mean_cam() {
@@ -110,6 +111,47 @@ uniform() {
 	assert_failure 2
 	assert_output --partial ">= 0"
 	assert_no_output_file bad.h5
+}
+
+@test "refuses a diameter under two voxels and CAM above 0.95 with exit 2; accepts both limits" {
+	run genstruct homogeneous --size 20x20x20um --diameter 1.9um --cam 0.5 -o bad.h5
+	assert_failure 2
+	assert_output "genstruct: particle diameter 1.9 um is less than two voxels (2 x 1 um); particles would not be resolved"
+	assert_no_output_file bad.h5
+	# two voxels of 0.5 um are 1 um
+	run genstruct homogeneous --size 10x10x10um --voxel 0.5um --diameter 0.9um --cam 0.5 -o bad.h5
+	assert_failure 2
+	assert_output --partial "particle diameter 0.9 um is less than two voxels (2 x 0.5 um)"
+	assert_no_output_file bad.h5
+	run genstruct homogeneous --size 20x20x20um --cam 0.96 --electrolyte 0.04 -o bad.h5
+	assert_failure 2
+	assert_output "genstruct: cam fraction 0.96: expected at most 0.95 (overlapping spheres cannot fill the box)"
+	assert_no_output_file bad.h5
+	# at the limits: 2 voxels, and exactly round(0.95 N) CAM voxels
+	run genstruct homogeneous --size 10x10x10um --voxel 0.5um --diameter 1um --cam 0.5 -o d.h5
+	assert_success
+	run genstruct homogeneous --size 20x20x20um --cam 0.95 -o c.h5
+	assert_success
+	[ "$(genstruct info --json c.h5 | json_get .phases.CAM.count)" -eq 7600 ]
+}
+
+@test "warns on stderr when CAM or the ion-conducting phase does not percolate along x" {
+	# 5 vol% CAM in 4 um particles over 40 um: isolated clusters (spheres
+	# percolate from about 29 vol%)
+	run --separate-stderr genstruct homogeneous --size 40x20x20um --diameter 4um --cam 0.05 -o low.h5
+	assert_success
+	[ "$stderr" = "genstruct: warning: CAM does not percolate along x" ]
+	[ -s low.h5 ]
+	# 5 vol% electrolyte scattered through 35 vol% void, no CBD (sites
+	# percolate from about 31 %)
+	run --separate-stderr genstruct homogeneous --size 40x20x20um --cam 0.6 --electrolyte 0.05 -o dry.h5
+	assert_success
+	[ "$stderr" = "genstruct: warning: the ion-conducting phase (electrolyte + CBD) does not percolate along x" ]
+	[ -s dry.h5 ]
+	# the Study P composition percolates: no warning
+	run --separate-stderr genstruct homogeneous --size 40x30x30um --cam 0.65 --cbd 0.21 -o p.h5
+	assert_success
+	[ -z "$stderr" ]
 }
 
 @test "rejects a size that is not a whole number of voxels" {
