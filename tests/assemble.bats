@@ -75,6 +75,35 @@ slice_phase() {
 	assert_output --partial "1.742e-16"
 }
 
+@test "-o - writes the cell to standard output: the same cell as -o FILE, no spool left" {
+	mkdir spool
+	assemble "$CATHODE" --cell assb -o file.h5
+	TMPDIR="$PWD/spool" run sh -c 'assemble "$CATHODE" --cell assb -o - > piped.h5'
+	assert_success
+	[ -z "$(ls -A spool)" ] || fail "left in TMPDIR: $(ls -A spool)"
+	# stdout holds the HDF5 file and nothing else: its size is the file's
+	# end-of-file address in the superblock (version 0: bytes 40-47)
+	[ "$(od -An -tu1 -j8 -N1 piped.h5 | tr -d ' ')" = 0 ]
+	[ "$(od -An -tu8 -j40 -N8 piped.h5 | tr -d ' ')" -eq "$(stat -c %s piped.h5)" ]
+	h5dump -d /labels -b NATIVE -o file.bin file.h5 > /dev/null
+	h5dump -d /labels -b NATIVE -o piped.bin piped.h5 > /dev/null
+	[ "$(stat -c %s piped.bin)" -eq $(((1 + 1 + 20 + 20 + 1) * 100)) ]
+	cmp file.bin piped.bin
+	for a in /content /cell_type /regions/cathode /regions/separator /parameters/cam.c_max; do
+		[ "$(h5dump -a "$a" piped.h5 | grep '(0)')" = "$(h5dump -a "$a" file.h5 | grep '(0)')" ] ||
+			fail "$a differs"
+	done
+	run h5dump -a /cell_type piped.h5
+	assert_output --partial '"assb"'
+	# and in a pipe: genstruct to assemble to genstruct info
+	run sh -c 'genstruct homogeneous --size 10x10x10um --cam 0.6 --cbd 0.2 -o - |
+		assemble - --cell lib --separator 5um -o - | genstruct info --json -'
+	assert_success
+	[ "$(echo "$output" | json_get '.dims[0]')" -eq $((1 + 1 + 5 + 10 + 1)) ]
+	[ "$(echo "$output" | json_get .phases.CBD.count)" -eq 200 ]
+	[ "$(echo "$output" | json_get .phases.separator.count)" -eq 500 ]
+}
+
 @test "rejects an unknown cell type" {
 	run assemble "$CATHODE" --cell flow -o cell.h5
 	assert_failure 2

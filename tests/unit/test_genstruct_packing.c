@@ -128,33 +128,42 @@ static void test_perforate_quarter_hole(void)
 	vb_voxel_free(&img);
 }
 
+/* Three layers of 10 slices at 0.36, 0.28, 0.36: the cumulative 3.6 and 6.4
+ * slices round to boundaries 4 and 6, where floor gives 3 and ceil 7. */
 static void test_stack_and_reverse(void)
 {
 	vb_err e;
 	vb_image *a = vb_voxel_new(10, 2, 2, 1e-6, &e), *b = vb_voxel_new(10, 2, 2, 1e-6, &e);
+	vb_image *t = vb_voxel_new(10, 2, 2, 1e-6, &e);
 	memset(a->labels, 1, 40);
 	memset(b->labels, 2, 40);
-	vb_image *layers[2] = {a, b};
-	double f[2] = {0.3, 0.7};
-	int64_t bound[3];
-	vb_image *s = gs_stack(layers, f, 2, bound, &e);
+	memset(t->labels, 3, 40);
+	vb_image *layers[3] = {a, b, t};
+	double f[3] = {0.36, 0.28, 0.36};
+	int64_t bound[4];
+	vb_image *s = gs_stack(layers, f, 3, bound, &e);
 	CHECK(s != NULL);
 	if (s != NULL) {
-		CHECK(bound[1] == 3 && bound[2] == 10);
-		CHECK(s->labels[vb_voxel_index(s, 2, 1, 1)] == 1);
-		CHECK(s->labels[vb_voxel_index(s, 3, 0, 0)] == 2);
+		CHECK(bound[0] == 0 && bound[1] == 4 && bound[2] == 6 && bound[3] == 10);
+		CHECK(s->labels[vb_voxel_index(s, 3, 1, 1)] == 1);
+		CHECK(s->labels[vb_voxel_index(s, 4, 0, 0)] == 2);
+		CHECK(s->labels[vb_voxel_index(s, 5, 1, 0)] == 2);
+		CHECK(s->labels[vb_voxel_index(s, 6, 0, 1)] == 3);
 		gs_reverse(s);
-		CHECK(s->labels[vb_voxel_index(s, 6, 0, 0)] == 2);
-		CHECK(s->labels[vb_voxel_index(s, 7, 0, 0)] == 1);
+		CHECK(s->labels[vb_voxel_index(s, 3, 0, 0)] == 3);
+		CHECK(s->labels[vb_voxel_index(s, 4, 0, 0)] == 2);
+		CHECK(s->labels[vb_voxel_index(s, 5, 0, 0)] == 2);
+		CHECK(s->labels[vb_voxel_index(s, 6, 0, 0)] == 1);
 	}
 	vb_voxel_free(&s);
 	double bad[2] = {0.3, 0.6};
 	CHECK(gs_stack(layers, bad, 2, bound, &e) == NULL && e.status == VB_ERR_INPUT);
 	vb_image *c = vb_voxel_new(10, 3, 2, 1e-6, &e);
 	layers[1] = c;
-	CHECK(gs_stack(layers, f, 2, bound, &e) == NULL && strstr(e.msg, "cross-section") != NULL);
+	CHECK(gs_stack(layers, f, 3, bound, &e) == NULL && strstr(e.msg, "cross-section") != NULL);
 	vb_voxel_free(&a);
 	vb_voxel_free(&b);
+	vb_voxel_free(&t);
 	vb_voxel_free(&c);
 }
 

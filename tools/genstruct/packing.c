@@ -258,7 +258,7 @@ vb_image *gs_generate_packing(const gs_packing *p, gs_packing_stats *stats, vb_e
 	if (p->diameter_median < 2 * p->voxel_size) {
 		vb_err_set(e, VB_ERR_INPUT,
 			   "particle diameter %g um is less than two voxels "
-			   "(%g um); particles would not be resolved",
+			   "(2 x %g um); particles would not be resolved",
 			   p->diameter_median * 1e6, p->voxel_size * 1e6);
 		return NULL;
 	}
