@@ -21,6 +21,22 @@ uniform() {
 	genstruct import --raw u.raw --dims "$3" --voxel 1um -o "$4"
 }
 
+# image NAME NXxNYxNZ EXPR: the structure NAME.h5 (1 um voxels) whose label
+# at voxel (i, j, k) is the awk expression EXPR of i, j, k.
+image() {
+	local dims=$2
+	awk -v nx="${dims%%x*}" -v ny="$(echo "$dims" | cut -dx -f2)" -v nz="${dims##*x}" \
+		"BEGIN { for (i = 0; i < nx; i++) for (j = 0; j < ny; j++) for (k = 0; k < nz; k++)
+			printf \"%c\", ($3) }" > "$1.raw"
+	genstruct import --raw "$1.raw" --dims "$dims" --voxel 1um -o "$1.h5"
+}
+
+# |a - b| <= tol * |b|
+near() {
+	awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d;
+		m = b < 0 ? -b : b; if (!(d <= t * m)) { print "got " a ", expected " b; exit 1 } }'
+}
+
 @test "metrics --conductivity --json on a cathode reports the documented keys" {
 	genstruct homogeneous --size 30x20x20um --cam 0.65 --cbd 0.21 --seed 2 -o c.h5
 	run metrics --conductivity --json c.h5
@@ -30,6 +46,57 @@ uniform() {
 	done
 	[ "$(echo "$output" | json_get .vf_cam)" = 0.65 ]
 	awk -v k="$(echo "$output" | json_get .kappa_rel)" 'BEGIN { exit !(k > 0 && k < 0.35) }'
+}
+
+# A path one voxel wide that is a chain of N voxels from the first x-layer to
+# the last (nx layers): N - 1 faces of resistance 1 / (sigma h) and two half
+# voxels at the faces, 1 / (2 sigma h) each, so R = N / (sigma h) and
+# kappa_eff = sigma nx / (N ny nz); with eps = N / (nx ny nz),
+# tau = eps sigma / kappa_eff = (N / nx)^2, the square of the path's length
+# over the thickness. 6 x 6 x 2 voxels: at z = 0 an electrolyte staircase
+# (0,0) (1,0) (1,1) (2,1) ... (4,4) (5,4), N = 10; at z = 1 a CAM path along
+# y = 0 to x = 2, up to y = 3, then along x, N = 9; void elsewhere.
+staircase() {
+	image st 6x6x2 'k == 0 && ((j == i && i <= 4) || j == i - 1) ? 2 : k == 1 && ((j == 0 && i <= 2) || (i == 2 && j <= 3) || (j == 3 && i >= 2)) ? 1 : 0'
+}
+
+@test "a staircase path has tau = (path length / thickness)^2, ionic and electronic" {
+	staircase
+	run metrics --conductivity --json st.h5
+	assert_success
+	j=$output
+	get() { echo "$j" | json_get ".$1"; }
+	near "$(get kappa_rel)" 0.05 1e-9
+	near "$(get kappa_eff_S_m)" "$(awk 'BEGIN { printf "%.15g", 0.07 / 20 }')" 1e-9
+	near "$(get eps_ion)" "$(awk 'BEGIN { printf "%.15g", 10 / 72 }')" 1e-12
+	near "$(get tau)" "$(awk 'BEGIN { printf "%.15g", (10 / 6)^2 }')" 1e-9
+	near "$(get sigma_rel)" "$(awk 'BEGIN { printf "%.15g", 1 / 18 }')" 1e-9
+	near "$(get sigma_eff_S_m)" "$(awk 'BEGIN { printf "%.15g", 0.883 / 18 }')" 1e-8
+	near "$(get eps_electronic)" 0.125 1e-12
+	near "$(get tau_electronic)" 2.25 1e-9
+}
+
+@test "--conductivity=electronic computes only the electronic network" {
+	staircase
+	run metrics --conductivity=electronic --json st.h5
+	assert_success
+	j=$output
+	get() { echo "$j" | json_get ".$1"; }
+	near "$(get sigma_rel)" "$(awk 'BEGIN { printf "%.15g", 1 / 18 }')" 1e-9
+	near "$(get tau_electronic)" 2.25 1e-9
+	[ "$(get electron_percolates)" = true ]
+	for k in kappa_eff_S_m kappa_rel tau eps_ion ion_percolates; do
+		[ "$(get "$k")" = null ] || fail "$k is not null"
+	done
+	# the solver of the network it solved
+	[ "$(get solver)" = cholmod ]
+	run metrics --conductivity=electronic --solver pcg --json st.h5
+	[ "$(echo "$output" | json_get .solver)" = pcg ]
+	near "$(echo "$output" | json_get .sigma_rel)" "$(awk 'BEGIN { printf "%.15g", 1 / 18 }')" 1e-7
+	run metrics --conductivity=electronic st.h5
+	assert_success
+	assert_output --partial "electronic           sigma_eff"
+	refute_output --partial "ionic "
 }
 
 @test "straight channels along x give tau = 1 and kappa_rel = channel fraction" {
