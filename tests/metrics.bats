@@ -332,3 +332,57 @@ staircase() {
 	# 10 um of SE at 1.64 g/cm3
 	awk -v s="$(echo "$output" | json_get .m_separator_mg_cm2)" 'BEGIN { exit !((s - 1.64)^2 < 1e-10) }'
 }
+
+@test "--params: a bare cathode takes the given parameter set; one that does not fit is refused" {
+	channels 2
+	sed -e 's|^conductivity = 0.7e-3 S/cm|conductivity = 1.4e-3 S/cm|' \
+		-e 's|^c_init = 0.01131 mol/cm3|c_init = 0.02 mol/cm3|' \
+		"$BATS_TEST_DIRNAME/../params/assb-nmc811-lpscl.ini" > edited.ini
+	[ "$(grep -c -e '^conductivity = 1.4e-3 S/cm' -e '^c_init = 0.02 mol/cm3' edited.ini)" -eq 2 ]
+	run metrics --params edited.ini --conductivity=ionic --json ch.h5
+	assert_success
+	# SE at 1.4 mS/cm in 7 of 20 straight channels; 13/20 CAM, 12 um, c_s,0 = 20000 mol/m3
+	near "$(echo "$output" | json_get .kappa_eff_S_m)" "$(awk 'BEGIN { printf "%.15g", 0.14 * 0.35 }')" 1e-9
+	near "$(echo "$output" | json_get .kappa_rel)" 0.35 1e-9
+	near "$(echo "$output" | json_get .c_theo_mAh_cm2)" \
+		"$(awk 'BEGIN { printf "%.15g", (49030 - 20000) * 96485.33212 * 0.65 * 12e-6 / 36000 }')" 1e-10
+	# the LIB set with --cell lib: LE at 9.4 mS/cm
+	cp "$BATS_TEST_DIRNAME/../params/lib-nmc811-lipf6.ini" lib.ini
+	run metrics --params lib.ini --cell lib --conductivity=ionic --json ch.h5
+	assert_success
+	near "$(echo "$output" | json_get .kappa_eff_S_m)" "$(awk 'BEGIN { printf "%.15g", 0.94 * 0.35 }')" 1e-8
+	# a LIB set for the default --cell assb, a missing file, a cell (it has its own set)
+	run metrics --params lib.ini ch.h5
+	assert_failure 2
+	assert_output "metrics: lib.ini: a lib parameter set for --cell assb"
+	run metrics --params nosuch.ini ch.h5
+	assert_failure 2
+	[ "${#lines[@]}" -eq 1 ]
+	assemble -q ch.h5 --cell assb -o cell.h5
+	run metrics --params edited.ini cell.h5
+	assert_failure 2
+	assert_output --partial "a cell carries its own parameters"
+}
+
+@test "--rtol: the iterative solvers stop at that relative residual" {
+	genstruct homogeneous --size 24x16x16um --cam 0.6 --seed 4 -o c.h5
+	exact=$(metrics --conductivity=ionic --solver cholmod --json c.h5 | json_get .kappa_eff_S_m)
+	for s in pcg amg; do
+		read -r k2 i2 < <(metrics --conductivity=ionic --solver $s --rtol 1e-2 --json c.h5 |
+			jq -r '"\(.kappa_eff_S_m) \(.solver_iterations)"')
+		read -r k8 i8 < <(metrics --conductivity=ionic --solver $s --json c.h5 |
+			jq -r '"\(.kappa_eff_S_m) \(.solver_iterations)"')
+		read -r k12 i12 < <(metrics --conductivity=ionic --solver $s --rtol 1e-12 --json c.h5 |
+			jq -r '"\(.kappa_eff_S_m) \(.solver_iterations)"')
+		# tighter tolerance, more iterations; 1e-12 meets CHOLMOD, 1e-2 visibly does not
+		[ "$i2" -lt "$i8" ] && [ "$i8" -lt "$i12" ] || fail "$s iterations $i2 $i8 $i12"
+		near "$k12" "$exact" 1e-11
+		near "$k8" "$exact" 1e-6
+		! near "$k2" "$exact" 1e-4 || fail "$s at --rtol 1e-2 gives the exact answer"
+	done
+	for r in 0 1 abc; do
+		run metrics --conductivity --rtol "$r" c.h5
+		assert_failure 2
+		assert_output "metrics: --rtol '$r': expected a number in (0, 1)"
+	done
+}
