@@ -99,6 +99,27 @@ ocv_integral() {
 	[ "$(echo "$output" | json_get .cell_type)" = assb ]
 }
 
+@test "--json of a run gives every key of docs/metrics.md's table for runs" {
+	"${VB_UNIT:-$VB_BIN/../tests}/test_metrics_run" --write run.h5
+	keys=$(documented_keys '| key | unit | meaning |')
+	[ "$(echo "$keys" | wc -l)" -eq 14 ] || fail "read $(echo "$keys" | wc -l) keys from docs/metrics.md"
+	run metrics --json run.h5
+	assert_success
+	for k in $keys; do
+		[ "$(echo "$output" | jq -r --arg k "$k" '.[$k]')" != null ] || fail "key $k missing or null"
+	done
+	[ "$(echo "$output" | json_get .snapshot)" = 2 ]
+	# the cell's keys too, the conductivity ones null without --conductivity
+	for k in $(documented_keys '| key (`--json`, `--csv`)'); do
+		case $k in
+		kappa_* | tau* | eps_* | sigma_* | *_percolates | solver) want=null ;;
+		*) want=value ;;
+		esac
+		got=$(echo "$output" | jq -r --arg k "$k" 'if .[$k] == null then "null" else "value" end')
+		[ "$got" = "$want" ] || fail "key $k: $got, expected $want"
+	done
+}
+
 @test "a LIB cell of straight columns: fractions, C_theo, masses, E_theo, ionic and electronic conductivity in closed form" {
 	columns
 	assemble -q col.h5 --cell lib -o cell.h5
