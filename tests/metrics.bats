@@ -154,6 +154,23 @@ ocv_integral() {
 	near "$(get tau_electronic)" "$(awk -v s="$s" 'BEGIN { printf "%.15g", 0.5 * 0.883 / s }')" 1e-8
 }
 
+@test "LIB slabs of CAM and CBD in series: sigma_eff is the harmonic mean, ions find no path" {
+	# 5 x-slices of CAM (8.83 mS/cm) then 5 of CBD (10 S/m, porosity 0.5)
+	image sl 10x2x2 'i < 5 ? 1 : 3'
+	run metrics --cell lib --conductivity --json sl.h5
+	assert_success
+	j=$output
+	get() { echo "$j" | json_get ".$1"; }
+	s=$(awk 'BEGIN { printf "%.15g", 10 / (5 / 0.883 + 5 / 10) }')
+	near "$(get sigma_eff_S_m)" "$s" 1e-8
+	near "$(get sigma_rel)" "$(awk -v s="$s" 'BEGIN { printf "%.15g", s / 0.883 }')" 1e-8
+	near "$(get eps_electronic)" 0.75 1e-12
+	near "$(get tau_electronic)" "$(awk -v s="$s" 'BEGIN { printf "%.15g", 0.75 * 0.883 / s }')" 1e-8
+	# the CAM slab blocks the LE of the CBD
+	echo "$j" | jq -e '.kappa_eff_S_m == 0 and .tau == null and .ion_percolates == false and
+		.electron_percolates == true and .eps_ion == 0.25' > /dev/null
+}
+
 @test "the same columns as an ASSB cell: CBD has become SE, CAM alone conducts electrons" {
 	columns
 	assemble -q col.h5 --cell assb -o cell.h5
