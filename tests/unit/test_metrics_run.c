@@ -1,6 +1,9 @@
 /* metrics on run files (issue 5): a run file built by hand, with values
  * chosen so that every indicator has a known answer, is read back by
- * tools/metrics/run.c; foreign variants of it are refused. */
+ * tools/metrics/run.c; foreign variants of it are refused.
+ * `test_metrics_run --write FILE` writes the three-row file of
+ * test_weights to FILE and exits (no tests): tests/metrics_run.bats runs
+ * the metrics program on it. */
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,25 +18,40 @@
 
 #define FARADAY 96485.33212
 
-/* The cell along x (ny = nz = 1, 1 um voxels): anode collector, Li,
- * 2 separator, cathode = 2 SE then 2 CAM, cathode collector. */
-enum { NX = 9, X0 = 4, X1 = 8 };
-static const int cell_labels[NX] = {VB_PHASE_ANODE_CC,	VB_PHASE_LI,	      VB_PHASE_SEPARATOR,
-				    VB_PHASE_SEPARATOR, VB_PHASE_ELECTROLYTE, VB_PHASE_ELECTROLYTE,
-				    VB_PHASE_CAM,	VB_PHASE_CAM,	      VB_PHASE_CATHODE_CC};
+/* The cell along x (nz = 1, 1 um voxels): anode collector, Li, 2 separator,
+ * cathode x-slices 4..7, cathode collector. Row 0 (the only one of the
+ * one-row file): 2 SE then 2 CAM. Rows 1 and 2 (ny = 3) make the slices
+ * differ in CAM count: row 1 SE, void, CAM, CAM; row 2 void, an isolated
+ * CAM voxel (void all round: cut off from the current path, NaN in c_s),
+ * void, CAM on the collector. */
+enum { NX = 9, X0 = 4, X1 = 8, ROWS = 3 };
+enum { V_ = VB_PHASE_VOID, E_ = VB_PHASE_ELECTROLYTE, C_ = VB_PHASE_CAM };
+static const int cell_labels[ROWS][NX] = {{VB_PHASE_ANODE_CC, VB_PHASE_LI, VB_PHASE_SEPARATOR,
+					   VB_PHASE_SEPARATOR, E_, E_, C_, C_, VB_PHASE_CATHODE_CC},
+					  {VB_PHASE_ANODE_CC, VB_PHASE_LI, VB_PHASE_SEPARATOR,
+					   VB_PHASE_SEPARATOR, E_, V_, C_, C_, VB_PHASE_CATHODE_CC},
+					  {VB_PHASE_ANODE_CC, VB_PHASE_LI, VB_PHASE_SEPARATOR,
+					   VB_PHASE_SEPARATOR, V_, C_, V_, C_,
+					   VB_PHASE_CATHODE_CC}};
+/* utilization of the CAM voxels (x, row): the cut-off one has none (NaN) */
+static const double cam_eta[ROWS][NX] = {{0, 0, 0, 0, 0, 0, 0.5, 0.25, 0},
+					 {0, 0, 0, 0, 0, 0, 0.1, 0.4, 0},
+					 {0, 0, 0, 0, 0, 0, 0, 0.6, 0}};
 
 typedef struct spec {
 	const char *cap_units; /* units of /timeseries/capacity */
 	int backwards;	       /* time goes back in row 2 */
 	int snapshots;	       /* 1 or 2 */
 	int c_s_nan_at_cam;    /* a CAM voxel without c_s */
+	int rows;	       /* 1 or ROWS */
 } spec;
 
-static vb_image *cell(void)
+static vb_image *cell(int rows)
 {
-	vb_image *img = vb_voxel_new(NX, 1, 1, 1e-6, NULL);
+	vb_image *img = vb_voxel_new(NX, rows, 1, 1e-6, NULL);
 	for (int i = 0; i < NX; i++)
-		img->labels[i] = (uint8_t)cell_labels[i];
+		for (int j = 0; j < rows; j++)
+			img->labels[vb_voxel_index(img, i, j, 0)] = (uint8_t)cell_labels[j][i];
 	return img;
 }
 
@@ -49,9 +67,9 @@ static int write_1d(hid_t g, const char *name, const double *v, hsize_t n, const
 	return 0;
 }
 
-static int write_3d(hid_t g, const char *name, const double *v)
+static int write_3d(hid_t g, const char *name, const double *v, int rows)
 {
-	hsize_t dims[3] = {NX, 1, 1};
+	hsize_t dims[3] = {NX, (hsize_t)rows, 1};
 	hid_t sp = H5Screate_simple(3, dims, NULL);
 	hid_t d = H5Dcreate2(g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
 	H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
@@ -60,28 +78,36 @@ static int write_3d(hid_t g, const char *name, const double *v)
 	return 0;
 }
 
-/* Known fields: phi_e falls by 10 mV per voxel from the separator to the
- * last SE voxel; the CAM next to it is at equilibrium (phi_s - phi_e =
- * U_0(c_s)), so its face carries no current. */
-static void fields(const vb_params *p, double *c_s, double *phi_s, double *phi_e)
+/* Known fields: phi_e falls by 10 mV per voxel along x from the separator
+ * to the last SE voxel, the same in every row (no current crosses between
+ * rows); the one CAM voxel with an SE face, (6, row 0), is at equilibrium
+ * (phi_s - phi_e = U_0(c_s)), so that face carries no current; every
+ * electronic conductor of the cathode side is at its phi_s. */
+static void fields(const vb_params *p, int rows, double *c_s, double *phi_s, double *phi_e)
 {
 	const double cmax = vb_params_get(p, "cam.c_max"), c0 = vb_params_get(p, "cam.c_init");
-	for (int i = 0; i < NX; i++)
-		c_s[i] = phi_s[i] = phi_e[i] = NAN;
-	phi_s[0] = phi_s[1] = 0.0;
-	for (int i = 2; i <= 5; i++)
-		phi_e[i] = -0.01 * (i - 2);
-	c_s[6] = c0 + 0.5 * (cmax - c0);
-	c_s[7] = c0 + 0.25 * (cmax - c0);
-	phi_s[6] = phi_e[5] + vb_params_eval(p, "cam.ocp", c_s[6] / cmax);
-	phi_s[7] = phi_s[8] = phi_s[6];
+	const double u = vb_params_eval(p, "cam.ocp", (c0 + 0.5 * (cmax - c0)) / cmax);
+	for (int j = 0; j < rows; j++)
+		for (int i = 0; i < NX; i++) {
+			const int v = i * rows + j, lab = cell_labels[j][i];
+			const int cut_off = i == 5 && j == 2;
+			c_s[v] = phi_s[v] = phi_e[v] = NAN;
+			if (i <= 1)
+				phi_s[v] = 0.0;
+			if (lab == VB_PHASE_SEPARATOR || lab == E_)
+				phi_e[v] = -0.01 * (i - 2);
+			if (lab == C_ && !cut_off)
+				c_s[v] = c0 + cam_eta[j][i] * (cmax - c0);
+			if ((lab == C_ && !cut_off) || lab == VB_PHASE_CATHODE_CC)
+				phi_s[v] = -0.03 + u;
+		}
 }
 
 static void build(const char *path, const spec *s)
 {
 	vb_err e;
 	vb_err_clear(&e);
-	vb_image *img = cell();
+	vb_image *img = cell(s->rows);
 	vb_params *p = vb_params_load_default("assb", &e);
 	hid_t f = vb_h5_create(path, "run", &e);
 	vb_h5_write_image(f, img, &e);
@@ -107,19 +133,19 @@ static void build(const char *path, const spec *s)
 	vb_h5_attr_write_string(g, "status", "cutoff", &e);
 	H5Gclose(g);
 	g = H5Gcreate2(f, "fields", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-	double c_s[NX], phi_s[NX], phi_e[NX];
-	fields(p, c_s, phi_s, phi_e);
+	double c_s[NX * ROWS], phi_s[NX * ROWS], phi_e[NX * ROWS];
+	fields(p, s->rows, c_s, phi_s, phi_e);
 	if (s->c_s_nan_at_cam)
-		c_s[7] = NAN;
+		c_s[7 * s->rows] = NAN;
 	for (int k = 1; k <= s->snapshots; k++) {
 		char name[16];
 		snprintf(name, sizeof name, "%04d", k);
 		hid_t sg = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
 		vb_h5_attr_write_double(sg, "time", s->snapshots == 2 && k == 1 ? 100.0 : 200.0,
 					&e);
-		write_3d(sg, "c_s", c_s);
-		write_3d(sg, "phi_s", phi_s);
-		write_3d(sg, "phi_e", phi_e);
+		write_3d(sg, "c_s", c_s, s->rows);
+		write_3d(sg, "phi_s", phi_s, s->rows);
+		write_3d(sg, "phi_e", phi_e, s->rows);
 		H5Gclose(sg);
 	}
 	H5Gclose(g);
@@ -146,7 +172,7 @@ static int read_run(const char *path, double time, mr_discharge *d, vb_err *e)
 
 static void test_known_values(void)
 {
-	const spec s = {"C/m^2", 0, 2, 0};
+	const spec s = {"C/m^2", 0, 2, 0, 1};
 	build("known.h5", &s);
 	vb_err e;
 	vb_err_clear(&e);
@@ -191,6 +217,7 @@ static void test_known_values(void)
 	CHECK_NEAR(d.i_mean, 0.75 * j, 1e-9 * j);
 	CHECK_NEAR(d.i_p50, 0.75 * j, 1e-9 * j);
 	CHECK_NEAR(d.i_p90, 0.95 * j, 1e-9 * j);
+	CHECK_NEAR(d.i_p99, 0.995 * j, 1e-9 * j);
 	mr_discharge_free(&d);
 	/* the first snapshot, by its time: the series at t = 100 s */
 	rc = read_run("known.h5", 100, &d, &e);
@@ -200,6 +227,54 @@ static void test_known_values(void)
 	CHECK_NEAR(d.voltage, 4.0, 0);
 	mr_discharge_free(&d);
 	remove("known.h5");
+}
+
+/* Three rows: the slices hold 0, 1, 2 and 3 CAM voxels, one of them cut off
+ * (counted at eta = 0), so the overall utilization is the mean over CAM
+ * voxels, not over slices: (0 + 0.5 + 0.1 + 0.25 + 0.4 + 0.6) / 6. */
+static const spec weights = {"C/m^2", 0, 2, 0, ROWS};
+
+static void test_weights(void)
+{
+	build("weights.h5", &weights);
+	vb_err e;
+	vb_err_clear(&e);
+	mr_discharge d;
+	int rc = read_run("weights.h5", NAN, &d, &e);
+	CHECK(rc == VB_OK);
+	if (rc != VB_OK) {
+		printf("# %s\n", e.msg);
+		return;
+	}
+	vb_params *p = vb_params_load_default("assb", &e);
+	const double cmax = vb_params_get(p, "cam.c_max"), c0 = vb_params_get(p, "cam.c_init");
+	const double kappa = vb_params_get(p, "electrolyte.conductivity");
+	vb_params_free(&p);
+	CHECK_NEAR(d.utilization, 1.85 / 6, 1e-15);
+	CHECK(d.slices == 4 && isnan(d.util[0]));
+	CHECK_NEAR(d.util[1], 0, 0); /* the cut-off voxel alone */
+	CHECK_NEAR(d.util[2], 0.3, 1e-15);
+	CHECK_NEAR(d.util[3], 1.25 / 3, 1e-15);
+	/* cumulative: (c - c0) F h^3 over the cross-section of 3 h^2 */
+	const double k = (cmax - c0) * FARADAY * 1e-6 / 3;
+	CHECK_NEAR(d.cumulative[0], 0, 0);
+	CHECK_NEAR(d.cumulative[1], 0, 0);
+	CHECK_NEAR(d.cumulative[2], 0.6 * k, 1e-12 * k);
+	CHECK_NEAR(d.cumulative[3], 1.85 * k, 1e-12 * k);
+	/* SE (4, row 0) passes j through both x faces; (5, row 0) and (4, row
+	 * 1) through one (the other faces CAM at equilibrium, or void) */
+	const double j = kappa * 0.01 / 1e-6;
+	CHECK(d.i_count == 3);
+	CHECK_NEAR(d.i_ion[0], 0.75 * j, 1e-9 * j);
+	CHECK_NEAR(d.i_ion[1], 0.5 * j, 1e-9 * j);
+	CHECK(isnan(d.i_ion[2]) && isnan(d.i_ion[3]));
+	CHECK_NEAR(d.i_mean, 2.0 / 3.0 * j, 1e-9 * j);
+	CHECK_NEAR(d.i_p50, 0.5 * j, 1e-9 * j);
+	CHECK_NEAR(d.i_p90, 0.9 * j, 1e-9 * j);
+	CHECK_NEAR(d.i_p99, 0.99 * j, 1e-9 * j);
+	CHECK_NEAR(d.i_max, j, 1e-9 * j);
+	mr_discharge_free(&d);
+	remove("weights.h5");
 }
 
 static void test_percentile(void)
@@ -215,7 +290,7 @@ static void test_percentile(void)
 /* A CAM voxel of the current path without c_s: the fields are another cell's. */
 static void test_unfit_fields(void)
 {
-	const spec s = {"C/m^2", 0, 1, 1};
+	const spec s = {"C/m^2", 0, 1, 1, 1};
 	build("nan.h5", &s);
 	vb_err e;
 	vb_err_clear(&e);
@@ -231,7 +306,8 @@ static void test_foreign(void)
 {
 	vb_err e;
 	mr_discharge d;
-	const spec units = {"mAh", 0, 1, 0}, back = {"C/m^2", 1, 1, 0}, ok = {"C/m^2", 0, 1, 0};
+	const spec units = {"mAh", 0, 1, 0, 1}, back = {"C/m^2", 1, 1, 0, 1},
+		   ok = {"C/m^2", 0, 1, 0, 1};
 	build("units.h5", &units);
 	vb_err_clear(&e);
 	CHECK(read_run("units.h5", NAN, &d, &e) == VB_ERR_INPUT);
@@ -247,13 +323,19 @@ static void test_foreign(void)
 	remove("units.h5"), remove("back.h5"), remove("ok.h5");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--write") == 0) {
+		build(argv[2], &weights);
+		return 0;
+	}
 	/* the files are written in a fresh temporary folder */
 	char dir[] = "/tmp/voxbat-test-metrics-XXXXXX";
 	if (mkdtemp(dir) == NULL || chdir(dir) != 0)
 		BAIL_OUT("cannot make a temporary folder");
 	RUN(test_known_values, "metrics: a hand-built run file gives its known indicators");
+	RUN(test_weights, "metrics: utilization is the mean over CAM voxels, cut-off ones at 0, "
+			  "its profile and the cumulative capacity per slice");
 	RUN(test_percentile, "metrics: percentiles interpolate linearly");
 	RUN(test_unfit_fields, "metrics: fields that do not fit the cell are refused");
 	RUN(test_foreign, "metrics: wrong units, time going back, missing snapshot: refused");

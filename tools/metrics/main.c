@@ -260,12 +260,14 @@ static void print_json(const report *r)
 	for (int k = 0; k < n; k++)
 		json_object_set_new(root, f[k].name,
 				    isfinite(f[k].value) ? json_real(f[k].value) : json_null());
-	if (r->conductivity & CONDUCT_IONIC) {
+	if (r->conductivity & CONDUCT_IONIC)
 		json_object_set_new(root, "ion_percolates", json_boolean(r->ion.percolates));
-		json_object_set_new(root, "solver",
-				    json_string(vb_linsolve_method_name(r->ion.solver.used)));
-		json_object_set_new(root, "solver_iterations",
-				    json_integer(r->ion.solver.iterations));
+	if (r->conductivity) {
+		/* the ionic network's solver, the electronic one's when it is alone */
+		const vb_linsolve_stats *st =
+			r->conductivity & CONDUCT_IONIC ? &r->ion.solver : &r->el.solver;
+		json_object_set_new(root, "solver", json_string(vb_linsolve_method_name(st->used)));
+		json_object_set_new(root, "solver_iterations", json_integer(st->iterations));
 	}
 	if (r->conductivity & CONDUCT_ELECTRONIC)
 		json_object_set_new(root, "electron_percolates", json_boolean(r->el.percolates));
