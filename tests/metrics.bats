@@ -325,8 +325,12 @@ staircase() {
 	    -v s="$(echo "$output" | json_get .m_separator_mg_cm2)" \
 	    -v c="$(echo "$output" | json_get .m_cathode_mg_cm2)" 'BEGIN {
 		exit !((a - 1.0109519 / 3861 * 1000)^2 < 1e-10 && (s - 3.28)^2 < 1e-10 && (c - 4.77)^2 < 1e-10) }'
+	# E_theo = c_s,max F L_CAM (integral of U_0 from x0 to 1) over the three
+	# masses (was a bound between 300 and 1000 Wh/kg)
+	i=$(ocv_integral)
 	e=$(echo "$output" | json_get .e_theo_Wh_kg)
-	awk -v e="$e" 'BEGIN { exit !(e > 300 && e < 1000) }'
+	near "$e" "$(awk -v i="$i" 'BEGIN { a = 1.0109519 / 3861 * 1000
+		printf "%.15g", 96485.33212 * 49030 * 10e-6 * i / 3600 / ((a + 3.28 + 4.77) / 100) }')" 1e-6
 }
 
 @test "the solvers agree: CHOLMOD, PCG and AMG give kappa_eff within 1e-6" {
