@@ -170,23 +170,36 @@ static int read_run(const char *path, double time, mr_discharge *d, vb_err *e)
 	return rc;
 }
 
+/* Builds the run file NAME from spec s and reads it at its end into *d; the
+ * default ASSB set's c_max, c_init and SE conductivity into the others.
+ * VB_OK, or the reader's status (its message printed). */
+static int build_and_read(const char *name, const spec *s, mr_discharge *d, double *cmax,
+			  double *c0, double *kappa)
+{
+	build(name, s);
+	vb_err e;
+	vb_err_clear(&e);
+	int rc = read_run(name, NAN, d, &e);
+	if (rc != VB_OK) {
+		printf("# %s\n", e.msg);
+		return rc;
+	}
+	vb_params *p = vb_params_load_default("assb", &e);
+	*cmax = vb_params_get(p, "cam.c_max"), *c0 = vb_params_get(p, "cam.c_init");
+	*kappa = vb_params_get(p, "electrolyte.conductivity");
+	vb_params_free(&p);
+	return VB_OK;
+}
+
 static void test_known_values(void)
 {
 	const spec s = {"C/m^2", 0, 2, 0, 1};
-	build("known.h5", &s);
-	vb_err e;
-	vb_err_clear(&e);
 	mr_discharge d;
-	int rc = read_run("known.h5", NAN, &d, &e);
+	double cmax, c0, kappa;
+	int rc = build_and_read("known.h5", &s, &d, &cmax, &c0, &kappa);
 	CHECK(rc == VB_OK);
-	if (rc != VB_OK) {
-		printf("# %s\n", e.msg);
+	if (rc != VB_OK)
 		return;
-	}
-	vb_params *p = vb_params_load_default("assb", &e);
-	const double cmax = vb_params_get(p, "cam.c_max"), c0 = vb_params_get(p, "cam.c_init");
-	const double kappa = vb_params_get(p, "electrolyte.conductivity");
-	vb_params_free(&p);
 	CHECK(strcmp(d.status, "cutoff") == 0);
 	CHECK(d.snapshot == 2 && d.snapshots == 2);
 	CHECK_NEAR(d.time, 200, 0);
@@ -220,6 +233,8 @@ static void test_known_values(void)
 	CHECK_NEAR(d.i_p99, 0.995 * j, 1e-9 * j);
 	mr_discharge_free(&d);
 	/* the first snapshot, by its time: the series at t = 100 s */
+	vb_err e;
+	vb_err_clear(&e);
 	rc = read_run("known.h5", 100, &d, &e);
 	CHECK(rc == VB_OK && d.snapshot == 1);
 	CHECK_NEAR(d.capacity, 1000, 0);
@@ -236,20 +251,12 @@ static const spec weights = {"C/m^2", 0, 2, 0, ROWS};
 
 static void test_weights(void)
 {
-	build("weights.h5", &weights);
-	vb_err e;
-	vb_err_clear(&e);
 	mr_discharge d;
-	int rc = read_run("weights.h5", NAN, &d, &e);
+	double cmax, c0, kappa;
+	int rc = build_and_read("weights.h5", &weights, &d, &cmax, &c0, &kappa);
 	CHECK(rc == VB_OK);
-	if (rc != VB_OK) {
-		printf("# %s\n", e.msg);
+	if (rc != VB_OK)
 		return;
-	}
-	vb_params *p = vb_params_load_default("assb", &e);
-	const double cmax = vb_params_get(p, "cam.c_max"), c0 = vb_params_get(p, "cam.c_init");
-	const double kappa = vb_params_get(p, "electrolyte.conductivity");
-	vb_params_free(&p);
 	CHECK_NEAR(d.utilization, 1.85 / 6, 1e-15);
 	CHECK(d.slices == 4 && isnan(d.util[0]));
 	CHECK_NEAR(d.util[1], 0, 0); /* the cut-off voxel alone */
