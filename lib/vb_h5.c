@@ -273,14 +273,58 @@ int vb_h5_attr_write_int64(hid_t loc, const char *name, int64_t value, vb_err *e
 
 int vb_h5_attr_write_string(hid_t loc, const char *name, const char *value, vb_err *e)
 {
+	/* Variable-length UTF-8: h5py returns these as str (fixed-length ones
+	 * come back as bytes, and `attrs['units'] == 'm'` is silently False). */
 	hid_t type = H5Tcopy(H5T_C_S1);
-	H5Tset_size(type, strlen(value) + 1);
-	H5Tset_strpad(type, H5T_STR_NULLTERM);
+	H5Tset_size(type, H5T_VARIABLE);
 	H5Tset_cset(type, H5T_CSET_UTF8);
 	hid_t space = H5Screate(H5S_SCALAR);
-	int rc = write_attr(loc, name, type, space, value, e);
+	int rc = write_attr(loc, name, type, space, &value, e);
 	H5Sclose(space);
 	H5Tclose(type);
+	return rc;
+}
+
+int vb_h5_attr_write_int64s(hid_t loc, const char *name, const int64_t *values, int n, vb_err *e)
+{
+	hsize_t dim = (hsize_t)n;
+	hid_t space = H5Screate_simple(1, &dim, NULL);
+	int rc = write_attr(loc, name, H5T_STD_I64LE, space, values, e);
+	H5Sclose(space);
+	return rc;
+}
+
+int vb_h5_attr_read_int64s(hid_t loc, const char *name, const char *what, int64_t *values, int n,
+			   vb_err *e)
+{
+	if (H5Aexists(loc, name) <= 0)
+		return vb_err_set(e, VB_ERR_INPUT, "%s: no attribute %s", what, name);
+	hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+	hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
+	H5T_class_t cls = H5Tget_class(type);
+	double *d = malloc((size_t)(n > 0 ? n : 1) * sizeof *d);
+	int rc = VB_OK;
+	if ((cls != H5T_FLOAT && cls != H5T_INTEGER) || H5Sget_simple_extent_npoints(space) != n)
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: attribute %s is not %d whole numbers", what,
+				name, n);
+	else if (d == NULL)
+		rc = vb_err_set(e, VB_ERR_RUN, "out of memory");
+	else if (cls == H5T_INTEGER && H5Aread(attr, H5T_NATIVE_INT64, values) < 0)
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: cannot read attribute %s", what, name);
+	else if (cls == H5T_FLOAT && H5Aread(attr, H5T_NATIVE_DOUBLE, d) < 0)
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: cannot read attribute %s", what, name);
+	/* older files stored voxel indices (/regions) as float64 */
+	for (int k = 0; k < n && rc == VB_OK && cls == H5T_FLOAT; k++) {
+		if (!(fabs(d[k]) < 9e15) || d[k] != nearbyint(d[k]))
+			rc = vb_err_set(e, VB_ERR_INPUT, "%s: attribute %s: %g is not a whole number",
+					what, name, d[k]);
+		else
+			values[k] = (int64_t)d[k];
+	}
+	free(d);
+	H5Sclose(space);
+	H5Tclose(type);
+	H5Aclose(attr);
 	return rc;
 }
 

@@ -62,7 +62,15 @@ hid_t vb_h5_provenance_begin(hid_t out, const char *program, const char *operati
 int vb_h5_attr_write_double(hid_t loc, const char *name, double value, vb_err *e);
 int vb_h5_attr_write_doubles(hid_t loc, const char *name, const double *values, int n, vb_err *e);
 int vb_h5_attr_write_int64(hid_t loc, const char *name, int64_t value, vb_err *e);
+int vb_h5_attr_write_int64s(hid_t loc, const char *name, const int64_t *values, int n, vb_err *e);
+/* Strings are written variable-length UTF-8 (h5py reads them as str). */
 int vb_h5_attr_write_string(hid_t loc, const char *name, const char *value, vb_err *e);
+
+/* Reads an attribute of exactly n whole numbers: int64 (or any integer
+ * type), or float64 holding whole values as older files have them.
+ * VB_ERR_INPUT if missing, of another size, or not whole. */
+int vb_h5_attr_read_int64s(hid_t loc, const char *name, const char *what, int64_t *values, int n,
+			   vb_err *e);
 
 /* Reads a scalar numeric attribute as double; VB_ERR_INPUT if missing or not
  * a number. what names the object in messages ("cell.h5:/labels"). */

@@ -231,6 +231,39 @@ static void test_h5_rejects(void)
 	vb_h5_close(f, &e);
 }
 
+/* Voxel-index attributes: int64 as written, whole float64 as in older files. */
+static void test_h5_int64_attributes(void)
+{
+	vb_err e;
+	char p[512];
+	path_in_tmp(p, sizeof p, "ints.h5");
+	hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+	const int64_t w[2] = {3, 6};
+	int64_t r[2] = {0, 0};
+	CHECK(vb_h5_attr_write_int64s(f, "new", w, 2, &e) == VB_OK);
+	CHECK(vb_h5_attr_write_doubles(f, "old", (const double[]){3.0, 6.0}, 2, &e) == VB_OK);
+	CHECK(vb_h5_attr_write_doubles(f, "half", (const double[]){3.0, 6.5}, 2, &e) == VB_OK);
+	hid_t a = H5Aopen(f, "new", H5P_DEFAULT), t = H5Aget_type(a);
+	CHECK(H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) == 8);
+	H5Tclose(t), H5Aclose(a);
+	CHECK(vb_h5_attr_read_int64s(f, "new", "f", r, 2, &e) == VB_OK && r[0] == 3 && r[1] == 6);
+	r[0] = r[1] = 0;
+	CHECK(vb_h5_attr_read_int64s(f, "old", "f", r, 2, &e) == VB_OK && r[0] == 3 && r[1] == 6);
+	CHECK(vb_h5_attr_read_int64s(f, "half", "f", r, 2, &e) == VB_ERR_INPUT);
+	CHECK(strstr(e.msg, "6.5") != NULL);
+	CHECK(vb_h5_attr_read_int64s(f, "new", "f", r, 1, &e) == VB_ERR_INPUT);
+	/* strings are variable-length UTF-8 */
+	CHECK(vb_h5_attr_write_string(f, "s", "m", &e) == VB_OK);
+	a = H5Aopen(f, "s", H5P_DEFAULT), t = H5Aget_type(a);
+	CHECK(H5Tis_variable_str(t) > 0 && H5Tget_cset(t) == H5T_CSET_UTF8);
+	H5Tclose(t), H5Aclose(a);
+	char *back = NULL;
+	CHECK(vb_h5_attr_read_string(f, "s", "f", &back, &e) == VB_OK && strcmp(back, "m") == 0);
+	free(back);
+	H5Fclose(f);
+	unlink(p);
+}
+
 static void test_outfile_commit_and_abort(void)
 {
 	vb_err e;
@@ -284,6 +317,8 @@ int main(void)
 	RUN(test_h5_round_trip_and_provenance,
 	    "h5: labels round trip; provenance and history chain");
 	RUN(test_h5_rejects, "h5: rejects missing, non-voxbat, wrong type, rank, no voxel_size");
+	RUN(test_h5_int64_attributes,
+	    "h5: int64 index attributes (whole float64 of older files too), UTF-8 strings");
 	RUN(test_outfile_commit_and_abort, "outfile: temp + rename on commit, nothing on abort");
 	RUN(test_cli_join, "cli: shell-quoted command line and FILE:NUMBER");
 	char cmd[600];

@@ -78,9 +78,9 @@ static int write_cell(hid_t file, const void *ctx, vb_err *e)
 		hid_t g = H5Gcreate2(file, "regions", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
 		rc = g < 0 ? vb_err_set(e, VB_ERR_RUN, "cannot create /regions") : VB_OK;
 		for (int l = 0; l < N_LAYERS && rc == VB_OK; l++) {
-			double range[2] = {(double)bounds[l], (double)bounds[l + 1]};
+			const int64_t range[2] = {bounds[l], bounds[l + 1]};
 			char key[64];
-			rc = vb_h5_attr_write_doubles(g, layer_names[l], range, 2, e);
+			rc = vb_h5_attr_write_int64s(g, layer_names[l], range, 2, e);
 			snprintf(key, sizeof key, "%s_thickness_m", layer_names[l]);
 			if (rc == VB_OK)
 				rc = vb_h5_attr_write_double(

@@ -88,22 +88,18 @@ static int region(hid_t file, const char *path, const vb_image *img, const char 
 	if (H5Lexists(file, "regions", H5P_DEFAULT) <= 0)
 		return VB_OK;
 	hid_t g = H5Gopen2(file, "regions", H5P_DEFAULT);
-	double r[2] = {0, 0};
-	int rc = VB_OK;
-	hid_t a = g >= 0 && H5Aexists(g, layer) > 0 ? H5Aopen(g, layer, H5P_DEFAULT) : -1;
-	hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
-	if (a < 0 || H5Sget_simple_extent_npoints(sp) != 2 ||
-	    H5Aread(a, H5T_NATIVE_DOUBLE, r) < 0 || !(r[0] >= 0 && r[1] >= r[0] && r[1] <= img->nx))
+	int64_t r[2] = {0, 0};
+	char what[1100];
+	snprintf(what, sizeof what, "%s:/regions", path);
+	/* int64; float64 in files written before /regions became int64 */
+	int rc = g >= 0 ? vb_h5_attr_read_int64s(g, layer, what, r, 2, NULL) : VB_ERR_INPUT;
+	if (rc != VB_OK || !(r[0] >= 0 && r[1] >= r[0] && r[1] <= img->nx))
 		rc = vb_err_set(e, VB_ERR_INPUT,
 				"%s:/regions/%s: expected [first, end) x-slices within 0..%lld",
 				path, layer, (long long)img->nx);
-	if (sp >= 0)
-		H5Sclose(sp);
-	if (a >= 0)
-		H5Aclose(a);
 	if (g >= 0)
 		H5Gclose(g);
-	*x0 = (int64_t)r[0], *x1 = (int64_t)r[1];
+	*x0 = r[0], *x1 = r[1];
 	return rc;
 }
 
