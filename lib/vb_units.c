@@ -46,6 +46,29 @@ static const unit_entry unit_table[] = {
 	{VB_UNIT_NONE, "1", 1.0},
 };
 
+/* Whether unit names a and b are the same unit: files write exponents with a
+ * caret (m^2/s, A*m^2.5/mol^1.5), the command line also takes them without
+ * (m2/s), so '^' is ignored when comparing. */
+static int same_unit(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == '^')
+			a++;
+		while (*b == '^')
+			b++;
+		if (*a != *b)
+			return 0;
+		if (*a == '\0')
+			return 1;
+		a++, b++;
+	}
+}
+
+int vb_units_same(const char *a, const char *b)
+{
+	return same_unit(a, b);
+}
+
 static const char *kind_units(vb_unit_kind kind)
 {
 	switch (kind) {
@@ -91,12 +114,14 @@ static int unit_factor(const char *unit, vb_unit_kind kind, const char *text, co
 		return vb_err_set(e, VB_ERR_INPUT, "%s: '%s' has no unit; expected one of %s", what,
 				  text, kind_units(kind));
 	for (size_t n = 0; n < sizeof unit_table / sizeof unit_table[0]; n++) {
-		if (unit_table[n].kind == kind && strcmp(unit_table[n].name, unit) == 0) {
+		if (unit_table[n].kind == kind && same_unit(unit_table[n].name, unit)) {
 			*factor = unit_table[n].to_si;
 			return VB_OK;
 		}
 	}
-	return vb_err_set(e, VB_ERR_INPUT, "%s: unknown unit '%s' in '%s'; expected one of %s",
+	return vb_err_set(e, VB_ERR_INPUT,
+			  "%s: unknown unit '%s' in '%s'; expected one of %s (a '^' before an "
+			  "exponent is optional: m^2 = m2)",
 			  what, unit, text, kind_units(kind));
 }
 
@@ -160,7 +185,7 @@ int vb_units_parse_counts(const char *text, const char *what, int64_t n[3], vb_e
 double vb_units_factor(const char *unit, vb_unit_kind kind)
 {
 	for (size_t n = 0; n < sizeof unit_table / sizeof unit_table[0]; n++)
-		if (unit_table[n].kind == kind && strcmp(unit_table[n].name, unit) == 0)
+		if (unit_table[n].kind == kind && same_unit(unit_table[n].name, unit))
 			return unit_table[n].to_si;
 	return -1;
 }

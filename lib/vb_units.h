@@ -1,6 +1,7 @@
 /* vb_units: physical quantities with unit suffixes at the edges of the
  * toolkit (command line, parameter files), converted to SI inside.
- * "16um" -> 1.6e-05 m, "106x60x60um" -> three lengths, "8mA/cm2" -> 80 A/m^2. */
+ * "16um" -> 1.6e-05 m, "106x60x60um" -> three lengths, "8mA/cm2" -> 80 A/m^2.
+ * Exponents take an optional caret everywhere: "cm^2/s" = "cm2/s". */
 #ifndef VB_UNITS_H
 #define VB_UNITS_H
 
@@ -36,6 +37,11 @@ int vb_units_parse_triple(const char *text, vb_unit_kind kind, const char *what,
 
 /* Parses "AxBxC" of positive whole counts (e.g. "100x80x80") into n[3]. */
 int vb_units_parse_counts(const char *text, const char *what, int64_t n[3], vb_err *e);
+
+/* 1 if unit names a and b are the same spelling up to carets ("A/m^2" and
+ * "A/m2"), else 0. Files write the caret form (docs/FORMAT.md); every
+ * parser here accepts both. */
+int vb_units_same(const char *a, const char *b);
 
 /* SI factor of unit for kind (e.g. "mS/cm" -> 0.1); -1 if unknown. */
 double vb_units_factor(const char *unit, vb_unit_kind kind);

@@ -36,6 +36,20 @@ static void test_units_lengths(void)
 	CHECK(vb_units_parse_triple("106x60um", VB_UNIT_LENGTH, "--size", t, &e) == VB_ERR_INPUT);
 }
 
+/* Files spell exponents with a caret; input takes both spellings. */
+static void test_units_carets(void)
+{
+	vb_err e;
+	double v;
+	CHECK(vb_units_parse("50A/m^2", VB_UNIT_CURRENT_DENSITY, "--current", &v, &e) == VB_OK &&
+	      v == 50.0);
+	CHECK(vb_units_parse("1e-11cm^2/s", VB_UNIT_DIFFUSIVITY, "D", &v, &e) == VB_OK);
+	CHECK_NEAR(v, 1e-15, 1e-30);
+	CHECK(vb_units_factor("A*cm^2.5/mol^1.5", VB_UNIT_EXCHANGE_FACTOR) == 1e-5);
+	CHECK(vb_units_same("mol/m^3", "mol/m3") && !vb_units_same("mol/m^3", "mol/m2"));
+	CHECK(vb_units_parse("1cm^3", VB_UNIT_LENGTH, "x", &v, &e) == VB_ERR_INPUT);
+}
+
 static void test_units_counts_and_voxels(void)
 {
 	vb_err e;
@@ -309,6 +323,7 @@ int main(void)
 	if (mkdtemp(tmpdir) == NULL)
 		BAIL_OUT("cannot make a temporary folder");
 	RUN(test_units_lengths, "units: lengths and current densities to SI; bad units rejected");
+	RUN(test_units_carets, "units: a caret before an exponent is optional (A/m^2 = A/m2)");
 	RUN(test_units_counts_and_voxels, "units: voxel counts and whole numbers of voxels");
 	RUN(test_philox_known_answers, "rng: Philox4x32-10 matches Random123 known answers");
 	RUN(test_rng_moments, "rng: uniform and normal moments");

@@ -836,8 +836,9 @@ static const command commands[] = {
 	 "  --order ABC         which of x,y,z the file's axes are, slowest first\n"
 	 "                      (default xyz: x slowest, z fastest, as /labels);\n"
 	 "                      for TIFF: pages, rows, columns\n"
-	 "  --map V:PHASE,...   file value to phase (name or id); default: values are\n"
-	 "                      phase ids 0=void 1=CAM 2=electrolyte 3=CBD ...\n"},
+	 "  --map V:PHASE,...   file value to phase (name or id); V=PHASE, the legend's\n"
+	 "                      form, works too; default: values are phase ids\n"
+	 "                      0=void 1=CAM 2=electrolyte 3=CBD ...\n"},
 	{"export", run_export, "write the labels as raw uint8 or TIFF",
 	 "usage: genstruct export IN.h5 [--order xyz] [--format raw|tiff] -o OUT\n"
 	 "  --format            raw (default) or tiff (default for .tif/.tiff names)\n"},

@@ -43,12 +43,13 @@ int gs_parse_map(const char *text, int map[256], vb_err *e)
 	int rc = VB_OK;
 	for (char *item = strtok_r(copy, ",", &save); item && rc == VB_OK;
 	     item = strtok_r(NULL, ",", &save)) {
-		char *colon = strchr(item, ':'), *end;
+		/* VALUE:PHASE, or VALUE=PHASE as the legend writes it */
+		char *colon = strpbrk(item, ":="), *end;
 		long value = colon ? strtol(item, &end, 10) : -1;
 		int phase = colon ? vb_voxel_phase_parse(colon + 1) : -1;
 		if (colon == NULL || end != colon || value < 0 || value > 255 || phase < 0)
 			rc = vb_err_set(e, VB_ERR_INPUT,
-					"--map: '%s' is not VALUE:PHASE with VALUE in "
+					"--map: '%s' is not VALUE:PHASE (or VALUE=PHASE) with VALUE in "
 					"0..255 and PHASE a phase name or id (%s)",
 					item, vb_voxel_legend());
 		else

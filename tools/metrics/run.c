@@ -8,6 +8,7 @@
 
 #include "vb_echem.h"
 #include "vb_h5.h"
+#include "vb_units.h"
 
 #define FARADAY 96485.33212 /* C/mol, PHYSICS.md §2 */
 
@@ -44,7 +45,7 @@ int mr_series_read(hid_t file, const char *path, mr_series *s, vb_err *e)
 		char *units = NULL, dname[1100];
 		snprintf(dname, sizeof dname, "%s/%s", what, vb_h5_series[k].name);
 		rc = vb_h5_attr_read_string(d, "units", dname, &units, e);
-		if (rc == VB_OK && strcmp(units, vb_h5_series[k].units) != 0)
+		if (rc == VB_OK && !vb_units_same(units, vb_h5_series[k].units))
 			rc = vb_err_set(e, VB_ERR_INPUT, "%s: units '%s', expected '%s'", dname,
 					units, vb_h5_series[k].units);
 		free(units);

@@ -26,8 +26,9 @@
 static const char usage_text[] =
 	"usage: solve CELL.h5 (--current I | --c-rate R) [options] -o RUN.h5\n"
 	"Discharges an assembled ASSB cell at constant current until the cut-off\n"
-	"voltage, resolving every voxel (docs/solve.md). Writes RUN.h5 and RUN.xdmf.\n\n"
-	"  --current I          current density (mA/cm2, A/m2, ...), > 0\n"
+	"voltage, resolving every voxel (docs/solve.md). Writes RUN.h5 and RUN.h5.xdmf.\n\n"
+	"  --current I          current density (mA/cm2, A/m2, ...), > 0; a '^' before\n"
+	"                       an exponent is optional in any unit (A/m^2 = A/m2)\n"
 	"  --c-rate R           current as a multiple of C_theo per hour (e.g. 1, 0.5)\n"
 	"  --cutoff U           lower cut-off voltage (default: cell.cutoff_voltage, 3.0V)\n"
 	"  --max-time T         stop at this time (s, min, h) if the cut-off comes later\n"
