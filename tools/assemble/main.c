@@ -14,6 +14,7 @@
 #include "vb_params.h"
 #include "vb_units.h"
 #include "vb_voxel.h"
+#include "vb_xdmf.h"
 
 #define PROGRAM "assemble"
 
@@ -28,7 +29,8 @@ static const char usage_text[] =
 	"                      set, 20um)\n"
 	"  --anode LEN         Li metal thickness (default: one voxel)\n"
 	"  --collectors LEN    thickness of each current collector (default: one voxel)\n"
-	"  -o, --output FILE   output cell (- for stdout)\n"
+	"  -o, --output FILE   output cell (- for stdout); CELL.h5.xdmf is written\n"
+	"                      beside it for ParaView (not for stdout)\n"
 	"  -q, --quiet         no messages\n"
 	"Lengths take units (um, nm, mm) and must be whole numbers of voxels.\n";
 
@@ -244,6 +246,9 @@ int main(int argc, char **argv)
 		cell_out co = {cell, params, bounds, file, in, cmdline};
 		rc = cmdline ? vb_h5_write_atomic(out, "cell", write_cell, &co, &e)
 			     : vb_err_set(&e, VB_ERR_RUN, "out of memory");
+		/* the XDMF companion, so that ParaView shows the cell (docs/FORMAT.md) */
+		if (rc == VB_OK && strcmp(out, "-") != 0)
+			rc = vb_xdmf_write(out, cell, NULL, &e);
 		free(cmdline);
 	}
 	vb_h5_close(file, NULL);

@@ -14,6 +14,7 @@
 #include "vb_outfile.h"
 #include "vb_units.h"
 #include "vb_voxel.h"
+#include "vb_xdmf.h"
 
 #define PROGRAM "genstruct"
 #define MAX_AXES 64
@@ -75,7 +76,11 @@ static int save_structure(const char *out, const vb_image *img, const char *oper
 			  const char *cmdline, param_writer params, const void *ctx, vb_err *e)
 {
 	structure_out s = {img, operation, cmdline, inputs, names, n_inputs, params, ctx};
-	return vb_h5_write_atomic(out, "structure", write_structure, &s, e);
+	int rc = vb_h5_write_atomic(out, "structure", write_structure, &s, e);
+	/* the XDMF companion, so that ParaView shows the structure (docs/FORMAT.md) */
+	if (rc == VB_OK && strcmp(out, "-") != 0)
+		rc = vb_xdmf_write(out, img, NULL, e);
+	return rc;
 }
 
 /* Opens a voxbat input and reads its image; the file stays open for provenance. */
@@ -858,6 +863,7 @@ static void usage(FILE *out)
 	for (size_t n = 0; n < N_COMMANDS; n++)
 		fprintf(out, "  %-12s %s\n", commands[n].name, commands[n].help);
 	fprintf(out, "\nLengths take units (m, mm, um, nm). '-' as a file means stdin/stdout.\n"
+		     "Each OUT.h5 gets OUT.h5.xdmf beside it, which ParaView opens.\n"
 		     "'genstruct COMMAND --help' for a command's options. Exit status: 0 ok,\n"
 		     "1 failure while running, 2 invalid usage or input.\n");
 }

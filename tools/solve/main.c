@@ -1,6 +1,6 @@
 /* solve: galvanostatic discharge of an assembled ASSB cell, every voxel
  * resolved (PHYSICS.md §2). Reads cell.h5, writes run.h5 (the cell, the time
- * series, field snapshots, solver statistics; docs/FORMAT.md) and run.xdmf. */
+ * series, field snapshots, solver statistics; docs/FORMAT.md) and RUN.h5.xdmf. */
 #include <getopt.h>
 #include <math.h>
 #include <omp.h>
@@ -77,18 +77,6 @@ static void show_progress(const sv_run *r, void *ctx)
 	(void)ctx;
 	fprintf(stderr, "\rsolve: t = %9.1f s  U = %.4f V  Q = %.4f mAh/cm2  steps %lld   ", r->t,
 		r->ts.voltage[r->ts.n - 1], r->capacity / 36000.0, (long long)r->steps);
-}
-
-/* The XDMF file beside the run file: RUN.h5 -> RUN.xdmf. */
-static void xdmf_names(const char *out, char *xdmf, size_t size, const char **h5_ref)
-{
-	snprintf(xdmf, size, "%s", out);
-	char *dot = strrchr(xdmf, '.'), *slash = strrchr(xdmf, '/');
-	if (dot != NULL && (slash == NULL || dot > slash))
-		*dot = '\0';
-	strncat(xdmf, ".xdmf", size - strlen(xdmf) - 1);
-	const char *base = strrchr(out, '/');
-	*h5_ref = base ? base + 1 : out;
 }
 
 int main(int argc, char **argv)
@@ -354,12 +342,8 @@ int main(int argc, char **argv)
 				omp_get_max_threads()};
 		if (wrc == VB_OK)
 			wrc = vb_h5_write_atomic(out, "run", sv_runfile_write, &w, &we);
-		if (wrc == VB_OK && strcmp(out, "-") != 0) {
-			char xdmf[4096];
-			const char *ref = NULL;
-			xdmf_names(out, xdmf, sizeof xdmf, &ref);
-			wrc = sv_runfile_write_xdmf(xdmf, ref, &run, cell, &we);
-		}
+		if (wrc == VB_OK && strcmp(out, "-") != 0)
+			wrc = sv_runfile_write_xdmf(out, &run, cell, &we);
 		free(cmdline);
 		if (wrc != VB_OK)
 			exit_code = fail(&we);

@@ -11,6 +11,7 @@
 #include "vb_cli.h"
 #include "vb_h5.h"
 #include "vb_outfile.h"
+#include "vb_xdmf.h"
 
 #define PROGRAM "solve"
 
@@ -200,55 +201,17 @@ int sv_runfile_write(hid_t file, const void *ctx, vb_err *e)
 	return rc;
 }
 
-int sv_runfile_write_xdmf(const char *xdmf_path, const char *h5_ref, const sv_run *r,
-			  const vb_image *cell, vb_err *e)
+int sv_runfile_write_xdmf(const char *h5_path, const sv_run *r, const vb_image *cell, vb_err *e)
 {
-	vb_outfile o;
-	if (vb_outfile_begin(&o, xdmf_path, e) != VB_OK)
-		return e->status;
-	FILE *f = fopen(o.tmp_path, "w");
-	if (f == NULL) {
-		vb_outfile_abort(&o);
-		return vb_err_set(e, VB_ERR_RUN, "%s: cannot write", xdmf_path);
-	}
-	const long long nx = (long long)cell->nx, ny = (long long)cell->ny,
-			nz = (long long)cell->nz;
-	const double h = cell->voxel_size;
-	fprintf(f, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
-		   "<Xdmf Version=\"3.0\">\n <Domain>\n"
-		   "  <Grid Name=\"run\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
-	for (int64_t k = 0; k < r->nsnaps; k++) {
-		fprintf(f,
-			"   <Grid Name=\"t%04lld\" GridType=\"Uniform\">\n"
-			"    <Time Value=\"%.17g\"/>\n"
-			"    <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"%lld %lld "
-			"%lld\"/>\n"
-			"    <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n"
-			"     <DataItem Dimensions=\"3\" Format=\"XML\">0 0 0</DataItem>\n"
-			"     <DataItem Dimensions=\"3\" Format=\"XML\">%.17g %.17g "
-			"%.17g</DataItem>\n"
-			"    </Geometry>\n"
-			"    <Attribute Name=\"labels\" Center=\"Cell\">\n"
-			"     <DataItem Dimensions=\"%lld %lld %lld\" NumberType=\"UChar\" "
-			"Precision=\"1\" Format=\"HDF\">%s:/labels</DataItem>\n"
-			"    </Attribute>\n",
-			(long long)k + 1, r->snaps[k].time, nx + 1, ny + 1, nz + 1, h, h, h, nx, ny,
-			nz, h5_ref);
-		for (int q = 0; q < N_FIELDS; q++)
-			fprintf(f,
-				"    <Attribute Name=\"%s\" Center=\"Cell\">\n"
-				"     <DataItem Dimensions=\"%lld %lld %lld\" NumberType=\"Float\" "
-				"Precision=\"8\" Format=\"HDF\">%s:/fields/%04lld/%s</DataItem>\n"
-				"    </Attribute>\n",
-				field_names[q], nx, ny, nz, h5_ref, (long long)k + 1, field_names[q]);
-		fprintf(f, "   </Grid>\n");
-	}
-	fprintf(f, "  </Grid>\n </Domain>\n</Xdmf>\n");
-	if (fclose(f) != 0) {
-		vb_outfile_abort(&o);
-		return vb_err_set(e, VB_ERR_RUN, "%s: write failed", xdmf_path);
-	}
-	return vb_outfile_commit(&o, e);
+	double *times = malloc((size_t)(r->nsnaps > 0 ? r->nsnaps : 1) * sizeof *times);
+	if (times == NULL)
+		return vb_err_set(e, VB_ERR_RUN, "out of memory");
+	for (int64_t k = 0; k < r->nsnaps; k++)
+		times[k] = r->snaps[k].time;
+	const vb_xdmf_series series = {r->nsnaps, times, field_names, N_FIELDS};
+	int rc = vb_xdmf_write(h5_path, cell, &series, e);
+	free(times);
+	return rc;
 }
 
 /* ---- checkpoints ---- */

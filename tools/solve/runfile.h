@@ -23,10 +23,8 @@ typedef struct sv_runfile {
 /* vb_h5_writer that fills a run file from a sv_runfile. */
 int sv_runfile_write(hid_t file, const void *ctx, vb_err *e);
 
-/* Writes the XDMF description of run file h5_path (as referenced from the
- * XDMF file's folder) to xdmf_path, atomically. */
-int sv_runfile_write_xdmf(const char *xdmf_path, const char *h5_ref, const sv_run *r,
-			  const vb_image *cell, vb_err *e);
+/* Writes the XDMF file of run file h5_path beside it (vb_xdmf.h). */
+int sv_runfile_write_xdmf(const char *h5_path, const sv_run *r, const vb_image *cell, vb_err *e);
 
 /* Checkpoints: the whole state of a run plus a fingerprint of the options
  * that must not change on --resume. */
