@@ -309,9 +309,8 @@ int vb_h5_attr_read_int64s(hid_t loc, const char *name, const char *what, int64_
 				name, n);
 	else if (d == NULL)
 		rc = vb_err_set(e, VB_ERR_RUN, "out of memory");
-	else if (cls == H5T_INTEGER && H5Aread(attr, H5T_NATIVE_INT64, values) < 0)
-		rc = vb_err_set(e, VB_ERR_INPUT, "%s: cannot read attribute %s", what, name);
-	else if (cls == H5T_FLOAT && H5Aread(attr, H5T_NATIVE_DOUBLE, d) < 0)
+	else if (H5Aread(attr, cls == H5T_INTEGER ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
+			 cls == H5T_INTEGER ? (void *)values : (void *)d) < 0)
 		rc = vb_err_set(e, VB_ERR_INPUT, "%s: cannot read attribute %s", what, name);
 	/* older files stored voxel indices (/regions) as float64 */
 	for (int k = 0; k < n && rc == VB_OK && cls == H5T_FLOAT; k++) {
