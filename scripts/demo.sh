@@ -28,4 +28,4 @@ for s in layered layered-rev perforated-assb; do
 	echo "figures: $dir/fig/"
 done
 echo
-echo "demo: runs (open RUN.xdmf in ParaView), tables and figures are under $out/studies/"
+echo "demo: runs (open RUN.h5.xdmf in ParaView), tables and figures are under $out/studies/"
