@@ -30,6 +30,7 @@ static const char usage_text[] =
 	"  --collectors LEN    thickness of each current collector (default: one voxel)\n"
 	"  -o, --output FILE   output cell (- for stdout)\n"
 	"  -q, --quiet         no messages\n"
+	"  -h, --help          this text; --version: the program's version\n"
 	"Lengths take units (um, nm, mm) and must be whole numbers of voxels.\n";
 
 static int fail(const vb_err *e)

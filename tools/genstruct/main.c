@@ -878,8 +878,9 @@ static void usage(FILE *out)
 	for (size_t n = 0; n < N_COMMANDS; n++)
 		fprintf(out, "  %-12s %s\n", commands[n].name, commands[n].help);
 	fprintf(out, "\nLengths take units (m, mm, um, nm). '-' as a file means stdin/stdout.\n"
-		     "'genstruct COMMAND --help' for a command's options. Exit status: 0 ok,\n"
-		     "1 failure while running, 2 invalid usage or input.\n");
+		     "'genstruct COMMAND --help' for a command's options; 'genstruct\n"
+		     "--version' the program's version. Exit status: 0 ok, 1 failure while\n"
+		     "running, 2 invalid usage or input.\n");
 }
 
 static int finish(int rc)
