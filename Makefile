@@ -29,7 +29,7 @@ TOOL_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps build test check demo sanitize bench format lint install clean
+.PHONY: all deps build test check demo sanitize bench format lint man install clean
 STUDIES := layered layered-rev perforated-assb
 .PHONY: $(STUDIES) $(STUDIES:%=%-fast) studies-fast
 
@@ -118,9 +118,19 @@ lint:
 		--inline-suppr -Ilib --suppress=missingIncludeSystem lib tools
 	clang-tidy --quiet lib/*.c tools/*/*.c -- $(VB_CFLAGS) $(patsubst %,-Itools/%,$(PROGRAMS))
 
-install: all
+# Man pages from each program's own --help and --version (help2man,
+# scripts/manpage.sh), so that they cannot drift apart.
+MANPAGES = $(PROGRAMS:%=$(BUILD)/man/%.1)
+man: $(MANPAGES)
+$(BUILD)/man/%.1: $(BUILD)/bin/% scripts/manpage.sh
+	@mkdir -p $(dir $@)
+	scripts/manpage.sh $< $@
+
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(PROGRAMS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(MANPAGES) $(DESTDIR)$(PREFIX)/share/man/man1
 	install -d $(DESTDIR)$(PREFIX)/share/voxbat/params
 	install -m 644 params/*.ini $(DESTDIR)$(PREFIX)/share/voxbat/params
 

@@ -3,14 +3,16 @@
 #
 #   collect.sh runs DESIGN PREFIX SUFFIX "VALUES" "CURRENTS" DIR
 #     DIR/PREFIX<v>SUFFIX_<I>mA.csv (metrics --csv of a run) for every current
-#     I and design value v -> one table on stdout: DESIGN,current_mA_cm2, the
-#     metrics columns, gain_energy_pct, gain_capacity_pct (against the first
+#     I and design value v -> one table on stdout: DESIGN,set_current_mA_cm2
+#     (the current the run was made at), the metrics columns, gain_energy_pct, gain_capacity_pct (against the first
 #     design value at the same current); rows by current, then design value.
 #   collect.sh structures DESIGN PREFIX SUFFIX "VALUES" "" DIR
 #     DIR/PREFIX<v>SUFFIX.csv (metrics --csv of a cell) -> DESIGN, the metrics
 #     columns, c_theo_rel, kappa_rel_rel (both against the first design value).
 #   collect.sh profiles KIND ID "" "" "CURRENTS" DIR
-#     DIR/ID_<I>mA.KIND.csv -> current_mA_cm2 and that file's columns.
+#     DIR/ID_<I>mA.KIND.csv -> set_current_mA_cm2 and that file's columns.
+# Column names stay unique: the runs' own current_mA_cm2 (metrics; and
+# --timeseries, 0 at t = 0) keeps its name next to set_current_mA_cm2.
 set -euo pipefail
 mode=$1 design=$2 prefix=$3 suffix=$4 values=$5 currents=$6 dir=$7
 
@@ -28,7 +30,7 @@ runs)
 			f=$dir/$prefix$v${suffix}_${i}mA.csv
 			if [ -z "$first" ]; then
 				first=$f
-				echo "$design,current_mA_cm2,$(header "$f"),gain_energy_pct,gain_capacity_pct"
+				echo "$design,set_current_mA_cm2,$(header "$f"),gain_energy_pct,gain_capacity_pct"
 			fi
 			[ "$(header "$f")" = "$(header "$first")" ] ||
 				{ echo "collect.sh: $f: other columns than $first" >&2; exit 1; }
@@ -68,7 +70,7 @@ profiles)
 		f=$dir/${id}_${i}mA.$kind.csv
 		if [ -z "$first" ]; then
 			first=$f
-			echo "current_mA_cm2,$(header "$f")"
+			echo "set_current_mA_cm2,$(header "$f")"
 		fi
 		tail -n +2 "$f" | sed "s|^|$i,|"
 	done

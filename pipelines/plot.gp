@@ -22,7 +22,7 @@ set pointsize 1.1
 ncur = words(currents)
 cur(i) = real(word(currents, i))
 ctitle(i) = word(currents, i) . " mA/cm^2"
-sel(i, name) = column("current_mA_cm2") == cur(i) ? column(name) : NaN
+sel(i, name) = column("set_current_mA_cm2") == cur(i) ? column(name) : NaN
 
 if (kind eq "structures") {
 	set title "Cathode structures"

@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="gcc make pkg-config libhdf5-dev hdf5-tools libsuitesparse-dev
 libtiff-dev libtiff-tools libjansson-dev libinih-dev libhypre-dev bats bats-assert bats-support time jq gnuplot-nox procps
-python3-h5py python3-numpy python3-vtk9"
+python3-h5py python3-numpy python3-pandas help2man"
 
 missing=""
 for p in $PACKAGES; do

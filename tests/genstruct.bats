@@ -691,6 +691,112 @@ external_tiff() {
 	cmp labels.txt tiff.txt
 }
 
+# A 16-bit stack written by libtiff's tools: $1.raw holds 3 pages of 20 x 40
+# little-endian values cycling through 32896, 0, 65535, 1 (a label image of a
+# segmentation program), $1.tif the pages in strips, $1.tiled.tif the same
+# in 16 x 16 tiles.
+tiff16() {
+	awk 'BEGIN { split("32896 0 65535 1", v, " ")
+		for (p = 0; p < 3; p++) for (r = 0; r < 20; r++) for (c = 0; c < 40; c++) {
+			x = v[1 + (p * 7 + r * 3 + c) % 4]; printf "\\%03o\\%03o", x % 256, int(x / 256) } }' |
+		xargs -0 printf > "$1.raw"
+	[ "$(stat -c %s "$1.raw")" -eq 4800 ]
+	for p in 0 1 2; do raw2tiff -H $((p * 1600)) -w 40 -l 20 -d short -L "$1.raw" "$1.p$p.tif"; done
+	tiffcp "$1.p0.tif" "$1.p1.tif" "$1.p2.tif" "$1.tif"
+	tiffcp -t -w 16 -l 16 "$1.tif" "$1.tiled.tif"
+	tiffinfo "$1.tiled.tif" | grep -q "Tile Width: 16"
+	tiffinfo "$1.tiled.tif" | grep -q "Bits/Sample: 16"
+}
+
+@test "import --tiff reads 16-bit label stacks, in strips and in tiles, with --map up to 65535" {
+	tiff16 s
+	# the expected labels: 32896 -> electrolyte (2), 0 -> void, 65535 -> CAM, 1 -> CBD
+	awk 'BEGIN { split("2 0 1 3", v, " ")
+		for (p = 0; p < 3; p++) for (r = 0; r < 20; r++) for (c = 0; c < 40; c++)
+			printf "\\%03o", v[1 + (p * 7 + r * 3 + c) % 4] }' | xargs -0 printf > want.bin
+	for f in s.tif s.tiled.tif; do
+		run genstruct import --tiff "$f" --voxel 1um \
+			--map 32896:electrolyte,0:void,65535:CAM,1=CBD -o "$f.h5"
+		assert_success
+		[ "$(genstruct info --json "$f.h5" | jq -c .dims)" = "[3,20,40]" ]
+		h5dump -d /labels -b NATIVE -o "$f.bin" "$f.h5" > /dev/null
+		cmp want.bin "$f.bin"
+	done
+	# a 16-bit value the map does not name
+	run genstruct import --tiff s.tiled.tif --voxel 1um --map 32896:electrolyte,0:void,65535:CAM -o n.h5
+	assert_failure 2
+	assert_output --partial "value 1 at file position"
+	run genstruct import --tiff s.tif --voxel 1um --map 65536:CAM -o n.h5
+	assert_failure 2
+	assert_output --partial "0..65535"
+	assert_no_output_file n.h5
+}
+
+@test "import --tiff takes the voxel size from the resolution tags or an ImageJ description, else refuses" {
+	tiff16 s
+	map=32896:electrolyte,0:void,65535:CAM,1:CBD
+	run genstruct import --tiff s.tiled.tif --map "$map" -o none.h5
+	assert_failure 2
+	assert_output --partial "gives no voxel size"
+	assert_no_output_file none.h5
+	# resolution tags: 20000 pixels per cm is 0.5 um
+	cp s.tiled.tif r.tif
+	tiffset -s 296 3 r.tif && tiffset -s 282 20000 r.tif && tiffset -s 283 20000 r.tif
+	run genstruct import --tiff r.tif --map "$map" -o r.h5
+	assert_success
+	[ "$(genstruct info --json r.h5 | jq -r .voxel_size_m)" = 5e-07 ]
+	run h5dump -a /provenance/step_001/voxel_size_from r.h5
+	assert_output --partial '"TIFF resolution tags"'
+	# 2540 pixels per inch is 10 um
+	cp s.tif i.tif
+	tiffset -s 296 2 i.tif && tiffset -s 282 2540 i.tif && tiffset -s 283 2540 i.tif
+	genstruct import --tiff i.tif --map "$map" -o i.h5
+	[ "$(genstruct info --json i.h5 | jq -r .voxel_size_m)" = 1e-05 ]
+	# ImageJ: 4 pixels per micron, slices 0.25 um apart
+	cp s.tif ij.tif
+	tiffset -s 270 "$(printf 'ImageJ=1.53t\nimages=3\nslices=3\nunit=micron\nspacing=0.25\nloop=false\n')" ij.tif
+	tiffset -s 282 4 ij.tif && tiffset -s 283 4 ij.tif
+	genstruct import --tiff ij.tif --map "$map" -o ij.h5
+	[ "$(genstruct info --json ij.h5 | jq -r .voxel_size_m)" = 2.5e-07 ]
+	# --voxel overrides the file
+	genstruct import --tiff ij.tif --voxel 2um --map "$map" -o v.h5
+	[ "$(genstruct info --json v.h5 | jq -r .voxel_size_m)" = 2e-06 ]
+	# slices 0.3 um apart with 0.25 um pixels are not cubes
+	tiffset -s 270 "$(printf 'ImageJ=1.53t\nimages=3\nslices=3\nunit=micron\nspacing=0.3\n')" ij.tif
+	run genstruct import --tiff ij.tif --map "$map" -o nc.h5
+	assert_failure 2
+	assert_output --partial "0.25 x 0.25 x 0.3 um (ImageJ description) are not cubes"
+	assert_no_output_file nc.h5
+}
+
+@test "export writes the voxel size into the TIFF, which libtiff shows and import reads back" {
+	genstruct homogeneous --size 6x4x5um --voxel 0.5um --diameter 2um --cam 0.5 -o c.h5 2> /dev/null
+	genstruct export c.h5 -o c.tif
+	run tiffinfo c.tif
+	assert_line --partial "Resolution: 20000, 20000 pixels/cm"
+	assert_line --partial "spacing=5e-05"
+	run genstruct import --tiff c.tif -o back.h5
+	assert_success
+	[ "$(genstruct info --json back.h5 | jq -r .voxel_size_m)" = 5e-07 ]
+	h5dump -d /labels -b NATIVE -o a.bin c.h5 > /dev/null
+	h5dump -d /labels -b NATIVE -o b.bin back.h5 > /dev/null
+	cmp a.bin b.bin
+}
+
+@test "export refuses a name that says neither raw nor TIFF, unless --format says which" {
+	uniform 2x3x4 1um u.h5 1
+	run genstruct export u.h5 -o u.png
+	assert_failure 2
+	assert_output --partial "-o u.png: the name does not say raw or TIFF"
+	assert_no_output_file u.png
+	genstruct export u.h5 -o u.raw
+	[ "$(stat -c %s u.raw)" -eq 24 ]
+	genstruct export u.h5 --format raw -o u.dat
+	cmp u.raw u.dat
+	genstruct export u.h5 --format tiff -o u.img
+	tiffinfo u.img | grep -q "Image Width: 4 Image Length: 3"
+}
+
 @test "info prints one line per phase with count and volume fraction" {
 	uniform 2x5x10 1um u.h5 2
 	run genstruct info u.h5

@@ -78,7 +78,7 @@ jmetric() {
 			run_file=$(cell "$t" file "$row")
 			# the reference: the same current, the first design (rows 1 and 4)
 			ref=$(cell "$t" file $(((row - 1) / 3 * 3 + 1)))
-			[[ "$run_file" == *_"$(cell "$t" current_mA_cm2 "$row")"mA.h5 ]] || fail "$t row $row: $run_file"
+			[[ "$run_file" == *_"$(cell "$t" set_current_mA_cm2 "$row")"mA.h5 ]] || fail "$t row $row: $run_file"
 			for k in energy_density_Wh_kg:gain_energy_pct capacity_mAh_cm2:gain_capacity_pct; do
 				a=$(jmetric "$run_file" "${k%%:*}")
 				b=$(jmetric "$ref" "${k%%:*}")
@@ -99,6 +99,27 @@ jmetric() {
 			fail "row $row: c_theo_rel $(cell "$t" c_theo_rel "$row"), CAM voxels $n0 at r = 0"
 	done
 	awk -v c="$(cell "$t" c_theo_rel 3)" 'BEGIN { exit !(c < 1) }'
+}
+
+@test "every CSV of the studies has unique column names, and pandas reads them as written" {
+	n=0
+	while IFS= read -r f; do
+		n=$((n + 1))
+		dup=$(head -n 1 "$f" | tr ',' '\n' | sort | uniq -d)
+		[ -z "$dup" ] || fail "$f: column $dup twice"
+	done < <(find "$BATS_FILE_TMPDIR"/*-fast -name '*.csv')
+	[ "$n" -gt 50 ]
+	# pandas quietly renames a repeated column to NAME.1: the columns it
+	# reads must be the header's, and the rows as many as the file's (Debian's
+	# python3 and python3-pandas: /usr/bin, not a python3 earlier on PATH)
+	find "$BATS_FILE_TMPDIR"/*-fast -name '*.csv' | /usr/bin/python3 -c '
+import sys, pandas
+for f in sys.stdin.read().split():
+    head = open(f).readline().rstrip("\n").split(",")
+    df = pandas.read_csv(f)
+    assert list(df.columns) == head, (f, list(df.columns))
+    assert len(df) == sum(1 for _ in open(f)) - 1, f
+'
 }
 
 @test "a second make with nothing changed has nothing to do" {
@@ -136,7 +157,7 @@ jmetric() {
 	[ "$(stat -c %y "$d"/structures/*.h5 "$d"/cells/*.h5 "$d"/runs/*_2mA.h5)" = "$before" ]
 	# the table holds the new currents only: 3 designs x (2, 4)
 	[ "$(wc -l < "$d/layered.csv")" -eq 7 ]
-	[ "$(cell "$d/layered.csv" current_mA_cm2 4)" = 4 ]
+	[ "$(cell "$d/layered.csv" set_current_mA_cm2 4)" = 4 ]
 }
 
 @test "FRACTIONS: a new design value builds and runs only its own stack" {

@@ -32,6 +32,7 @@ static const char usage_text[] =
 	"  -o, --output FILE   output cell (- for stdout); CELL.h5.xdmf is written\n"
 	"                      beside it for ParaView (not for stdout)\n"
 	"  -q, --quiet         no messages\n"
+	"  -h, --help          this text; --version: the program's version\n"
 	"Lengths take units (um, nm, mm) and must be whole numbers of voxels.\n";
 
 static int fail(const vb_err *e)

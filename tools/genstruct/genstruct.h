@@ -56,22 +56,31 @@ vb_image *gs_refine(const vb_image *img, int factor, vb_err *e);
  * each entry 0 (x), 1 (y) or 2 (z). */
 int gs_parse_order(const char *text, int axis[3], vb_err *e);
 
-/* Maps external values to phase ids: map[v] = phase, or -1 if v is not
- * allowed. gs_parse_map fills it from "V:PHASE,..." or identity (NULL). */
-int gs_parse_map(const char *text, int map[256], vb_err *e);
+/* Maps external values (8- or 16-bit) to phase ids: map[v] = phase, or -1
+ * if v is not allowed. gs_parse_map fills it from "V:PHASE,..." (or the
+ * legend's "V=PHASE"), or identity (text NULL). */
+#define GS_MAP_SIZE 65536
+int gs_parse_map(const char *text, int map[GS_MAP_SIZE], vb_err *e);
 
 /* Reads a raw uint8 file of dims (file order, slowest first) into a new image. */
 vb_image *gs_import_raw(const char *path, const int64_t dims[3], const int axis[3],
-			double voxel_size, const int map[256], vb_err *e);
+			double voxel_size, const int map[GS_MAP_SIZE], vb_err *e);
 
-/* Reads a multi-page 8-bit TIFF (pages slowest, then rows, then columns). */
-vb_image *gs_import_tiff(const char *path, const int axis[3], double voxel_size, const int map[256],
-			 vb_err *e);
+/* Reads a multi-page 8- or 16-bit grey TIFF, in strips or tiles (pages
+ * slowest, then rows, then columns). voxel_size NAN: take it from the
+ * file's ImageJ description (unit, spacing) and resolution tags, which must
+ * describe cubic voxels (the image's voxel_size is the one taken); *source
+ * says where it came from ("--voxel", "ImageJ description", "TIFF
+ * resolution tags"). */
+vb_image *gs_import_tiff(const char *path, const int axis[3], double voxel_size,
+			 const int map[GS_MAP_SIZE], const char **source, vb_err *e);
 
 /* Writes img as raw uint8 in the given axis order to out. */
 int gs_export_raw(const vb_image *img, const int axis[3], FILE *out, vb_err *e);
 
-/* Writes img as a multi-page 8-bit TIFF (pages = axis[0]) to path. */
+/* Writes img as a multi-page 8-bit TIFF (pages = axis[0]) to path, with its
+ * voxel size as resolution tags (pixels per centimetre) and an ImageJ
+ * description (unit, spacing) that ImageJ/Fiji and gs_import_tiff read. */
 int gs_export_tiff(const vb_image *img, const int axis[3], const char *path, vb_err *e);
 
 #endif

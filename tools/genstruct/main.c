@@ -544,7 +544,7 @@ static int run_refine(int argc, char **argv, const char *cmdline)
 /* ---- import / export ------------------------------------------------------------ */
 
 typedef struct import_ctx {
-	const char *source, *format, *order, *map;
+	const char *source, *format, *order, *map, *voxel_source;
 } import_ctx;
 
 static int import_params(hid_t rec, const void *ctx, vb_err *e)
@@ -557,6 +557,8 @@ static int import_params(hid_t rec, const void *ctx, vb_err *e)
 		rc = vb_h5_attr_write_string(rec, "axis_order", c->order, e);
 	if (rc == VB_OK)
 		rc = vb_h5_attr_write_string(rec, "value_map", c->map ? c->map : "identity", e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(rec, "voxel_size_from", c->voxel_source, e);
 	return rc;
 }
 
@@ -570,7 +572,7 @@ static int run_import(int argc, char **argv, const char *cmdline)
 		{"help", no_argument, 0, 'h'},	       {0, 0, 0, 0},
 	};
 	const char *raw = NULL, *tiff = NULL, *dims = NULL, *voxel = NULL, *out = NULL;
-	import_ctx ctx = {NULL, NULL, "xyz", NULL};
+	import_ctx ctx = {NULL, NULL, "xyz", NULL, NULL};
 	int c;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
@@ -597,25 +599,29 @@ static int run_import(int argc, char **argv, const char *cmdline)
 	if (tiff != NULL && dims != NULL)
 		return usage_error("import", "%s",
 				   "--dims is for --raw; a TIFF stack has its own size");
-	if (voxel == NULL)
-		return usage_error("import", "%s", "--voxel is required (e.g. --voxel 1um)");
+	if (voxel == NULL && raw != NULL)
+		return usage_error("import", "%s", "--raw needs --voxel (e.g. --voxel 1um)");
 	if (out == NULL)
 		return usage_error("import", "%s", "-o OUTPUT is required");
 	vb_err e;
 	vb_err_clear(&e);
-	int axis[3], map[256];
+	int axis[3];
+	static int map[GS_MAP_SIZE];
 	int64_t n[3];
-	double h;
+	double h = NAN; /* a TIFF without --voxel: from its tags */
 	if (gs_parse_order(ctx.order, axis, &e) || gs_parse_map(ctx.map, map, &e) ||
-	    vb_units_parse(voxel, VB_UNIT_LENGTH, "--voxel", &h, &e) ||
+	    (voxel && vb_units_parse(voxel, VB_UNIT_LENGTH, "--voxel", &h, &e)) ||
 	    (dims && vb_units_parse_counts(dims, "--dims", n, &e)))
 		return fail(&e);
+	if (voxel && !(h > 0))
+		return usage_error("import", "--voxel %s: expected a length > 0", voxel);
 	ctx.source = raw ? raw : tiff;
 	ctx.format = raw ? "raw uint8" : "TIFF";
 	if (vb_outfile_check_distinct(out, ctx.source, &e))
 		return fail(&e);
+	ctx.voxel_source = "--voxel";
 	vb_image *img = raw ? gs_import_raw(raw, n, axis, h, map, &e)
-			    : gs_import_tiff(tiff, axis, h, map, &e);
+			    : gs_import_tiff(tiff, axis, h, map, &ctx.voxel_source, &e);
 	if (img == NULL)
 		return fail(&e);
 	int rc =
@@ -655,8 +661,15 @@ static int run_export(int argc, char **argv, const char *cmdline)
 		return usage_error("export", "%s", "expected one input file");
 	if (out == NULL)
 		return usage_error("export", "%s", "-o OUTPUT is required");
-	if (format == NULL)
-		format = (ends_with(out, ".tif") || ends_with(out, ".tiff")) ? "tiff" : "raw";
+	if (format == NULL && (ends_with(out, ".tif") || ends_with(out, ".tiff")))
+		format = "tiff";
+	else if (format == NULL && (ends_with(out, ".raw") || strcmp(out, "-") == 0))
+		format = "raw";
+	else if (format == NULL)
+		return usage_error("export",
+				   "-o %s: the name does not say raw or TIFF; end it in .raw, "
+				   ".tif or .tiff, or give --format raw|tiff",
+				   out);
 	if (strcmp(format, "raw") != 0 && strcmp(format, "tiff") != 0)
 		return usage_error("export", "--format '%s': expected raw or tiff", format);
 	if (strcmp(format, "tiff") == 0 && strcmp(out, "-") == 0)
@@ -835,18 +848,25 @@ static const command commands[] = {
 	 "                      becomes h/N and the shape stays exactly the same, so\n"
 	 "                      that a simulation on it tests the discretisation alone\n"},
 	{"import", run_import, "read a raw uint8 or TIFF voxel image",
-	 "usage: genstruct import (--raw FILE --dims AxBxC | --tiff FILE) --voxel LEN\n"
-	 "                        [--order xyz] [--map V:PHASE,...] -o OUT.h5\n"
+	 "usage: genstruct import (--raw FILE --dims AxBxC --voxel LEN | --tiff FILE\n"
+	 "                        [--voxel LEN]) [--order xyz] [--map V:PHASE,...] -o OUT.h5\n"
 	 "  --dims AxBxC        raw file extents, slowest axis first\n"
+	 "  --voxel LEN         voxel edge length; for a TIFF without it, from the\n"
+	 "                      file's ImageJ unit and spacing or its resolution\n"
+	 "                      tags (cm or inch), which must describe cubes\n"
 	 "  --order ABC         which of x,y,z the file's axes are, slowest first\n"
 	 "                      (default xyz: x slowest, z fastest, as /labels);\n"
 	 "                      for TIFF: pages, rows, columns\n"
-	 "  --map V:PHASE,...   file value to phase (name or id); V=PHASE, the legend's\n"
-	 "                      form, works too; default: values are phase ids\n"
-	 "                      0=void 1=CAM 2=electrolyte 3=CBD ...\n"},
+	 "  --map V:PHASE,...   file value (0..255, 16-bit TIFF 0..65535) to phase\n"
+	 "                      (name or id; V=PHASE too); default: values are\n"
+	 "                      phase ids 0=void 1=CAM 2=electrolyte 3=CBD ...\n"
+	 "  TIFF: 8- or 16-bit unsigned grey, in strips or tiles, one page per slice\n"},
 	{"export", run_export, "write the labels as raw uint8 or TIFF",
 	 "usage: genstruct export IN.h5 [--order xyz] [--format raw|tiff] -o OUT\n"
-	 "  --format            raw (default) or tiff (default for .tif/.tiff names)\n"},
+	 "  --format            raw or tiff; without it OUT must end in .raw, .tif or\n"
+	 "                      .tiff, or be - (raw to standard output)\n"
+	 "  A TIFF carries the voxel size: resolution tags in pixels per cm and an\n"
+	 "  ImageJ description (unit, spacing) that ImageJ/Fiji read\n"},
 	{"info", run_info, "phase counts, volume fractions and percolation",
 	 "usage: genstruct info [--json | --profile] IN.h5\n"
 	 "  --json              machine-readable summary\n"
@@ -864,8 +884,9 @@ static void usage(FILE *out)
 		fprintf(out, "  %-12s %s\n", commands[n].name, commands[n].help);
 	fprintf(out, "\nLengths take units (m, mm, um, nm). '-' as a file means stdin/stdout.\n"
 		     "Each OUT.h5 gets OUT.h5.xdmf beside it, which ParaView opens.\n"
-		     "'genstruct COMMAND --help' for a command's options. Exit status: 0 ok,\n"
-		     "1 failure while running, 2 invalid usage or input.\n");
+		     "'genstruct COMMAND --help' for a command's options; 'genstruct\n"
+		     "--version' the program's version. Exit status: 0 ok, 1 failure while\n"
+		     "running, 2 invalid usage or input.\n");
 }
 
 static int finish(int rc)

@@ -55,6 +55,7 @@ static const char usage_text[] =
 	"  --params FILE       parameter set for a bare cathode (default: the shipped set)\n"
 	"  --solver NAME       auto (default), cholmod, pcg or amg\n"
 	"  --rtol R            relative residual of iterative solvers (default 1e-8)\n"
+	"  -h, --help          this text; --version: the program's version\n"
 	"Keys and units: docs/metrics.md.\n";
 
 typedef struct report {

@@ -49,6 +49,7 @@ static const char usage_text[] =
 	"  --resume             continue from --checkpoint FILE\n"
 	"  -o, --output FILE    run file (- for stdout, then no XDMF)\n"
 	"  -q, --quiet          no progress on stderr\n"
+	"  -h, --help           this text; --version: the program's version\n"
 	"Exit status: 0 done (cut-off or --max-time), 1 failure while running (the\n"
 	"output then keeps the last good state), 2 invalid input.\n";
 
