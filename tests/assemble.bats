@@ -33,6 +33,12 @@ slice_phase() {
 	assert_output --partial '"cell"'
 }
 
+@test "provenance records the command line as typed, not as option parsing reordered it" {
+	assemble "$CATHODE" --cell assb -o cell.h5
+	run h5dump -a /provenance/step_002/command_line cell.h5
+	assert_output --partial "\"assemble $CATHODE --cell assb -o cell.h5\""
+}
+
 @test "ASSB maps CBD to solid electrolyte; LIB keeps CBD" {
 	assemble "$CATHODE" --cell assb -o assb.h5
 	assemble "$CATHODE" --cell lib -o lib.h5

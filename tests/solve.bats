@@ -59,6 +59,11 @@ last() {
 	assert_output --partial "solve"
 }
 
+@test "provenance records the command line as typed, not as option parsing reordered it" {
+	solve "$CELL" -q --current 0.5mA/cm2 --max-time 10s -o typed.h5
+	[ "$(attr typed.h5 /provenance/step_003/command_line)" = "solve $CELL -q --current 0.5mA/cm2 --max-time 10s -o typed.h5" ]
+}
+
 @test "capacity is the integral of the current, energy that of current x voltage" {
 	f=$BATS_FILE_TMPDIR/run.h5
 	col() { h5dump -m %.17g -w 0 -A 0 -d "$1" "$f" | sed -n 's/^ *([0-9]*): *//p' | tr ',' '\n' | sed '/^ *$/d'; }

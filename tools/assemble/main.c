@@ -128,7 +128,8 @@ static int layer_voxels(const char *text, double fallback, double h, const char 
 	return vb_units_whole_voxels(len, h, what, n, e);
 }
 
-int main(int argc, char **argv)
+/* cmdline: argv as the user typed it, joined before getopt_long permutes it. */
+static int run_program(int argc, char **argv, const char *cmdline)
 {
 	static const struct option opts[] = {
 		{"cell", required_argument, 0, 'c'},
@@ -240,11 +241,8 @@ int main(int argc, char **argv)
 		for (size_t v = 0; assb && v < slice * (size_t)cath->nx; v++)
 			if (dst[v] == VB_PHASE_CBD)
 				dst[v] = VB_PHASE_ELECTROLYTE;
-		char *cmdline = vb_cli_join_argv(argc, argv);
 		cell_out co = {cell, params, bounds, file, in, cmdline};
-		rc = cmdline ? vb_h5_write_atomic(out, "cell", write_cell, &co, &e)
-			     : vb_err_set(&e, VB_ERR_RUN, "out of memory");
-		free(cmdline);
+		rc = vb_h5_write_atomic(out, "cell", write_cell, &co, &e);
 	}
 	vb_h5_close(file, NULL);
 	vb_voxel_free(&cath);
@@ -253,4 +251,16 @@ int main(int argc, char **argv)
 	if (rc != VB_OK)
 		return fail(&e);
 	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	char *cmdline = vb_cli_join_argv(argc, argv);
+	if (cmdline == NULL) {
+		fprintf(stderr, PROGRAM ": out of memory\n");
+		return 1;
+	}
+	int rc = run_program(argc, argv, cmdline);
+	free(cmdline);
+	return rc;
 }

@@ -90,7 +90,8 @@ static void xdmf_names(const char *out, char *xdmf, size_t size, const char **h5
 	*h5_ref = base ? base + 1 : out;
 }
 
-int main(int argc, char **argv)
+/* cmdline: argv as the user typed it, joined before getopt_long permutes it. */
+static int run_program(int argc, char **argv, const char *cmdline)
 {
 	static const struct option opts[] = {
 		{"current", required_argument, 0, 'I'},
@@ -339,14 +340,13 @@ int main(int argc, char **argv)
 		int wrc = VB_OK;
 		if (run.nsnaps == 0 || run.snaps[run.nsnaps - 1].time != run.t)
 			wrc = sv_run_snapshot(&run, &we);
-		char *cmdline = vb_cli_join_argv(argc, argv);
 		sv_runfile w = {cell,
 				params,
 				&run,
 				&o,
 				file,
 				in,
-				cmdline ? cmdline : "",
+				cmdline,
 				overrides,
 				(double)(t1.tv_sec - t0.tv_sec) +
 					1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
@@ -359,7 +359,6 @@ int main(int argc, char **argv)
 			xdmf_names(out, xdmf, sizeof xdmf, &ref);
 			wrc = sv_runfile_write_xdmf(xdmf, ref, &run, cell, &we);
 		}
-		free(cmdline);
 		if (wrc != VB_OK)
 			exit_code = fail(&we);
 		else if (run.status == SV_FAILED)
@@ -380,4 +379,16 @@ int main(int argc, char **argv)
 	if (exit_code == 0 && (fflush(stdout) != 0 || ferror(stdout)))
 		exit_code = 1;
 	return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	char *cmdline = vb_cli_join_argv(argc, argv);
+	if (cmdline == NULL) {
+		fprintf(stderr, PROGRAM ": out of memory\n");
+		return 1;
+	}
+	int rc = run_program(argc, argv, cmdline);
+	free(cmdline);
+	return rc;
 }
