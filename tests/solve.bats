@@ -87,12 +87,19 @@ last() {
 		exit !(e < 1e-6 && e > -1e-6) }' || fail "Li in the c_s field: $dc mol/m3 x voxels; q = $q"
 }
 
-@test "--save-every gives snapshots at the requested times and one at the end" {
+@test "--save-every gives snapshots at rest, at the requested times and one at the end" {
 	f=$BATS_FILE_TMPDIR/run.h5
-	[ "$(attr "$f" /fields/0001/time)" = 60 ]
-	[ "$(attr "$f" /fields/0002/time)" = 120 ]
+	[ "$(attr "$f" /fields/0001/time)" = 0 ]
+	[ "$(attr "$f" /fields/0002/time)" = 60 ]
+	[ "$(attr "$f" /fields/0003/time)" = 120 ]
+	# the first is the initial state: every CAM voxel at c_s,0 = 11310 mol/m3
+	# (the voxel mean over core and chains: to rounding)
+	h5dump -m %.17g -w 0 -d /fields/0001/c_s "$f" | sed -n '/DATA {/,/}/p' |
+		sed 's/([0-9, ]*)://' | tr ',' '\n' |
+		awk '$1 + 0 > 0 { k++; d = $1 - 11310; if (d > 1e-8 || d < -1e-8) bad++ }
+			END { exit !(k > 100 && bad == 0) }'
 	for d in c_s c_surf phi_s phi_e i_bv; do
-		run h5dump -H -d "/fields/0001/$d" "$f"
+		run h5dump -H -d "/fields/0002/$d" "$f"
 		assert_output --partial "( 23, 5, 5 )"
 	done
 	t_end=$(last "$f" /timeseries/time)
@@ -109,6 +116,8 @@ last() {
 	grep -q 'CollectionType="Temporal"' "$x"
 	grep -q 'run.h5:/fields/0001/c_surf' "$x"
 	grep -q '<Time Value="60"/>' "$x"
+	# the time series starts at rest
+	[ "$(grep -m 1 '<Time Value=' "$x")" = '    <Time Value="0"/>' ]
 }
 
 @test "--set overrides a parameter for the run and records it" {
@@ -253,7 +262,7 @@ last() {
 # stop with exit 1, keep the checkpoint, write no output, and --resume must
 # start at the checkpoint's time and end where an uninterrupted run ends.
 interrupt() {
-	local opts="--current 1mA/cm2 --max-step 2s"
+	local opts="--current 1mA/cm2 --max-step 2s --save-every 100s"
 	# shellcheck disable=SC2086
 	solve -q "$CELL" $opts -o straight.h5
 	# shellcheck disable=SC2086
@@ -292,6 +301,16 @@ interrupt() {
 			fail "$d: $a straight, $b resumed"
 	done
 	[ "$(attr straight.h5 /solver/steps)" = "$(attr resumed.h5 /solver/steps)" ]
+	# and the same snapshots: one at rest (not a second one from the resumed
+	# run's start), every 100 s, and one at the end (its time compared above)
+	snap_times() {
+		h5dump -n "$1" | sed -n 's|^ *group *\(/fields/[0-9]*\)$|\1|p' | sed '$d' |
+			while read -r g; do attr "$1" "$g/time"; done | tr '\n' ' '
+	}
+	a=$(snap_times straight.h5)
+	b=$(snap_times resumed.h5)
+	[[ "$a" == "0 100 200 "* ]] || fail "snapshots of the straight run at $a"
+	[ "$a" = "$b" ] || fail "snapshots at $a straight, $b resumed"
 }
 
 @test "SIGTERM saves a checkpoint; --resume starts there and reaches the same result" {
