@@ -205,6 +205,41 @@ last() {
 	[ ! -e ./-.xdmf ]
 }
 
+# Each would fail only when the output is written, after the whole run.
+@test "an -o in a missing directory, a directory, or a bad --checkpoint: exit 2 before any work" {
+	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s -o /nonexistent/dir/x.h5
+	assert_failure 2
+	assert_output "solve: /nonexistent/dir/x.h5: cannot create: directory /nonexistent/dir: No such file or directory"
+	mkdir out.h5
+	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s -o out.h5
+	assert_failure 2
+	assert_output "solve: out.h5: is a directory, expected a file name"
+	# the XDMF beside the run is an output too
+	mkdir r.xdmf
+	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s -o r.h5
+	assert_failure 2
+	assert_output --partial "r.xdmf: is a directory"
+	assert_no_output_file r.h5
+	# a checkpoint that could never be written: the first one would fail
+	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s --checkpoint /nonexistent/ck.h5 \
+		--checkpoint-every 0s -o ok.h5
+	assert_failure 2
+	assert_output --partial "/nonexistent/ck.h5: cannot create"
+	assert_no_output_file ok.h5
+	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s --checkpoint "$CELL" -o ok.h5
+	assert_failure 2
+	assert_output --partial "same file as input"
+}
+
+@test "an -o in a directory that is not writable: exit 2 before any work" {
+	[ "$(id -u)" -ne 0 ] || skip "root may write anywhere: access() cannot refuse"
+	mkdir ro
+	chmod 555 ro
+	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s -o ro/x.h5
+	assert_failure 2
+	assert_output "solve: ro/x.h5: cannot create: directory ro: Permission denied"
+}
+
 @test "rejects a structure file that is not a cell" {
 	run solve "$STRUCT" --current 8mA/cm2 -o out.h5
 	assert_failure 2

@@ -30,7 +30,9 @@ static const char usage_text[] =
 	"  --collectors LEN    thickness of each current collector (default: one voxel)\n"
 	"  -o, --output FILE   output cell (- for stdout)\n"
 	"  -q, --quiet         no messages\n"
-	"Lengths take units (um, nm, mm) and must be whole numbers of voxels.\n";
+	"Lengths take units (um, nm, mm) and must be whole numbers of voxels.\n"
+	"Exit status: 0 ok, 1 failure while running, 2 invalid usage or input (also an\n"
+	"-o that cannot be created: checked before any work).\n";
 
 static int fail(const vb_err *e)
 {
@@ -174,7 +176,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	const char *in = argv[optind];
 	vb_err e;
 	vb_err_clear(&e);
-	if (vb_outfile_check_distinct(out, in, &e) != VB_OK)
+	if (vb_outfile_check(out, &in, 1, &e) != VB_OK)
 		return fail(&e);
 	vb_params *params = params_path ? vb_params_load(params_path, &e)
 					: vb_params_load_default(cell_type, &e);

@@ -237,6 +237,8 @@ static int run_homogeneous(int argc, char **argv, const char *cmdline)
 	for (int a = 0; a < 3; a++)
 		if (vb_units_whole_voxels(ctx.size[a], p->voxel_size, axis_opt[a], &p->n[a], &e))
 			return fail(&e);
+	if (vb_outfile_check(out, NULL, 0, &e))
+		return fail(&e);
 	vb_image *img = gs_generate_packing(p, &ctx.stats, &e);
 	if (img == NULL)
 		return fail(&e);
@@ -334,7 +336,7 @@ static int run_perforate(int argc, char **argv, const char *cmdline)
 	ctx.n_axes = n_axes > 0 ? n_axes : 1; /* default: the y = 0, z = 0 edge */
 	if (depth != NULL && vb_units_parse(depth, VB_UNIT_LENGTH, "--depth", &ctx.depth, &e))
 		return fail(&e);
-	if (vb_outfile_check_distinct(out, in, &e))
+	if (vb_outfile_check(out, &in, 1, &e))
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
@@ -413,11 +415,12 @@ static int run_stack(int argc, char **argv, const char *cmdline)
 	const char *names[MAX_LAYERS];
 	for (int l = 0; l < n; l++) {
 		if (vb_cli_split_path_number(argv[optind + l], "stack", paths[l], sizeof paths[l],
-					     &ctx.fractions[l], &e) ||
-		    vb_outfile_check_distinct(out, paths[l], &e))
+					     &ctx.fractions[l], &e))
 			return fail(&e);
 		names[l] = paths[l];
 	}
+	if (vb_outfile_check(out, names, n, &e))
+		return fail(&e);
 	hid_t files[MAX_LAYERS];
 	vb_image *layers[MAX_LAYERS];
 	int loaded = 0;
@@ -460,7 +463,7 @@ static int run_reverse(int argc, char **argv, const char *cmdline)
 	const char *in = argv[optind];
 	vb_err e;
 	vb_err_clear(&e);
-	if (vb_outfile_check_distinct(out, in, &e))
+	if (vb_outfile_check(out, &in, 1, &e))
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
@@ -518,7 +521,7 @@ static int run_refine(int argc, char **argv, const char *cmdline)
 				   factor_s);
 	const int factor = (int)fv;
 	const char *in = argv[optind];
-	if (vb_outfile_check_distinct(out, in, &e))
+	if (vb_outfile_check(out, &in, 1, &e))
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
@@ -607,7 +610,7 @@ static int run_import(int argc, char **argv, const char *cmdline)
 		return fail(&e);
 	ctx.source = raw ? raw : tiff;
 	ctx.format = raw ? "raw uint8" : "TIFF";
-	if (vb_outfile_check_distinct(out, ctx.source, &e))
+	if (vb_outfile_check(out, &ctx.source, 1, &e))
 		return fail(&e);
 	vb_image *img = raw ? gs_import_raw(raw, n, axis, h, map, &e)
 			    : gs_import_tiff(tiff, axis, h, map, &e);
@@ -660,7 +663,7 @@ static int run_export(int argc, char **argv, const char *cmdline)
 	vb_err e;
 	vb_err_clear(&e);
 	int axis[3];
-	if (gs_parse_order(order, axis, &e) || vb_outfile_check_distinct(out, in, &e))
+	if (gs_parse_order(order, axis, &e) || vb_outfile_check(out, &in, 1, &e))
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
@@ -858,7 +861,8 @@ static void usage(FILE *out)
 		fprintf(out, "  %-12s %s\n", commands[n].name, commands[n].help);
 	fprintf(out, "\nLengths take units (m, mm, um, nm). '-' as a file means stdin/stdout.\n"
 		     "'genstruct COMMAND --help' for a command's options. Exit status: 0 ok,\n"
-		     "1 failure while running, 2 invalid usage or input.\n");
+		     "1 failure while running, 2 invalid usage or input (also an -o that cannot\n"
+		     "be created: checked before any work).\n");
 }
 
 static int finish(int rc)

@@ -49,7 +49,8 @@ static const char usage_text[] =
 	"  -o, --output FILE    run file (- for stdout, then no XDMF)\n"
 	"  -q, --quiet          no progress on stderr\n"
 	"Exit status: 0 done (cut-off or --max-time), 1 failure while running (the\n"
-	"output then keeps the last good state), 2 invalid input.\n";
+	"output then keeps the last good state), 2 invalid input, also an -o, RUN.xdmf\n"
+	"or --checkpoint that cannot be created (checked before any work).\n";
 
 static volatile sig_atomic_t stop_requested;
 
@@ -208,7 +209,15 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		return fail(&e);
 	if (!(o.subgrid.ratio >= 1 && o.subgrid.ratio <= 4))
 		return usage_error("--subgrid-ratio must be from 1 to 4");
-	if (vb_outfile_check_distinct(out, in, &e) != VB_OK)
+	/* every file this run writes, before any work: a bad name must not cost
+	 * the run (the XDMF beside RUN.h5, the checkpoint) */
+	const char *inputs[2] = {in, out};
+	char xdmf[4096];
+	const char *xdmf_ref = NULL;
+	xdmf_names(out, xdmf, sizeof xdmf, &xdmf_ref);
+	if (vb_outfile_check(out, inputs, 1, &e) != VB_OK ||
+	    (strcmp(out, "-") != 0 && vb_outfile_check(xdmf, inputs, 1, &e) != VB_OK) ||
+	    (ckpt != NULL && vb_outfile_check(ckpt, inputs, 2, &e) != VB_OK))
 		return fail(&e);
 
 	hid_t file = vb_h5_open(in, &e);
@@ -353,12 +362,8 @@ static int run_program(int argc, char **argv, const char *cmdline)
 				omp_get_max_threads()};
 		if (wrc == VB_OK)
 			wrc = vb_h5_write_atomic(out, "run", sv_runfile_write, &w, &we);
-		if (wrc == VB_OK && strcmp(out, "-") != 0) {
-			char xdmf[4096];
-			const char *ref = NULL;
-			xdmf_names(out, xdmf, sizeof xdmf, &ref);
-			wrc = sv_runfile_write_xdmf(xdmf, ref, &run, cell, &we);
-		}
+		if (wrc == VB_OK && strcmp(out, "-") != 0)
+			wrc = sv_runfile_write_xdmf(xdmf, xdmf_ref, &run, cell, &we);
 		if (wrc != VB_OK)
 			exit_code = fail(&we);
 		else if (run.status == SV_FAILED)
