@@ -240,6 +240,26 @@ last() {
 	assert_output "solve: ro/x.h5: cannot create: directory ro: Permission denied"
 }
 
+@test "stderr not a terminal: a line per tenth of the way (no carriage return), and the summary" {
+	solve "$CELL" --current 0.5mA/cm2 --max-time 600s -o p.h5 2> log
+	! grep -q $'\r' log || fail "carriage returns in the log"
+	# the way is the time's to --max-time here (the voltage falls less far)
+	n=$(grep -c '^solve: *[0-9]* %  t = ' log)
+	[ "$n" -ge 5 ] && [ "$n" -le 11 ] || fail "$n progress lines: $(cat log)"
+	grep -q '^solve: 100 %  t = 600.0 s' log
+	[ "$(grep -vc '^solve: *[0-9]* %  t = ' log)" -eq 1 ]
+	assert_regex "$(tail -1 log)" '^solve: max_time at t = 600\.0 s, U = [0-9.]+ V, Q = 0\.0833 mAh/cm2$'
+	solve -q "$CELL" --current 0.5mA/cm2 --max-time 600s -o p.h5 2> quiet.log
+	[ ! -s quiet.log ] || fail "-q printed: $(cat quiet.log)"
+}
+
+@test "--progress gives the terminal form (one rewritten line) when stderr is not one" {
+	solve --progress "$CELL" --current 0.5mA/cm2 --max-time 120s -o p.h5 2> log
+	[ "$(tr -cd '\r' < log | wc -c)" -gt 3 ]
+	! grep -q '^solve: *[0-9]* %' log
+	assert_regex "$(tail -1 log)" '^solve: max_time at t = 120\.0 s'
+}
+
 @test "rejects a structure file that is not a cell" {
 	run solve "$STRUCT" --current 8mA/cm2 -o out.h5
 	assert_failure 2

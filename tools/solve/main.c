@@ -48,6 +48,11 @@ static const char usage_text[] =
 	"  --resume             continue from --checkpoint FILE\n"
 	"  -o, --output FILE    run file (- for stdout, then no XDMF)\n"
 	"  -q, --quiet          no progress on stderr\n"
+	"  --progress           progress as on a terminal (one line rewritten every step)\n"
+	"                       even when stderr is not one; otherwise there a line\n"
+	"                       every 10 %% of the way (the voltage's from U_0 to the\n"
+	"                       cut-off or the time's to --max-time) or every minute,\n"
+	"                       and the summary line at the end\n"
 	"Exit status: 0 done (cut-off or --max-time), 1 failure while running (the\n"
 	"output then keeps the last good state), 2 invalid input, also an -o, RUN.xdmf\n"
 	"or --checkpoint that cannot be created (checked before any work).\n";
@@ -72,11 +77,50 @@ static int usage_error(const char *msg)
 	return 2;
 }
 
+/* Progress on stderr: on a terminal (or with --progress) one line rewritten
+ * after every step; otherwise (a log file, a batch job) a line each time
+ * another tenth of the way is done, or after a minute without one. */
+typedef struct progress_ctx {
+	int terminal;
+	double u0, cutoff, max_time; /* V, V, s: what "the way" is measured on */
+	int tenths;		     /* tenths done at the last line */
+	double last_line;	     /* wall s of the last line */
+} progress_ctx;
+
+static double wall_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The way done: the voltage's from U_0 to the cut-off or the time's to
+ * --max-time, whichever is further. */
+static double way_done(const sv_run *r, const progress_ctx *p)
+{
+	double f = (p->u0 - r->ts.voltage[r->ts.n - 1]) / (p->u0 - p->cutoff);
+	if (isfinite(p->max_time))
+		f = fmax(f, r->t / p->max_time);
+	return fmin(fmax(f, 0.0), 1.0);
+}
+
 static void show_progress(const sv_run *r, void *ctx)
 {
-	(void)ctx;
-	fprintf(stderr, "\rsolve: t = %9.1f s  U = %.4f V  Q = %.4f mAh/cm2  steps %lld   ", r->t,
-		r->ts.voltage[r->ts.n - 1], r->capacity / 36000.0, (long long)r->steps);
+	progress_ctx *p = ctx;
+	const double u = r->ts.voltage[r->ts.n - 1], q = r->capacity / 36000.0;
+	if (p->terminal) {
+		fprintf(stderr, "\rsolve: t = %9.1f s  U = %.4f V  Q = %.4f mAh/cm2  steps %lld   ",
+			r->t, u, q, (long long)r->steps);
+		return;
+	}
+	const double f = way_done(r, p), now = wall_seconds();
+	const int tenths = (int)floor(10 * f);
+	if (tenths <= p->tenths && now - p->last_line < 60)
+		return;
+	p->tenths = tenths > p->tenths ? tenths : p->tenths;
+	p->last_line = now;
+	fprintf(stderr, "solve: %3.0f %%  t = %.1f s  U = %.4f V  Q = %.4f mAh/cm2  steps %lld\n",
+		100 * f, r->t, u, q, (long long)r->steps);
 }
 
 /* The XDMF file beside the run file: RUN.h5 -> RUN.xdmf. */
@@ -111,6 +155,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		{"resume", no_argument, 0, 'r'},
 		{"output", required_argument, 0, 'o'},
 		{"quiet", no_argument, 0, 'q'},
+		{"progress", no_argument, 0, 'P'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
@@ -119,7 +164,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	const char *save_s = NULL, *steptol_s = NULL, *maxstep_s = NULL, *newton_s = NULL;
 	const char *ckpt = NULL, *ckpt_every_s = NULL, *out = NULL, *cells_s = NULL, *ratio_s = NULL;
 	const char *sets[MAX_SETS];
-	int nsets = 0, resume = 0, quiet = 0, c;
+	int nsets = 0, resume = 0, quiet = 0, force_progress = 0, c;
 	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'I': current_s = optarg; break;
@@ -142,6 +187,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		case 'r': resume = 1; break;
 		case 'o': out = optarg; break;
 		case 'q': quiet = 1; break;
+		case 'P': force_progress = 1; break;
 		case 'h': fputs(usage_text, stdout); return fflush(stdout) == 0 ? 0 : 1;
 		case 'V': printf("solve (voxbat) %s\n", VB_VERSION); return 0;
 		default: return 2;
@@ -315,10 +361,12 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	sigaction(SIGTERM, &sa, NULL);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	const int progress = !quiet && isatty(STDERR_FILENO);
+	const int progress = !quiet;
+	progress_ctx pc = {force_progress || isatty(STDERR_FILENO), u0, o.cutoff, o.max_time, 0,
+			   wall_seconds()};
 	while (rc == VB_OK && run.status == SV_RUNNING) {
 		rc = sv_run_advance(&run, &o, &stop_requested, ckpt ? ckpt_every : -1,
-				    progress ? show_progress : NULL, NULL, &e);
+				    progress ? show_progress : NULL, &pc, &e);
 		if (ckpt != NULL && (run.status == SV_RUNNING || run.status == SV_INTERRUPTED)) {
 			vb_err ce;
 			vb_err_clear(&ce);
@@ -329,7 +377,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (progress)
+	if (progress && pc.terminal)
 		fputc('\n', stderr);
 	int exit_code = 0;
 	if (run.status == SV_INTERRUPTED) {
@@ -370,7 +418,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 			exit_code = 1;
 		if (exit_code == 0 && ckpt != NULL)
 			unlink(ckpt);
-		if (exit_code == 0 && !quiet && isatty(STDERR_FILENO))
+		if (exit_code == 0 && !quiet)
 			fprintf(stderr,
 				PROGRAM ": %s at t = %.1f s, U = %.4f V, Q = %.4f mAh/cm2\n",
 				sv_status_name(run.status), run.t, run.ts.voltage[run.ts.n - 1],
