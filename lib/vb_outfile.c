@@ -177,6 +177,38 @@ void vb_outfile_abort(vb_outfile *o)
 	o->active = 0;
 }
 
+int vb_outfile_check(const char *output, const char *const inputs[], int n_inputs, vb_err *e)
+{
+	if (output == NULL || output[0] == '\0')
+		return vb_err_set(e, VB_ERR_INPUT, "no output file given (-o FILE)");
+	if (strcmp(output, "-") == 0)
+		return VB_OK;
+	char dir[PATH_MAX];
+	/* room for the ".tmp.XXXXXX" that vb_outfile_begin appends */
+	if (strlen(output) + 12 >= sizeof dir)
+		return vb_err_set(e, VB_ERR_INPUT, "%s: output name too long", output);
+	struct stat st;
+	if (stat(output, &st) == 0 && S_ISDIR(st.st_mode))
+		return vb_err_set(e, VB_ERR_INPUT, "%s: is a directory, expected a file name",
+				  output);
+	snprintf(dir, sizeof dir, "%s", output);
+	const char *d = dirname(dir);
+	if (stat(d, &st) != 0)
+		return vb_err_set(e, VB_ERR_INPUT, "%s: cannot create: directory %s: %s", output,
+				  d, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return vb_err_set(e, VB_ERR_INPUT, "%s: cannot create: %s is not a directory",
+				  output, d);
+	/* the temporary is created there and renamed: write and search permission */
+	if (access(d, W_OK | X_OK) != 0)
+		return vb_err_set(e, VB_ERR_INPUT, "%s: cannot create: directory %s: %s", output,
+				  d, strerror(errno));
+	for (int k = 0; k < n_inputs; k++)
+		if (inputs[k] != NULL && vb_outfile_check_distinct(output, inputs[k], e) != VB_OK)
+			return e->status;
+	return VB_OK;
+}
+
 int vb_outfile_check_distinct(const char *output, const char *input, vb_err *e)
 {
 	struct stat so, si;

@@ -30,4 +30,11 @@ void vb_outfile_abort(vb_outfile *o);
  * and inode): inputs are never modified. */
 int vb_outfile_check_distinct(const char *output, const char *input, vb_err *e);
 
+/* What every program calls for each file it will write, before reading its
+ * inputs or doing any work, so that a bad -o fails at once (exit 2) rather
+ * than after the run: VB_ERR_INPUT unless output is "-" (stdout) or a name
+ * that is not a directory, whose directory exists and is writable, and that
+ * is not the same file as any of the n_inputs inputs (NULL entries skipped). */
+int vb_outfile_check(const char *output, const char *const inputs[], int n_inputs, vb_err *e);
+
 #endif

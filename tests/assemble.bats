@@ -33,6 +33,22 @@ slice_phase() {
 	assert_output --partial '"cell"'
 }
 
+@test "provenance records the command line as typed, not as option parsing reordered it" {
+	assemble "$CATHODE" --cell assb -o cell.h5
+	run h5dump -a /provenance/step_002/command_line cell.h5
+	assert_output --partial "\"assemble $CATHODE --cell assb -o cell.h5\""
+}
+
+@test "an -o in a missing directory or naming a directory: exit 2 before any work" {
+	run assemble "$CATHODE" --cell assb -o /nonexistent/dir/cell.h5
+	assert_failure 2
+	assert_output "assemble: /nonexistent/dir/cell.h5: cannot create: directory /nonexistent/dir: No such file or directory"
+	mkdir cell.h5
+	run assemble "$CATHODE" --cell assb -o cell.h5
+	assert_failure 2
+	assert_output "assemble: cell.h5: is a directory, expected a file name"
+}
+
 @test "ASSB maps CBD to solid electrolyte; LIB keeps CBD" {
 	assemble "$CATHODE" --cell assb -o assb.h5
 	assemble "$CATHODE" --cell lib -o lib.h5

@@ -825,6 +825,24 @@ tiff16() {
 	assert_output --partial "not an HDF5 file"
 }
 
+@test "every command refuses an -o in a missing directory or naming a directory, exit 2" {
+	genstruct homogeneous --size 10x10x10um --cam 0.6 -o c.h5
+	printf '\0%.0s' $(seq 1 1000) > v.raw
+	mkdir d
+	for cmd in "homogeneous --size 10x10x10um --cam 0.6" "perforate c.h5 --radius 2um" \
+		"stack c.h5:0.5 c.h5:0.5" "reverse c.h5" "refine c.h5 --factor 2" \
+		"import --raw v.raw --dims 10x10x10 --voxel 1um" "export c.h5"; do
+		# shellcheck disable=SC2086
+		run genstruct $cmd -o /nonexistent/dir/x.h5
+		[ "$status" -eq 2 ] || fail "$cmd -o /nonexistent/dir/x.h5: exit $status: $output"
+		assert_output "genstruct: /nonexistent/dir/x.h5: cannot create: directory /nonexistent/dir: No such file or directory"
+		# shellcheck disable=SC2086
+		run genstruct $cmd -o d
+		[ "$status" -eq 2 ] || fail "$cmd -o d: exit $status: $output"
+		assert_output "genstruct: d: is a directory, expected a file name"
+	done
+}
+
 @test "refuses to overwrite its input" {
 	genstruct homogeneous --size 10x10x10um --cam 0.6 -o c.h5
 	run genstruct reverse c.h5 -o c.h5

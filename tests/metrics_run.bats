@@ -208,7 +208,7 @@ from_fields() {
 @test "--time picks a saved snapshot; another time is refused naming the saved ones" {
 	run=$BATS_FILE_TMPDIR/run.h5
 	json=$(metrics --time 1min --json "$run")
-	[ "$(echo "$json" | json_get .snapshot)" = 1 ]
+	[ "$(echo "$json" | json_get .snapshot)" = 2 ]
 	[ "$(echo "$json" | json_get .time_s)" = 60 ]
 	# 60 s at 0.5 mA/cm2 = 1/120 mAh/cm2
 	near "$(echo "$json" | json_get .capacity_mAh_cm2)" 0.00833333333333 1e-9
@@ -217,7 +217,13 @@ from_fields() {
 	awk -v a="$u60" -v b="$uend" 'BEGIN { exit !(a < b) }'
 	run metrics --time 61s "$run"
 	assert_failure 2
-	assert_output --regexp '^metrics: .*run.h5: no snapshot at 61 s; saved times \(s\): 60, '
+	assert_output --regexp '^metrics: .*run.h5: no snapshot at 61 s; saved times \(s\): 0, 60, '
+}
+
+@test "--time 0 gives the run at rest, its first snapshot" {
+	json=$(metrics --time 0s --json "$BATS_FILE_TMPDIR/run.h5")
+	echo "$json" | jq -e '.snapshot == 1 and .time_s == 0 and .capacity_mAh_cm2 == 0 and
+		(.utilization | fabs) < 1e-12' > /dev/null || fail "$json"
 }
 
 @test "--csv on a run fills the discharge columns and the status" {

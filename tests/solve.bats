@@ -59,6 +59,11 @@ last() {
 	assert_output --partial "solve"
 }
 
+@test "provenance records the command line as typed, not as option parsing reordered it" {
+	solve "$CELL" -q --current 0.5mA/cm2 --max-time 10s -o typed.h5
+	[ "$(attr typed.h5 /provenance/step_003/command_line)" = "solve $CELL -q --current 0.5mA/cm2 --max-time 10s -o typed.h5" ]
+}
+
 @test "capacity is the integral of the current, energy that of current x voltage" {
 	f=$BATS_FILE_TMPDIR/run.h5
 	col() { h5dump -m %.17g -w 0 -A 0 -d "$1" "$f" | sed -n 's/^ *([0-9]*): *//p' | tr ',' '\n' | sed '/^ *$/d'; }
@@ -82,12 +87,19 @@ last() {
 		exit !(e < 1e-6 && e > -1e-6) }' || fail "Li in the c_s field: $dc mol/m3 x voxels; q = $q"
 }
 
-@test "--save-every gives snapshots at the requested times and one at the end" {
+@test "--save-every gives snapshots at rest, at the requested times and one at the end" {
 	f=$BATS_FILE_TMPDIR/run.h5
-	[ "$(attr "$f" /fields/0001/time)" = 60 ]
-	[ "$(attr "$f" /fields/0002/time)" = 120 ]
+	[ "$(attr "$f" /fields/0001/time)" = 0 ]
+	[ "$(attr "$f" /fields/0002/time)" = 60 ]
+	[ "$(attr "$f" /fields/0003/time)" = 120 ]
+	# the first is the initial state: every CAM voxel at c_s,0 = 11310 mol/m3
+	# (the voxel mean over core and chains: to rounding)
+	h5dump -m %.17g -w 0 -d /fields/0001/c_s "$f" | sed -n '/DATA {/,/}/p' |
+		sed 's/([0-9, ]*)://' | tr ',' '\n' |
+		awk '$1 + 0 > 0 { k++; d = $1 - 11310; if (d > 1e-8 || d < -1e-8) bad++ }
+			END { exit !(k > 100 && bad == 0) }'
 	for d in c_s c_surf phi_s phi_e i_bv; do
-		run h5dump -H -d "/fields/0001/$d" "$f"
+		run h5dump -H -d "/fields/0002/$d" "$f"
 		assert_output --partial "( 23, 5, 5 )"
 	done
 	t_end=$(last "$f" /timeseries/time)
@@ -104,6 +116,8 @@ last() {
 	grep -q 'CollectionType="Temporal"' "$x"
 	grep -q 'run.h5:/fields/0001/c_surf' "$x"
 	grep -q '<Time Value="60"/>' "$x"
+	# the time series starts at rest
+	[ "$(grep -m 1 '<Time Value=' "$x")" = '    <Time Value="0"/>' ]
 }
 
 @test "--set overrides a parameter for the run and records it" {
@@ -191,6 +205,61 @@ last() {
 	[ ! -e ./-.xdmf ] && [ ! -e ./-.h5.xdmf ]
 }
 
+# Each would fail only when the output is written, after the whole run.
+@test "an -o in a missing directory, a directory, or a bad --checkpoint: exit 2 before any work" {
+	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s -o /nonexistent/dir/x.h5
+	assert_failure 2
+	assert_output "solve: /nonexistent/dir/x.h5: cannot create: directory /nonexistent/dir: No such file or directory"
+	mkdir out.h5
+	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s -o out.h5
+	assert_failure 2
+	assert_output "solve: out.h5: is a directory, expected a file name"
+	# the XDMF beside the run is an output too
+	mkdir r.xdmf
+	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s -o r.h5
+	assert_failure 2
+	assert_output --partial "r.xdmf: is a directory"
+	assert_no_output_file r.h5
+	# a checkpoint that could never be written: the first one would fail
+	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s --checkpoint /nonexistent/ck.h5 \
+		--checkpoint-every 0s -o ok.h5
+	assert_failure 2
+	assert_output --partial "/nonexistent/ck.h5: cannot create"
+	assert_no_output_file ok.h5
+	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s --checkpoint "$CELL" -o ok.h5
+	assert_failure 2
+	assert_output --partial "same file as input"
+}
+
+@test "an -o in a directory that is not writable: exit 2 before any work" {
+	[ "$(id -u)" -ne 0 ] || skip "root may write anywhere: access() cannot refuse"
+	mkdir ro
+	chmod 555 ro
+	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s -o ro/x.h5
+	assert_failure 2
+	assert_output "solve: ro/x.h5: cannot create: directory ro: Permission denied"
+}
+
+@test "stderr not a terminal: a line per tenth of the way (no carriage return), and the summary" {
+	solve "$CELL" --current 0.5mA/cm2 --max-time 600s -o p.h5 2> log
+	! grep -q $'\r' log || fail "carriage returns in the log"
+	# the way is the time's to --max-time here (the voltage falls less far)
+	n=$(grep -c '^solve: *[0-9]* %  t = ' log)
+	[ "$n" -ge 5 ] && [ "$n" -le 11 ] || fail "$n progress lines: $(cat log)"
+	grep -q '^solve: 100 %  t = 600.0 s' log
+	[ "$(grep -vc '^solve: *[0-9]* %  t = ' log)" -eq 1 ]
+	assert_regex "$(tail -1 log)" '^solve: max_time at t = 600\.0 s, U = [0-9.]+ V, Q = 0\.0833 mAh/cm2$'
+	solve -q "$CELL" --current 0.5mA/cm2 --max-time 600s -o p.h5 2> quiet.log
+	[ ! -s quiet.log ] || fail "-q printed: $(cat quiet.log)"
+}
+
+@test "--progress gives the terminal form (one rewritten line) when stderr is not one" {
+	solve --progress "$CELL" --current 0.5mA/cm2 --max-time 120s -o p.h5 2> log
+	[ "$(tr -cd '\r' < log | wc -c)" -gt 3 ]
+	! grep -q '^solve: *[0-9]* %' log
+	assert_regex "$(tail -1 log)" '^solve: max_time at t = 120\.0 s'
+}
+
 @test "rejects a structure file that is not a cell" {
 	run solve "$STRUCT" --current 8mA/cm2 -o out.h5
 	assert_failure 2
@@ -248,7 +317,7 @@ last() {
 # stop with exit 1, keep the checkpoint, write no output, and --resume must
 # start at the checkpoint's time and end where an uninterrupted run ends.
 interrupt() {
-	local opts="--current 1mA/cm2 --max-step 2s"
+	local opts="--current 1mA/cm2 --max-step 2s --save-every 100s"
 	# shellcheck disable=SC2086
 	solve -q "$CELL" $opts -o straight.h5
 	# shellcheck disable=SC2086
@@ -287,6 +356,16 @@ interrupt() {
 			fail "$d: $a straight, $b resumed"
 	done
 	[ "$(attr straight.h5 /solver/steps)" = "$(attr resumed.h5 /solver/steps)" ]
+	# and the same snapshots: one at rest (not a second one from the resumed
+	# run's start), every 100 s, and one at the end (its time compared above)
+	snap_times() {
+		h5dump -n "$1" | sed -n 's|^ *group *\(/fields/[0-9]*\)$|\1|p' | sed '$d' |
+			while read -r g; do attr "$1" "$g/time"; done | tr '\n' ' '
+	}
+	a=$(snap_times straight.h5)
+	b=$(snap_times resumed.h5)
+	[[ "$a" == "0 100 200 "* ]] || fail "snapshots of the straight run at $a"
+	[ "$a" = "$b" ] || fail "snapshots at $a straight, $b resumed"
 }
 
 @test "SIGTERM saves a checkpoint; --resume starts there and reaches the same result" {

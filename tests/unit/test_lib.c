@@ -302,6 +302,29 @@ static void test_outfile_commit_and_abort(void)
 	CHECK(vb_outfile_check_distinct(p, p, &e) == VB_ERR_INPUT);
 }
 
+/* Everything that would make the output fail is refused before any work. */
+static void test_outfile_check(void)
+{
+	vb_err e;
+	char p[512], dir[512], missing[600], under_file[600];
+	path_in_tmp(p, sizeof p, "out.txt"); /* exists: written by the test above */
+	path_in_tmp(dir, sizeof dir, "");
+	snprintf(missing, sizeof missing, "%s/no-such-dir/x.h5", dir);
+	snprintf(under_file, sizeof under_file, "%s/x.h5", p);
+	const char *in[2] = {NULL, "in.h5"};
+	CHECK(vb_outfile_check("-", NULL, 0, &e) == VB_OK);
+	CHECK(vb_outfile_check(p, in, 2, &e) == VB_OK); /* an existing file is replaced */
+	CHECK(vb_outfile_check("", NULL, 0, &e) == VB_ERR_INPUT);
+	CHECK(vb_outfile_check(missing, NULL, 0, &e) == VB_ERR_INPUT &&
+	      strstr(e.msg, "no-such-dir: No such file or directory"));
+	CHECK(vb_outfile_check(under_file, NULL, 0, &e) == VB_ERR_INPUT &&
+	      strstr(e.msg, "is not a directory"));
+	CHECK(vb_outfile_check(dir, NULL, 0, &e) == VB_ERR_INPUT &&
+	      strstr(e.msg, "is a directory, expected a file name"));
+	in[1] = p;
+	CHECK(vb_outfile_check(p, in, 2, &e) == VB_ERR_INPUT && strstr(e.msg, "same file as input"));
+}
+
 static void test_cli_join(void)
 {
 	char *argv[] = {"genstruct", "stack", "a b.h5:0.3", "it's", "-o", "x.h5"};
@@ -335,6 +358,7 @@ int main(void)
 	RUN(test_h5_int64_attributes,
 	    "h5: int64 index attributes (whole float64 of older files too), UTF-8 strings");
 	RUN(test_outfile_commit_and_abort, "outfile: temp + rename on commit, nothing on abort");
+	RUN(test_outfile_check, "outfile: a missing directory, a directory, an input: refused");
 	RUN(test_cli_join, "cli: shell-quoted command line and FILE:NUMBER");
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

@@ -33,7 +33,9 @@ static const char usage_text[] =
 	"                      beside it for ParaView (not for stdout)\n"
 	"  -q, --quiet         no messages\n"
 	"  -h, --help          this text; --version: the program's version\n"
-	"Lengths take units (um, nm, mm) and must be whole numbers of voxels.\n";
+	"Lengths take units (um, nm, mm) and must be whole numbers of voxels.\n"
+	"Exit status: 0 ok, 1 failure while running, 2 invalid usage or input (also an\n"
+	"-o that cannot be created: checked before any work).\n";
 
 static int fail(const vb_err *e)
 {
@@ -131,7 +133,8 @@ static int layer_voxels(const char *text, double fallback, double h, const char 
 	return vb_units_whole_voxels(len, h, what, n, e);
 }
 
-int main(int argc, char **argv)
+/* cmdline: argv as the user typed it, joined before getopt_long permutes it. */
+static int run_program(int argc, char **argv, const char *cmdline)
 {
 	static const struct option opts[] = {
 		{"cell", required_argument, 0, 'c'},
@@ -176,7 +179,7 @@ int main(int argc, char **argv)
 	const char *in = argv[optind];
 	vb_err e;
 	vb_err_clear(&e);
-	if (vb_outfile_check_distinct(out, in, &e) != VB_OK)
+	if (vb_outfile_check(out, &in, 1, &e) != VB_OK)
 		return fail(&e);
 	vb_params *params = params_path ? vb_params_load(params_path, &e)
 					: vb_params_load_default(cell_type, &e);
@@ -243,14 +246,11 @@ int main(int argc, char **argv)
 		for (size_t v = 0; assb && v < slice * (size_t)cath->nx; v++)
 			if (dst[v] == VB_PHASE_CBD)
 				dst[v] = VB_PHASE_ELECTROLYTE;
-		char *cmdline = vb_cli_join_argv(argc, argv);
 		cell_out co = {cell, params, bounds, file, in, cmdline};
-		rc = cmdline ? vb_h5_write_atomic(out, "cell", write_cell, &co, &e)
-			     : vb_err_set(&e, VB_ERR_RUN, "out of memory");
+		rc = vb_h5_write_atomic(out, "cell", write_cell, &co, &e);
 		/* the XDMF companion, so that ParaView shows the cell (docs/FORMAT.md) */
 		if (rc == VB_OK && strcmp(out, "-") != 0)
 			rc = vb_xdmf_write(out, cell, NULL, &e);
-		free(cmdline);
 	}
 	vb_h5_close(file, NULL);
 	vb_voxel_free(&cath);
@@ -259,4 +259,16 @@ int main(int argc, char **argv)
 	if (rc != VB_OK)
 		return fail(&e);
 	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	char *cmdline = vb_cli_join_argv(argc, argv);
+	if (cmdline == NULL) {
+		fprintf(stderr, PROGRAM ": out of memory\n");
+		return 1;
+	}
+	int rc = run_program(argc, argv, cmdline);
+	free(cmdline);
+	return rc;
 }

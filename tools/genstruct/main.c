@@ -242,6 +242,8 @@ static int run_homogeneous(int argc, char **argv, const char *cmdline)
 	for (int a = 0; a < 3; a++)
 		if (vb_units_whole_voxels(ctx.size[a], p->voxel_size, axis_opt[a], &p->n[a], &e))
 			return fail(&e);
+	if (vb_outfile_check(out, NULL, 0, &e))
+		return fail(&e);
 	vb_image *img = gs_generate_packing(p, &ctx.stats, &e);
 	if (img == NULL)
 		return fail(&e);
@@ -339,7 +341,7 @@ static int run_perforate(int argc, char **argv, const char *cmdline)
 	ctx.n_axes = n_axes > 0 ? n_axes : 1; /* default: the y = 0, z = 0 edge */
 	if (depth != NULL && vb_units_parse(depth, VB_UNIT_LENGTH, "--depth", &ctx.depth, &e))
 		return fail(&e);
-	if (vb_outfile_check_distinct(out, in, &e))
+	if (vb_outfile_check(out, &in, 1, &e))
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
@@ -418,11 +420,12 @@ static int run_stack(int argc, char **argv, const char *cmdline)
 	const char *names[MAX_LAYERS];
 	for (int l = 0; l < n; l++) {
 		if (vb_cli_split_path_number(argv[optind + l], "stack", paths[l], sizeof paths[l],
-					     &ctx.fractions[l], &e) ||
-		    vb_outfile_check_distinct(out, paths[l], &e))
+					     &ctx.fractions[l], &e))
 			return fail(&e);
 		names[l] = paths[l];
 	}
+	if (vb_outfile_check(out, names, n, &e))
+		return fail(&e);
 	hid_t files[MAX_LAYERS];
 	vb_image *layers[MAX_LAYERS];
 	int loaded = 0;
@@ -465,7 +468,7 @@ static int run_reverse(int argc, char **argv, const char *cmdline)
 	const char *in = argv[optind];
 	vb_err e;
 	vb_err_clear(&e);
-	if (vb_outfile_check_distinct(out, in, &e))
+	if (vb_outfile_check(out, &in, 1, &e))
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
@@ -523,7 +526,7 @@ static int run_refine(int argc, char **argv, const char *cmdline)
 				   factor_s);
 	const int factor = (int)fv;
 	const char *in = argv[optind];
-	if (vb_outfile_check_distinct(out, in, &e))
+	if (vb_outfile_check(out, &in, 1, &e))
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
@@ -617,7 +620,7 @@ static int run_import(int argc, char **argv, const char *cmdline)
 		return usage_error("import", "--voxel %s: expected a length > 0", voxel);
 	ctx.source = raw ? raw : tiff;
 	ctx.format = raw ? "raw uint8" : "TIFF";
-	if (vb_outfile_check_distinct(out, ctx.source, &e))
+	if (vb_outfile_check(out, &ctx.source, 1, &e))
 		return fail(&e);
 	ctx.voxel_source = "--voxel";
 	vb_image *img = raw ? gs_import_raw(raw, n, axis, h, map, &e)
@@ -678,7 +681,7 @@ static int run_export(int argc, char **argv, const char *cmdline)
 	vb_err e;
 	vb_err_clear(&e);
 	int axis[3];
-	if (gs_parse_order(order, axis, &e) || vb_outfile_check_distinct(out, in, &e))
+	if (gs_parse_order(order, axis, &e) || vb_outfile_check(out, &in, 1, &e))
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
@@ -886,7 +889,8 @@ static void usage(FILE *out)
 		     "Each OUT.h5 gets OUT.h5.xdmf beside it, which ParaView opens.\n"
 		     "'genstruct COMMAND --help' for a command's options; 'genstruct\n"
 		     "--version' the program's version. Exit status: 0 ok, 1 failure while\n"
-		     "running, 2 invalid usage or input.\n");
+		     "running, 2 invalid usage or input (also an -o that cannot be created:\n"
+		     "checked before any work).\n");
 }
 
 static int finish(int rc)

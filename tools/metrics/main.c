@@ -49,7 +49,7 @@ static const char usage_text[] =
 	"                      density in the electrolyte, mA/cm2)\n"
 	"  --timeseries        a run's time series as CSV (s, V, mA/cm2, mAh/cm2, mWh/cm2)\n"
 	"  --time T            a run's indicators at the snapshot saved at T (s, min, h;\n"
-	"                      default: the end of the discharge)\n"
+	"                      0: at rest; default: the end of the discharge)\n"
 	"  --cell assb|lib     for a bare cathode: which phases conduct ions and which\n"
 	"                      parameter set applies (default assb; a cell knows its type)\n"
 	"  --params FILE       parameter set for a bare cathode (default: the shipped set)\n"

@@ -97,7 +97,12 @@ int sv_run_init(sv_run *r, vb_echem *m, const sv_options *o, vb_err *e)
 	r->lithium0 = vb_echem_lithium(m, r->c);
 	r->dt = o->dt_init;
 	r->next_save = 1;
-	return sv_series_push(&r->ts, 0, vb_echem_voltage(m, r->phi), 0, 0, 0, e);
+	int rc = sv_series_push(&r->ts, 0, vb_echem_voltage(m, r->phi), 0, 0, 0, e);
+	/* with --save-every the snapshots start at rest, so that a time series
+	 * (ParaView, metrics --time 0) begins at t = 0 */
+	if (rc == VB_OK && o->save_every > 0)
+		rc = sv_run_snapshot(r, e);
+	return rc;
 }
 
 static double wall_now(void)

@@ -57,7 +57,8 @@ typedef struct sv_run {
 /* Progress callback: called after every accepted step. */
 typedef void (*sv_progress)(const sv_run *r, void *ctx);
 
-/* Rest state at t = 0 (the first time-series row). Caller frees with sv_run_free. */
+/* Rest state at t = 0 (the first time-series row, and the first snapshot when
+ * o->save_every > 0). Caller frees with sv_run_free. */
 int sv_run_init(sv_run *r, vb_echem *m, const sv_options *o, vb_err *e);
 
 /* Steps until cut-off, max time, failure, or *stop becoming non-zero (checked

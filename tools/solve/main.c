@@ -19,6 +19,7 @@
 #include "vb_outfile.h"
 #include "vb_params.h"
 #include "vb_units.h"
+#include "vb_xdmf.h"
 
 #define PROGRAM "solve"
 #define MAX_SETS 64
@@ -32,8 +33,8 @@ static const char usage_text[] =
 	"  --c-rate R           current as a multiple of C_theo per hour (e.g. 1, 0.5)\n"
 	"  --cutoff U           lower cut-off voltage (default: cell.cutoff_voltage, 3.0V)\n"
 	"  --max-time T         stop at this time (s, min, h) if the cut-off comes later\n"
-	"  --save-every T       field snapshots every T of simulated time (default: only\n"
-	"                       the final state, which is always saved)\n"
+	"  --save-every T       field snapshots at rest (t = 0) and every T of simulated\n"
+	"                       time (default: only the final state, always saved)\n"
 	"  --set KEY=VALUE      override one parameter for this run (repeatable), e.g.\n"
 	"                       --set cam.diffusivity=1e-12cm2/s; recorded in the output\n"
 	"  --step-tol X         scale of the step-size targets (default 1: 0.05 change\n"
@@ -49,9 +50,15 @@ static const char usage_text[] =
 	"  --resume             continue from --checkpoint FILE\n"
 	"  -o, --output FILE    run file (- for stdout, then no XDMF)\n"
 	"  -q, --quiet          no progress on stderr\n"
+	"  --progress           progress as on a terminal (one line rewritten every step)\n"
+	"                       even when stderr is not one; otherwise there a line\n"
+	"                       every 10 %% of the way (the voltage's from U_0 to the\n"
+	"                       cut-off or the time's to --max-time) or every minute,\n"
+	"                       and the summary line at the end\n"
 	"  -h, --help           this text; --version: the program's version\n"
 	"Exit status: 0 done (cut-off or --max-time), 1 failure while running (the\n"
-	"output then keeps the last good state), 2 invalid input.\n";
+	"output then keeps the last good state), 2 invalid input, also an -o, RUN.h5.xdmf\n"
+	"or --checkpoint that cannot be created (checked before any work).\n";
 
 static volatile sig_atomic_t stop_requested;
 
@@ -73,14 +80,54 @@ static int usage_error(const char *msg)
 	return 2;
 }
 
-static void show_progress(const sv_run *r, void *ctx)
+/* Progress on stderr: on a terminal (or with --progress) one line rewritten
+ * after every step; otherwise (a log file, a batch job) a line each time
+ * another tenth of the way is done, or after a minute without one. */
+typedef struct progress_ctx {
+	int terminal;
+	double u0, cutoff, max_time; /* V, V, s: what "the way" is measured on */
+	int tenths;		     /* tenths done at the last line */
+	double last_line;	     /* wall s of the last line */
+} progress_ctx;
+
+static double wall_seconds(void)
 {
-	(void)ctx;
-	fprintf(stderr, "\rsolve: t = %9.1f s  U = %.4f V  Q = %.4f mAh/cm2  steps %lld   ", r->t,
-		r->ts.voltage[r->ts.n - 1], r->capacity / 36000.0, (long long)r->steps);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int main(int argc, char **argv)
+/* The way done: the voltage's from U_0 to the cut-off or the time's to
+ * --max-time, whichever is further. */
+static double way_done(const sv_run *r, const progress_ctx *p)
+{
+	double f = (p->u0 - r->ts.voltage[r->ts.n - 1]) / (p->u0 - p->cutoff);
+	if (isfinite(p->max_time))
+		f = fmax(f, r->t / p->max_time);
+	return fmin(fmax(f, 0.0), 1.0);
+}
+
+static void show_progress(const sv_run *r, void *ctx)
+{
+	progress_ctx *p = ctx;
+	const double u = r->ts.voltage[r->ts.n - 1], q = r->capacity / 36000.0;
+	if (p->terminal) {
+		fprintf(stderr, "\rsolve: t = %9.1f s  U = %.4f V  Q = %.4f mAh/cm2  steps %lld   ",
+			r->t, u, q, (long long)r->steps);
+		return;
+	}
+	const double f = way_done(r, p), now = wall_seconds();
+	const int tenths = (int)floor(10 * f);
+	if (tenths <= p->tenths && now - p->last_line < 60)
+		return;
+	p->tenths = tenths > p->tenths ? tenths : p->tenths;
+	p->last_line = now;
+	fprintf(stderr, "solve: %3.0f %%  t = %.1f s  U = %.4f V  Q = %.4f mAh/cm2  steps %lld\n",
+		100 * f, r->t, u, q, (long long)r->steps);
+}
+
+/* cmdline: argv as the user typed it, joined before getopt_long permutes it. */
+static int run_program(int argc, char **argv, const char *cmdline)
 {
 	static const struct option opts[] = {
 		{"current", required_argument, 0, 'I'},
@@ -99,6 +146,7 @@ int main(int argc, char **argv)
 		{"resume", no_argument, 0, 'r'},
 		{"output", required_argument, 0, 'o'},
 		{"quiet", no_argument, 0, 'q'},
+		{"progress", no_argument, 0, 'P'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
@@ -107,7 +155,7 @@ int main(int argc, char **argv)
 	const char *save_s = NULL, *steptol_s = NULL, *maxstep_s = NULL, *newton_s = NULL;
 	const char *ckpt = NULL, *ckpt_every_s = NULL, *out = NULL, *cells_s = NULL, *ratio_s = NULL;
 	const char *sets[MAX_SETS];
-	int nsets = 0, resume = 0, quiet = 0, c;
+	int nsets = 0, resume = 0, quiet = 0, force_progress = 0, c;
 	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'I': current_s = optarg; break;
@@ -130,6 +178,7 @@ int main(int argc, char **argv)
 		case 'r': resume = 1; break;
 		case 'o': out = optarg; break;
 		case 'q': quiet = 1; break;
+		case 'P': force_progress = 1; break;
 		case 'h': fputs(usage_text, stdout); return fflush(stdout) == 0 ? 0 : 1;
 		case 'V': printf("solve (voxbat) %s\n", VB_VERSION); return 0;
 		default: return 2;
@@ -197,7 +246,14 @@ int main(int argc, char **argv)
 		return fail(&e);
 	if (!(o.subgrid.ratio >= 1 && o.subgrid.ratio <= 4))
 		return usage_error("--subgrid-ratio must be from 1 to 4");
-	if (vb_outfile_check_distinct(out, in, &e) != VB_OK)
+	/* every file this run writes, before any work: a bad name must not cost
+	 * the run (the XDMF beside RUN.h5, the checkpoint) */
+	const char *inputs[2] = {in, out};
+	char xdmf[4096];
+	if (vb_outfile_check(out, inputs, 1, &e) != VB_OK ||
+	    (strcmp(out, "-") != 0 && (vb_xdmf_name(out, xdmf, sizeof xdmf, &e) != VB_OK ||
+				       vb_outfile_check(xdmf, inputs, 1, &e) != VB_OK)) ||
+	    (ckpt != NULL && vb_outfile_check(ckpt, inputs, 2, &e) != VB_OK))
 		return fail(&e);
 
 	hid_t file = vb_h5_open(in, &e);
@@ -295,10 +351,12 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	const int progress = !quiet && isatty(STDERR_FILENO);
+	const int progress = !quiet;
+	progress_ctx pc = {force_progress || isatty(STDERR_FILENO), u0, o.cutoff, o.max_time, 0,
+			   wall_seconds()};
 	while (rc == VB_OK && run.status == SV_RUNNING) {
 		rc = sv_run_advance(&run, &o, &stop_requested, ckpt ? ckpt_every : -1,
-				    progress ? show_progress : NULL, NULL, &e);
+				    progress ? show_progress : NULL, &pc, &e);
 		if (ckpt != NULL && (run.status == SV_RUNNING || run.status == SV_INTERRUPTED)) {
 			vb_err ce;
 			vb_err_clear(&ce);
@@ -309,7 +367,7 @@ int main(int argc, char **argv)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (progress)
+	if (progress && pc.terminal)
 		fputc('\n', stderr);
 	int exit_code = 0;
 	if (run.status == SV_INTERRUPTED) {
@@ -329,14 +387,13 @@ int main(int argc, char **argv)
 		int wrc = VB_OK;
 		if (run.nsnaps == 0 || run.snaps[run.nsnaps - 1].time != run.t)
 			wrc = sv_run_snapshot(&run, &we);
-		char *cmdline = vb_cli_join_argv(argc, argv);
 		sv_runfile w = {cell,
 				params,
 				&run,
 				&o,
 				file,
 				in,
-				cmdline ? cmdline : "",
+				cmdline,
 				overrides,
 				(double)(t1.tv_sec - t0.tv_sec) +
 					1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
@@ -345,14 +402,13 @@ int main(int argc, char **argv)
 			wrc = vb_h5_write_atomic(out, "run", sv_runfile_write, &w, &we);
 		if (wrc == VB_OK && strcmp(out, "-") != 0)
 			wrc = sv_runfile_write_xdmf(out, &run, cell, &we);
-		free(cmdline);
 		if (wrc != VB_OK)
 			exit_code = fail(&we);
 		else if (run.status == SV_FAILED)
 			exit_code = 1;
 		if (exit_code == 0 && ckpt != NULL)
 			unlink(ckpt);
-		if (exit_code == 0 && !quiet && isatty(STDERR_FILENO))
+		if (exit_code == 0 && !quiet)
 			fprintf(stderr,
 				PROGRAM ": %s at t = %.1f s, U = %.4f V, Q = %.4f mAh/cm2\n",
 				sv_status_name(run.status), run.t, run.ts.voltage[run.ts.n - 1],
@@ -366,4 +422,16 @@ int main(int argc, char **argv)
 	if (exit_code == 0 && (fflush(stdout) != 0 || ferror(stdout)))
 		exit_code = 1;
 	return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	char *cmdline = vb_cli_join_argv(argc, argv);
+	if (cmdline == NULL) {
+		fprintf(stderr, PROGRAM ": out of memory\n");
+		return 1;
+	}
+	int rc = run_program(argc, argv, cmdline);
+	free(cmdline);
+	return rc;
 }

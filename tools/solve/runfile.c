@@ -351,6 +351,10 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 		r->amg_setups = (int64_t)ct[5], r->next_save = (int64_t)ct[6];
 		r->outer = (int64_t)ct[8];
 		const int64_t ns = (int64_t)ct[7];
+		/* the checkpoint's snapshots replace those of sv_run_init (t = 0) */
+		for (int64_t k = 0; k < r->nsnaps; k++)
+			free(r->snaps[k].phi), free(r->snaps[k].c);
+		r->nsnaps = 0;
 		for (int64_t k = 0; k < ns && rc == VB_OK; k++) {
 			char name[64];
 			if ((rc = sv_run_snapshot(r, e)) != VB_OK)
