@@ -831,7 +831,7 @@ tiff16() {
 	mkdir d
 	for cmd in "homogeneous --size 10x10x10um --cam 0.6" "perforate c.h5 --radius 2um" \
 		"stack c.h5:0.5 c.h5:0.5" "reverse c.h5" "refine c.h5 --factor 2" \
-		"import --raw v.raw --dims 10x10x10 --voxel 1um" "export c.h5"; do
+		"import --raw v.raw --dims 10x10x10 --voxel 1um" "export c.h5 --format raw"; do
 		# shellcheck disable=SC2086
 		run genstruct $cmd -o /nonexistent/dir/x.h5
 		[ "$status" -eq 2 ] || fail "$cmd -o /nonexistent/dir/x.h5: exit $status: $output"

@@ -215,10 +215,10 @@ last() {
 	assert_failure 2
 	assert_output "solve: out.h5: is a directory, expected a file name"
 	# the XDMF beside the run is an output too
-	mkdir r.xdmf
+	mkdir r.h5.xdmf
 	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s -o r.h5
 	assert_failure 2
-	assert_output --partial "r.xdmf: is a directory"
+	assert_output --partial "r.h5.xdmf: is a directory"
 	assert_no_output_file r.h5
 	# a checkpoint that could never be written: the first one would fail
 	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s --checkpoint /nonexistent/ck.h5 \
