@@ -17,7 +17,7 @@
 
 vb_linsolve_opts vb_linsolve_defaults(void)
 {
-	vb_linsolve_opts o = {VB_LINSOLVE_AUTO, 1e-8, 20000, 40000};
+	vb_linsolve_opts o = {VB_LINSOLVE_AUTO, 1e-8, 20000, 40000, NULL, NULL};
 	return o;
 }
 
@@ -101,7 +101,8 @@ typedef void (*precond_fn)(void *ctx, const double *r, double *z);
 /* Preconditioned conjugate gradients on A x = b (x: starting guess), the
  * one CG loop of this file. name prefixes the failure messages. */
 static int pcg(const vb_csr *A, const double *b, double *x, double rtol, int64_t max_iter,
-	       precond_fn precond, void *ctx, const char *name, vb_linsolve_stats *st, vb_err *e)
+	       precond_fn precond, void *ctx, const char *name, vb_linsolve_progress progress,
+	       void *progress_ctx, vb_linsolve_stats *st, vb_err *e)
 {
 	const int64_t n = A->n;
 	double *r = malloc((size_t)n * sizeof *r), *z = malloc((size_t)n * sizeof *z);
@@ -155,6 +156,8 @@ static int pcg(const vb_csr *A, const double *b, double *x, double rtol, int64_t
 		}
 		it++;
 		rel = sqrt(vb_linsolve_dot(r, r, n)) / bnorm;
+		if (progress != NULL)
+			progress(progress_ctx, it, rel, rtol);
 	}
 	if (rc == VB_OK && rel > rtol)
 		rc = vb_err_set(
@@ -203,7 +206,8 @@ static int solve_pcg(const vb_csr *A, const double *b, double *x, const vb_linso
 		rc = vb_err_set(e, VB_ERR_RUN, "PCG: matrix has a non-positive diagonal entry");
 	} else {
 		vb_csr D = {n, NULL, NULL, dinv};
-		rc = pcg(A, b, x, o->rtol, o->max_iter, jacobi, &D, "PCG", st, e);
+		rc = pcg(A, b, x, o->rtol, o->max_iter, jacobi, &D, "PCG", o->progress,
+			 o->progress_ctx, st, e);
 	}
 	free(dinv);
 	return rc;
@@ -374,6 +378,10 @@ static HYPRE_Solver hypre_amg_create(void)
 	return amg;
 }
 
+static int amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x, double rtol,
+		   int64_t max_iter, vb_linsolve_progress progress, void *progress_ctx,
+		   vb_linsolve_stats *st, vb_err *e);
+
 /* AMG-PCG for a single solve: a hierarchy built for A and dropped after. */
 static int solve_amg(const vb_csr *A, const double *b, double *x, const vb_linsolve_opts *o,
 		     vb_linsolve_stats *st, vb_err *e)
@@ -381,7 +389,7 @@ static int solve_amg(const vb_csr *A, const double *b, double *x, const vb_linso
 	vb_linsolve_amg *amg = vb_linsolve_amg_new(A, e);
 	if (amg == NULL)
 		return e->status;
-	int rc = vb_linsolve_amg_pcg(amg, A, b, x, o->rtol, o->max_iter, st, e);
+	int rc = amg_pcg(amg, A, b, x, o->rtol, o->max_iter, o->progress, o->progress_ctx, st, e);
 	vb_linsolve_amg_free(&amg);
 	return rc;
 }
@@ -750,8 +758,9 @@ static void amg_precond(void *ctx, const double *r, double *z)
 	amg_vcycle(c->amg, c->A, r, z);
 }
 
-int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x,
-			double rtol, int64_t max_iter, vb_linsolve_stats *st, vb_err *e)
+static int amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x, double rtol,
+		   int64_t max_iter, vb_linsolve_progress progress, void *progress_ctx,
+		   vb_linsolve_stats *st, vb_err *e)
 {
 	if (A->n != amg->n)
 		return vb_err_set(e, VB_ERR_RUN, "AMG: matrix has %lld rows, hierarchy %lld",
@@ -761,7 +770,14 @@ int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, 
 	/* the finest level smooths A itself: its l1 diagonal, once per solve */
 	amg_l1_diagonal(A, amg->lev[0].nblk, amg->lev[0].dinv);
 	amg_ctx c = {amg, A};
-	return pcg(A, b, x, rtol, max_iter, amg_precond, &c, "AMG-PCG", st, e);
+	return pcg(A, b, x, rtol, max_iter, amg_precond, &c, "AMG-PCG", progress, progress_ctx, st,
+		   e);
+}
+
+int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x,
+			double rtol, int64_t max_iter, vb_linsolve_stats *st, vb_err *e)
+{
+	return amg_pcg(amg, A, b, x, rtol, max_iter, NULL, NULL, st, e);
 }
 
 /* ---- Flexible GMRES (Saad 1993), modified Gram-Schmidt, Givens rotations ---- */

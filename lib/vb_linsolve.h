@@ -26,11 +26,17 @@ typedef enum vb_linsolve_method {
 	VB_LINSOLVE_AMG,      /* conjugate gradients, hypre BoomerAMG preconditioner */
 } vb_linsolve_method;
 
+/* Called after every PCG / AMG-PCG iteration with the relative residual
+ * reached and the one asked for (for a caller's progress report). */
+typedef void (*vb_linsolve_progress)(void *ctx, int64_t iteration, double residual, double rtol);
+
 typedef struct vb_linsolve_opts {
 	vb_linsolve_method method;
 	double rtol;	    /* PCG, AMG: stop when ||b - A x|| <= rtol ||b|| (default 1e-8) */
 	int64_t max_iter;   /* PCG, AMG: iteration limit (default 20000) */
 	int64_t auto_limit; /* AUTO: largest system solved by CHOLMOD (default 40000) */
+	vb_linsolve_progress progress; /* PCG, AMG: NULL (default) or a report */
+	void *progress_ctx;
 } vb_linsolve_opts;
 
 typedef struct vb_linsolve_stats {

@@ -428,3 +428,23 @@ staircase() {
 		assert_output "metrics: --rtol '$r': expected a number in (0, 1)"
 	done
 }
+
+@test "a long conductivity solve reports progress on stderr when it is not a terminal; -q and short solves stay quiet" {
+	genstruct homogeneous --size 40x40x40um --cam 0.6 --seed 2 -o big.h5 2> /dev/null
+	# VOXBAT_PROGRESS_AFTER=0: report from the start (the default waits 10 s)
+	VOXBAT_PROGRESS_AFTER=0 metrics --conductivity=ionic --solver pcg --json big.h5 > out.json 2> err.txt
+	jq -e '.kappa_eff_S_m > 0' out.json > /dev/null
+	! grep -q $'\r' err.txt || fail "carriage returns off a terminal"
+	# a line per tenth of the way, in order, then the summary
+	grep -c '^metrics: ionic network: *[0-9]* %  iteration' err.txt > n.txt
+	[ "$(cat n.txt)" -ge 8 ] || fail "$(cat err.txt)"
+	sed -n 's/^metrics: ionic network: *\([0-9]*\) %.*/\1/p' err.txt |
+		awk 'NR > 1 && $1 <= prev { bad = 1 } { prev = $1 } END { exit bad || prev != 100 }'
+	tail -n 1 err.txt | grep -Eq '^metrics: ionic network: solved, [0-9]+ iterations, residual [0-9.e+-]+, [0-9.]+ s$' ||
+		fail "summary: $(tail -n 1 err.txt)"
+	# -q: nothing; a solve shorter than 10 s: nothing
+	VOXBAT_PROGRESS_AFTER=0 metrics -q --conductivity=ionic --solver pcg --json big.h5 > /dev/null 2> q.txt
+	[ ! -s q.txt ]
+	metrics --conductivity=ionic --solver pcg --json big.h5 > /dev/null 2> short.txt
+	[ ! -s short.txt ]
+}

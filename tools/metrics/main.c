@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "run.h"
 #include "vb_cli.h"
@@ -55,6 +57,11 @@ static const char usage_text[] =
 	"  --params FILE       parameter set for a bare cathode (default: the shipped set)\n"
 	"  --solver NAME       auto (default), cholmod, pcg or amg\n"
 	"  --rtol R            relative residual of iterative solvers (default 1e-8)\n"
+	"  -q, --quiet         no progress on stderr; otherwise a conductivity solve\n"
+	"                      that takes over 10 s ($VOXBAT_PROGRESS_AFTER) reports\n"
+	"                      it: on a terminal one line rewritten, elsewhere a line\n"
+	"                      every 10 % of the way (residual from 1 to --rtol, log\n"
+	"                      scale) or every minute, and a summary line\n"
 	"  -h, --help          this text; --version: the program's version\n"
 	"Keys and units: docs/metrics.md.\n";
 
@@ -140,8 +147,56 @@ static void network(const vb_image *img, const vb_params *p, const char *cell_ty
 		sigma[v] = by_phase[img->labels[v]];
 }
 
+/* Progress of a long conductivity solve on stderr (docs/metrics.md): nothing
+ * for the first 10 s; then on a terminal one line rewritten each iteration,
+ * elsewhere (a log, a batch job) a line each tenth of the way (the relative
+ * residual's from 1 to --rtol, on a log scale) or after a minute without
+ * one; and a summary line at the end of a solve that printed any. */
+typedef struct progress_ctx {
+	const char *network; /* "ionic", "electronic" */
+	int terminal, printed, tenths;
+	double start, last_line, after; /* wall s; after: quiet until then */
+} progress_ctx;
+
+/* Seconds of quiet before a solve reports: $VOXBAT_PROGRESS_AFTER, else 10. */
+static double progress_after(void)
+{
+	const char *v = getenv("VOXBAT_PROGRESS_AFTER");
+	char *end;
+	const double s = v ? strtod(v, &end) : 10.0;
+	return v && (end == v || !(s >= 0)) ? 10.0 : s;
+}
+
+static double wall_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void show_progress(void *ctx, int64_t iteration, double residual, double rtol)
+{
+	progress_ctx *c = ctx;
+	const double now = wall_seconds();
+	if (now - c->start < c->after)
+		return;
+	const double f = residual >= 1 ? 0 : fmin(log(residual) / log(rtol), 1.0);
+	if (c->terminal) {
+		fprintf(stderr, "\rmetrics: %s network: iteration %lld, residual %.2e of %.0e (%3.0f %%)",
+			c->network, (long long)iteration, residual, rtol, 100 * f);
+		c->printed = 1;
+		return;
+	}
+	const int tenths = (int)floor(10 * f);
+	if (c->printed && tenths <= c->tenths && now - c->last_line < 60)
+		return;
+	c->tenths = tenths, c->last_line = now, c->printed = 1;
+	fprintf(stderr, "metrics: %s network: %3.0f %%  iteration %lld, residual %.2e of %.0e, %.0f s\n",
+		c->network, 100 * f, (long long)iteration, residual, rtol, now - c->start);
+}
+
 static int conductivities(const vb_image *img, const vb_params *p, report *r,
-			  const vb_linsolve_opts *opts, vb_err *e)
+			  const vb_linsolve_opts *opts, int quiet, vb_err *e)
 {
 	const int64_t nvox = vb_voxel_count(img);
 	const int lib = strcmp(r->cell_type, "lib") == 0;
@@ -168,7 +223,17 @@ static int conductivities(const vb_image *img, const vb_params *p, report *r,
 			continue;
 		}
 		network(img, p, r->cell_type, k == 0, sigma);
-		rc[k] = vb_conduct_solve(img, sigma, r->x0, r->x1, opts, res[k], &err[k]);
+		vb_linsolve_opts o = *opts;
+		progress_ctx pc = {k == 0 ? "ionic" : "electronic", isatty(STDERR_FILENO), 0, -1,
+				   wall_seconds(), 0, progress_after()};
+		if (!quiet)
+			o.progress = show_progress, o.progress_ctx = &pc;
+		rc[k] = vb_conduct_solve(img, sigma, r->x0, r->x1, &o, res[k], &err[k]);
+		if (pc.printed)
+			fprintf(stderr, "%smetrics: %s network: %s, %lld iterations, residual %.2e, %.1f s\n",
+				pc.terminal ? "\n" : "", pc.network,
+				rc[k] == VB_OK ? "solved" : "failed", (long long)res[k]->solver.iterations,
+				res[k]->solver.residual, wall_seconds() - pc.start);
 		free(sigma);
 	}
 	for (int k = 0; k < 2; k++)
@@ -416,7 +481,7 @@ int main(int argc, char **argv)
 	};
 	report r;
 	memset(&r, 0, sizeof r);
-	int json = 0, csv = 0, profile = PROFILE_NONE, series = 0, c;
+	int json = 0, csv = 0, profile = PROFILE_NONE, series = 0, quiet = 0, c;
 	const char *cell_opt = NULL, *params_path = NULL, *time_opt = NULL;
 	double at_time = NAN;
 	mr_series ts;
@@ -484,7 +549,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
-		case 'q': break;
+		case 'q': quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return fflush(stdout) == 0 ? 0 : 1;
 		case 'V': printf("metrics (voxbat) %s\n", VB_VERSION); return 0;
 		default: return 2;
@@ -621,7 +686,7 @@ int main(int argc, char **argv)
 			r.e_theo = energy / 3600.0 / (m_an + m_sep + m_cath);
 		}
 		if (r.conductivity)
-			rc = conductivities(img, p, &r, &lo, &e);
+			rc = conductivities(img, p, &r, &lo, quiet, &e);
 	}
 	int code = 0;
 	if (rc != VB_OK)

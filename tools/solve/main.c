@@ -52,7 +52,7 @@ static const char usage_text[] =
 	"  -q, --quiet          no progress on stderr\n"
 	"  --progress           progress as on a terminal (one line rewritten every step)\n"
 	"                       even when stderr is not one; otherwise there a line\n"
-	"                       every 10 %% of the way (the voltage's from U_0 to the\n"
+	"                       every 10 % of the way (the voltage's from U_0 to the\n"
 	"                       cut-off or the time's to --max-time) or every minute,\n"
 	"                       and the summary line at the end\n"
 	"  -h, --help           this text; --version: the program's version\n"
