@@ -1,6 +1,7 @@
 /* vb_xdmf: XDMF 3 descriptions of voxbat files (docs/FORMAT.md, "XDMF"). */
 #include "vb_xdmf.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,6 +65,18 @@ static void put_grid(FILE *f, const char *name, const char *ref, const vb_image 
 			(long long)snapshot, s->fields[q]);
 	}
 	fputs("   </Grid>\n", f);
+}
+
+int vb_xdmf_check(const char *h5_path, const char *const inputs[], int n_inputs, vb_err *e)
+{
+	char xdmf[PATH_MAX];
+	if (vb_outfile_check(h5_path, inputs, n_inputs, e) != VB_OK)
+		return e->status;
+	if (strcmp(h5_path, "-") == 0)
+		return VB_OK;
+	if (vb_xdmf_name(h5_path, xdmf, sizeof xdmf, e) != VB_OK)
+		return e->status;
+	return vb_outfile_check(xdmf, inputs, n_inputs, e);
 }
 
 int vb_xdmf_write(const char *h5_path, const vb_image *img, const vb_xdmf_series *series,

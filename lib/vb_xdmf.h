@@ -23,6 +23,10 @@ typedef struct vb_xdmf_series {
  * size bytes to xdmf; VB_ERR_INPUT if the name does not fit. */
 int vb_xdmf_name(const char *h5_path, char *xdmf, size_t size, vb_err *e);
 
+/* vb_outfile_check for an output that gets an XDMF file beside it: the
+ * output and its vb_xdmf_name (none for "-"), before any work. */
+int vb_xdmf_check(const char *h5_path, const char *const inputs[], int n_inputs, vb_err *e);
+
 /* Writes the XDMF file of the voxbat file h5_path (which holds img's
  * /labels, voxel size in m) beside it, at vb_xdmf_name(h5_path), atomically.
  * The HDF5 file is referred to by its base name, XML-escaped. series NULL:

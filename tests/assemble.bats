@@ -183,3 +183,12 @@ slice_phase() {
 	run assemble "$CATHODE" -o cell.h5
 	assert_failure 2
 }
+
+@test "the XDMF file beside the cell is checked before any work too" {
+	genstruct homogeneous --size 10x10x10um --cam 0.6 -o c.h5
+	mkdir cell.h5.xdmf
+	run assemble c.h5 --cell assb -o cell.h5
+	assert_failure 2
+	assert_output "assemble: cell.h5.xdmf: is a directory, expected a file name"
+	assert_no_output_file cell.h5
+}

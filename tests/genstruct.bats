@@ -894,3 +894,15 @@ tiff16() {
 		[ "$status" -le 2 ] || fail "corruption $n: status $status: $output"
 	done
 }
+
+@test "the XDMF file beside the output is checked before any work too" {
+	mkdir x.h5.xdmf
+	run genstruct homogeneous --size 10x10x10um --cam 0.6 -o x.h5
+	assert_failure 2
+	assert_output "genstruct: x.h5.xdmf: is a directory, expected a file name"
+	assert_no_output_file x.h5
+	# export writes no XDMF: not concerned
+	genstruct homogeneous --size 4x4x4um --diameter 2um --cam 0.6 -o c.h5
+	mkdir e.raw.xdmf
+	genstruct export c.h5 -o e.raw
+}

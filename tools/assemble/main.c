@@ -179,7 +179,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	const char *in = argv[optind];
 	vb_err e;
 	vb_err_clear(&e);
-	if (vb_outfile_check(out, &in, 1, &e) != VB_OK)
+	if (vb_xdmf_check(out, &in, 1, &e) != VB_OK)
 		return fail(&e);
 	vb_params *params = params_path ? vb_params_load(params_path, &e)
 					: vb_params_load_default(cell_type, &e);

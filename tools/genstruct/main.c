@@ -242,7 +242,7 @@ static int run_homogeneous(int argc, char **argv, const char *cmdline)
 	for (int a = 0; a < 3; a++)
 		if (vb_units_whole_voxels(ctx.size[a], p->voxel_size, axis_opt[a], &p->n[a], &e))
 			return fail(&e);
-	if (vb_outfile_check(out, NULL, 0, &e))
+	if (vb_xdmf_check(out, NULL, 0, &e))
 		return fail(&e);
 	vb_image *img = gs_generate_packing(p, &ctx.stats, &e);
 	if (img == NULL)
@@ -341,7 +341,7 @@ static int run_perforate(int argc, char **argv, const char *cmdline)
 	ctx.n_axes = n_axes > 0 ? n_axes : 1; /* default: the y = 0, z = 0 edge */
 	if (depth != NULL && vb_units_parse(depth, VB_UNIT_LENGTH, "--depth", &ctx.depth, &e))
 		return fail(&e);
-	if (vb_outfile_check(out, &in, 1, &e))
+	if (vb_xdmf_check(out, &in, 1, &e))
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
@@ -424,7 +424,7 @@ static int run_stack(int argc, char **argv, const char *cmdline)
 			return fail(&e);
 		names[l] = paths[l];
 	}
-	if (vb_outfile_check(out, names, n, &e))
+	if (vb_xdmf_check(out, names, n, &e))
 		return fail(&e);
 	hid_t files[MAX_LAYERS];
 	vb_image *layers[MAX_LAYERS];
@@ -468,7 +468,7 @@ static int run_reverse(int argc, char **argv, const char *cmdline)
 	const char *in = argv[optind];
 	vb_err e;
 	vb_err_clear(&e);
-	if (vb_outfile_check(out, &in, 1, &e))
+	if (vb_xdmf_check(out, &in, 1, &e))
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
@@ -526,7 +526,7 @@ static int run_refine(int argc, char **argv, const char *cmdline)
 				   factor_s);
 	const int factor = (int)fv;
 	const char *in = argv[optind];
-	if (vb_outfile_check(out, &in, 1, &e))
+	if (vb_xdmf_check(out, &in, 1, &e))
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
@@ -620,7 +620,7 @@ static int run_import(int argc, char **argv, const char *cmdline)
 		return usage_error("import", "--voxel %s: expected a length > 0", voxel);
 	ctx.source = raw ? raw : tiff;
 	ctx.format = raw ? "raw uint8" : "TIFF";
-	if (vb_outfile_check(out, &ctx.source, 1, &e))
+	if (vb_xdmf_check(out, &ctx.source, 1, &e))
 		return fail(&e);
 	ctx.voxel_source = "--voxel";
 	vb_image *img = raw ? gs_import_raw(raw, n, axis, h, map, &e)

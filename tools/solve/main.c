@@ -249,10 +249,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	/* every file this run writes, before any work: a bad name must not cost
 	 * the run (the XDMF beside RUN.h5, the checkpoint) */
 	const char *inputs[2] = {in, out};
-	char xdmf[4096];
-	if (vb_outfile_check(out, inputs, 1, &e) != VB_OK ||
-	    (strcmp(out, "-") != 0 && (vb_xdmf_name(out, xdmf, sizeof xdmf, &e) != VB_OK ||
-				       vb_outfile_check(xdmf, inputs, 1, &e) != VB_OK)) ||
+	if (vb_xdmf_check(out, inputs, 1, &e) != VB_OK ||
 	    (ckpt != NULL && vb_outfile_check(ckpt, inputs, 2, &e) != VB_OK))
 		return fail(&e);
 
