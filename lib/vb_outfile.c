@@ -72,6 +72,47 @@ static void untrack(const char *tmp)
 			pending_used[n] = 0;
 }
 
+/* VB_ERR_INPUT if path exists and is not a regular file: the rename into
+ * place would replace a device node, FIFO or socket with a file. */
+static int not_regular(const char *path, vb_err *e)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+		return VB_OK; /* missing, a file, or a directory (refused apart) */
+	if (S_ISLNK(st.st_mode) && (stat(path, &st) != 0 || S_ISREG(st.st_mode)))
+		return VB_OK; /* a link to a file (or dangling): the link is replaced */
+	return vb_err_set(e, VB_ERR_INPUT,
+			  "%s: exists and is not a regular file (a device, FIFO or socket), which "
+			  "an output would replace; give '-o -' and redirect stdout to it",
+			  path);
+}
+
+/* The name path has once the links in its directory are resolved
+ * (realpath of the directory, then the last component), for comparing
+ * names of files that need not exist yet; 0 if the directory cannot be
+ * resolved. */
+static int canonical(const char *path, char *out, size_t size)
+{
+	char d[PATH_MAX], b[PATH_MAX], real[PATH_MAX];
+	if (snprintf(d, sizeof d, "%s", path) >= (int)sizeof d ||
+	    snprintf(b, sizeof b, "%s", path) >= (int)sizeof b)
+		return 0;
+	if (realpath(dirname(d), real) == NULL)
+		return 0;
+	return snprintf(out, size, "%s/%s", real, basename(b)) < (int)size;
+}
+
+int vb_outfile_same(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0)
+		return 0;
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	char ca[PATH_MAX], cb[PATH_MAX];
+	return canonical(a, ca, sizeof ca) && canonical(b, cb, sizeof cb) && strcmp(ca, cb) == 0;
+}
+
 int vb_outfile_begin(vb_outfile *o, const char *path, vb_err *e)
 {
 	memset(o, 0, sizeof *o);
@@ -89,6 +130,8 @@ int vb_outfile_begin(vb_outfile *o, const char *path, vb_err *e)
 	}
 	if (n >= (int)sizeof o->tmp_path)
 		return vb_err_set(e, VB_ERR_INPUT, "output name too long: %s", path);
+	if (strcmp(path, "-") != 0 && not_regular(path, e) != VB_OK)
+		return e->status;
 	install_handlers();
 	int fd = mkstemp(o->tmp_path);
 	if (fd < 0)
@@ -191,6 +234,8 @@ int vb_outfile_check(const char *output, const char *const inputs[], int n_input
 	if (stat(output, &st) == 0 && S_ISDIR(st.st_mode))
 		return vb_err_set(e, VB_ERR_INPUT, "%s: is a directory, expected a file name",
 				  output);
+	if (not_regular(output, e) != VB_OK)
+		return e->status;
 	snprintf(dir, sizeof dir, "%s", output);
 	const char *d = dirname(dir);
 	if (stat(d, &st) != 0)
@@ -211,12 +256,7 @@ int vb_outfile_check(const char *output, const char *const inputs[], int n_input
 
 int vb_outfile_check_distinct(const char *output, const char *input, vb_err *e)
 {
-	struct stat so, si;
-	if (strcmp(output, "-") == 0 || strcmp(input, "-") == 0)
-		return VB_OK;
-	if (stat(output, &so) != 0 || stat(input, &si) != 0)
-		return VB_OK;
-	if (so.st_dev == si.st_dev && so.st_ino == si.st_ino)
+	if (vb_outfile_same(output, input))
 		return vb_err_set(
 			e, VB_ERR_INPUT,
 			"%s: output is the same file as input %s; inputs are never modified",

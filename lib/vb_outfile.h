@@ -26,15 +26,22 @@ int vb_outfile_commit(vb_outfile *o, vb_err *e);
 /* Removes the temporary file; a no-op after commit or on a zeroed struct. */
 void vb_outfile_abort(vb_outfile *o);
 
-/* VB_ERR_INPUT if output and input name the same existing file (same device
- * and inode): inputs are never modified. */
+/* 1 if a and b name the same file: the same device and inode when both
+ * exist, else the same name once the links of their directories are
+ * resolved (an output not written yet); "-" is never the same. */
+int vb_outfile_same(const char *a, const char *b);
+
+/* VB_ERR_INPUT if output and input name the same file (vb_outfile_same):
+ * inputs are never modified. */
 int vb_outfile_check_distinct(const char *output, const char *input, vb_err *e);
 
 /* What every program calls for each file it will write, before reading its
  * inputs or doing any work, so that a bad -o fails at once (exit 2) rather
  * than after the run: VB_ERR_INPUT unless output is "-" (stdout) or a name
- * that is not a directory, whose directory exists and is writable, and that
- * is not the same file as any of the n_inputs inputs (NULL entries skipped). */
+ * that is not a directory, nor an existing device, FIFO or socket (which
+ * the rename into place would replace: '-o -' and a redirection write to
+ * those), whose directory exists and is writable, and that is not the
+ * same file as any of the n_inputs inputs (NULL entries skipped). */
 int vb_outfile_check(const char *output, const char *const inputs[], int n_inputs, vb_err *e);
 
 #endif

@@ -619,7 +619,9 @@ vb_params *vb_params_read_h5(hid_t loc, const char *name, const char *what, vb_e
 	char *text = NULL;
 	char label[1200];
 	snprintf(label, sizeof label, "%s:/%s", what, name);
-	int rc = g >= 0 ? vb_h5_attr_read_string(g, "text", label, &text, e) : VB_ERR_INPUT;
+	int rc = g >= 0 ? vb_h5_attr_read_string(g, "text", label, &text, e)
+			: vb_err_set(e, VB_ERR_INPUT, "%s: not a group (a parameter set is one)",
+				     label);
 	if (g >= 0)
 		H5Gclose(g);
 	if (rc != VB_OK) {

@@ -906,3 +906,47 @@ tiff16() {
 	mkdir e.raw.xdmf
 	genstruct export c.h5 -o e.raw
 }
+
+# The rename into place would replace a device node or FIFO with a file (as
+# root, -o /dev/null would replace the system's; issue 17 item 3): refused,
+# and '-o -' with a redirection writes to them.
+@test "every command refuses an -o that is a FIFO (or, as root, a device), exit 2, and it stays one" {
+	genstruct homogeneous --size 10x10x10um --cam 0.6 -o c.h5
+	mkfifo f
+	nodes="f"
+	if [ "$(id -u)" -eq 0 ]; then
+		mknod fakenull c 1 3
+		nodes="f fakenull"
+	fi
+	for node in $nodes; do
+		for cmd in "homogeneous --size 10x10x10um --cam 0.6" "reverse c.h5" \
+			"export c.h5 --format raw"; do
+			# shellcheck disable=SC2086
+			run genstruct $cmd -o "$node"
+			[ "$status" -eq 2 ] || fail "$cmd -o $node: exit $status: $output"
+			assert_output --partial "$node: exists and is not a regular file"
+		done
+	done
+	[ -p f ]
+	[ ! -e fakenull ] || [ -c fakenull ]
+	# the way to such a target: stdout
+	genstruct export c.h5 --format raw -o - > f & pid=$!
+	[ "$(head -c 1000 f | wc -c)" -eq 1000 ]
+	wait "$pid"
+}
+
+@test "solve and assemble refuse an -o that is a FIFO too (one lib check)" {
+	genstruct homogeneous --size 10x10x10um --cam 0.6 --electrolyte 0.4 -o c.h5
+	assemble -q c.h5 --cell assb -o cell.h5
+	mkfifo f
+	run assemble -q c.h5 --cell assb -o f
+	assert_failure 2
+	assert_output --partial "f: exists and is not a regular file"
+	run solve -q cell.h5 --current 1mA/cm2 --max-time 10s -o f
+	assert_failure 2
+	assert_output --partial "f: exists and is not a regular file"
+	run solve -q cell.h5 --current 1mA/cm2 --max-time 10s --checkpoint f -o r.h5
+	assert_failure 2
+	assert_output --partial "f: exists and is not a regular file"
+	[ -p f ]
+}

@@ -228,7 +228,54 @@ last() {
 	assert_no_output_file ok.h5
 	run solve -q "$CELL" --current 0.5mA/cm2 --max-time 10s --checkpoint "$CELL" -o ok.h5
 	assert_failure 2
-	assert_output --partial "same file as input"
+	assert_output "solve: --checkpoint $CELL is the input cell; name a file of its own"
+}
+
+# A checkpoint is replaced as the run goes and removed when it ends well
+# (issue 17 item 1: it used to delete whatever the name held).
+@test "--checkpoint naming the output, its XDMF or a file that is not a checkpoint: exit 2, nothing touched" {
+	run solve -q "$CELL" --current 2mA/cm2 --max-time 10s --checkpoint r.h5 -o r.h5
+	assert_failure 2
+	assert_output "solve: --checkpoint r.h5 is the output (-o); name a file of its own"
+	assert_no_output_file r.h5
+	# the same name spelled another way, before the output exists
+	mkdir sub
+	run solve -q "$CELL" --current 2mA/cm2 --max-time 10s --checkpoint sub/../r.h5 -o r.h5
+	assert_failure 2
+	assert_output --partial "is the output (-o)"
+	run solve -q "$CELL" --current 2mA/cm2 --max-time 10s --checkpoint r.h5.xdmf -o r.h5
+	assert_failure 2
+	assert_output --partial "is the output's XDMF file"
+	echo important > notes.txt
+	run solve -q "$CELL" --current 2mA/cm2 --max-time 10s --checkpoint notes.txt \
+		--checkpoint-every 0s -o r.h5
+	assert_failure 2
+	assert_output --partial "notes.txt: exists and is not a voxbat checkpoint"
+	[ "$(cat notes.txt)" = important ]
+	assert_no_output_file r.h5
+}
+
+@test "a run that ends well removes its own checkpoint, and a stale one of another run it replaced" {
+	run solve -q "$CELL" --current 2mA/cm2 --max-time 30s --checkpoint ck.h5 \
+		--checkpoint-every 0s -o r.h5
+	assert_success
+	[ ! -e ck.h5 ] && [ -e r.h5 ]
+	# a checkpoint left by another run (other options) under the name: replaced
+	# by this run's, then removed
+	solve -q "$CELL" --current 1mA/cm2 --max-step 2s --checkpoint ck.h5 \
+		--checkpoint-every 0s -o r.h5 2> /dev/null &
+	pid=$!
+	for _ in $(seq 1 3000); do
+		[ -e ck.h5 ] && break
+		sleep 0.01
+	done
+	kill -TERM "$pid"
+	wait "$pid" || true
+	[ "$(attr ck.h5 /content)" = checkpoint ]
+	run solve -q "$CELL" --current 1mA/cm2 --max-time 30s --checkpoint ck.h5 \
+		--checkpoint-every 0s -o r1.h5
+	assert_success
+	[ ! -e ck.h5 ]
 }
 
 @test "an -o in a directory that is not writable: exit 2 before any work" {
@@ -376,4 +423,19 @@ interrupt() {
 
 @test "SIGINT saves a checkpoint; --resume starts there and reaches the same result" {
 	interrupt INT
+}
+
+# issue 17 item 5: the reader returned failure without a message; solve went
+# on with no parameter set (SIGSEGV) and metrics printed "metrics: ", exit 0.
+@test "a cell whose /parameters is not a group: solve and metrics exit 2 and say so" {
+	cp "$CELL" bad.h5
+	/usr/bin/python3 -c "import h5py, numpy as np
+f = h5py.File('bad.h5', 'r+'); del f['parameters']; f['parameters'] = np.arange(3)"
+	for prog in "solve -q bad.h5 --current 2mA/cm2 -o r.h5" "metrics bad.h5"; do
+		# shellcheck disable=SC2086
+		run $prog
+		[ "$status" -eq 2 ] || fail "$prog: exit $status: $output"
+		assert_output --partial "bad.h5:/parameters: not a group"
+	done
+	assert_no_output_file r.h5
 }

@@ -45,7 +45,9 @@ static const char usage_text[] =
 	"                       reacting CAM face, 1..64 (default 24; docs/solve.md)\n"
 	"  --subgrid-ratio R    their growth from the surface inward, 1..4 (default 1.25)\n"
 	"  --checkpoint FILE    save the state there every --checkpoint-every of wall\n"
-	"                       time (default 300s) and on SIGINT/SIGTERM\n"
+	"                       time (default 300s) and on SIGINT/SIGTERM; removed when\n"
+	"                       the run ends well. Not the input, the output or its XDMF,\n"
+	"                       nor an existing file that is not a checkpoint (exit 2)\n"
 	"  --checkpoint-every T wall time between checkpoints (e.g. 10min; 0s: every step)\n"
 	"  --resume             continue from --checkpoint FILE\n"
 	"  -o, --output FILE    run file (- for stdout, then no XDMF)\n"
@@ -249,9 +251,34 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	/* every file this run writes, before any work: a bad name must not cost
 	 * the run (the XDMF beside RUN.h5, the checkpoint) */
 	const char *inputs[2] = {in, out};
-	if (vb_xdmf_check(out, inputs, 1, &e) != VB_OK ||
-	    (ckpt != NULL && vb_outfile_check(ckpt, inputs, 2, &e) != VB_OK))
+	if (vb_xdmf_check(out, inputs, 1, &e) != VB_OK)
 		return fail(&e);
+	if (ckpt != NULL) {
+		char xdmf[PATH_MAX] = "";
+		if (strcmp(out, "-") != 0 && vb_xdmf_name(out, xdmf, sizeof xdmf, &e) != VB_OK)
+			return fail(&e);
+		const char *what = vb_outfile_same(ckpt, in)	  ? "the input cell"
+				   : vb_outfile_same(ckpt, out)	  ? "the output (-o)"
+				   : xdmf[0] && vb_outfile_same(ckpt, xdmf) ? "the output's XDMF file"
+									    : NULL;
+		if (what != NULL) {
+			fprintf(stderr, PROGRAM ": --checkpoint %s is %s; name a file of its own\n",
+				ckpt, what);
+			return 2;
+		}
+		if (vb_outfile_check(ckpt, NULL, 0, &e) != VB_OK)
+			return fail(&e);
+		/* a checkpoint replaces its file and is removed when the run ends
+		 * well: only ever a checkpoint's file */
+		if (sv_checkpoint_probe(ckpt, NULL) == SV_CKPT_NOT_ONE) {
+			fprintf(stderr,
+				PROGRAM ": --checkpoint %s: exists and is not a voxbat checkpoint, "
+					"which the run would replace and then remove; name another "
+					"file\n",
+				ckpt);
+			return 2;
+		}
+	}
 
 	hid_t file = vb_h5_open(in, &e);
 	rc = file < 0 ? VB_ERR_INPUT : VB_OK;
@@ -403,7 +430,9 @@ static int run_program(int argc, char **argv, const char *cmdline)
 			exit_code = fail(&we);
 		else if (run.status == SV_FAILED)
 			exit_code = 1;
-		if (exit_code == 0 && ckpt != NULL)
+		/* the checkpoint has served: removed if it is one of this run
+		 * (never whatever else the name holds) */
+		if (exit_code == 0 && ckpt != NULL && sv_checkpoint_probe(ckpt, fingerprint) == SV_CKPT_OURS)
 			unlink(ckpt);
 		if (exit_code == 0 && !quiet)
 			fprintf(stderr,

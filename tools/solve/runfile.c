@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "vb_cli.h"
 #include "vb_h5.h"
@@ -290,6 +291,33 @@ static int read_doubles_attr(hid_t loc, const char *path, const char *name, doub
 	if (a >= 0)
 		H5Aclose(a);
 	return rc;
+}
+
+sv_checkpoint_kind sv_checkpoint_probe(const char *path, const char *fingerprint)
+{
+	vb_err e;
+	vb_err_clear(&e);
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return SV_CKPT_NONE;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return SV_CKPT_NOT_ONE;
+	hid_t file = vb_h5_open(path, &e);
+	if (file < 0)
+		return SV_CKPT_NOT_ONE;
+	char *content = NULL, *fp = NULL;
+	sv_checkpoint_kind k = SV_CKPT_NOT_ONE;
+	if (vb_h5_attr_read_string(file, "content", path, &content, &e) == VB_OK &&
+	    strcmp(content, "checkpoint") == 0)
+		k = fingerprint != NULL &&
+				    vb_h5_attr_read_string(file, "fingerprint", path, &fp, &e) ==
+					    VB_OK &&
+				    strcmp(fp, fingerprint) == 0
+			    ? SV_CKPT_OURS
+			    : SV_CKPT_OTHER;
+	free(content), free(fp);
+	vb_h5_close(file, NULL);
+	return k;
 }
 
 int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_err *e)

@@ -30,6 +30,17 @@ int sv_runfile_write_xdmf(const char *h5_path, const sv_run *r, const vb_image *
  * that must not change on --resume. */
 int sv_checkpoint_write(const char *path, const sv_run *r, const char *fingerprint, vb_err *e);
 
+/* What a --checkpoint path holds, found silently: nothing, something that
+ * is not a voxbat checkpoint, a checkpoint of another run (another cell or
+ * other options, or fingerprint NULL), or one of this run. */
+typedef enum sv_checkpoint_kind {
+	SV_CKPT_NONE,
+	SV_CKPT_NOT_ONE,
+	SV_CKPT_OTHER,
+	SV_CKPT_OURS
+} sv_checkpoint_kind;
+sv_checkpoint_kind sv_checkpoint_probe(const char *path, const char *fingerprint);
+
 /* Reads a checkpoint into r (initialised by sv_run_init for the same cell);
  * VB_ERR_INPUT if it belongs to another cell or other options. */
 int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_err *e);
