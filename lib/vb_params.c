@@ -249,6 +249,9 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 				  p->path, fs->name, yu ? yu->value : "(missing)");
 	if (sc != NULL && vb_units_parse_number(sc->value, fs->name, &f->scale, e) != VB_OK)
 		return VB_ERR_INPUT;
+	if (!isfinite(f->scale) || f->scale == 0)
+		return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] scale = %s: expected a finite number, not 0",
+				  p->path, fs->name, sc ? sc->value : "");
 	if (arg != NULL) {
 		char extra;
 		if (sscanf(arg->value, " %lf %lf %c", &f->arg0, &f->arg1, &extra) != 2 ||
@@ -277,11 +280,14 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 				 (strcmp(kind, "pow") == 0 && got == 3);
 			if (ok && tm.kind == TERM_GAUSS && !(tm.c > 0))
 				ok = 0;
+			if (ok && !(isfinite(tm.a) && isfinite(tm.b) && isfinite(tm.c)))
+				ok = 0;
 			if (!ok || f->n == MAX_TERMS) {
 				free(copy);
 				return vb_err_set(e, VB_ERR_INPUT,
 						  "%s: [%s] term '%s': expected 'pow A P', "
-						  "'tanh A B C' or 'gauss A B C' (C > 0)",
+						  "'tanh A B C' or 'gauss A B C' (finite "
+						  "numbers, C > 0)",
 						  p->path, fs->name, t);
 			}
 			f->terms[f->n++] = tm;
@@ -295,12 +301,13 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 		copy = strdup(pts->value);
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 			double x, y;
-			if (sscanf(t, " %lf : %lf", &x, &y) != 2 || f->n == MAX_POINTS ||
+			if (sscanf(t, " %lf : %lf", &x, &y) != 2 || !isfinite(x) || !isfinite(y) ||
+			    f->n == MAX_POINTS ||
 			    (f->n > 0 && !(x > f->px[f->n - 1]))) {
 				free(copy);
 				return vb_err_set(e, VB_ERR_INPUT,
 						  "%s: [%s] point '%s': expected X:Y "
-						  "with X increasing",
+						  "(finite numbers) with X increasing",
 						  p->path, fs->name, t);
 			}
 			f->px[f->n] = x, f->py[f->n] = y, f->n++;
@@ -411,6 +418,28 @@ static vb_params *parse_text(const char *text, const char *what, vb_err *e)
 		return NULL;
 	}
 	snprintf(p->path, sizeof p->path, "%s", what);
+	/* libinih reads a line in pieces of INI_MAX_LINE - 1 characters, each
+	 * parsed as a line of its own: a longer line (a long comment, say) would
+	 * leave its tail read as a key */
+	int line = 1;
+	for (const char *c = text, *start = text; ; c++) {
+		if (*c == '\n' || *c == '\0') {
+			size_t len = (size_t)(c - start);
+			if (len > 0 && start[len - 1] == '\r')
+				len--;
+			if (len > INI_MAX_LINE - 1) {
+				vb_err_set(e, VB_ERR_INPUT,
+					   "%s:%d: line of %zu characters; the parameter reader "
+					   "takes at most %d (split the comment or value)",
+					   what, line, len, INI_MAX_LINE - 1);
+				vb_params_free(&p);
+				return NULL;
+			}
+			if (*c == '\0')
+				break;
+			start = c + 1, line++;
+		}
+	}
 	int rc = ini_parse_string(text, collect, p);
 	if (rc != 0) {
 		vb_err_set(e, VB_ERR_INPUT,

@@ -186,6 +186,38 @@ static void test_rejects(void)
 	CHECK(vb_params_load("/nonexistent.ini", &e) == NULL && e.status == VB_ERR_INPUT);
 }
 
+/* issue 17 items 7 and 8: a line longer than the INI reader's buffer had its
+ * tail read as a key (a long comment set cam.density); NaN and inf in a
+ * function's terms or points were taken, and metrics printed nan Wh/kg. */
+static void test_rejects_long_lines_and_nonfinite(void)
+{
+	vb_err e;
+	char longline[400];
+	snprintf(longline, sizeof longline, "alpha = 0.5\n; %0197d density = 5.5 g/cm3\n", 0);
+	vb_params *p = load_edited("alpha = 0.5                          ; PHYSICS.md §2", longline,
+				   &e);
+	if (p != NULL || !strstr(e.msg, "line of 219 characters"))
+		vb_test_note("# %s\n", p ? "accepted" : e.msg);
+	CHECK(p == NULL && e.status == VB_ERR_INPUT && strstr(e.msg, "line of 219 characters") &&
+	      strstr(e.msg, "at most 199"));
+	/* 199 characters are still one line */
+	snprintf(longline, sizeof longline, "alpha = 0.5\n; %0197d\n", 0);
+	p = load_edited("alpha = 0.5                          ; PHYSICS.md §2", longline, &e);
+	CHECK(p != NULL);
+	vb_params_free(&p);
+	const char *bad[] = {"terms = pow nan 0\n", "terms = pow 1 inf\n",
+			     "terms = tanh 1 nan 0.5\n", "points = 0:1, 1:nan\nform = table\n",
+			     "points = 0:1, inf:2\nform = table\n"};
+	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+		p = load_edited("terms = pow -0.333333333333333 0", bad[k], &e);
+		CHECK(p == NULL && e.status == VB_ERR_INPUT && strstr(e.msg, "cam.conductivity") &&
+		      strstr(e.msg, "finite"));
+		if (p != NULL)
+			vb_test_note("# accepted: %s", bad[k]);
+		vb_params_free(&p);
+	}
+}
+
 static void test_overrides(void)
 {
 	vb_err e;
@@ -231,6 +263,8 @@ int main(void)
 	RUN(test_cam_functions,
 	    "params: D_s(x), sigma_s(x), U_0(x): published shapes, PHYSICS.md anchors at x0");
 	RUN(test_rejects, "params: wrong unit, missing key, range, typo, type, c_init >= c_max");
+	RUN(test_rejects_long_lines_and_nonfinite,
+	    "params: a line over 199 characters, NaN or inf in terms and points: refused");
 	RUN(test_overrides, "params: overrides with and without unit; HDF5 round trip");
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
