@@ -950,3 +950,15 @@ tiff16() {
 	assert_output --partial "f: exists and is not a regular file"
 	[ -p f ]
 }
+
+# issue 17 item 6: --diameter 1e300m looped for ever, 1e14m overflowed a cast
+@test "homogeneous refuses particles larger than the box, exit 2 at once" {
+	for d in 1e300m 1e14m 21um; do
+		run timeout 20 genstruct homogeneous --size 20x12x12um --voxel 2um --cam 0.6 \
+			--diameter "$d" -o o.h5
+		[ "$status" -eq 2 ] || fail "--diameter $d: exit $status: $output"
+		assert_output --partial "larger than the box's longest edge (20 um)"
+	done
+	run genstruct homogeneous --size 20x12x12um --voxel 2um --cam 0.6 --diameter 20um -o o.h5
+	assert_success
+}

@@ -439,3 +439,18 @@ f = h5py.File('bad.h5', 'r+'); del f['parameters']; f['parameters'] = np.arange(
 	done
 	assert_no_output_file r.h5
 }
+
+# issue 17 item 6: each of these ran for ever (or until the step size
+# collapsed) before; now exit 2 at once with the range.
+@test "options that make no physical sense are refused at once: tiny steps, C-rates, cut-offs" {
+	for bad in "--current 2mA/cm2 --max-step 1e-9s" "--c-rate 1e-9" "--current 1e-9mA/cm2" \
+		"--c-rate 5000" "--current 2mA/cm2 --cutoff -1V" "--current 2mA/cm2 --step-tol 1e-9"; do
+		# shellcheck disable=SC2086
+		run timeout 20 solve -q "$CELL" $bad -o bad.h5
+		[ "$status" -eq 2 ] || fail "$bad: exit $status: $output"
+		assert_output --regexp "expected|must"
+	done
+	assert_no_output_file bad.h5
+	run solve -q "$CELL" --c-rate 1e-9 -o bad.h5
+	assert_output --partial "C for this cell (C_theo"
+}

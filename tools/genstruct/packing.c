@@ -262,6 +262,20 @@ vb_image *gs_generate_packing(const gs_packing *p, gs_packing_stats *stats, vb_e
 			   p->diameter_median * 1e6, p->voxel_size * 1e6);
 		return NULL;
 	}
+	/* centres are drawn in the box grown by the largest radius: particles
+	 * much larger than the box almost never touch it, and the painting
+	 * would not end (a diameter of 1e300 m looped for ever) */
+	const double longest =
+		(double)(p->n[0] > p->n[1] ? (p->n[0] > p->n[2] ? p->n[0] : p->n[2])
+					   : (p->n[1] > p->n[2] ? p->n[1] : p->n[2])) *
+		p->voxel_size;
+	if (!(p->diameter_median <= longest)) {
+		vb_err_set(e, VB_ERR_INPUT,
+			   "particle diameter %g um is larger than the box's longest edge (%g "
+			   "um); such particles do not pack in it",
+			   p->diameter_median * 1e6, longest * 1e6);
+		return NULL;
+	}
 	vb_image *img = vb_voxel_new(p->n[0], p->n[1], p->n[2], p->voxel_size, e);
 	if (img == NULL)
 		return NULL;

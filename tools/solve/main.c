@@ -30,16 +30,18 @@ static const char usage_text[] =
 	"voltage, resolving every voxel (docs/solve.md). Writes RUN.h5 and RUN.h5.xdmf.\n\n"
 	"  --current I          current density (mA/cm2, A/m2, ...), > 0; a '^' before\n"
 	"                       an exponent is optional in any unit (A/m^2 = A/m2)\n"
-	"  --c-rate R           current as a multiple of C_theo per hour (e.g. 1, 0.5)\n"
-	"  --cutoff U           lower cut-off voltage (default: cell.cutoff_voltage, 3.0V)\n"
+	"  --c-rate R           current as a multiple of C_theo per hour (e.g. 1, 0.5);\n"
+	"                       either way the current must be 0.001C to 1000C\n"
+	"  --cutoff U           lower cut-off voltage, above 0 V and below the open-circuit\n"
+	"                       voltage (default: cell.cutoff_voltage, 3.0V)\n"
 	"  --max-time T         stop at this time (s, min, h) if the cut-off comes later\n"
 	"  --save-every T       field snapshots at rest (t = 0) and every T of simulated\n"
 	"                       time (default: only the final state, always saved)\n"
 	"  --set KEY=VALUE      override one parameter for this run (repeatable), e.g.\n"
 	"                       --set cam.diffusivity=1e-12cm2/s; recorded in the output\n"
 	"  --step-tol X         scale of the step-size targets (default 1: 0.05 change\n"
-	"                       of lithiation, 20 mV of voltage per step)\n"
-	"  --max-step T         largest time step (default 600s)\n"
+	"                       of lithiation, 20 mV of voltage per step; 0.001..1000)\n"
+	"  --max-step T         largest time step, at least 1ms (default 600s)\n"
 	"  --newton-max N       Newton iterations per step before the step is cut (12)\n"
 	"  --subgrid-cells N    finite volumes of the sub-voxel diffusion layer under each\n"
 	"                       reacting CAM face, 1..64 (default 24; docs/solve.md)\n"
@@ -228,6 +230,12 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	    !(ckpt_every >= 0))
 		return usage_error("--max-time, --max-step, --step-tol must be > 0; --save-every "
 				   "and --checkpoint-every >= 0");
+	/* a discharge of hours in steps below a millisecond would crawl for
+	 * days (--max-step 1e-9s never ended) */
+	if (!(o.dt_max >= 1e-3))
+		return usage_error("--max-step must be at least 1ms");
+	if (!(o.step_tol >= 1e-3 && o.step_tol <= 1e3))
+		return usage_error("--step-tol must be from 0.001 to 1000");
 	if (newton_s) {
 		double nm = 0;
 		if (vb_units_parse_number(newton_s, "--newton-max", &nm, &e) != VB_OK)
@@ -331,7 +339,10 @@ static int run_program(int argc, char **argv, const char *cmdline)
 					"--cutoff %.4g V is not below the open-circuit voltage "
 					"%.4g V of %s",
 					o.cutoff, u0, in);
-		if (rc == VB_OK && crate_s) {
+		if (rc == VB_OK && !(o.cutoff > 0))
+			rc = vb_err_set(&e, VB_ERR_INPUT,
+					"--cutoff %.4g V: expected a voltage above 0 V", o.cutoff);
+		if (rc == VB_OK) {
 			/* C_theo per area (PHYSICS.md §4) over one hour, of all the
 			 * CAM of the cell, as metrics reports it: CAM cut off from
 			 * the network still counts (a C-rate follows the loading,
@@ -341,7 +352,19 @@ static int run_program(int argc, char **argv, const char *cmdline)
 			const double h = cell->voxel_size;
 			double ctheo = (cmax - c0) * 96485.33212 * (double)counts[VB_PHASE_CAM] * h *
 				       h * h / vb_echem_area(m);
-			o.current = crate * ctheo / 3600.0;
+			if (crate_s)
+				o.current = crate * ctheo / 3600.0;
+			else
+				crate = o.current * 3600.0 / ctheo;
+			/* a discharge of more than 1000 h (--c-rate 1e-9 never ended)
+			 * or in less than 3.6 s is not one this model is for */
+			if (!(crate >= 1e-3 && crate <= 1e3))
+				rc = vb_err_set(&e, VB_ERR_INPUT,
+						"%s %s is %.3g C for this cell (C_theo %.4g "
+						"mAh/cm2): expected 0.001 C to 1000 C",
+						crate_s ? "--c-rate" : "--current",
+						crate_s ? crate_s : current_s, crate,
+						ctheo / 36000.0);
 		}
 	}
 	free(content);
