@@ -544,20 +544,30 @@ int vb_params_set(vb_params *p, const char *name, const char *value, vb_err *e)
 		for (size_t f = 0; f < N_FUNCTIONS; f++)
 			if (strcmp(function_keys[f].name, name) == 0 && p->fn[f].present)
 				fn = &p->fn[f];
+		/* the set's cross-checks (c_init below c_max, laws positive on
+		 * their range, ...) hold for the set with the override as for a
+		 * file: the text as it would be stored, parsed afresh, before p
+		 * changes */
 		size_t len = strlen(p->text) + 2 * strlen(name) + strlen(text) + 96;
-		char *grown = realloc(p->text, len);
+		char *grown = malloc(len);
 		if (grown == NULL)
 			return vb_err_set(e, VB_ERR_RUN, "out of memory");
+		snprintf(grown, len, "%s\n; override\n[%s]\n%s = %s\n", p->text, section, key, text);
+		if (fn != NULL)
+			snprintf(grown + strlen(grown), len - strlen(grown),
+				 "[%s]\nform = constant\n", name);
+		vb_params *check = parse_text(grown, p->path, e);
+		if (check == NULL) {
+			free(grown);
+			return VB_ERR_INPUT;
+		}
+		vb_params_free(&check);
+		free(p->text);
 		p->text = grown;
 		p->value[k] = v;
 		p->present[k] = 1;
-		snprintf(p->text + strlen(p->text), len - strlen(p->text),
-			 "\n; override\n[%s]\n%s = %s\n", section, key, text);
-		if (fn != NULL) {
+		if (fn != NULL)
 			fn->present = 0;
-			snprintf(p->text + strlen(p->text), len - strlen(p->text),
-				 "[%s]\nform = constant\n", name);
-		}
 		return VB_OK;
 	}
 	return vb_err_set(e, VB_ERR_INPUT,

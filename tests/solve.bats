@@ -454,3 +454,15 @@ f = h5py.File('bad.h5', 'r+'); del f['parameters']; f['parameters'] = np.arange(
 	run solve -q "$CELL" --c-rate 1e-9 -o bad.h5
 	assert_output --partial "C for this cell (C_theo"
 }
+
+# issue 17 item 12: --set skipped the set's cross-checks, and a key that only
+# assemble reads was recorded and did nothing
+@test "--set is checked as a parameter file is: c_init above c_max, separator.thickness: exit 2" {
+	run solve -q "$CELL" --current 2mA/cm2 --set cam.c_init=0.06mol/cm3 -o bad.h5
+	assert_failure 2
+	assert_output --partial "cam.c_init 60000 mol/m3 is not below cam.c_max"
+	run solve -q "$CELL" --current 2mA/cm2 --set separator.thickness=5um -o bad.h5
+	assert_failure 2
+	assert_output "solve: --set separator.thickness: the cell's geometry was fixed by assemble (assemble --separator LEN)"
+	assert_no_output_file bad.h5
+}

@@ -229,6 +229,10 @@ static void test_overrides(void)
 	CHECK(vb_params_set(p, "cam.diffusivity", "fast", &e) == VB_ERR_INPUT);
 	CHECK(vb_params_set(p, "cam.diffusivity", "1 V", &e) == VB_ERR_INPUT);
 	CHECK(vb_params_set(p, "cam.speed", "1", &e) == VB_ERR_INPUT && strstr(e.msg, "unknown"));
+	/* the set's cross-checks hold for an override too (issue 17 item 12:
+	 * c_init above c_max started a run that failed later) */
+	CHECK(vb_params_set(p, "cam.c_init", "0.06 mol/cm3", &e) == VB_ERR_INPUT &&
+	      strstr(e.msg, "not below cam.c_max"));
 	/* a constant replaces the lithiation-dependent law */
 	CHECK_NEAR(vb_params_eval(p, "cam.diffusivity", 0.7), 2e-17, 1e-30);
 	CHECK(vb_params_eval_derivative(p, "cam.diffusivity", 0.7) == 0);

@@ -316,6 +316,14 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		}
 		memcpy(name, sets[k], (size_t)(eq - sets[k]));
 		name[eq - sets[k]] = '\0';
+		if (strcmp(name, "separator.thickness") == 0) {
+			/* it would be recorded and do nothing */
+			rc = vb_err_set(&e, VB_ERR_INPUT,
+					"--set %s: the cell's geometry was fixed by assemble "
+					"(assemble --separator LEN)",
+					name);
+			break;
+		}
 		rc = vb_params_set(params, name, eq + 1, &e);
 		if (rc != VB_OK)
 			vb_err_prefix(&e, "--set");
