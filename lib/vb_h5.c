@@ -438,6 +438,33 @@ static int append_history(char **buf, size_t *len, hid_t input, const char *pref
 	return rc;
 }
 
+int vb_h5_provenance_check(hid_t input, const char *name, vb_err *e)
+{
+	hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+	if (fapl < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0) {
+		if (fapl >= 0)
+			H5Pclose(fapl);
+		return vb_err_set(e, VB_ERR_RUN, "cannot create an HDF5 file in memory");
+	}
+	char mem_name[64];
+	snprintf(mem_name, sizeof mem_name, "voxbat-provenance-check-%p", (void *)&fapl);
+	hid_t mem = H5Fcreate(mem_name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+	H5Pclose(fapl);
+	if (mem < 0)
+		return vb_err_set(e, VB_ERR_RUN, "cannot create an HDF5 file in memory");
+	const char *names[1] = {name};
+	vb_err pe;
+	vb_err_clear(&pe);
+	hid_t rec = vb_h5_provenance_begin(mem, "check", "check", "", &input, names, 1, &pe);
+	if (rec >= 0)
+		H5Gclose(rec);
+	H5Fclose(mem);
+	if (rec < 0)
+		return vb_err_set(e, VB_ERR_INPUT, "%s: its provenance cannot be read (%s)", name,
+				  pe.msg);
+	return VB_OK;
+}
+
 hid_t vb_h5_provenance_begin(hid_t out, const char *program, const char *operation,
 			     const char *command_line, const hid_t *inputs,
 			     const char *const *input_names, int n_inputs, vb_err *e)

@@ -58,6 +58,11 @@ hid_t vb_h5_provenance_begin(hid_t out, const char *program, const char *operati
 			     const char *command_line, const hid_t *inputs,
 			     const char *const *input_names, int n_inputs, vb_err *e);
 
+/* VB_ERR_INPUT if the /provenance of input (name in messages) cannot be
+ * carried into an output by vb_h5_provenance_begin: tried on a file in
+ * memory, so that a damaged record fails before any work. */
+int vb_h5_provenance_check(hid_t input, const char *name, vb_err *e);
+
 /* Attribute writers on any object loc; name must not exist yet. */
 int vb_h5_attr_write_double(hid_t loc, const char *name, double value, vb_err *e);
 int vb_h5_attr_write_doubles(hid_t loc, const char *name, const double *values, int n, vb_err *e);

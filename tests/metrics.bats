@@ -448,3 +448,56 @@ staircase() {
 	metrics --conductivity=ionic --solver pcg --json big.h5 > /dev/null 2> short.txt
 	[ ! -s short.txt ]
 }
+
+# issue 17 item 9: a cell whose parts disagree was computed with (no /regions
+# read as all cathode, a lib cell_type on an ASSB set gave nan masses, NaN
+# regions copied into runs); now one check in lib (vb_cell) for every reader.
+@test "inconsistent cells: metrics and solve refuse them (exit 2) and say what disagrees" {
+	genstruct homogeneous --size 12x8x8um --voxel 2um --cam 0.6 --electrolyte 0.4 --seed 2 -o c.h5
+	assemble -q c.h5 --cell assb --separator 4um -o cell.h5
+	mk() { # NAME PYTHON: a copy of cell.h5 edited by PYTHON (f is the file)
+		cp cell.h5 "$1.h5"
+		/usr/bin/python3 -c "import h5py, numpy as np
+f = h5py.File('$1.h5', 'r+')
+$2"
+	}
+	mk noreg "del f['regions']"
+	mk sepcath "r = f['regions']; r.attrs['cathode'] = np.array([r.attrs['separator'][0], r.attrs['cathode'][1]])"
+	mk whole "f['regions'].attrs['cathode'] = np.array([0, f['labels'].shape[0]])"
+	mk mirror "l = f['labels'][...]; f['labels'][...] = l[::-1]"
+	mk frac "f['regions'].attrs['cathode'] = np.array([5.5, 11.0])"
+	mk nanreg "f['regions'].attrs['cathode'] = np.array([float('nan'), 11.0])"
+	mk libtype "f.attrs['cell_type'] = np.bytes_(b'lib')"
+	mk banana "f.attrs['cell_type'] = np.bytes_(b'banana')"
+	declare -A want=([noreg]="no /regions" [sepcath]="regions/cathode" [whole]="regions/cathode = [0, 11)"
+		[mirror]="/regions and /labels disagree" [frac]="5.5 is not a whole number"
+		[nanreg]="nan is not a whole number" [libtype]="cell_type lib, but its parameter set is for assb"
+		[banana]="cell_type 'banana': expected assb or lib")
+	for k in "${!want[@]}"; do
+		for prog in "metrics $k.h5" "solve -q $k.h5 --current 2mA/cm2 -o r_$k.h5"; do
+			# shellcheck disable=SC2086
+			run $prog
+			[ "$status" -eq 2 ] || fail "$prog: exit $status: $output"
+			[[ "$output" == *"${want[$k]}"* ]] || fail "$prog: '$output' does not say '${want[$k]}'"
+		done
+		assert_no_output_file "r_$k.h5"
+	done
+	# the intact cell passes both
+	metrics cell.h5 > /dev/null
+	solve -q cell.h5 --current 2mA/cm2 --max-time 10s -o ok.h5
+}
+
+# issue 17 item 13: a damaged /provenance made solve run the whole discharge
+# and then fail (exit 1, no output); now exit 2 before the first step.
+@test "solve refuses a cell whose provenance cannot be copied, before any work" {
+	genstruct homogeneous --size 12x8x8um --voxel 2um --cam 0.6 --electrolyte 0.4 --seed 2 -o c.h5
+	assemble -q c.h5 --cell assb --separator 4um -o cell.h5
+	/usr/bin/python3 -c "import h5py
+f = h5py.File('cell.h5', 'r+')
+# a record that is a link to a file that is not there: H5Ocopy fails on it
+f['provenance']['step_009'] = h5py.ExternalLink('missing.h5', '/step')"
+	run solve -q cell.h5 --current 2mA/cm2 -o r.h5
+	assert_failure 2
+	assert_output "solve: cell.h5: its provenance cannot be read (cell.h5: cannot copy its provenance)"
+	assert_no_output_file r.h5
+}

@@ -114,9 +114,14 @@ static void build(const char *path, const spec *s)
 	vb_h5_attr_write_string(f, "cell_type", "assb", &e);
 	vb_params_write_h5(p, f, "parameters", &e);
 	hid_t g = H5Gcreate2(f, "regions", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-	const double sep[2] = {2, 4}, cat[2] = {X0, X1};
+	/* every layer, as assemble writes them (float64, as older files had) */
+	const double acc[2] = {0, 1}, li[2] = {1, 2}, sep[2] = {2, 4}, cat[2] = {X0, X1},
+		     ccc[2] = {X1, NX};
+	vb_h5_attr_write_doubles(g, "anode_cc", acc, 2, &e);
+	vb_h5_attr_write_doubles(g, "li", li, 2, &e);
 	vb_h5_attr_write_doubles(g, "separator", sep, 2, &e);
 	vb_h5_attr_write_doubles(g, "cathode", cat, 2, &e);
+	vb_h5_attr_write_doubles(g, "cathode_cc", ccc, 2, &e);
 	H5Gclose(g);
 	g = H5Gcreate2(f, "timeseries", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
 	double t[3] = {0, 100, 200}, u[3] = {4.2, 4.0, 3.9}, i[3] = {0, 10, 10};

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "vb_cell.h"
 #include "vb_cli.h"
 #include "vb_conduct.h"
 #include "vb_h5.h"
@@ -85,30 +86,6 @@ static int fail(const vb_err *e)
 {
 	fprintf(stderr, PROGRAM ": %s\n", e->msg);
 	return vb_err_exit_code(e->status);
-}
-
-/* x-range [x0, x1) of a layer from a cell's /regions (docs/FORMAT.md); a
- * structure has no /regions and is all cathode. */
-static int region(hid_t file, const char *path, const vb_image *img, const char *layer, int64_t *x0,
-		  int64_t *x1, vb_err *e)
-{
-	*x0 = 0, *x1 = img->nx;
-	if (H5Lexists(file, "regions", H5P_DEFAULT) <= 0)
-		return VB_OK;
-	hid_t g = H5Gopen2(file, "regions", H5P_DEFAULT);
-	int64_t r[2] = {0, 0};
-	char what[1100];
-	snprintf(what, sizeof what, "%s:/regions", path);
-	/* int64; float64 in files written before /regions became int64 */
-	int rc = g >= 0 ? vb_h5_attr_read_int64s(g, layer, what, r, 2, NULL) : VB_ERR_INPUT;
-	if (rc != VB_OK || !(r[0] >= 0 && r[1] >= r[0] && r[1] <= img->nx))
-		rc = vb_err_set(e, VB_ERR_INPUT,
-				"%s:/regions/%s: expected [first, end) x-slices within 0..%lld",
-				path, layer, (long long)img->nx);
-	if (g >= 0)
-		H5Gclose(g);
-	*x0 = r[0], *x1 = r[1];
-	return rc;
 }
 
 /* Open-circuit energy of lithiating the CAM from c_init to c_max, J per m^3
@@ -630,13 +607,16 @@ int main(int argc, char **argv)
 			rc = vb_err_set(&e, VB_ERR_INPUT, "%s: a %s parameter set for --cell %s",
 					params_path, vb_params_cell_type(p), cell_type);
 	}
-	if (rc == VB_OK)
-		rc = region(file, r.file, img, "cathode", &r.x0, &r.x1, &e);
-	if (rc == VB_OK && r.x1 == r.x0)
-		rc = vb_err_set(&e, VB_ERR_INPUT, "%s:/regions/cathode is empty", r.file);
+	/* a structure is all cathode; a cell's layers are checked against its
+	 * labels and its type against its parameters (vb_cell) */
 	int64_t s0 = 0, s1 = 0;
-	if (rc == VB_OK && r.is_cell)
-		rc = region(file, r.file, img, "separator", &s0, &s1, &e);
+	r.x0 = 0, r.x1 = img != NULL ? img->nx : 0;
+	if (rc == VB_OK && r.is_cell) {
+		vb_cell_regions reg = {{0}, {0}};
+		rc = vb_cell_check(file, r.file, img, p, &reg, &e);
+		r.x0 = reg.x0[VB_CELL_CATHODE], r.x1 = reg.x1[VB_CELL_CATHODE];
+		s0 = reg.x0[VB_CELL_SEPARATOR], s1 = reg.x1[VB_CELL_SEPARATOR];
+	}
 	if (rc == VB_OK && series)
 		rc = mr_series_read(file, r.file, &ts, &e);
 	else if (rc == VB_OK && r.is_run)

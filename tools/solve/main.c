@@ -13,6 +13,7 @@
 
 #include "discharge.h"
 #include "runfile.h"
+#include "vb_cell.h"
 #include "vb_cli.h"
 #include "vb_echem.h"
 #include "vb_h5.h"
@@ -330,6 +331,13 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		snprintf(overrides + strlen(overrides), sizeof overrides - strlen(overrides),
 			 "%s%s", k ? "; " : "", sets[k]);
 	}
+	/* the whole input checked before any work (a damaged provenance
+	 * failed only when the run file was written, after the discharge) */
+	vb_cell_regions regions;
+	if (rc == VB_OK)
+		rc = vb_cell_check(file, in, cell, params, &regions, &e);
+	if (rc == VB_OK)
+		rc = vb_h5_provenance_check(file, in, &e);
 	if (rc == VB_OK && (m = vb_echem_new(cell, params, &o.subgrid, in, &e)) == NULL)
 		rc = e.status;
 	double u0 = 0;
