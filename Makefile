@@ -19,7 +19,7 @@ VB_CFLAGS = -std=c17 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -
 	-DVB_PARAMS_INSTALL_DIR=\"$(PREFIX)/share/voxbat/params\"
 MPI_CFLAGS = $(shell pkg-config --cflags ompi 2>/dev/null)
 MPI_LIBS = $(shell pkg-config --libs ompi 2>/dev/null || echo -lmpi)
-VB_LDLIBS = $(HDF5_LDFLAGS) -lhdf5_hl -lhdf5 -lcholmod -lsuitesparseconfig -lHYPRE $(MPI_LIBS) \
+VB_LDLIBS = $(HDF5_LDFLAGS) -lhdf5_hl -lhdf5 -lz -lcholmod -lsuitesparseconfig -lHYPRE $(MPI_LIBS) \
 	-ltiff -ljansson \
 	-linih -lm -fopenmp
 

@@ -520,6 +520,11 @@ const char *vb_params_cell_type(const vb_params *p)
 	return p->type == ASSB ? "assb" : "lib";
 }
 
+const char *vb_params_text(const vb_params *p)
+{
+	return p->text;
+}
+
 int vb_params_set(vb_params *p, const char *name, const char *value, vb_err *e)
 {
 	for (size_t k = 0; k < N_SCALARS; k++) {

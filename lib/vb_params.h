@@ -27,6 +27,9 @@ void vb_params_free(vb_params **p);
 /* "assb" or "lib". */
 const char *vb_params_cell_type(const vb_params *p);
 
+/* The set's canonical INI text, overrides appended (what the files store). */
+const char *vb_params_text(const vb_params *p);
+
 /* Overrides one scalar value, e.g. name "cam.diffusivity", value "1e-13 cm2/s"
  * (unit optional: without one the file's unit of that key is assumed).
  * VB_ERR_INPUT for an unknown key, a non-numeric value, a wrong unit or a

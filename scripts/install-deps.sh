@@ -4,7 +4,7 @@
 # anything is, without installing. Needs root (or sudo) to install.
 set -eu
 
-PACKAGES="gcc make pkg-config libhdf5-dev hdf5-tools libsuitesparse-dev
+PACKAGES="gcc make pkg-config libhdf5-dev hdf5-tools zlib1g-dev libsuitesparse-dev
 libtiff-dev libtiff-tools libjansson-dev libinih-dev libhypre-dev bats bats-assert bats-support time jq gnuplot-nox procps
 python3-h5py python3-numpy python3-pandas help2man"
 

@@ -466,3 +466,29 @@ f = h5py.File('bad.h5', 'r+'); del f['parameters']; f['parameters'] = np.arange(
 	assert_output "solve: --set separator.thickness: the cell's geometry was fixed by assemble (assemble --separator LEN)"
 	assert_no_output_file bad.h5
 }
+
+# issue 17 item 11: the fingerprint held only the cell's size, so a
+# checkpoint resumed on another cell of the same size
+@test "--resume refuses a checkpoint of another cell of the same size, or of other parameters" {
+	genstruct homogeneous --size 20x10x10um --voxel 2um --cam 0.6 --cbd 0.2 \
+		--electrolyte 0.2 --diameter 6um --seed 4 -o other.h5
+	assemble -q other.h5 --cell assb -o othercell.h5
+	solve -q "$CELL" --current 1mA/cm2 --max-step 2s --checkpoint ck.h5 \
+		--checkpoint-every 0s -o r.h5 2> /dev/null &
+	pid=$!
+	for _ in $(seq 1 3000); do
+		[ -e ck.h5 ] && break
+		sleep 0.01
+	done
+	kill -TERM "$pid"
+	wait "$pid" || true
+	[ -e ck.h5 ]
+	run solve -q othercell.h5 --current 1mA/cm2 --max-step 2s --checkpoint ck.h5 --resume -o r.h5
+	assert_failure 2
+	assert_output --partial "written for another cell or other options"
+	run solve -q "$CELL" --current 1mA/cm2 --max-step 2s --set cam.density=5g/cm3 \
+		--checkpoint ck.h5 --resume -o r.h5
+	assert_failure 2
+	assert_output --partial "written for another cell or other options"
+	assert_no_output_file r.h5
+}

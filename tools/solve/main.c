@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "discharge.h"
 #include "runfile.h"
@@ -392,13 +393,27 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		return fail(&e);
 	}
 
+	/* the cell's content too, not only its size: a checkpoint resumed on
+	 * another cell of the same size ran on (issue 17 item 11); CRC-32 of
+	 * the labels and of the parameter text (overrides included) */
+	unsigned long crc_labels = 0, crc_params = 0;
+	if (rc == VB_OK) {
+		const int64_t nv = vb_voxel_count(cell);
+		crc_labels = crc32(0L, Z_NULL, 0);
+		for (int64_t at = 0; at < nv; at += 1 << 30) {
+			const int64_t n = nv - at < (1 << 30) ? nv - at : (1 << 30);
+			crc_labels = crc32(crc_labels, cell->labels + at, (uInt)n);
+		}
+		const char *text = vb_params_text(params);
+		crc_params = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)text, (uInt)strlen(text));
+	}
 	char fingerprint[sizeof overrides + 512]; /* room for every override */
 	snprintf(fingerprint, sizeof fingerprint,
-		 "cell %lldx%lldx%lld h=%.17g I=%.17g cutoff=%.17g save=%.17g max=%.17g tol=%.17g "
-		 "dtmax=%.17g subgrid=%dx%.17g set=[%s]",
+		 "cell %lldx%lldx%lld h=%.17g labels=%08lx params=%08lx I=%.17g cutoff=%.17g "
+		 "save=%.17g max=%.17g tol=%.17g dtmax=%.17g subgrid=%dx%.17g set=[%s]",
 		 (long long)cell->nx, (long long)cell->ny, (long long)cell->nz, cell->voxel_size,
-		 o.current, o.cutoff, o.save_every, o.max_time, o.step_tol, o.dt_max, o.subgrid.cells,
-		 o.subgrid.ratio, overrides);
+		 crc_labels, crc_params, o.current, o.cutoff, o.save_every, o.max_time, o.step_tol,
+		 o.dt_max, o.subgrid.cells, o.subgrid.ratio, overrides);
 	sv_run run;
 	rc = sv_run_init(&run, m, &o, &e);
 	if (rc == VB_OK && resume)
