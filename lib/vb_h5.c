@@ -86,7 +86,7 @@ hid_t vb_h5_open(const char *path, vb_err *e)
 			   "%s: not a voxbat file (no root attribute voxbat_format)", path);
 		return -1;
 	}
-	int ok = format != NULL && strncmp(format, "voxbat/", 7) == 0;
+	int ok = format != NULL && strcmp(format, VB_H5_FORMAT) == 0;
 	if (!ok)
 		vb_err_set(e, VB_ERR_INPUT, "%s: voxbat_format is '%s', expected '%s'", path,
 			   format, VB_H5_FORMAT);

@@ -962,3 +962,38 @@ tiff16() {
 	run genstruct homogeneous --size 20x12x12um --voxel 2um --cam 0.6 --diameter 20um -o o.h5
 	assert_success
 }
+
+# issue 17 item 16: any voxbat_format starting with voxbat/ was taken; the
+# commands that write a structure labelled a cell or run they transformed
+# "structure"; assemble took a missing or integer content
+@test "format and content are checked: voxbat/9, a cell into perforate/reverse/stack/refine, a bad content into assemble" {
+	genstruct homogeneous --size 12x8x8um --voxel 2um --cam 0.6 --electrolyte 0.4 -o c.h5
+	assemble -q c.h5 --cell assb -o cell.h5
+	cp c.h5 future.h5
+	/usr/bin/python3 -c "import h5py, numpy as np
+f = h5py.File('future.h5', 'r+'); f.attrs['voxbat_format'] = np.bytes_(b'voxbat/9')"
+	run genstruct info future.h5
+	assert_failure 2
+	assert_output "genstruct: future.h5: voxbat_format is 'voxbat/9', expected 'voxbat/1'"
+	for cmd in "perforate cell.h5 --radius 2um" "reverse cell.h5" "refine cell.h5 --factor 2" \
+		"stack cell.h5:0.5 c.h5:0.5"; do
+		# shellcheck disable=SC2086
+		run genstruct $cmd -o o.h5
+		[ "$status" -eq 2 ] || fail "$cmd: exit $status: $output"
+		assert_output --partial "cell.h5: content is 'cell', expected a cathode structure"
+		assert_no_output_file o.h5
+	done
+	# the labels of a cell may still be looked at and exported
+	genstruct info cell.h5 > /dev/null
+	genstruct export cell.h5 --format raw -o cell.raw
+	for edit in "del f.attrs['content']" "del f.attrs['content']; f.attrs['content'] = 3"; do
+		cp c.h5 odd.h5
+		/usr/bin/python3 -c "import h5py
+f = h5py.File('odd.h5', 'r+'); $edit"
+		run assemble -q odd.h5 --cell assb -o o.h5
+		[ "$status" -eq 2 ] || fail "$edit: assemble exit $status: $output"
+		assert_output --partial "odd.h5"
+		assert_output --partial "content"
+		assert_no_output_file o.h5
+	done
+}

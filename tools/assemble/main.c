@@ -195,7 +195,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	vb_image *cath = NULL, *cell = NULL;
 	int rc = file < 0 ? VB_ERR_INPUT : VB_OK;
 	char *content = NULL;
-	if (rc == VB_OK && vb_h5_attr_read_string(file, "content", in, &content, NULL) == VB_OK &&
+	if (rc == VB_OK && (rc = vb_h5_attr_read_string(file, "content", in, &content, &e)) == VB_OK &&
 	    strcmp(content, "structure") != 0)
 		rc = vb_err_set(&e, VB_ERR_INPUT,
 				"%s: content is '%s', expected a cathode structure", in, content);

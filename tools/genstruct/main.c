@@ -83,13 +83,30 @@ static int save_structure(const char *out, const vb_image *img, const char *oper
 	return rc;
 }
 
-/* Opens a voxbat input and reads its image; the file stays open for provenance. */
-static int load_structure(const char *path, hid_t *file, vb_image **img, vb_err *e)
+/* Opens a voxbat input and reads its image; the file stays open for
+ * provenance. The commands that write a structure take only a structure
+ * (a cell or run transformed would be labelled one); labels_of_any also
+ * takes a cell's or a run's labels (export, info). */
+static int load_structure(const char *path, int labels_of_any, hid_t *file, vb_image **img,
+			  vb_err *e)
 {
 	*img = NULL;
 	*file = vb_h5_open(path, e);
 	if (*file < 0)
 		return e->status != VB_OK ? e->status : VB_ERR_RUN;
+	char *content = NULL;
+	int rc = vb_h5_attr_read_string(*file, "content", path, &content, e);
+	if (rc == VB_OK && strcmp(content, "structure") != 0 &&
+	    !(labels_of_any && (strcmp(content, "cell") == 0 || strcmp(content, "run") == 0)))
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: content is '%s', expected %s", path, content,
+				labels_of_any ? "a structure, a cell or a run"
+					      : "a cathode structure (genstruct's own output)");
+	free(content);
+	if (rc != VB_OK) {
+		vb_h5_close(*file, NULL);
+		*file = -1;
+		return rc;
+	}
 	if (vb_h5_read_image(*file, path, img, e) != VB_OK || *img == NULL) {
 		vb_h5_close(*file, NULL);
 		*file = -1;
@@ -345,7 +362,7 @@ static int run_perforate(int argc, char **argv, const char *cmdline)
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
-	if (load_structure(in, &file, &img, &e) != VB_OK)
+	if (load_structure(in, 0, &file, &img, &e) != VB_OK)
 		return fail(&e);
 	const double h = img->voxel_size, ly = img->ny * h, lz = img->nz * h, lx = img->nx * h;
 	if (depth == NULL)
@@ -430,7 +447,7 @@ static int run_stack(int argc, char **argv, const char *cmdline)
 	vb_image *layers[MAX_LAYERS];
 	int loaded = 0;
 	for (; loaded < n && rc == VB_OK; loaded++) {
-		rc = load_structure(paths[loaded], &files[loaded], &layers[loaded], &e);
+		rc = load_structure(paths[loaded], 0, &files[loaded], &layers[loaded], &e);
 		if (rc != VB_OK)
 			break;
 	}
@@ -472,7 +489,7 @@ static int run_reverse(int argc, char **argv, const char *cmdline)
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
-	if (load_structure(in, &file, &img, &e) != VB_OK)
+	if (load_structure(in, 0, &file, &img, &e) != VB_OK)
 		return fail(&e);
 	gs_reverse(img);
 	const char *names[1] = {in};
@@ -530,7 +547,7 @@ static int run_refine(int argc, char **argv, const char *cmdline)
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
-	if (load_structure(in, &file, &img, &e) != VB_OK)
+	if (load_structure(in, 0, &file, &img, &e) != VB_OK)
 		return fail(&e);
 	vb_image *fine = gs_refine(img, factor, &e);
 	int rc = fine ? VB_OK : e.status;
@@ -685,7 +702,7 @@ static int run_export(int argc, char **argv, const char *cmdline)
 		return fail(&e);
 	hid_t file;
 	vb_image *img;
-	if (load_structure(in, &file, &img, &e) != VB_OK)
+	if (load_structure(in, 1, &file, &img, &e) != VB_OK)
 		return fail(&e);
 	vb_h5_close(file, NULL);
 	vb_outfile of;
@@ -759,7 +776,7 @@ static int run_info(int argc, char **argv, const char *cmdline)
 	vb_err_clear(&e);
 	hid_t file;
 	vb_image *img;
-	if (load_structure(in, &file, &img, &e) != VB_OK)
+	if (load_structure(in, 1, &file, &img, &e) != VB_OK)
 		return fail(&e);
 	vb_h5_close(file, NULL);
 	if (profile) {
