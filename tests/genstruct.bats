@@ -997,3 +997,31 @@ f = h5py.File('odd.h5', 'r+'); $edit"
 		assert_no_output_file o.h5
 	done
 }
+
+# issue 17 items 10 and 15: a truncated TIFF imported fewer pages with exit 0,
+# and a tiny file claiming 60000x60000 pixels allocated 7 GB first
+@test "import --tiff refuses a truncated stack and sizes the file cannot hold, exit 2" {
+	genstruct homogeneous --size 20x12x12um --voxel 2um --cam 0.6 -o c.h5
+	genstruct export c.h5 -o s.tif
+	head -c $(($(stat -c %s s.tif) / 2)) s.tif > half.tif
+	run genstruct import --tiff half.tif --voxel 2um -o i.h5
+	assert_failure 2
+	assert_output --partial "half.tif: damaged or truncated TIFF (libtiff: "
+	assert_no_output_file i.h5
+	# one page of 60000 x 60000 8-bit pixels claimed in 130 bytes
+	/usr/bin/python3 - <<'PY'
+import struct
+e = [(256, 4, 60000), (257, 4, 60000), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 8),
+     (277, 3, 1), (278, 4, 60000), (279, 4, 3600000000)]
+ifd = struct.pack('<H', len(e)) + b''.join(
+    struct.pack('<HHII', t, y, 1, v) if y == 4 else struct.pack('<HHIHH', t, y, 1, v, 0)
+    for t, y, v in e) + struct.pack('<I', 0)
+open('huge.tif', 'wb').write(b'II*\x00' + struct.pack('<I', 16) + b'\x00' * 8 + ifd)
+PY
+	run genstruct import --tiff huge.tif --voxel 1um -o i.h5
+	assert_failure 2
+	assert_output "genstruct: huge.tif: 1 pages of 60000x60000 pixels (3.6e+09 bytes) cannot be in a file of 130 bytes"
+	# the intact stack still imports
+	genstruct import --tiff s.tif --voxel 2um -o i.h5
+	[ "$(genstruct info i.h5 | sed -n 2p)" = "$(genstruct info c.h5 | sed -n 2p)" ]
+}

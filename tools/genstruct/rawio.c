@@ -4,6 +4,7 @@
  * the voxel size of a TIFF from its ImageJ description or resolution tags. */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,10 +146,35 @@ vb_image *gs_import_raw(const char *path, const int64_t dims[3], const int axis[
 	return img;
 }
 
+/* libtiff reports a damaged or truncated file through its error handler and
+ * may go on with what it could read (fewer pages, a page of zeros): the
+ * reader counts those reports and refuses the file when there are any.
+ * Warnings (unknown tags, say) are not counted. */
+static int tiff_errors;
+static char tiff_error_msg[256];
+
+static void tiff_error(const char *module, const char *fmt, va_list ap)
+{
+	if (tiff_errors++ == 0) {
+		int n = snprintf(tiff_error_msg, sizeof tiff_error_msg, "%s: ", module ? module : "");
+		if (n < 0 || (size_t)n >= sizeof tiff_error_msg)
+			n = 0;
+		vsnprintf(tiff_error_msg + n, sizeof tiff_error_msg - (size_t)n, fmt, ap);
+	}
+}
+
 static void quiet_tiff(void)
 {
 	TIFFSetWarningHandler(NULL);
-	TIFFSetErrorHandler(NULL);
+	TIFFSetErrorHandler(tiff_error);
+	tiff_errors = 0;
+	tiff_error_msg[0] = '\0';
+}
+
+static int tiff_damaged(const char *path, vb_err *e)
+{
+	return vb_err_set(e, VB_ERR_INPUT, "%s: damaged or truncated TIFF (libtiff: %s)", path,
+			  tiff_error_msg);
 }
 
 /* Length in um of a unit named in an ImageJ description; 0 if unknown (um,
@@ -319,6 +345,31 @@ vb_image *gs_import_tiff(const char *path, const int axis[3], double voxel_size,
 	if (isnan(voxel_size))
 		rc = tiff_voxel_size(tif, path, &voxel_size, source, e);
 	const int64_t pages = rc == VB_OK ? TIFFNumberOfDirectories(tif) : 0;
+	if (rc == VB_OK && tiff_errors > 0)
+		rc = tiff_damaged(path, e);
+	/* a page number tag (page, of total) that promises more pages than
+	 * the chain of directories holds: pages lost at the end */
+	uint16_t page_no = 0, page_total = 0;
+	if (rc == VB_OK && TIFFGetField(tif, TIFFTAG_PAGENUMBER, &page_no, &page_total) &&
+	    page_total > 0 && page_total != pages)
+		rc = vb_err_set(e, VB_ERR_INPUT,
+				"%s: %lld pages can be read, but the file says it has %u "
+				"(truncated?)",
+				path, (long long)pages, page_total);
+	/* what the pages claim against what the file can hold: uncompressed,
+	 * every byte is in the file; compressed, no codec libtiff reads packs
+	 * more than 4096 bytes into one (a 158-byte file claiming 60000x60000
+	 * pixels allocated 7 GB) */
+	uint16_t compression = COMPRESSION_NONE;
+	TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &compression);
+	const double claimed = (double)pages * (double)width * (double)height * bytes;
+	const double room = (double)st.st_size * (compression == COMPRESSION_NONE ? 1.0 : 4096.0);
+	if (rc == VB_OK && claimed > room)
+		rc = vb_err_set(e, VB_ERR_INPUT,
+				"%s: %lld pages of %ux%u pixels (%.3g bytes) cannot be in a file of "
+				"%lld bytes",
+				path, (long long)pages, width, height, claimed,
+				(long long)st.st_size);
 	int64_t d[3] = {pages, height, width};
 	vb_image *img = NULL;
 	uint8_t *data = NULL;
@@ -361,6 +412,8 @@ vb_image *gs_import_tiff(const char *path, const int axis[3], double voxel_size,
 			rc = read_page(tif, data + (size_t)(p * height * width) * bytes, width,
 				       height, bytes, path, p, e);
 	}
+	if (rc == VB_OK && tiff_errors > 0)
+		rc = tiff_damaged(path, e);
 	TIFFClose(tif);
 	if (rc == VB_OK)
 		rc = reorder_into(img, data, bytes, d, axis, map, path, e);
