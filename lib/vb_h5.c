@@ -140,6 +140,104 @@ int vb_h5_close(hid_t file, vb_err *e)
 	return VB_OK;
 }
 
+/* A dataset's storage against its dataspace, before anything is read: no
+ * external files (one on a FIFO blocked every reader, one on /dev/zero read
+ * as labels) and no virtual datasets; chunks of the dataset's rank, each
+ * dimension from 1 to the dataset's, under HDF5's 4 GiB; every filter one
+ * this HDF5 has. (A bit flip in the chunk dimensions of /labels crashed
+ * every reader inside H5Dread.) */
+static int check_storage(hid_t d, const char *what, vb_err *e)
+{
+	hid_t dcpl = H5Dget_create_plist(d), space = H5Dget_space(d), type = H5Dget_type(d);
+	int rc = VB_OK;
+	if (dcpl < 0 || space < 0 || type < 0) {
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: cannot read its storage (corrupt file?)", what);
+		goto done;
+	}
+	const H5D_layout_t layout = H5Pget_layout(dcpl);
+	if (layout == H5D_VIRTUAL) {
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: a virtual dataset (data in other files)", what);
+		goto done;
+	}
+	if (H5Pget_external_count(dcpl) != 0) {
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: stored in external files, which are not read",
+				what);
+		goto done;
+	}
+	const int rank = H5Sget_simple_extent_ndims(space);
+	hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK];
+	if (rank < 0 || rank > H5S_MAX_RANK || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+		rc = vb_err_set(e, VB_ERR_INPUT, "%s: bad dataspace", what);
+		goto done;
+	}
+	if (layout == H5D_CHUNKED) {
+		const int crank = H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
+		double bytes = (double)H5Tget_size(type);
+		int ok = crank == rank;
+		for (int k = 0; k < rank && ok; k++) {
+			ok = chunk[k] >= 1 && chunk[k] <= (dims[k] > 0 ? dims[k] : 1);
+			bytes *= (double)chunk[k];
+		}
+		if (!ok || bytes > 4294967295.0) {
+			rc = vb_err_set(e, VB_ERR_INPUT,
+					"%s: chunk layout does not fit its %d-D dataspace (corrupt "
+					"file?)",
+					what, rank);
+			goto done;
+		}
+		/* the chunk index: every chunk of the grid once, in place (a
+		 * corrupted index read back as all fill value, exit 0). None
+		 * at all is HDF5's dataset never written: the fill value. */
+		double expected = 1;
+		for (int k = 0; k < rank; k++)
+			expected *= (double)((dims[k] + chunk[k] - 1) / chunk[k]);
+		hsize_t n = 0;
+		if (H5Dget_num_chunks(d, space, &n) < 0 || (n != 0 && (double)n != expected)) {
+			rc = vb_err_set(e, VB_ERR_INPUT,
+					"%s: %llu of its %.0f chunks are stored (corrupt or partly "
+					"written file?)",
+					what, (unsigned long long)n, expected);
+			goto done;
+		}
+		for (hsize_t i = 0; i < n && n <= 65536 && rc == VB_OK; i++) {
+			hsize_t off[H5S_MAX_RANK];
+			unsigned mask = 0;
+			haddr_t addr = 0;
+			hsize_t size = 0;
+			int in_place = H5Dget_chunk_info(d, space, i, off, &mask, &addr, &size) >= 0;
+			for (int k = 0; k < rank && in_place; k++)
+				in_place = off[k] < dims[k] && off[k] % chunk[k] == 0;
+			if (!in_place)
+				rc = vb_err_set(e, VB_ERR_INPUT,
+						"%s: chunk %llu of its index lies outside the dataset "
+						"(corrupt file?)",
+						what, (unsigned long long)i);
+		}
+		if (rc != VB_OK)
+			goto done;
+	}
+	const int nfilters = H5Pget_nfilters(dcpl);
+	for (int k = 0; k < nfilters && rc == VB_OK; k++) {
+		unsigned flags = 0, conf = 0;
+		size_t nelem = 0;
+		char name[64] = "";
+		const H5Z_filter_t id =
+			H5Pget_filter2(dcpl, (unsigned)k, &flags, &nelem, NULL, sizeof name, name, &conf);
+		if (id < 0 || H5Zfilter_avail(id) <= 0)
+			rc = vb_err_set(e, VB_ERR_INPUT,
+					"%s: compressed with filter %d (%s), which this HDF5 lacks",
+					what, (int)id, name[0] ? name : "unknown");
+	}
+done:
+	if (type >= 0)
+		H5Tclose(type);
+	if (space >= 0)
+		H5Sclose(space);
+	if (dcpl >= 0)
+		H5Pclose(dcpl);
+	return rc;
+}
+
 int vb_h5_read_image(hid_t file, const char *path, vb_image **img, vb_err *e)
 {
 	*img = NULL;
@@ -148,6 +246,12 @@ int vb_h5_read_image(hid_t file, const char *path, vb_image **img, vb_err *e)
 	hid_t dset = H5Dopen2(file, "labels", H5P_DEFAULT);
 	if (dset < 0)
 		return vb_err_set(e, VB_ERR_INPUT, "%s:/labels: not a dataset", path);
+	char swhat[1100];
+	snprintf(swhat, sizeof swhat, "%s:/labels", path);
+	if (check_storage(dset, swhat, e) != VB_OK) {
+		H5Dclose(dset);
+		return VB_ERR_INPUT;
+	}
 	hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
 	int rc = VB_OK;
 	hsize_t dims[3] = {0, 0, 0};
@@ -562,6 +666,14 @@ static hid_t open_numeric(hid_t loc, const char *name, const char *what, hid_t *
 			H5Dclose(d);
 		*space = -1;
 		vb_err_set(e, VB_ERR_INPUT, "%s:/%s: missing or not a numeric dataset", what, name);
+		return -1;
+	}
+	char swhat[1200];
+	snprintf(swhat, sizeof swhat, "%s:/%s", what, name);
+	if (check_storage(d, swhat, e) != VB_OK) {
+		H5Sclose(*space);
+		H5Dclose(d);
+		*space = -1;
 		return -1;
 	}
 	return d;
