@@ -88,3 +88,32 @@ PY
 	refused genstruct info "$CORPUS/cathode_silent_m163.h5"
 	assert_output --partial "chunk 0 of its index lies outside the dataset"
 }
+
+# issue 17 item 10: a snapshot time of NaN was taken, and a percolation check
+# that ran out of memory was reported as "percolates: no"
+@test "a run whose snapshot time is NaN is refused; info out of memory says so, exit 1" {
+	genstruct homogeneous --size 20x10x10um --voxel 2um --cam 0.6 --electrolyte 0.4 --seed 3 \
+		-o c.h5 2> /dev/null
+	assemble -q c.h5 --cell assb -o cell.h5
+	solve -q cell.h5 --current 8mA/cm2 --save-every 60s -o run.h5
+	cp run.h5 nan.h5
+	/usr/bin/python3 -c "import h5py
+h5py.File('nan.h5', 'r+')['fields/0002'].attrs['time'] = float('nan')"
+	refused metrics nan.h5
+	assert_output --partial "nan.h5:/fields/0002: time nan s, expected finite"
+	metrics run.h5 > /dev/null
+	# 1 GiB of labels never written (HDF5's fill value, CAM): read in 1 GiB,
+	# the percolation check needs 10 bytes a voxel more than a 3 GB space has
+	/usr/bin/python3 -c "import h5py
+a = dict(h5py.File('c.h5', 'r')['labels'].attrs)
+f = h5py.File('big.h5', 'w')
+for k in ('voxbat_format', 'content'):
+    f.attrs[k] = h5py.File('c.h5', 'r').attrs[k]
+d = f.create_dataset('labels', shape=(1024, 1024, 1024), dtype='u1', chunks=(1, 1024, 1024), fillvalue=1)
+for k, v in a.items():
+    d.attrs[k] = v"
+	run bash -c 'ulimit -v 3000000; genstruct info big.h5'
+	assert_failure 1
+	assert_output --partial "big.h5: out of memory for the percolation check"
+	refute_output --partial "percolates along x"
+}

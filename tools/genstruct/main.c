@@ -789,6 +789,15 @@ static int run_info(int argc, char **argv, const char *cmdline)
 	const double total = (double)vb_voxel_count(img), h = img->voxel_size;
 	int cam_perc = vb_voxel_percolates_x(img, CAM_SET);
 	int ion_perc = vb_voxel_percolates_x(img, ION_SET);
+	if (cam_perc < 0 || ion_perc < 0) {
+		/* not a "no": the check itself could not run (it was reported as
+		 * one); it needs 10 bytes per voxel */
+		const long long mb = (long long)(vb_voxel_count(img) * 10 / 1000000 + 1);
+		vb_voxel_free(&img);
+		vb_err_set(&e, VB_ERR_RUN, "%s: out of memory for the percolation check (about %lld MB)",
+			   in, mb);
+		return fail(&e);
+	}
 	if (json) {
 		json_t *root = json_object(), *phases = json_object();
 		json_object_set_new(root, "file", json_string(in));

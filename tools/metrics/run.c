@@ -111,6 +111,7 @@ static int pick_snapshot(hid_t fields, const char *path, double t, mr_discharge 
 	d->snapshot = 0;
 	char list[512] = "", name[32], what[1100];
 	size_t used = 0;
+	double prev_t = 0;
 	for (int64_t k = 1; k <= d->snapshots; k++) {
 		snprintf(name, sizeof name, "%04lld", (long long)k);
 		snprintf(what, sizeof what, "%s:/fields/%s", path, name);
@@ -122,6 +123,13 @@ static int pick_snapshot(hid_t fields, const char *path, double t, mr_discharge 
 		H5Gclose(g);
 		if (rc != VB_OK)
 			return rc;
+		/* snapshots in time order from rest (a NaN time was taken) */
+		if (!(isfinite(tk) && tk >= 0 && tk >= prev_t))
+			return vb_err_set(e, VB_ERR_INPUT,
+					  "%s: time %g s, expected finite, >= 0 and not before "
+					  "the snapshot before (%g s)",
+					  what, tk, prev_t);
+		prev_t = tk;
 		if (isnan(t) ? k == d->snapshots : fabs(tk - t) <= 1e-9 * fmax(1.0, fabs(t)))
 			d->snapshot = k, d->time = tk;
 		if (used < sizeof list - 40)
