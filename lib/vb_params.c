@@ -463,11 +463,23 @@ vb_params *vb_params_load(const char *path, vb_err *e)
 		vb_err_set(e, VB_ERR_INPUT, "%s: cannot open parameter file", path);
 		return NULL;
 	}
-	char *text = malloc(1 << 20);
-	size_t n = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+	/* read whole or refused: a set is a few kB, and a longer file was cut at
+	 * 1 MiB without a word (its keys past that lost) */
+	enum { LIMIT = 1 << 20 };
+	char *text = malloc(LIMIT + 1);
+	size_t n = text ? fread(text, 1, LIMIT + 1, f) : 0;
+	const int failed = ferror(f);
 	fclose(f);
 	if (text == NULL) {
 		vb_err_set(e, VB_ERR_RUN, "out of memory");
+		return NULL;
+	}
+	if (failed || n > LIMIT || memchr(text, '\0', n) != NULL) {
+		vb_err_set(e, VB_ERR_INPUT, "%s: %s", path,
+			   failed      ? "cannot read it (a directory?)"
+			   : n > LIMIT ? "larger than 1 MiB, not a parameter set"
+				       : "holds NUL bytes, not a text file");
+		free(text);
 		return NULL;
 	}
 	text[n] = '\0';

@@ -117,3 +117,27 @@ for k, v in a.items():
 	assert_output --partial "big.h5: out of memory for the percolation check"
 	refute_output --partial "percolates along x"
 }
+
+# issue 17 item 14 and polish: a parameter file was cut at 1 MiB without a
+# word, a directory as --params said "missing cell.type", and the --set
+# record (and the checkpoint fingerprint made of it) was cut at 4 kB
+@test "parameter files are read whole or refused; overrides too long for the record are refused" {
+	genstruct homogeneous --size 12x8x8um --voxel 2um --cam 0.6 --electrolyte 0.4 -o c.h5 2> /dev/null
+	params="$BATS_TEST_DIRNAME/../params/assb-nmc811-lpscl.ini"
+	{ for _ in $(seq 1 11000); do printf '; %097d\n' 0; done; cat "$params"; } > big.ini
+	refused assemble -q c.h5 --params big.ini -o o.h5
+	assert_output "assemble: big.ini: larger than 1 MiB, not a parameter set"
+	mkdir dir.ini
+	refused assemble -q c.h5 --params dir.ini -o o.h5
+	assert_output "assemble: dir.ini: cannot read it (a directory?)"
+	{ cat "$params"; printf 'x\0y\n'; } > nul.ini
+	refused assemble -q c.h5 --params nul.ini -o o.h5
+	assert_output "assemble: nul.ini: holds NUL bytes, not a text file"
+	assert_no_output_file o.h5
+	assemble -q c.h5 --cell assb -o cell.h5
+	sets=()
+	for _ in $(seq 1 60); do sets+=(--set "cam.density=4.77$(printf '%070d' 0)g/cm3"); done
+	refused solve -q cell.h5 --current 2mA/cm2 "${sets[@]}" -o r.h5
+	assert_output --partial "the overrides take more than 4095 characters"
+	assert_no_output_file r.h5
+}

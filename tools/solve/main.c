@@ -329,8 +329,16 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		rc = vb_params_set(params, name, eq + 1, &e);
 		if (rc != VB_OK)
 			vb_err_prefix(&e, "--set");
-		snprintf(overrides + strlen(overrides), sizeof overrides - strlen(overrides),
-			 "%s%s", k ? "; " : "", sets[k]);
+		const size_t used = strlen(overrides);
+		if ((size_t)snprintf(overrides + used, sizeof overrides - used, "%s%s", k ? "; " : "",
+				     sets[k]) >= sizeof overrides - used) {
+			/* the record and the checkpoint's fingerprint would be cut */
+			rc = vb_err_set(&e, VB_ERR_INPUT,
+					"--set: the overrides take more than %zu characters; put "
+					"them in a parameter file (assemble --params)",
+					sizeof overrides - 1);
+			break;
+		}
 	}
 	/* the whole input checked before any work (a damaged provenance
 	 * failed only when the run file was written, after the discharge) */
