@@ -271,7 +271,7 @@ int vb_h5_read_image(hid_t file, const char *path, vb_image **img, vb_err *e)
 		snprintf(what, sizeof what, "%s:/labels", path);
 		rc = vb_h5_attr_read_double(dset, "voxel_size", what, &voxel_size, e);
 		if (rc == VB_OK && !(voxel_size > 0 && voxel_size < 1.0 && isfinite(voxel_size)))
-			rc = vb_err_set(e, VB_ERR_INPUT, "%s: voxel_size is %g m, expected > 0",
+			rc = vb_err_set(e, VB_ERR_INPUT, "%s: voxel_size is %g m, expected > 0 and < 1 m",
 					what, voxel_size);
 	}
 	if (rc == VB_OK) {

@@ -458,7 +458,8 @@ static vb_params *parse_text(const char *text, const char *what, vb_err *e)
 
 vb_params *vb_params_load(const char *path, vb_err *e)
 {
-	FILE *f = fopen(path, "rb");
+	const int from_stdin = strcmp(path, "-") == 0;
+	FILE *f = from_stdin ? stdin : fopen(path, "rb");
 	if (f == NULL) {
 		vb_err_set(e, VB_ERR_INPUT, "%s: cannot open parameter file", path);
 		return NULL;
@@ -469,7 +470,8 @@ vb_params *vb_params_load(const char *path, vb_err *e)
 	char *text = malloc(LIMIT + 1);
 	size_t n = text ? fread(text, 1, LIMIT + 1, f) : 0;
 	const int failed = ferror(f);
-	fclose(f);
+	if (!from_stdin)
+		fclose(f);
 	if (text == NULL) {
 		vb_err_set(e, VB_ERR_RUN, "out of memory");
 		return NULL;

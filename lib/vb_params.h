@@ -11,7 +11,8 @@
 
 typedef struct vb_params vb_params; /* opaque */
 
-/* Loads and validates a parameter file. Every key PHYSICS.md §3 needs for the
+/* Loads and validates a parameter file ("-": standard input), read whole
+ * (at most 1 MiB). Every key PHYSICS.md §3 needs for the
  * file's cell type must be present with a unit of the right kind and a value
  * in its physical range; otherwise VB_ERR_INPUT naming file, key and value.
  * Caller frees with vb_params_free. */

@@ -141,3 +141,33 @@ for k, v in a.items():
 	assert_output --partial "the overrides take more than 4095 characters"
 	assert_no_output_file r.h5
 }
+
+# issue 17, polish: '-' (standard input) was not honoured by import and
+# assemble --params; getopt's messages were prefixed "homogeneous:"; no
+# command printed the whole help to stderr
+@test "'-' reads standard input in import --raw/--tiff, assemble --params and stack; messages name the command" {
+	genstruct homogeneous --size 12x8x8um --voxel 2um --cam 0.6 --electrolyte 0.4 -o c.h5 2> /dev/null
+	genstruct export c.h5 --format raw -o c.raw
+	genstruct export c.h5 -o c.tif
+	genstruct import --raw - --dims 6x4x4 --voxel 2um -o r.h5 < c.raw
+	cat c.tif | genstruct import --tiff - --voxel 2um -o t.h5
+	for f in r.h5 t.h5; do
+		[ "$(genstruct info "$f" | sed -n '5,8p')" = "$(genstruct info c.h5 | sed -n '5,8p')" ] ||
+			fail "$f differs from c.h5"
+	done
+	head -c 10 c.raw | { run genstruct import --raw - --dims 6x4x4 --voxel 2um -o x.h5
+		assert_failure 2
+		assert_output "genstruct: -: 10 bytes, expected 96 for 6x4x4 uint8 voxels (file is truncated)"; }
+	ls "${TMPDIR:-/tmp}"/genstruct-stdin.* 2> /dev/null && fail "spool files left"
+	assemble -q c.h5 --params - -o cell.h5 < "$BATS_TEST_DIRNAME/../params/assb-nmc811-lpscl.ini"
+	[ "$(h5dump -a /cell_type cell.h5 | grep -c assb)" -ge 1 ]
+	run assemble -q - --params - -o y.h5
+	assert_failure 2
+	genstruct stack -o s.h5 -- -:0.5 c.h5:0.5 < c.h5
+	run genstruct homogeneous --bogus
+	assert_failure 2
+	assert_output --partial "genstruct homogeneous: unrecognized option '--bogus'"
+	run genstruct
+	assert_failure 2
+	[ "${#lines[@]}" -eq 2 ] || fail "$output"
+}

@@ -23,8 +23,9 @@ static const char usage_text[] =
 	"Builds a cell along x: anode collector | Li metal | separator | cathode |\n"
 	"cathode collector. For assb every CBD voxel becomes solid electrolyte.\n\n"
 	"  --cell assb|lib     cell type (default: the type of --params)\n"
-	"  --params FILE       parameter set (default: params/assb-nmc811-lpscl.ini or\n"
-	"                      params/lib-nmc811-lipf6.ini; $VOXBAT_PARAMS overrides the folder)\n"
+	"  --params FILE       parameter set ('-': standard input; default:\n"
+	"                      params/assb-nmc811-lpscl.ini or params/lib-nmc811-lipf6.ini;\n"
+	"                      $VOXBAT_PARAMS overrides the folder)\n"
 	"  --separator LEN     separator thickness (default: separator.thickness of the\n"
 	"                      set, 20um)\n"
 	"  --anode LEN         Li metal thickness (default: one voxel)\n"
@@ -177,6 +178,8 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		return 2;
 	}
 	const char *in = argv[optind];
+	if (params_path != NULL && strcmp(params_path, "-") == 0 && strcmp(in, "-") == 0)
+		return usage_error("the cathode and --params cannot both be standard input");
 	vb_err e;
 	vb_err_clear(&e);
 	if (vb_xdmf_check(out, &in, 1, &e) != VB_OK)

@@ -1,12 +1,15 @@
 /* genstruct: generate, modify and inspect cathode microstructures as voxbat
  * HDF5 files. main parses the command line, validates it, calls the
  * operations in genstruct.h and owns the exit code (0 ok, 1 failure, 2 usage). */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "genstruct.h"
 #include "vb_cli.h"
@@ -582,6 +585,52 @@ static int import_params(hid_t rec, const void *ctx, vb_err *e)
 	return rc;
 }
 
+/* Copies standard input into a new file under $TMPDIR (or /tmp) and puts
+ * its name in path; the caller removes it. */
+static int spool_stdin(char *path, size_t size, vb_err *e)
+{
+	const char *dir = getenv("TMPDIR");
+	if (snprintf(path, size, "%s/genstruct-stdin.XXXXXX", dir && dir[0] ? dir : "/tmp") >=
+	    (int)size)
+		return vb_err_set(e, VB_ERR_INPUT, "$TMPDIR too long");
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		path[0] = '\0';
+		return vb_err_set(e, VB_ERR_RUN, "-: cannot spool standard input: %s",
+				  strerror(errno));
+	}
+	char buf[1 << 16];
+	size_t n;
+	int rc = VB_OK;
+	while (rc == VB_OK && (n = fread(buf, 1, sizeof buf, stdin)) > 0)
+		if (write(fd, buf, n) != (ssize_t)n)
+			rc = vb_err_set(e, VB_ERR_RUN, "-: cannot spool standard input: %s",
+					strerror(errno));
+	if (rc == VB_OK && ferror(stdin))
+		rc = vb_err_set(e, VB_ERR_INPUT, "-: cannot read standard input");
+	close(fd);
+	if (rc != VB_OK) {
+		unlink(path);
+		path[0] = '\0';
+	}
+	return rc;
+}
+
+/* The spool file's name in a message replaced by "-", the name the user gave. */
+static void name_as_stdin(vb_err *e, const char *spool)
+{
+	char out[sizeof e->msg];
+	size_t o = 0, len = strlen(spool);
+	for (const char *c = e->msg; *c && o + 2 < sizeof out;) {
+		if (strncmp(c, spool, len) == 0)
+			out[o++] = '-', c += len;
+		else
+			out[o++] = *c++;
+	}
+	out[o] = '\0';
+	memcpy(e->msg, out, o + 1);
+}
+
 static int run_import(int argc, char **argv, const char *cmdline)
 {
 	static const struct option opts[] = {
@@ -640,8 +689,21 @@ static int run_import(int argc, char **argv, const char *cmdline)
 	if (vb_xdmf_check(out, &ctx.source, 1, &e))
 		return fail(&e);
 	ctx.voxel_source = "--voxel";
-	vb_image *img = raw ? gs_import_raw(raw, n, axis, h, map, &e)
-			    : gs_import_tiff(tiff, axis, h, map, &ctx.voxel_source, &e);
+	/* "-": standard input, spooled to a file (libtiff seeks; a raw file's
+	 * size is checked against --dims), whose name messages show as "-" */
+	char spool[PATH_MAX] = "";
+	const char *src = raw ? raw : tiff;
+	if (strcmp(src, "-") == 0 && spool_stdin(spool, sizeof spool, &e) != VB_OK)
+		return fail(&e);
+	if (spool[0])
+		src = spool;
+	vb_image *img = raw ? gs_import_raw(src, n, axis, h, map, &e)
+			    : gs_import_tiff(src, axis, h, map, &ctx.voxel_source, &e);
+	if (spool[0]) {
+		unlink(spool);
+		if (img == NULL)
+			name_as_stdin(&e, spool);
+	}
 	if (img == NULL)
 		return fail(&e);
 	int rc =
@@ -868,7 +930,8 @@ static const command commands[] = {
 	 "usage: genstruct stack A.h5:FA B.h5:FB [...] -o OUT.h5\n"
 	 "  Layer l takes the x-slices of file l between the cumulative thickness\n"
 	 "  fractions (they must sum to 1); the first file is at the separator side\n"
-	 "  (x = 0). All files need the same voxel size and dimensions.\n"},
+	 "  (x = 0). All files need the same voxel size and dimensions. A layer\n"
+	 "  from standard input: -:F after '--' (genstruct stack -o OUT.h5 -- -:0.5 B.h5:0.5).\n"},
 	{"reverse", run_reverse, "mirror a structure along x",
 	 "usage: genstruct reverse IN.h5 -o OUT.h5\n"},
 	{"refine", run_refine, "the same structure on voxels N times smaller",
@@ -879,6 +942,7 @@ static const command commands[] = {
 	{"import", run_import, "read a raw uint8 or TIFF voxel image",
 	 "usage: genstruct import (--raw FILE --dims AxBxC --voxel LEN | --tiff FILE\n"
 	 "                        [--voxel LEN]) [--order xyz] [--map V:PHASE,...] -o OUT.h5\n"
+	 "  FILE                '-' reads standard input\n"
 	 "  --dims AxBxC        raw file extents, slowest axis first\n"
 	 "  --voxel LEN         voxel edge length; for a TIFF without it, from the\n"
 	 "                      file's ImageJ unit and spacing or its resolution\n"
@@ -931,7 +995,8 @@ static int finish(int rc)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
+		fprintf(stderr, "usage: genstruct COMMAND [options] ...\n" PROGRAM
+			": no command given; 'genstruct --help' lists them\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -950,6 +1015,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, PROGRAM ": out of memory\n");
 			return 1;
 		}
+		/* getopt names the program by argv[0] of what it parses: "genstruct
+		 * homogeneous: unrecognized option", not "homogeneous: ..." */
+		char prog[64];
+		snprintf(prog, sizeof prog, PROGRAM " %s", commands[n].name);
+		argv[1] = prog;
 		int rc = commands[n].run(argc - 1, argv + 1, cmdline);
 		free(cmdline);
 		if (rc == -1) {

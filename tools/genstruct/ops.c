@@ -63,8 +63,8 @@ vb_image *gs_stack(vb_image *const *layers, const double *fractions, int n, int6
 					(long long)first->ny, (long long)first->nz);
 		else if (fabs(o->voxel_size - first->voxel_size) > 1e-9 * first->voxel_size)
 			rc = vb_err_set(e, VB_ERR_INPUT,
-					"layer %d: voxel size %g um differs from "
-					"layer 1's %g um",
+					"layer %d: voxel size %.10g um differs from "
+					"layer 1's %.10g um",
 					l + 1, o->voxel_size * 1e6, first->voxel_size * 1e6);
 		else if (o->nx != first->nx)
 			rc = vb_err_set(e, VB_ERR_INPUT,
