@@ -29,7 +29,7 @@ TOOL_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps build test check demo sanitize bench format lint man install clean
+.PHONY: all deps build test check demo sanitize bench format lint man install clean fuzz fuzz-targets
 STUDIES := layered layered-rev perforated-assb
 .PHONY: $(STUDIES) $(STUDIES:%=%-fast) studies-fast
 
@@ -39,7 +39,19 @@ all: deps
 deps:
 	@scripts/install-deps.sh
 
-build: $(PROGRAMS:%=$(BUILD)/bin/%) $(UNIT_BIN)
+# Fuzz targets (tests/fuzz, docs/testing.md): each reader of untrusted input,
+# with the program objects it needs. `make build` links each with a replay
+# driver (tests/fuzz/replay.c) that make test runs over tests/fuzz/corpus;
+# `make fuzz` links them with libFuzzer (clang) and runs each FUZZ_TIME s.
+FUZZ_TARGETS := h5 params raw tiff
+FUZZ_TOOL_h5 := metrics
+FUZZ_TOOL_raw := genstruct
+FUZZ_TOOL_tiff := genstruct
+FUZZ_OBJ = $(if $(FUZZ_TOOL_$(1)),$(filter-out %/main.o,$(call TOOL_OBJ,$(FUZZ_TOOL_$(1)))))
+FUZZ_TIME ?= 60
+
+build: $(PROGRAMS:%=$(BUILD)/bin/%) $(UNIT_BIN) $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard tools/*/*.h)
 	@mkdir -p $(dir $@)
@@ -73,6 +85,23 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/vb_test.h $(BUILD)/libvoxbat.a $$(ca
 	@mkdir -p $(dir $@)
 	$(CC) $(VB_CFLAGS) -Itools/$(call UNIT_TOOL,$*) $(CFLAGS) $(LDFLAGS) $< \
 		$(call UNIT_OBJ,$*) $(BUILD)/libvoxbat.a $(VB_LDLIBS) -o $@
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_input.h \
+		$(BUILD)/libvoxbat.a $$(call FUZZ_OBJ,$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $(VB_CFLAGS) -Itools/$(FUZZ_TOOL_$*) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay.c \
+		$(call FUZZ_OBJ,$*) $(BUILD)/libvoxbat.a $(VB_LDLIBS) -o $@
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_input.h $(BUILD)/libvoxbat.a \
+		$$(call FUZZ_OBJ,$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $(VB_CFLAGS) -Itools/$(FUZZ_TOOL_$*) $(CFLAGS) -fsanitize=fuzzer $< \
+		$(call FUZZ_OBJ,$*) $(BUILD)/libvoxbat.a $(VB_LDLIBS) -o $@
+fuzz-targets: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+fuzz:
+	@scripts/install-deps.sh clang libclang-rt-14-dev libomp-dev
+	@$(MAKE) --no-print-directory fuzz-targets BUILD=build/fuzz CC=clang \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer"
+	@scripts/fuzz.sh build/fuzz/fuzz $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 test: deps
 	@$(MAKE) --no-print-directory check

@@ -2,12 +2,16 @@
 #include "vb_h5.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5_hl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "vb_cli.h"
 #include "vb_outfile.h"
@@ -16,6 +20,60 @@
 static void quiet_hdf5(void)
 {
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+/* Little-endian unsigned integer of k bytes at p. */
+static uint64_t le(const unsigned char *p, int k)
+{
+	uint64_t v = 0;
+	for (int i = k - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* 0 if a global heap collection of the file image b (n bytes) would send
+ * HDF5 1.10 into an endless loop when it reads a variable-length string
+ * (HDFGroup/hdf5#1707: a free-space object of size 0 does not advance its
+ * parser), else 1. Collections are found by their signature "GCOL" with
+ * version 1 and zero reserved bytes, the layout of the HDF5 format
+ * specification (III.E); the size of lengths is the superblock's. */
+static int global_heaps_sane(const unsigned char *b, size_t n)
+{
+	static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+	size_t sb = 0;
+	while (sb + 16 <= n && memcmp(b + sb, sig, 8) != 0)
+		sb = sb == 0 ? 512 : sb * 2;
+	if (sb + 16 > n)
+		return 1; /* HDF5 itself will refuse it */
+	const int version = b[sb + 8];
+	const int lengths = version <= 1 ? b[sb + 14] : b[sb + 10];
+	if (lengths != 2 && lengths != 4 && lengths != 8)
+		return 1;
+	const size_t hdr = 8 + (size_t)lengths; /* an object's header: index, refs, reserved, size */
+	for (const unsigned char *at = b; (at = memchr(at, 'G', n - (size_t)(at - b))) != NULL;
+	     at++) {
+		const size_t off = (size_t)(at - b);
+		if (off + 8 + (size_t)lengths > n || memcmp(at, "GCOL", 4) != 0 || at[4] != 1 ||
+		    at[5] || at[6] || at[7])
+			continue;
+		const uint64_t size = le(at + 8, lengths);
+		if (size < 4096 || size > n - off)
+			continue; /* not a collection, or one HDF5 refuses */
+		const unsigned char *p = at + 8 + lengths, *end = at + size;
+		while (p < end) {
+			if ((size_t)(end - p) < hdr)
+				break;
+			const unsigned idx = (unsigned)le(p, 2);
+			const uint64_t osize = le(p + 8, lengths);
+			const uint64_t need = idx > 0 ? hdr + ((osize + 7) & ~(uint64_t)7) : osize;
+			if (need == 0)
+				return 0;
+			if (need > (uint64_t)(end - p))
+				break;
+			p += need;
+		}
+	}
+	return 1;
 }
 
 /* Reads all of stdin into a malloc'd buffer. */
@@ -55,6 +113,11 @@ hid_t vb_h5_open(const char *path, vb_err *e)
 			vb_err_set(e, VB_ERR_RUN, "-: out of memory reading standard input");
 			return -1;
 		}
+		if (size > 0 && !global_heaps_sane(buf, size)) {
+			free(buf);
+			vb_err_set(e, VB_ERR_INPUT, "-: a corrupt global heap (HDF5 would not return)");
+			return -1;
+		}
 		if (size > 0)
 			file = H5LTopen_file_image(buf, size, 0);
 		free(buf);
@@ -70,6 +133,20 @@ hid_t vb_h5_open(const char *path, vb_err *e)
 		}
 		if (!S_ISREG(st.st_mode) || H5Fis_hdf5(path) <= 0) {
 			vb_err_set(e, VB_ERR_INPUT, "%s: not an HDF5 file", path);
+			return -1;
+		}
+		int fd = open(path, O_RDONLY);
+		void *map = fd >= 0 && st.st_size > 0
+				    ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)
+				    : MAP_FAILED;
+		const int sane = map == MAP_FAILED || global_heaps_sane(map, (size_t)st.st_size);
+		if (map != MAP_FAILED)
+			munmap(map, (size_t)st.st_size);
+		if (fd >= 0)
+			close(fd);
+		if (!sane) {
+			vb_err_set(e, VB_ERR_INPUT, "%s: a corrupt global heap (HDF5 would not return)",
+				   path);
 			return -1;
 		}
 		file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);

@@ -268,7 +268,8 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 		if (terms == NULL)
 			return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] form = %s needs terms",
 					  p->path, fs->name, form->value);
-		copy = strdup(terms->value);
+		if ((copy = strdup(terms->value)) == NULL)
+			return vb_err_set(e, VB_ERR_RUN, "out of memory");
 		for (char *t = strtok_r(copy, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
 			char kind[16];
 			term tm = {TERM_POW, 0, 0, 0};
@@ -283,12 +284,14 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 			if (ok && !(isfinite(tm.a) && isfinite(tm.b) && isfinite(tm.c)))
 				ok = 0;
 			if (!ok || f->n == MAX_TERMS) {
+				/* the message first: t points into copy */
+				vb_err_set(e, VB_ERR_INPUT,
+					   "%s: [%s] term '%s': expected 'pow A P', "
+					   "'tanh A B C' or 'gauss A B C' (finite "
+					   "numbers, C > 0)",
+					   p->path, fs->name, t);
 				free(copy);
-				return vb_err_set(e, VB_ERR_INPUT,
-						  "%s: [%s] term '%s': expected 'pow A P', "
-						  "'tanh A B C' or 'gauss A B C' (finite "
-						  "numbers, C > 0)",
-						  p->path, fs->name, t);
+				return VB_ERR_INPUT;
 			}
 			f->terms[f->n++] = tm;
 		}
@@ -298,17 +301,19 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 			return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] form = table needs points",
 					  p->path, fs->name);
 		f->form = FORM_TABLE;
-		copy = strdup(pts->value);
+		if ((copy = strdup(pts->value)) == NULL)
+			return vb_err_set(e, VB_ERR_RUN, "out of memory");
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 			double x, y;
 			if (sscanf(t, " %lf : %lf", &x, &y) != 2 || !isfinite(x) || !isfinite(y) ||
 			    f->n == MAX_POINTS ||
 			    (f->n > 0 && !(x > f->px[f->n - 1]))) {
+				vb_err_set(e, VB_ERR_INPUT,
+					   "%s: [%s] point '%s': expected X:Y "
+					   "(finite numbers) with X increasing",
+					   p->path, fs->name, t);
 				free(copy);
-				return vb_err_set(e, VB_ERR_INPUT,
-						  "%s: [%s] point '%s': expected X:Y "
-						  "(finite numbers) with X increasing",
-						  p->path, fs->name, t);
+				return VB_ERR_INPUT;
 			}
 			f->px[f->n] = x, f->py[f->n] = y, f->n++;
 		}

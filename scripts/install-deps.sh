@@ -1,12 +1,18 @@
 #!/bin/sh
 # Installs the Debian packages voxbat needs to build, test and run, and only
 # those that are missing. `--check` lists what is missing and exits 1 if
-# anything is, without installing. Needs root (or sudo) to install.
+# anything is, without installing. Further arguments name more packages
+# (make fuzz: clang and libFuzzer). Needs root (or sudo) to install.
 set -eu
+CHECK=""
+if [ "${1:-}" = "--check" ]; then
+	CHECK=1
+	shift
+fi
 
 PACKAGES="gcc make pkg-config libhdf5-dev hdf5-tools zlib1g-dev libsuitesparse-dev
 libtiff-dev libtiff-tools libjansson-dev libinih-dev libhypre-dev bats bats-assert bats-support time jq gnuplot-nox procps
-python3-h5py python3-numpy python3-pandas help2man"
+python3-h5py python3-numpy python3-pandas help2man $*"
 
 missing=""
 for p in $PACKAGES; do
@@ -18,7 +24,7 @@ done
 if [ -z "$missing" ]; then
 	exit 0
 fi
-if [ "${1:-}" = "--check" ]; then
+if [ -n "$CHECK" ]; then
 	echo "install-deps: missing Debian packages:$missing" >&2
 	exit 1
 fi
