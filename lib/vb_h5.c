@@ -34,7 +34,8 @@ static uint64_t le(const unsigned char *p, int k)
 /* 0 if a global heap collection of the file image b (n bytes) would send
  * HDF5 1.10 into an endless loop when it reads a variable-length string
  * (HDFGroup/hdf5#1707: a free-space object of size 0 does not advance its
- * parser), else 1. Collections are found by their signature "GCOL" with
+ * parser) or out of the collection's bounds (an object larger than what is
+ * left of it), else 1. Collections are found by their signature "GCOL" with
  * version 1 and zero reserved bytes, the layout of the HDF5 format
  * specification (III.E); the size of lengths is the superblock's. */
 static int global_heaps_sane(const unsigned char *b, size_t n)
@@ -66,10 +67,10 @@ static int global_heaps_sane(const unsigned char *b, size_t n)
 			const unsigned idx = (unsigned)le(p, 2);
 			const uint64_t osize = le(p + 8, lengths);
 			const uint64_t need = idx > 0 ? hdr + ((osize + 7) & ~(uint64_t)7) : osize;
-			if (need == 0)
+			/* an object that does not advance, or runs past its
+			 * collection (HDF5 copies it out of bounds) */
+			if (need == 0 || need > (uint64_t)(end - p))
 				return 0;
-			if (need > (uint64_t)(end - p))
-				break;
 			p += need;
 		}
 	}
@@ -115,7 +116,7 @@ hid_t vb_h5_open(const char *path, vb_err *e)
 		}
 		if (size > 0 && !global_heaps_sane(buf, size)) {
 			free(buf);
-			vb_err_set(e, VB_ERR_INPUT, "-: a corrupt global heap (HDF5 would not return)");
+			vb_err_set(e, VB_ERR_INPUT, "-: a corrupt global heap, which HDF5 would loop on or read past");
 			return -1;
 		}
 		if (size > 0)
@@ -145,7 +146,7 @@ hid_t vb_h5_open(const char *path, vb_err *e)
 		if (fd >= 0)
 			close(fd);
 		if (!sane) {
-			vb_err_set(e, VB_ERR_INPUT, "%s: a corrupt global heap (HDF5 would not return)",
+			vb_err_set(e, VB_ERR_INPUT, "%s: a corrupt global heap, which HDF5 would loop on or read past",
 				   path);
 			return -1;
 		}

@@ -413,6 +413,51 @@ static int validate(vb_params *p, vb_err *e)
 	return VB_OK;
 }
 
+/* VB_ERR_INPUT if a key appears twice in one section of the part of text a
+ * file gave (the second silently won); the overrides appended after a
+ * "; override" line replace values on purpose. Lines as libinih reads them:
+ * "[section]", "key = value" or "key: value" from the first column, a line
+ * that starts with blanks continues the value before, ';' and '#' comment. */
+static int check_duplicates(const char *text, const char *what, vb_err *e)
+{
+	const char *stop = strstr(text, "\n; override\n");
+	if (stop == NULL)
+		stop = text + strlen(text);
+	char (*keys)[128] = calloc(MAX_ENTRIES, sizeof *keys);
+	if (keys == NULL)
+		return vb_err_set(e, VB_ERR_RUN, "out of memory");
+	char section[64] = "";
+	int n = 0, rc = VB_OK, line = 0;
+	for (const char *c = text; c < stop && rc == VB_OK; line++) {
+		const char *end = memchr(c, '\n', (size_t)(stop - c));
+		if (end == NULL)
+			end = stop;
+		if (*c == '[') {
+			const char *close = memchr(c, ']', (size_t)(end - c));
+			if (close != NULL)
+				snprintf(section, sizeof section, "%.*s", (int)(close - c - 1), c + 1);
+		} else if (*c != ';' && *c != '#' && *c != ' ' && *c != '\t' && *c != '\r' &&
+			   c < end) {
+			size_t k = strcspn(c, "=:\n");
+			while (k > 0 && (c[k - 1] == ' ' || c[k - 1] == '\t'))
+				k--;
+			char key[128];
+			snprintf(key, sizeof key, "%s.%.*s", section, (int)k, c);
+			for (int m = 0; m < n && rc == VB_OK; m++)
+				if (strcmp(keys[m], key) == 0)
+					rc = vb_err_set(e, VB_ERR_INPUT,
+							"%s:%d: %s is given twice; which one is "
+							"meant? (one line per key)",
+							what, line + 1, key);
+			if (n < MAX_ENTRIES)
+				snprintf(keys[n++], sizeof keys[0], "%s", key);
+		}
+		c = end + 1;
+	}
+	free(keys);
+	return rc;
+}
+
 static vb_params *parse_text(const char *text, const char *what, vb_err *e)
 {
 	vb_params *p = calloc(1, sizeof *p);
@@ -444,6 +489,10 @@ static vb_params *parse_text(const char *text, const char *what, vb_err *e)
 				break;
 			start = c + 1, line++;
 		}
+	}
+	if (check_duplicates(text, what, e) != VB_OK) {
+		vb_params_free(&p);
+		return NULL;
 	}
 	int rc = ini_parse_string(text, collect, p);
 	if (rc != 0) {

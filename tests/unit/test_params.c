@@ -139,20 +139,43 @@ static void test_lib_functions(void)
 
 static char dir[] = "/tmp/vb_test_params.XXXXXX";
 
-/* Writes the ASSB set with line `from` replaced by `to` and loads it. */
-static vb_params *load_edited(const char *from, const char *to, vb_err *e)
+/* Writes the ASSB set with the lines that start with from[k] replaced by
+ * to[k] and loads it; from[k] = "[SECTION]START" replaces only within that
+ * section. */
+static vb_params *load_edited_n(const char *const *from, const char *const *to, int n, vb_err *e)
 {
 	FILE *in = fopen(VB_PARAMS_DIR "/assb-nmc811-lpscl.ini", "r");
-	char path[512], line[1024];
+	char path[512], line[1024], section[128] = "";
 	snprintf(path, sizeof path, "%s/edited.ini", dir);
 	FILE *out = fopen(path, "w");
-	while (in && out && fgets(line, sizeof line, in))
-		fputs(strncmp(line, from, strlen(from)) == 0 ? to : line, out);
+	while (in && out && fgets(line, sizeof line, in)) {
+		if (line[0] == '[')
+			sscanf(line, "[%127[^]]", section);
+		const char *rep = NULL;
+		for (int k = 0; k < n && rep == NULL; k++) {
+			const char *f = from[k];
+			if (f[0] == '[') {
+				const char *close = strchr(f, ']');
+				if (close == NULL || strncmp(f + 1, section, (size_t)(close - f - 1)) != 0 ||
+				    section[close - f - 1] != '\0')
+					continue;
+				f = close + 1;
+			}
+			if (strncmp(line, f, strlen(f)) == 0)
+				rep = to[k];
+		}
+		fputs(rep ? rep : line, out);
+	}
 	if (in)
 		fclose(in);
 	if (out)
 		fclose(out);
 	return vb_params_load(path, e);
+}
+
+static vb_params *load_edited(const char *from, const char *to, vb_err *e)
+{
+	return load_edited_n(&from, &to, 1, e);
 }
 
 static void test_rejects(void)
@@ -168,10 +191,10 @@ static void test_rejects(void)
 	/* a value and a function for one key: which one would be meant? */
 	p = load_edited("c_max", "c_max = 0.04903 mol/cm3\ndiffusivity = 1e-13 cm2/s\n", &e);
 	CHECK(p == NULL && strstr(e.msg, "cam.diffusivity") && strstr(e.msg, "both"));
-	/* a conductivity that vanishes in the fully lithiated oxide (a later
-	 * `form` line of a section overrides the earlier one) */
-	p = load_edited("terms = pow -0.333333333333333 0",
-			"terms = pow 0.176 0; pow -0.176 1\nform = sum\n", &e);
+	/* a conductivity that vanishes in the fully lithiated oxide */
+	const char *from[2] = {"[cam.conductivity]form = exp10", "terms = pow -0.333333333333333 0"},
+		   *to[2] = {"form = sum\n", "terms = pow 0.176 0; pow -0.176 1\n"};
+	p = load_edited_n(from, to, 2, &e);
 	CHECK(p == NULL && strstr(e.msg, "cam.conductivity") && strstr(e.msg, "expected > 0") &&
 	      strstr(e.msg, "stoichiometry 1.00"));
 	p = load_edited("argument", "argument = 0.1\n", &e);
@@ -191,6 +214,13 @@ static void test_rejects(void)
  * function's terms or points were taken, and metrics printed nan Wh/kg. */
 static void test_rejects_long_lines_and_nonfinite(void)
 {
+	/* issue 17, polish: a key given twice in a section silently took the
+	 * second value */
+	vb_err e0;
+	vb_params *d = load_edited("alpha = 0.5                          ; PHYSICS.md §2",
+				   "alpha = 0.5\nalpha = 0.7\n", &e0);
+	CHECK(d == NULL && strstr(e0.msg, "cam.alpha is given twice"));
+	vb_params_free(&d);
 	vb_err e;
 	char longline[400];
 	snprintf(longline, sizeof longline, "alpha = 0.5\n; %0197d density = 5.5 g/cm3\n", 0);
@@ -206,10 +236,14 @@ static void test_rejects_long_lines_and_nonfinite(void)
 	CHECK(p != NULL);
 	vb_params_free(&p);
 	const char *bad[] = {"terms = pow nan 0\n", "terms = pow 1 inf\n",
-			     "terms = tanh 1 nan 0.5\n", "points = 0:1, 1:nan\nform = table\n",
-			     "points = 0:1, inf:2\nform = table\n"};
+			     "terms = tanh 1 nan 0.5\n", "points = 0:1, 1:nan\n",
+			     "points = 0:1, inf:2\n"};
 	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
-		p = load_edited("terms = pow -0.333333333333333 0", bad[k], &e);
+		const int table = strncmp(bad[k], "points", 6) == 0;
+		const char *from[2] = {"terms = pow -0.333333333333333 0",
+				       "[cam.conductivity]form = exp10"},
+			   *to[2] = {bad[k], "form = table\n"};
+		p = load_edited_n(from, to, table ? 2 : 1, &e);
 		CHECK(p == NULL && e.status == VB_ERR_INPUT && strstr(e.msg, "cam.conductivity") &&
 		      strstr(e.msg, "finite"));
 		if (p != NULL)
@@ -268,7 +302,7 @@ int main(void)
 	    "params: D_s(x), sigma_s(x), U_0(x): published shapes, PHYSICS.md anchors at x0");
 	RUN(test_rejects, "params: wrong unit, missing key, range, typo, type, c_init >= c_max");
 	RUN(test_rejects_long_lines_and_nonfinite,
-	    "params: a line over 199 characters, NaN or inf in terms and points: refused");
+	    "params: a line over 199 characters, a key given twice, NaN or inf in terms and points: refused");
 	RUN(test_overrides, "params: overrides with and without unit; HDF5 round trip");
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
