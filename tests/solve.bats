@@ -255,6 +255,20 @@ last() {
 	assert_no_output_file r.h5
 }
 
+# stopped_checkpoint FILE: a 1 mA/cm2 run of $CELL stopped by SIGTERM once
+# its first checkpoint FILE exists (the run's output is never written)
+stopped_checkpoint() {
+	solve -q "$CELL" --current 1mA/cm2 --max-step 2s --checkpoint "$1" \
+		--checkpoint-every 0s -o stopped.h5 2> /dev/null &
+	local pid=$!
+	for _ in $(seq 1 3000); do
+		[ -e "$1" ] && break
+		sleep 0.01
+	done
+	kill -TERM "$pid"
+	wait "$pid" || true
+}
+
 @test "a run that ends well removes its own checkpoint, and a stale one of another run it replaced" {
 	run solve -q "$CELL" --current 2mA/cm2 --max-time 30s --checkpoint ck.h5 \
 		--checkpoint-every 0s -o r.h5
@@ -262,15 +276,7 @@ last() {
 	[ ! -e ck.h5 ] && [ -e r.h5 ]
 	# a checkpoint left by another run (other options) under the name: replaced
 	# by this run's, then removed
-	solve -q "$CELL" --current 1mA/cm2 --max-step 2s --checkpoint ck.h5 \
-		--checkpoint-every 0s -o r.h5 2> /dev/null &
-	pid=$!
-	for _ in $(seq 1 3000); do
-		[ -e ck.h5 ] && break
-		sleep 0.01
-	done
-	kill -TERM "$pid"
-	wait "$pid" || true
+	stopped_checkpoint ck.h5
 	[ "$(attr ck.h5 /content)" = checkpoint ]
 	run solve -q "$CELL" --current 1mA/cm2 --max-time 30s --checkpoint ck.h5 \
 		--checkpoint-every 0s -o r1.h5
@@ -473,15 +479,7 @@ f = h5py.File('bad.h5', 'r+'); del f['parameters']; f['parameters'] = np.arange(
 	genstruct homogeneous --size 20x10x10um --voxel 2um --cam 0.6 --cbd 0.2 \
 		--electrolyte 0.2 --diameter 6um --seed 4 -o other.h5
 	assemble -q other.h5 --cell assb -o othercell.h5
-	solve -q "$CELL" --current 1mA/cm2 --max-step 2s --checkpoint ck.h5 \
-		--checkpoint-every 0s -o r.h5 2> /dev/null &
-	pid=$!
-	for _ in $(seq 1 3000); do
-		[ -e ck.h5 ] && break
-		sleep 0.01
-	done
-	kill -TERM "$pid"
-	wait "$pid" || true
+	stopped_checkpoint ck.h5
 	[ -e ck.h5 ]
 	run solve -q othercell.h5 --current 1mA/cm2 --max-step 2s --checkpoint ck.h5 --resume -o r.h5
 	assert_failure 2
