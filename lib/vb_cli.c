@@ -1,6 +1,7 @@
 /* vb_cli: command-line helpers shared by the programs. */
 #include "vb_cli.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -74,4 +75,40 @@ int vb_cli_split_path_number(const char *arg, const char *what, char *path, size
 	memcpy(path, arg, n);
 	path[n] = '\0';
 	return vb_units_parse_number(colon + 1, what, value, e);
+}
+
+/* The long name of option token t ("--name" or "--name=value", "-o", "-q")
+ * into name; 0 if t is not one. */
+static int option_name(const char *t, char *name, size_t size)
+{
+	if (strcmp(t, "-o") == 0 || strcmp(t, "-q") == 0) {
+		snprintf(name, size, "%s", t[1] == 'o' ? "output" : "quiet");
+		return 1;
+	}
+	if (strncmp(t, "--", 2) != 0 || t[2] == '\0')
+		return 0;
+	snprintf(name, size, "%.*s", (int)strcspn(t + 2, "="), t + 2);
+	return 1;
+}
+
+int vb_cli_check_repeats(int argc, char *const argv[], int first, const char *const *repeatable,
+			 vb_err *e)
+{
+	for (int i = first; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		char a[128];
+		if (!option_name(argv[i], a, sizeof a))
+			continue;
+		int free_to_repeat = 0;
+		for (const char *const *r = repeatable; r != NULL && *r != NULL; r++)
+			free_to_repeat |= strcmp(*r, a) == 0;
+		if (free_to_repeat)
+			continue;
+		for (int j = i + 1; j < argc && strcmp(argv[j], "--") != 0; j++) {
+			char b[128];
+			if (option_name(argv[j], b, sizeof b) && strcmp(a, b) == 0)
+				return vb_err_set(e, VB_ERR_INPUT,
+						  "--%s is given twice; which one is meant?", a);
+		}
+	}
+	return VB_OK;
 }

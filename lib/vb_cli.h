@@ -23,4 +23,11 @@ void vb_cli_utc_now(char *buf, size_t size);
 int vb_cli_split_path_number(const char *arg, const char *what, char *path, size_t path_size,
 			     double *value, vb_err *e);
 
+/* VB_ERR_INPUT naming the option if an option is given twice among
+ * argv[first..argc) (until a "--"), where a second value would silently
+ * replace the first; the long names in repeatable (NULL-terminated, without
+ * "--") may repeat. "-o" counts as "--output" and "-q" as "--quiet". */
+int vb_cli_check_repeats(int argc, char *const argv[], int first, const char *const *repeatable,
+			 vb_err *e);
+
 #endif

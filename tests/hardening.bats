@@ -189,3 +189,23 @@ for k, v in a.items():
 	assert_failure 2
 	assert_output --partial "-: a corrupt global heap"
 }
+
+# issue 17, polish: an option given twice silently took its second value
+@test "an option given twice is refused by every program, except the repeatable ones" {
+	genstruct homogeneous --size 20x10x10um --voxel 2um --cam 0.6 --electrolyte 0.4 --seed 3 \
+		-o c.h5 2> /dev/null
+	assemble -q c.h5 --cell assb -o cell.h5
+	refused solve -q cell.h5 --current 1mA/cm2 --current 2mA/cm2 -o r.h5
+	assert_output "solve: --current is given twice; which one is meant?"
+	refused genstruct homogeneous --size 20x10x10um --cam 0.6 --seed 1 --seed 2 -o x.h5
+	assert_output "genstruct homogeneous: --seed is given twice; which one is meant?"
+	refused assemble -q c.h5 --cell assb --cell lib -o x.h5
+	refused metrics --json --json c.h5
+	refused genstruct reverse c.h5 -o x.h5 --output y.h5
+	assert_output --partial "--output is given twice"
+	assert_no_output_file x.h5
+	# --set and perforate's --axis add one more each time
+	solve -q cell.h5 --current 1mA/cm2 --max-time 5s --set cam.density=4g/cm3 \
+		--set cam.alpha=0.5 -o r.h5
+	genstruct perforate c.h5 --radius 2um --axis 0um,0um --axis 10um,10um -o p.h5
+}

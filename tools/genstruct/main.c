@@ -1010,6 +1010,15 @@ int main(int argc, char **argv)
 	for (size_t n = 0; n < N_COMMANDS; n++) {
 		if (strcmp(argv[1], commands[n].name) != 0)
 			continue;
+		/* an option given twice would silently take its second value;
+		 * perforate's --axis adds a channel each time */
+		static const char *const repeatable[] = {"axis", NULL};
+		vb_err re;
+		vb_err_clear(&re);
+		if (vb_cli_check_repeats(argc, argv, 2, repeatable, &re) != VB_OK) {
+			fprintf(stderr, PROGRAM " %s: %s\n", argv[1], re.msg);
+			return 2;
+		}
 		char *cmdline = vb_cli_join_argv(argc, argv);
 		if (cmdline == NULL) {
 			fprintf(stderr, PROGRAM ": out of memory\n");

@@ -464,6 +464,14 @@ int main(int argc, char **argv)
 	mr_series ts;
 	memset(&ts, 0, sizeof ts);
 	vb_linsolve_opts lo = vb_linsolve_defaults();
+	{
+		vb_err re;
+		vb_err_clear(&re);
+		if (vb_cli_check_repeats(argc, argv, 1, NULL, &re) != VB_OK) {
+			fprintf(stderr, PROGRAM ": %s\n", re.msg);
+			return 2;
+		}
+	}
 	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k':

@@ -519,6 +519,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROGRAM ": out of memory\n");
 		return 1;
 	}
+	/* an option given twice would silently take its second value */
+	static const char *const repeatable[] = {"set", NULL};
+	vb_err e;
+	vb_err_clear(&e);
+	if (vb_cli_check_repeats(argc, argv, 1, repeatable, &e) != VB_OK) {
+		fprintf(stderr, PROGRAM ": %s\n", e.msg);
+		free(cmdline);
+		return 2;
+	}
 	int rc = run_program(argc, argv, cmdline);
 	free(cmdline);
 	return rc;
