@@ -209,3 +209,19 @@ for k, v in a.items():
 		--set cam.alpha=0.5 -o r.h5
 	genstruct perforate c.h5 --radius 2um --axis 0um,0um --axis 10um,10um -o p.h5
 }
+
+# issue 17 item 15: the page index was cast to 16 bits (pages past 65535
+# re-read earlier ones) and the import time grew with the square of the pages
+@test "a TIFF stack of 66000 pages imports whole: every page its own" {
+	# page k of 2x2 pixels holds phase 1 + (k / 7 mod 2): the pages past
+	# 65535 differ from those 65536 before them
+	/usr/bin/python3 -c "
+import numpy as np
+k = np.arange(66000)
+np.repeat((1 + (k // 7) % 2).astype(np.uint8), 4).tofile('p.raw')"
+	genstruct import --raw p.raw --dims 66000x2x2 --voxel 1um -o p.h5
+	genstruct export p.h5 -o p.tif
+	genstruct import --tiff p.tif -o back.h5
+	genstruct export back.h5 --format raw -o back.raw
+	cmp p.raw back.raw
+}

@@ -351,7 +351,7 @@ vb_image *gs_import_tiff(const char *path, const int axis[3], double voxel_size,
 	 * the chain of directories holds: pages lost at the end */
 	uint16_t page_no = 0, page_total = 0;
 	if (rc == VB_OK && TIFFGetField(tif, TIFFTAG_PAGENUMBER, &page_no, &page_total) &&
-	    page_total > 0 && page_total != pages)
+	    page_total > 0 && pages < 65535 && page_total != pages) /* a 16-bit tag */
 		rc = vb_err_set(e, VB_ERR_INPUT,
 				"%s: %lld pages can be read, but the file says it has %u "
 				"(truncated?)",
