@@ -267,8 +267,10 @@ static int check_storage(hid_t d, const char *what, vb_err *e)
 		 * corrupted index read back as all fill value, exit 0). None
 		 * at all is HDF5's dataset never written: the fill value. */
 		double expected = 1;
-		for (int k = 0; k < rank; k++)
-			expected *= (double)((dims[k] + chunk[k] - 1) / chunk[k]);
+		for (int k = 0; k < rank; k++) {
+			const hsize_t along = (dims[k] + chunk[k] - 1) / chunk[k]; /* whole chunks */
+			expected *= (double)along;
+		}
 		hsize_t n = 0;
 		if (H5Dget_num_chunks(d, space, &n) < 0 || (n != 0 && (double)n != expected)) {
 			rc = vb_err_set(e, VB_ERR_INPUT,

@@ -854,10 +854,10 @@ static int run_info(int argc, char **argv, const char *cmdline)
 	if (cam_perc < 0 || ion_perc < 0) {
 		/* not a "no": the check itself could not run (it was reported as
 		 * one); it needs 10 bytes per voxel */
-		const long long mb = (long long)(vb_voxel_count(img) * 10 / 1000000 + 1);
+		const int64_t mb = vb_voxel_count(img) / 100000 + 1; /* 10 bytes a voxel */
 		vb_voxel_free(&img);
 		vb_err_set(&e, VB_ERR_RUN, "%s: out of memory for the percolation check (about %lld MB)",
-			   in, mb);
+			   in, (long long)mb);
 		return fail(&e);
 	}
 	if (json) {

@@ -618,7 +618,9 @@ int main(int argc, char **argv)
 	/* a structure is all cathode; a cell's layers are checked against its
 	 * labels and its type against its parameters (vb_cell) */
 	int64_t s0 = 0, s1 = 0;
-	r.x0 = 0, r.x1 = img != NULL ? img->nx : 0;
+	r.x0 = 0, r.x1 = 0;
+	if (rc == VB_OK)
+		r.x1 = img->nx;
 	if (rc == VB_OK && r.is_cell) {
 		vb_cell_regions reg = {{0}, {0}};
 		rc = vb_cell_check(file, r.file, img, p, &reg, &e);
