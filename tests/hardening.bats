@@ -9,6 +9,15 @@ load test_helper
 setup() {
 	PATH="$VB_BIN:$PATH"
 	cd "$BATS_TEST_TMPDIR" || return 1
+	# under make sanitize: HDF5 asks for absurd allocations on some corrupt
+	# files and fails cleanly when malloc refuses, as it does outside ASan;
+	# and HDF5 1.10 leaks on some files it refuses (docs/testing.md)
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1:max_allocation_size_mb=4096:detect_leaks=0"
+}
+
+# true when the programs are built with AddressSanitizer (make sanitize)
+asan_build() {
+	ldd "$VB_BIN/genstruct" | grep -q libasan
 }
 
 CORPUS="$BATS_TEST_DIRNAME/fuzz/corpus/h5"
@@ -112,6 +121,8 @@ for k in ('voxbat_format', 'content'):
 d = f.create_dataset('labels', shape=(1024, 1024, 1024), dtype='u1', chunks=(1, 1024, 1024), fillvalue=1)
 for k, v in a.items():
     d.attrs[k] = v"
+	# (ASan cannot map its shadow memory in 3 GB of address space)
+	asan_build && skip "the address-space limit and AddressSanitizer do not mix"
 	run bash -c 'ulimit -v 3000000; genstruct info big.h5'
 	assert_failure 1
 	assert_output --partial "big.h5: out of memory for the percolation check"
