@@ -404,17 +404,15 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	/* the cell's content too, not only its size: a checkpoint resumed on
 	 * another cell of the same size ran on (issue 17 item 11); CRC-32 of
 	 * the labels and of the parameter text (overrides included) */
-	unsigned long crc_labels = 0, crc_params = 0;
-	if (rc == VB_OK) {
-		const int64_t nv = vb_voxel_count(cell);
-		crc_labels = crc32(0L, Z_NULL, 0);
-		for (int64_t at = 0; at < nv; at += 1 << 30) {
-			const int64_t n = nv - at < (1 << 30) ? nv - at : (1 << 30);
-			crc_labels = crc32(crc_labels, cell->labels + at, (uInt)n);
-		}
-		const char *text = vb_params_text(params);
-		crc_params = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)text, (uInt)strlen(text));
+	const int64_t nv = vb_voxel_count(cell);
+	unsigned long crc_labels = crc32(0L, Z_NULL, 0);
+	for (int64_t at = 0; at < nv; at += 1 << 30) {
+		const int64_t n = nv - at < (1 << 30) ? nv - at : (1 << 30);
+		crc_labels = crc32(crc_labels, cell->labels + at, (uInt)n);
 	}
+	const char *text = vb_params_text(params);
+	const unsigned long crc_params =
+		crc32(crc32(0L, Z_NULL, 0), (const Bytef *)text, (uInt)strlen(text));
 	char fingerprint[sizeof overrides + 512]; /* room for every override */
 	snprintf(fingerprint, sizeof fingerprint,
 		 "cell %lldx%lldx%lld h=%.17g labels=%08lx params=%08lx I=%.17g cutoff=%.17g "
