@@ -77,6 +77,127 @@ static int global_heaps_sane(const unsigned char *b, size_t n)
 	return 1;
 }
 
+/* Variable-length data are stored as their length (4 bytes), the address of
+ * a global heap collection and the index of an object in it (4 bytes), all
+ * little-endian. HDF5 1.10's H5HG_read looks the index up unchecked (an
+ * assertion only) and dereferences what it finds: a reference to an object
+ * its collection does not hold crashes it. So each reference is read as it
+ * is stored, through the conversion below (to an opaque type of the same
+ * size: HDF5 hands a soft conversion the stored bytes), and checked against
+ * its collection before HDF5 follows it. */
+static herr_t vl_raw_conv(hid_t src, hid_t dst, H5T_cdata_t *cdata, size_t nelmts,
+			  size_t buf_stride, size_t bkg_stride, void *buf, void *bkg, hid_t dxpl)
+{
+	(void)nelmts, (void)buf_stride, (void)bkg_stride, (void)buf, (void)bkg, (void)dxpl;
+	if (cdata->command == H5T_CONV_INIT) {
+		cdata->need_bkg = H5T_BKG_NO;
+		/* only a variable-length string to an opaque type of its size */
+		return H5Tis_variable_str(src) > 0 && H5Tget_class(dst) == H5T_OPAQUE &&
+				       H5Tget_size(src) == H5Tget_size(dst)
+			       ? 0
+			       : -1;
+	}
+	return 0; /* the stored bytes are the result, in place */
+}
+
+/* Reads n bytes of file at HDF5 address addr (past the user block) into
+ * buf; 0 if they are not all there. */
+static int read_at(hid_t file, uint64_t addr, void *buf, size_t n)
+{
+	hsize_t eof = 0, base = 0;
+	hid_t fcpl = H5Fget_create_plist(file), fapl = H5Fget_access_plist(file);
+	if (fcpl >= 0)
+		H5Pget_userblock(fcpl, &base);
+	const hid_t driver = fapl >= 0 ? H5Pget_driver(fapl) : -1;
+	void *handle = NULL;
+	int ok = H5Fget_filesize(file, &eof) >= 0 && addr <= eof && n <= eof - addr &&
+		 base <= eof - addr - n && H5Fget_vfd_handle(file, fapl, &handle) >= 0 &&
+		 handle != NULL;
+	if (ok && driver == H5FD_SEC2)
+		ok = pread(*(int *)handle, buf, n, (off_t)(base + addr)) == (ssize_t)n;
+	else if (ok && driver == H5FD_CORE && *(unsigned char **)handle != NULL)
+		memcpy(buf, *(unsigned char **)handle + base + addr, n);
+	else
+		ok = 0;
+	if (fcpl >= 0)
+		H5Pclose(fcpl);
+	if (fapl >= 0)
+		H5Pclose(fapl);
+	return ok;
+}
+
+/* 1 if the global heap collection at addr holds object idx. */
+static int heap_holds(hid_t file, uint64_t addr, uint64_t idx, int lengths)
+{
+	unsigned char head[16];
+	if (idx == 0 || idx > 0xffff || !read_at(file, addr, head, 8 + (size_t)lengths) ||
+	    memcmp(head, "GCOL", 4) != 0 || head[4] != 1)
+		return 0;
+	const uint64_t size = le(head + 8, lengths);
+	if (size < 8 + (uint64_t)lengths || size > ((uint64_t)1 << 30))
+		return 0;
+	unsigned char *heap = malloc(size);
+	const size_t hdr = 8 + (size_t)lengths; /* an object's: index, refs, reserved, size */
+	int held = 0;
+	if (heap != NULL && read_at(file, addr, heap, size)) {
+		for (size_t at = hdr; at <= size && size - at >= hdr;) {
+			const uint64_t i = le(heap + at, 2), osize = le(heap + at + 8, lengths);
+			if (i == 0 || osize > size - at - hdr)
+				break; /* free space (the objects end), or one past the end */
+			if (i == idx) {
+				held = 1;
+				break;
+			}
+			at += hdr + (size_t)((osize + 7) & ~(uint64_t)7);
+		}
+	}
+	free(heap);
+	return held;
+}
+
+/* 1 if every reference of the variable-length string attribute attr names
+ * an object its collection holds (or the stored form cannot be read: then
+ * HDF5 cannot read the strings either, and fails cleanly). */
+static int vl_refs_sane(hid_t attr)
+{
+	static int registered;
+	if (!registered) {
+		hid_t vs = H5Tcopy(H5T_C_S1), raw = H5Tcreate(H5T_OPAQUE, 16);
+		H5Tset_size(vs, H5T_VARIABLE);
+		H5Tregister(H5T_PERS_SOFT, "voxbat: stored variable-length string", vs, raw,
+			    vl_raw_conv);
+		H5Tclose(vs), H5Tclose(raw);
+		registered = 1;
+	}
+	hid_t file = H5Iget_file_id(attr), fcpl = file >= 0 ? H5Fget_create_plist(file) : -1;
+	hid_t space = H5Aget_space(attr);
+	size_t sa = 0, sl = 0;
+	const hssize_t n = H5Sget_simple_extent_npoints(space);
+	int sane = 1;
+	if (fcpl >= 0 && H5Pget_sizes(fcpl, &sa, &sl) >= 0 && (sa == 4 || sa == 8) &&
+	    (sl == 2 || sl == 4 || sl == 8) && n > 0 && n <= (1 << 20)) {
+		const size_t rs = 8 + sa; /* length, address, index */
+		hid_t raw = H5Tcreate(H5T_OPAQUE, rs);
+		H5Tset_tag(raw, "voxbat: stored variable-length string");
+		unsigned char *b = malloc((size_t)n * rs);
+		if (b != NULL && H5Aread(attr, raw, b) >= 0)
+			for (hssize_t k = 0; k < n && sane; k++) {
+				const unsigned char *r = b + (size_t)k * rs;
+				sane = le(r, 4) == 0 ||
+				       heap_holds(file, le(r + 4, (int)sa), le(r + 4 + sa, 4), (int)sl);
+			}
+		free(b);
+		H5Tclose(raw);
+	}
+	if (space >= 0)
+		H5Sclose(space);
+	if (fcpl >= 0)
+		H5Pclose(fcpl);
+	if (file >= 0)
+		H5Fclose(file);
+	return sane;
+}
+
 /* Reads all of stdin into a malloc'd buffer. */
 static unsigned char *slurp_stdin(size_t *size)
 {
@@ -545,6 +666,11 @@ int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char *
 	if (H5Tget_class(type) != H5T_STRING || H5Sget_simple_extent_npoints(space) != 1) {
 		rc = vb_err_set(e, VB_ERR_INPUT, "%s: attribute %s is not a single string", what,
 				name);
+	} else if (H5Tis_variable_str(type) > 0 && !vl_refs_sane(attr)) {
+		rc = vb_err_set(e, VB_ERR_INPUT,
+				"%s: attribute %s refers to a string its global heap does not hold "
+				"(corrupt file)",
+				what, name);
 	} else if (H5Tis_variable_str(type) > 0) {
 		hid_t mem = H5Tcopy(H5T_C_S1);
 		H5Tset_size(mem, H5T_VARIABLE);
@@ -581,16 +707,74 @@ int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char *
 	return rc;
 }
 
+/* H5Ocopy converts every variable-length datum it copies, following its
+ * heap reference (vl_refs_sane): the attributes of each object under a tree
+ * are checked first. Variable-length data voxbat never writes (sequences,
+ * strings inside compounds or arrays, datasets of them) are refused. */
+static int vl_elsewhere(hid_t type)
+{
+	const H5T_class_t c = H5Tget_class(type);
+	return H5Tdetect_class(type, H5T_VLEN) > 0 ||
+	       (c != H5T_STRING && H5Tdetect_class(type, H5T_STRING) > 0);
+}
+
+static herr_t check_attr(hid_t loc, const char *name, const H5A_info_t *info, void *data)
+{
+	(void)info;
+	int *sane = data;
+	hid_t attr = H5Aopen(loc, name, H5P_DEFAULT), type = attr >= 0 ? H5Aget_type(attr) : -1;
+	if (type >= 0 && (vl_elsewhere(type) || (H5Tis_variable_str(type) > 0 && !vl_refs_sane(attr))))
+		*sane = 0;
+	if (type >= 0)
+		H5Tclose(type);
+	if (attr >= 0)
+		H5Aclose(attr);
+	return *sane ? 0 : 1;
+}
+
+static herr_t check_object(hid_t loc, const char *name, const H5O_info_t *info, void *data)
+{
+	int *sane = data;
+	hid_t obj = H5Oopen(loc, name, H5P_DEFAULT);
+	if (obj < 0)
+		return 0; /* H5Ocopy fails on it cleanly */
+	hsize_t at = 0;
+	H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &at, check_attr, sane);
+	if (*sane && info->type == H5O_TYPE_DATASET) {
+		hid_t type = H5Dget_type(obj);
+		if (type >= 0 && (vl_elsewhere(type) || H5Tis_variable_str(type) > 0))
+			*sane = 0;
+		if (type >= 0)
+			H5Tclose(type);
+	}
+	H5Oclose(obj);
+	return *sane ? 0 : 1;
+}
+
+/* 1 if H5Ocopy may copy the tree at loc/name. */
+static int tree_copyable(hid_t loc, const char *name)
+{
+	int sane = 1;
+	H5Ovisit_by_name2(loc, name, H5_INDEX_NAME, H5_ITER_INC, check_object, &sane,
+			  H5O_INFO_BASIC, H5P_DEFAULT);
+	return sane;
+}
+
 typedef struct copy_ctx {
 	hid_t dst;
 	int count;
 	int failed;
+	int corrupt; /* a variable-length datum H5Ocopy would crash on */
 } copy_ctx;
 
 static herr_t copy_record(hid_t group, const char *name, const H5L_info_t *info, void *data)
 {
 	(void)info;
 	copy_ctx *ctx = data;
+	if (!tree_copyable(group, name)) {
+		ctx->failed = ctx->corrupt = 1;
+		return -1;
+	}
 	if (H5Ocopy(group, name, ctx->dst, name, H5P_DEFAULT, H5P_DEFAULT) < 0) {
 		ctx->failed = 1;
 		return -1;
@@ -662,7 +846,7 @@ hid_t vb_h5_provenance_begin(hid_t out, const char *program, const char *operati
 		vb_err_set(e, VB_ERR_RUN, "cannot create /provenance");
 		return -1;
 	}
-	copy_ctx ctx = {prov, 0, 0};
+	copy_ctx ctx = {prov, 0, 0, 0};
 	if (n_inputs == 1 && H5Lexists(inputs[0], "provenance", H5P_DEFAULT) > 0) {
 		hid_t in_prov = H5Gopen2(inputs[0], "provenance", H5P_DEFAULT);
 		hsize_t idx = 0;
@@ -673,7 +857,13 @@ hid_t vb_h5_provenance_begin(hid_t out, const char *program, const char *operati
 	}
 	if (ctx.failed) {
 		H5Gclose(prov);
-		vb_err_set(e, VB_ERR_RUN, "%s: cannot copy its provenance", input_names[0]);
+		if (ctx.corrupt)
+			vb_err_set(e, VB_ERR_INPUT,
+				   "%s: its provenance holds variable-length data voxbat does "
+				   "not write or a string its global heap does not hold",
+				   input_names[0]);
+		else
+			vb_err_set(e, VB_ERR_RUN, "%s: cannot copy its provenance", input_names[0]);
 		return -1;
 	}
 	char name[32], now[32];
@@ -699,6 +889,13 @@ hid_t vb_h5_provenance_begin(hid_t out, const char *program, const char *operati
 		snprintf(key, sizeof key, "input_%d", n);
 		rc = vb_h5_attr_write_string(rec, key, input_names[n], e);
 		if (rc == VB_OK && n_inputs > 1 &&
+		    H5Lexists(inputs[n], "provenance", H5P_DEFAULT) > 0 &&
+		    !tree_copyable(inputs[n], "provenance"))
+			rc = vb_err_set(e, VB_ERR_INPUT,
+					"%s: its provenance holds variable-length data voxbat does "
+					"not write or a string its global heap does not hold",
+					input_names[n]);
+		else if (rc == VB_OK && n_inputs > 1 &&
 		    H5Lexists(inputs[n], "provenance", H5P_DEFAULT) > 0 &&
 		    H5Ocopy(inputs[n], "provenance", rec, key, H5P_DEFAULT, H5P_DEFAULT) < 0)
 			rc = vb_err_set(e, VB_ERR_RUN, "%s: cannot copy its provenance",

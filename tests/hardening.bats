@@ -236,3 +236,35 @@ np.repeat((1 + (k // 7) % 2).astype(np.uint8), 4).tofile('p.raw')"
 	genstruct export back.h5 --format raw -o back.raw
 	cmp p.raw back.raw
 }
+
+# issue 17, fuzzing: HDF5 1.10's H5HG_read follows a variable-length
+# string's heap reference unchecked; an object index its collection does not
+# hold crashed metrics (SIGSEGV) or, in a provenance record, was copied into
+# solve's run as whatever the memory held
+@test "a string whose heap reference names no object is refused by every reader, also in a provenance record" {
+	f="$BATS_TEST_DIRNAME/fuzz/corpus/h5/crash-hdf5-gheap-bad-ref.h5"
+	run timeout 30 metrics "$f"
+	assert_failure 2
+	assert_output --partial "attribute cell_type refers to a string its global heap does not hold"
+	"${VB_PYTHON:-/usr/bin/python3}" "$BATS_TEST_DIRNAME/bad_heap_ref.py" "$CORPUS/cell.h5" content.h5 cell
+	for prog in "genstruct info" metrics "solve -q --current 1mA/cm2 -o r.h5" \
+		"assemble -q --cell assb -o o.h5"; do
+		# shellcheck disable=SC2086
+		run timeout 30 $prog content.h5
+		assert_failure 2
+		assert_output --partial "content.h5: attribute content refers to a string its global heap does not hold (corrupt file)"
+	done
+	"${VB_PYTHON:-/usr/bin/python3}" "$BATS_TEST_DIRNAME/bad_heap_ref.py" "$CORPUS/cell.h5" prov.h5 assemble
+	run timeout 30 solve -q prov.h5 --current 1mA/cm2 -o r.h5
+	assert_failure 2
+	assert_output --partial "prov.h5: its provenance holds variable-length data voxbat does not write or a string its global heap does not hold"
+	[ ! -e r.h5 ]
+	"${VB_PYTHON:-/usr/bin/python3}" "$BATS_TEST_DIRNAME/bad_heap_ref.py" "$CORPUS/cathode.h5" cathode.h5 genstruct
+	run timeout 30 assemble -q cathode.h5 --cell assb -o o.h5
+	assert_failure 2
+	assert_output --partial "cathode.h5: its provenance holds variable-length data"
+	[ ! -e o.h5 ]
+	# the unmodified files still read
+	metrics "$CORPUS/cell.h5" > /dev/null
+	assemble -q "$CORPUS/cathode.h5" --cell assb -o ok.h5
+}
