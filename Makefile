@@ -43,12 +43,16 @@ deps:
 # with the program objects it needs. `make build` links each with a replay
 # driver (tests/fuzz/replay.c) that make test runs over tests/fuzz/corpus;
 # `make fuzz` links them with libFuzzer (clang) and runs each FUZZ_TIME s.
-FUZZ_TARGETS := h5 params raw tiff
+FUZZ_TARGETS := h5 params raw tiff checkpoint
 FUZZ_TOOL_h5 := metrics
+FUZZ_TOOL_checkpoint := solve
 FUZZ_TOOL_raw := genstruct
 FUZZ_TOOL_tiff := genstruct
 FUZZ_OBJ = $(if $(FUZZ_TOOL_$(1)),$(filter-out %/main.o,$(call TOOL_OBJ,$(FUZZ_TOOL_$(1)))))
 FUZZ_TIME ?= 60
+FUZZ_RUNS ?= -1
+# the checkpoint target's cell (its corpus: checkpoints of that cell)
+FUZZ_CFLAGS = -DFUZZ_CELL=\"$(abspath tests/fuzz/corpus/h5/cell.h5)\"
 
 build: $(PROGRAMS:%=$(BUILD)/bin/%) $(UNIT_BIN) $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 
@@ -89,19 +93,19 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/vb_test.h $(BUILD)/libvoxbat.a $$(ca
 $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_input.h \
 		$(BUILD)/libvoxbat.a $$(call FUZZ_OBJ,$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(VB_CFLAGS) -Itools/$(FUZZ_TOOL_$*) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay.c \
+	$(CC) $(VB_CFLAGS) $(FUZZ_CFLAGS) -Itools/$(FUZZ_TOOL_$*) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay.c \
 		$(call FUZZ_OBJ,$*) $(BUILD)/libvoxbat.a $(VB_LDLIBS) -o $@
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_input.h $(BUILD)/libvoxbat.a \
 		$$(call FUZZ_OBJ,$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(VB_CFLAGS) -Itools/$(FUZZ_TOOL_$*) $(CFLAGS) -fsanitize=fuzzer $< \
+	$(CC) $(VB_CFLAGS) $(FUZZ_CFLAGS) -Itools/$(FUZZ_TOOL_$*) $(CFLAGS) -fsanitize=fuzzer $< \
 		$(call FUZZ_OBJ,$*) $(BUILD)/libvoxbat.a $(VB_LDLIBS) -o $@
 fuzz-targets: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 fuzz:
 	@scripts/install-deps.sh clang libclang-rt-14-dev libomp-dev
 	@$(MAKE) --no-print-directory fuzz-targets BUILD=build/fuzz CC=clang \
 		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer"
-	@scripts/fuzz.sh build/fuzz/fuzz $(FUZZ_TIME) $(FUZZ_TARGETS)
+	@FUZZ_RUNS=$(FUZZ_RUNS) scripts/fuzz.sh build/fuzz/fuzz $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 test: deps
 	@$(MAKE) --no-print-directory check

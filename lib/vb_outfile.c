@@ -4,6 +4,7 @@
  * state in lib, written only by begin/commit/abort. */
 #include "vb_outfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -113,6 +114,58 @@ int vb_outfile_same(const char *a, const char *b)
 	return canonical(a, ca, sizeof ca) && canonical(b, cb, sizeof cb) && strcmp(ca, cb) == 0;
 }
 
+/* Who writes a temporary: "HOST-NS-PID", the host, the PID namespace (two
+ * containers on one host may share a directory) and the process. A
+ * temporary is NAME.tmp.HOST-NS-PID.XXXXXX, so that a later program can tell
+ * one a killed process left (SIGKILL runs no handler) from one still being
+ * written. */
+static void owner_prefix(char *out, size_t size)
+{
+	char host[65] = "";
+	gethostname(host, sizeof host - 1);
+	for (char *c = host; *c; c++)
+		if (*c == '/' || *c == '-' || *c == '.')
+			*c = '_';
+	char ns[64] = "";
+	ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+	unsigned long inode = 0;
+	if (n > 0)
+		ns[n] = '\0', sscanf(ns, "pid:[%lu]", &inode);
+	snprintf(out, size, "%s-%lu-", host[0] ? host : "host", inode);
+}
+
+/* Removes the temporaries of output path (dir/base) that a process of this
+ * host and namespace left and that no process of that PID still writes.
+ * Others are left: another host's, a live process's, and the untagged
+ * NAME.tmp.XXXXXX of older versions, which cannot be told apart. */
+static void remove_stale(const char *dir, const char *base)
+{
+	char owner[128], prefix[PATH_MAX];
+	owner_prefix(owner, sizeof owner);
+	const int len = snprintf(prefix, sizeof prefix, "%s.tmp.%s", base, owner);
+	if (len >= (int)sizeof prefix)
+		return;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	for (struct dirent *ent; (ent = readdir(d)) != NULL;) {
+		if (strncmp(ent->d_name, prefix, (size_t)len) != 0)
+			continue;
+		char *end = NULL;
+		errno = 0;
+		const long pid = strtol(ent->d_name + len, &end, 10);
+		if (errno != 0 || end == ent->d_name + len || pid <= 0 || pid == (long)getpid() ||
+		    end[0] != '.' || strlen(end + 1) != 6)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* alive, or not ours to ask */
+		char full[PATH_MAX];
+		if (snprintf(full, sizeof full, "%s/%s", dir, ent->d_name) < (int)sizeof full)
+			unlink(full);
+	}
+	closedir(d);
+}
+
 int vb_outfile_begin(vb_outfile *o, const char *path, vb_err *e)
 {
 	memset(o, 0, sizeof *o);
@@ -121,17 +174,26 @@ int vb_outfile_begin(vb_outfile *o, const char *path, vb_err *e)
 	if (snprintf(o->path, sizeof o->path, "%s", path) >= (int)sizeof o->path)
 		return vb_err_set(e, VB_ERR_INPUT, "output name too long: %s", path);
 	int n;
+	char owner[128], dir[PATH_MAX], base[PATH_MAX];
+	owner_prefix(owner, sizeof owner);
 	if (strcmp(path, "-") == 0) {
-		const char *dir = getenv("TMPDIR");
-		n = snprintf(o->tmp_path, sizeof o->tmp_path, "%s/voxbat-stdout.tmp.XXXXXX",
-			     dir && dir[0] ? dir : "/tmp");
+		const char *tmp = getenv("TMPDIR");
+		snprintf(dir, sizeof dir, "%s", tmp && tmp[0] ? tmp : "/tmp");
+		snprintf(base, sizeof base, "voxbat-stdout");
 	} else {
-		n = snprintf(o->tmp_path, sizeof o->tmp_path, "%s.tmp.XXXXXX", path);
+		char copy[PATH_MAX];
+		snprintf(copy, sizeof copy, "%s", path);
+		snprintf(dir, sizeof dir, "%s", dirname(copy));
+		snprintf(copy, sizeof copy, "%s", path);
+		snprintf(base, sizeof base, "%s", basename(copy));
 	}
+	n = snprintf(o->tmp_path, sizeof o->tmp_path, "%s/%s.tmp.%s%ld.XXXXXX", dir, base, owner,
+		     (long)getpid());
 	if (n >= (int)sizeof o->tmp_path)
 		return vb_err_set(e, VB_ERR_INPUT, "output name too long: %s", path);
 	if (strcmp(path, "-") != 0 && not_regular(path, e) != VB_OK)
 		return e->status;
+	remove_stale(dir, base);
 	install_handlers();
 	int fd = mkstemp(o->tmp_path);
 	if (fd < 0)
@@ -227,8 +289,8 @@ int vb_outfile_check(const char *output, const char *const inputs[], int n_input
 	if (strcmp(output, "-") == 0)
 		return VB_OK;
 	char dir[PATH_MAX];
-	/* room for the ".tmp.XXXXXX" that vb_outfile_begin appends */
-	if (strlen(output) + 12 >= sizeof dir)
+	/* room for the ".tmp.HOST-NS-PID.XXXXXX" that vb_outfile_begin appends */
+	if (strlen(output) + 128 + 32 >= sizeof dir)
 		return vb_err_set(e, VB_ERR_INPUT, "%s: output name too long", output);
 	struct stat st;
 	if (stat(output, &st) == 0 && S_ISDIR(st.st_mode))

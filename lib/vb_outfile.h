@@ -1,7 +1,10 @@
-/* vb_outfile: atomic outputs. A program writes to OUTPUT.tmp.XXXXXX in the
- * output's directory and renames it into place only when complete, so an
- * interrupted or failed run never leaves a file Make would take as finished.
- * "-" as output spools to a temporary file and copies it to stdout. */
+/* vb_outfile: atomic outputs. A program writes to OUTPUT.tmp.OWNER.XXXXXX in
+ * the output's directory (OWNER: host, PID namespace and process ID) and
+ * renames it into place only when complete, so an interrupted or failed run
+ * never leaves a file Make would take as finished. A temporary a killed
+ * process left (SIGKILL runs no handler) is removed by the next program that
+ * writes the same output. "-" as output spools to a temporary file and
+ * copies it to stdout. */
 #ifndef VB_OUTFILE_H
 #define VB_OUTFILE_H
 
@@ -16,7 +19,9 @@ typedef struct vb_outfile {
 } vb_outfile;
 
 /* Creates the temporary file for output path and registers it for removal on
- * SIGINT/SIGTERM/SIGHUP. The caller writes to o->tmp_path (it exists, empty). */
+ * SIGINT/SIGTERM/SIGHUP; first removes the temporaries of path that dead
+ * processes of this host left. The caller writes to o->tmp_path (it exists,
+ * empty). */
 int vb_outfile_begin(vb_outfile *o, const char *path, vb_err *e);
 
 /* fsyncs the temporary file, renames it to the final name and fsyncs the

@@ -10,14 +10,14 @@ FUZZ_BIN="$VB_BIN/../fuzz"
 CORPUS="$BATS_TEST_DIRNAME/fuzz/corpus"
 
 @test "every fuzz target has a replay driver and a seed corpus" {
-	for t in h5 params raw tiff; do
+	for t in h5 params raw tiff checkpoint; do
 		[ -x "$FUZZ_BIN/replay_$t" ] || fail "no $FUZZ_BIN/replay_$t"
 		[ "$(ls "$CORPUS/$t" | wc -l)" -ge 2 ] || fail "corpus $t has fewer than 2 inputs"
 	done
 }
 
 @test "the corpus of each target replays without a crash" {
-	for t in h5 params raw tiff; do
+	for t in h5 params raw tiff checkpoint; do
 		# a hang (HDF5 looped on a corrupt global heap) fails too. Under
 		# make sanitize, ASan refuses HDF5's absurd allocations the way
 		# malloc does outside it, and leaks are not counted: HDF5 1.10

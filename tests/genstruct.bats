@@ -290,6 +290,39 @@ signal_and_reap() {
 	done
 }
 
+# issue 17, polish: a killed program (SIGKILL runs no handler) left its
+# temporary for good
+@test "a temporary a killed program left is removed by the next write of that output; a live or foreign one is kept" {
+	build_fsync_hold
+	LD_PRELOAD="$PWD/hold.so" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		genstruct homogeneous --size 20x20x20um --cam 0.65 -o c.h5 &
+	pid=$!
+	wait_for_file held
+	stale=$(compgen -G 'c.h5.tmp.*')
+	[ -n "$stale" ] || fail "no temporary while committing"
+	signal_and_reap "$pid" KILL
+	[ -e "$stale" ] || fail "SIGKILL removed $stale"
+	[ ! -e c.h5 ]
+	# the owner tag: host, PID namespace, PID of the writer
+	host=$(hostname | tr '/.-' '___')
+	ns=$(readlink /proc/self/ns/pid | tr -dc 0-9)
+	[ "$stale" = "$(printf 'c.h5.tmp.%s-%s-%s.' "$host" "$ns" "$pid")${stale##*.}" ] ||
+		fail "temporary $stale is not tagged with $host-$ns-$pid"
+	sleep 60 &
+	live=$!
+	touch "c.h5.tmp.$host-$ns-$live.AAAAAA" "c.h5.tmp.otherhost-$ns-$pid.BBBBBB" \
+		c.h5.tmp.CCCCCC "d.h5.tmp.$host-$ns-$pid.DDDDDD"
+	genstruct homogeneous --size 20x20x20um --cam 0.65 -o c.h5
+	kill "$live"
+	[ -e c.h5 ]
+	[ ! -e "$stale" ] || fail "the dead writer's temporary is still there"
+	for kept in "c.h5.tmp.$host-$ns-$live.AAAAAA" "c.h5.tmp.otherhost-$ns-$pid.BBBBBB" \
+		c.h5.tmp.CCCCCC "d.h5.tmp.$host-$ns-$pid.DDDDDD"; do
+		[ -e "$kept" ] || fail "$kept was removed"
+	done
+	[ "$(compgen -G 'c.h5.tmp.*' | wc -l)" -eq 3 ]
+}
+
 @test "an interrupted run writing to standard output leaves no spool file in TMPDIR" {
 	# The spooled HDF5 file (about 200 kB) is larger than the pipe's 64 kB, so
 	# the copy to stdout blocks on a pipe that nobody reads: the program is
