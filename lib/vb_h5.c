@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vb_cli.h"
@@ -224,6 +225,146 @@ static unsigned char *slurp_stdin(size_t *size)
 	return buf;
 }
 
+/* A trial read of a whole file in a child process. HDF5 1.10 is not hardened
+ * against corrupt files: fuzzing found inputs on which it crashes while
+ * building an object's attribute table or flushing what it decoded (besides
+ * the global-heap cases above, which get their own message). The child
+ * visits every object, reads every attribute and every dataset of up to
+ * 1 MiB of storage, and exits; a file it does not survive within two
+ * minutes is refused before the program itself touches it. */
+static herr_t walk_attr(hid_t loc, const char *name, const H5A_info_t *info, void *data)
+{
+	(void)info, (void)data;
+	hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+	hid_t type = a >= 0 ? H5Aget_type(a) : -1, space = a >= 0 ? H5Aget_space(a) : -1;
+	const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
+	const H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+	if (n > 0 && n <= (1 << 20)) {
+		if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
+			double *v = malloc((size_t)n * sizeof *v);
+			if (v != NULL)
+				H5Aread(a, H5T_NATIVE_DOUBLE, v);
+			free(v);
+		} else if (cls == H5T_STRING && H5Tis_variable_str(type) > 0) {
+			char **v = vl_refs_sane(a) ? calloc((size_t)n, sizeof *v) : NULL;
+			hid_t mem = H5Tcopy(H5T_C_S1);
+			H5Tset_size(mem, H5T_VARIABLE);
+			H5Tset_cset(mem, H5Tget_cset(type));
+			if (v != NULL && H5Aread(a, mem, v) >= 0)
+				for (hssize_t k = 0; k < n; k++)
+					if (v[k] != NULL)
+						H5free_memory(v[k]);
+			H5Tclose(mem);
+			free(v);
+		} else if (cls == H5T_STRING && H5Tget_size(type) <= (1 << 20)) {
+			char *v = malloc((size_t)n * H5Tget_size(type));
+			if (v != NULL)
+				H5Aread(a, type, v);
+			free(v);
+		}
+	}
+	if (space >= 0)
+		H5Sclose(space);
+	if (type >= 0)
+		H5Tclose(type);
+	if (a >= 0)
+		H5Aclose(a);
+	return 0;
+}
+
+static herr_t walk_link(hid_t loc, const char *name, const H5L_info_t *info, void *data);
+
+/* Every attribute of obj (by name and by index, as the readers take them),
+ * its data when it is a small dataset of numbers, its members when it is a
+ * group (depth: how deep it is). */
+static void walk_object(hid_t obj, int depth)
+{
+	hsize_t at = 0;
+	H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &at, walk_attr, NULL);
+	H5O_info_t oi;
+	if (H5Oget_info2(obj, &oi, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS) < 0)
+		return;
+	for (hsize_t k = 0; k < oi.num_attrs && k < 4096; k++) {
+		char name[256];
+		if (H5Aget_name_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof name,
+				       H5P_DEFAULT) > 0)
+			walk_attr(obj, name, NULL, NULL);
+	}
+	if (oi.type == H5O_TYPE_GROUP && depth < 32) {
+		H5G_info_t g;
+		hsize_t idx = 0;
+		H5Literate(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, walk_link, &depth);
+		if (H5Gget_info(obj, &g) >= 0)
+			for (hsize_t k = 0; k < g.nlinks && k < 65536; k++) {
+				char name[256];
+				H5L_info_t li;
+				if (H5Lget_name_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, k, name,
+						       sizeof name, H5P_DEFAULT) > 0)
+					H5Lget_info(obj, name, &li, H5P_DEFAULT);
+			}
+	} else if (oi.type == H5O_TYPE_DATASET) {
+		hid_t type = H5Dget_type(obj), space = H5Dget_space(obj), dcpl = H5Dget_create_plist(obj);
+		const H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+		const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
+		if (dcpl >= 0 && H5Pget_external_count(dcpl) == 0 &&
+		    H5Pget_layout(dcpl) != H5D_VIRTUAL && (cls == H5T_INTEGER || cls == H5T_FLOAT) &&
+		    n > 0 && H5Dget_storage_size(obj) <= (1 << 20) && n <= (1 << 17)) {
+			double *v = malloc((size_t)n * sizeof *v);
+			if (v != NULL)
+				H5Dread(obj, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+			free(v);
+		}
+		if (dcpl >= 0)
+			H5Pclose(dcpl);
+		if (space >= 0)
+			H5Sclose(space);
+		if (type >= 0)
+			H5Tclose(type);
+	}
+}
+
+static herr_t walk_link(hid_t loc, const char *name, const H5L_info_t *info, void *data)
+{
+	const int depth = *(const int *)data;
+	if (info->type != H5L_TYPE_HARD)
+		return 0; /* the readers follow none */
+	hid_t obj = H5Oopen(loc, name, H5P_DEFAULT);
+	if (obj >= 0) {
+		walk_object(obj, depth + 1);
+		H5Oclose(obj);
+	}
+	return 0;
+}
+
+static int survives_reading(const char *path, const unsigned char *image, size_t size)
+{
+	const pid_t pid = fork();
+	if (pid < 0)
+		return 1; /* cannot tell: read it as before */
+	if (pid == 0) {
+		/* a crash report under a sanitizer is not the user's */
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, STDERR_FILENO), dup2(null, STDOUT_FILENO);
+		alarm(120);
+		hid_t f = image != NULL ? H5LTopen_file_image((void *)image, size, 0)
+					: H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+		hid_t root = f >= 0 ? H5Gopen2(f, "/", H5P_DEFAULT) : -1;
+		if (root >= 0) {
+			walk_object(root, 0);
+			H5Gclose(root);
+		}
+		if (f >= 0)
+			H5Fclose(f);
+		_exit(0);
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 hid_t vb_h5_open(const char *path, vb_err *e)
 {
 	quiet_hdf5();
@@ -238,6 +379,11 @@ hid_t vb_h5_open(const char *path, vb_err *e)
 		if (size > 0 && !global_heaps_sane(buf, size)) {
 			free(buf);
 			vb_err_set(e, VB_ERR_INPUT, "-: a corrupt global heap, which HDF5 would loop on or read past");
+			return -1;
+		}
+		if (size > 0 && !survives_reading(path, buf, size)) {
+			free(buf);
+			vb_err_set(e, VB_ERR_INPUT, "-: HDF5 cannot read it (corrupt file: a trial read crashed or hung)");
 			return -1;
 		}
 		if (size > 0)
@@ -268,6 +414,12 @@ hid_t vb_h5_open(const char *path, vb_err *e)
 			close(fd);
 		if (!sane) {
 			vb_err_set(e, VB_ERR_INPUT, "%s: a corrupt global heap, which HDF5 would loop on or read past",
+				   path);
+			return -1;
+		}
+		if (!survives_reading(path, NULL, 0)) {
+			vb_err_set(e, VB_ERR_INPUT,
+				   "%s: HDF5 cannot read it (corrupt file: a trial read crashed or hung)",
 				   path);
 			return -1;
 		}
@@ -707,78 +859,167 @@ int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char *
 	return rc;
 }
 
-/* H5Ocopy converts every variable-length datum it copies, following its
- * heap reference (vl_refs_sane): the attributes of each object under a tree
- * are checked first. Variable-length data voxbat never writes (sequences,
- * strings inside compounds or arrays, datasets of them) are refused. */
-static int vl_elsewhere(hid_t type)
+/* Copies one attribute of a provenance record: numbers as int64 or double,
+ * strings (variable-length references checked, vl_refs_sane) as
+ * variable-length strings, the dataspace as it is; anything else is
+ * refused. */
+static int copy_attr(hid_t src, hid_t dst, const char *name, vb_err *e)
 {
-	const H5T_class_t c = H5Tget_class(type);
-	return H5Tdetect_class(type, H5T_VLEN) > 0 ||
-	       (c != H5T_STRING && H5Tdetect_class(type, H5T_STRING) > 0);
-}
-
-static herr_t check_attr(hid_t loc, const char *name, const H5A_info_t *info, void *data)
-{
-	(void)info;
-	int *sane = data;
-	hid_t attr = H5Aopen(loc, name, H5P_DEFAULT), type = attr >= 0 ? H5Aget_type(attr) : -1;
-	if (type >= 0 && (vl_elsewhere(type) || (H5Tis_variable_str(type) > 0 && !vl_refs_sane(attr))))
-		*sane = 0;
+	hid_t a = H5Aopen(src, name, H5P_DEFAULT);
+	hid_t type = a >= 0 ? H5Aget_type(a) : -1, space = a >= 0 ? H5Aget_space(a) : -1;
+	const H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+	const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+	const int vl = cls == H5T_STRING && H5Tis_variable_str(type) > 0;
+	const size_t fixed = cls == H5T_STRING && !vl ? H5Tget_size(type) : 0;
+	int rc = VB_OK;
+	if (a < 0 || space < 0 || n < 1 || n > (1 << 20) ||
+	    H5Sget_simple_extent_type(space) == H5S_NULL ||
+	    (cls != H5T_INTEGER && cls != H5T_FLOAT && cls != H5T_STRING) ||
+	    (cls == H5T_STRING && !vl && (fixed == 0 || fixed > (1 << 20))))
+		rc = vb_err_set(e, VB_ERR_INPUT, "attribute %s is not numbers or strings", name);
+	else if (vl && !vl_refs_sane(a))
+		rc = vb_err_set(e, VB_ERR_INPUT,
+				"attribute %s refers to a string its global heap does not hold", name);
+	void *buf = NULL;
+	char **strs = NULL, *chars = NULL;
+	hid_t mem = -1, out = -1;
+	if (rc == VB_OK && cls != H5T_STRING) {
+		mem = H5Tcopy(cls == H5T_INTEGER ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE);
+		out = H5Tcopy(mem);
+		buf = malloc((size_t)n * 8);
+		if (buf == NULL || H5Aread(a, mem, buf) < 0)
+			rc = vb_err_set(e, VB_ERR_INPUT, "attribute %s cannot be read", name);
+	} else if (rc == VB_OK) {
+		out = H5Tcopy(H5T_C_S1);
+		H5Tset_size(out, H5T_VARIABLE);
+		H5Tset_cset(out, H5Tget_cset(type) == H5T_CSET_ASCII ? H5T_CSET_ASCII
+								     : H5T_CSET_UTF8);
+		strs = calloc((size_t)n, sizeof *strs);
+		if (vl) {
+			mem = H5Tcopy(out);
+			H5Tset_cset(mem, H5Tget_cset(type));
+			if (strs == NULL || H5Aread(a, mem, strs) < 0)
+				rc = vb_err_set(e, VB_ERR_INPUT, "attribute %s cannot be read", name);
+		} else {
+			mem = H5Tcopy(H5T_C_S1);
+			H5Tset_size(mem, fixed + 1);
+			H5Tset_strpad(mem, H5T_STR_NULLTERM);
+			H5Tset_cset(mem, H5Tget_cset(type));
+			chars = calloc((size_t)n, fixed + 1);
+			if (strs == NULL || chars == NULL || H5Aread(a, mem, chars) < 0)
+				rc = vb_err_set(e, VB_ERR_INPUT, "attribute %s cannot be read", name);
+			for (hssize_t k = 0; rc == VB_OK && k < n; k++)
+				strs[k] = chars + (size_t)k * (fixed + 1);
+		}
+		for (hssize_t k = 0; rc == VB_OK && k < n; k++)
+			if (strs[k] == NULL)
+				rc = vb_err_set(e, VB_ERR_INPUT, "attribute %s cannot be read", name);
+		buf = strs;
+	}
+	if (rc == VB_OK)
+		rc = write_attr(dst, name, out, space, buf, e);
+	if (vl && strs != NULL)
+		for (hssize_t k = 0; k < n; k++)
+			if (strs[k] != NULL)
+				H5free_memory(strs[k]);
+	if (cls != H5T_STRING)
+		free(buf);
+	free(strs), free(chars);
+	if (mem >= 0)
+		H5Tclose(mem);
+	if (out >= 0)
+		H5Tclose(out);
 	if (type >= 0)
 		H5Tclose(type);
-	if (attr >= 0)
-		H5Aclose(attr);
-	return *sane ? 0 : 1;
+	if (space >= 0)
+		H5Sclose(space);
+	if (a >= 0)
+		H5Aclose(a);
+	return rc;
 }
 
-static herr_t check_object(hid_t loc, const char *name, const H5O_info_t *info, void *data)
+/* Copies the provenance tree under group src into group dst: its
+ * attributes (copy_attr) and, recursively, its groups (hard links only, at
+ * most 16 deep; nothing else). Not H5Ocopy: that copies a corrupt file's
+ * object header messages as they are (HDF5 1.10 then crashed flushing them,
+ * a fuzz finding) and follows variable-length references unchecked. */
+static int copy_tree(hid_t src, hid_t dst, int depth, vb_err *e)
 {
-	int *sane = data;
-	hid_t obj = H5Oopen(loc, name, H5P_DEFAULT);
-	if (obj < 0)
-		return 0; /* H5Ocopy fails on it cleanly */
-	hsize_t at = 0;
-	H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &at, check_attr, sane);
-	if (*sane && info->type == H5O_TYPE_DATASET) {
-		hid_t type = H5Dget_type(obj);
-		if (type >= 0 && (vl_elsewhere(type) || H5Tis_variable_str(type) > 0))
-			*sane = 0;
-		if (type >= 0)
-			H5Tclose(type);
+	H5O_info_t info;
+	if (depth > 16)
+		return vb_err_set(e, VB_ERR_INPUT, "groups nested more than 16 deep");
+	if (H5Oget_info2(src, &info, H5O_INFO_NUM_ATTRS) < 0)
+		return vb_err_set(e, VB_ERR_INPUT, "a group cannot be read");
+	int rc = VB_OK;
+	for (hsize_t k = 0; k < info.num_attrs && rc == VB_OK; k++) {
+		char name[256];
+		ssize_t len = H5Aget_name_by_idx(src, ".", H5_INDEX_NAME, H5_ITER_INC, k, name,
+						 sizeof name, H5P_DEFAULT);
+		if (len < 1 || len >= (ssize_t)sizeof name)
+			rc = vb_err_set(e, VB_ERR_INPUT, "an attribute name cannot be read");
+		else
+			rc = copy_attr(src, dst, name, e);
 	}
-	H5Oclose(obj);
-	return *sane ? 0 : 1;
+	H5G_info_t g;
+	if (rc == VB_OK && H5Gget_info(src, &g) < 0)
+		rc = vb_err_set(e, VB_ERR_INPUT, "a group cannot be read");
+	for (hsize_t k = 0; rc == VB_OK && k < g.nlinks; k++) {
+		char name[256];
+		ssize_t len = H5Lget_name_by_idx(src, ".", H5_INDEX_NAME, H5_ITER_INC, k, name,
+						 sizeof name, H5P_DEFAULT);
+		H5L_info_t li;
+		H5O_info_t oi;
+		if (len < 1 || len >= (ssize_t)sizeof name ||
+		    H5Lget_info(src, name, &li, H5P_DEFAULT) < 0 || li.type != H5L_TYPE_HARD ||
+		    H5Oget_info_by_name2(src, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
+		    oi.type != H5O_TYPE_GROUP) {
+			rc = vb_err_set(e, VB_ERR_INPUT, "holds something other than groups");
+			break;
+		}
+		hid_t in = H5Gopen2(src, name, H5P_DEFAULT);
+		hid_t out = in >= 0 ? H5Gcreate2(dst, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+		if (in < 0 || out < 0)
+			rc = vb_err_set(e, VB_ERR_INPUT, "group %s cannot be copied", name);
+		else
+			rc = copy_tree(in, out, depth + 1, e);
+		if (out >= 0)
+			H5Gclose(out);
+		if (in >= 0)
+			H5Gclose(in);
+	}
+	return rc;
 }
 
-/* 1 if H5Ocopy may copy the tree at loc/name. */
-static int tree_copyable(hid_t loc, const char *name)
+/* Copies the group at src/name to a new group dst/name. */
+static int copy_group(hid_t src, const char *name, hid_t dst, const char *new_name, vb_err *e)
 {
-	int sane = 1;
-	H5Ovisit_by_name2(loc, name, H5_INDEX_NAME, H5_ITER_INC, check_object, &sane,
-			  H5O_INFO_BASIC, H5P_DEFAULT);
-	return sane;
+	H5O_info_t oi;
+	if (H5Oget_info_by_name2(src, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
+	    oi.type != H5O_TYPE_GROUP)
+		return vb_err_set(e, VB_ERR_INPUT, "%s is not a group", name);
+	hid_t in = H5Gopen2(src, name, H5P_DEFAULT);
+	hid_t out = in >= 0 ? H5Gcreate2(dst, new_name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+	int rc = in < 0 || out < 0 ? vb_err_set(e, VB_ERR_INPUT, "%s cannot be copied", name)
+				   : copy_tree(in, out, 0, e);
+	if (out >= 0)
+		H5Gclose(out);
+	if (in >= 0)
+		H5Gclose(in);
+	return rc;
 }
 
 typedef struct copy_ctx {
 	hid_t dst;
 	int count;
-	int failed;
-	int corrupt; /* a variable-length datum H5Ocopy would crash on */
+	vb_err *e;
 } copy_ctx;
 
 static herr_t copy_record(hid_t group, const char *name, const H5L_info_t *info, void *data)
 {
 	(void)info;
 	copy_ctx *ctx = data;
-	if (!tree_copyable(group, name)) {
-		ctx->failed = ctx->corrupt = 1;
+	if (copy_group(group, name, ctx->dst, name, ctx->e) != VB_OK)
 		return -1;
-	}
-	if (H5Ocopy(group, name, ctx->dst, name, H5P_DEFAULT, H5P_DEFAULT) < 0) {
-		ctx->failed = 1;
-		return -1;
-	}
 	ctx->count++;
 	return 0;
 }
@@ -846,24 +1087,23 @@ hid_t vb_h5_provenance_begin(hid_t out, const char *program, const char *operati
 		vb_err_set(e, VB_ERR_RUN, "cannot create /provenance");
 		return -1;
 	}
-	copy_ctx ctx = {prov, 0, 0, 0};
+	vb_err ce;
+	vb_err_clear(&ce);
+	copy_ctx ctx = {prov, 0, &ce};
+	herr_t copied = 0;
 	if (n_inputs == 1 && H5Lexists(inputs[0], "provenance", H5P_DEFAULT) > 0) {
 		hid_t in_prov = H5Gopen2(inputs[0], "provenance", H5P_DEFAULT);
 		hsize_t idx = 0;
-		if (in_prov >= 0)
-			H5Literate(in_prov, H5_INDEX_NAME, H5_ITER_INC, &idx, copy_record, &ctx);
+		copied = in_prov >= 0 ? H5Literate(in_prov, H5_INDEX_NAME, H5_ITER_INC, &idx,
+						   copy_record, &ctx)
+				      : -1;
 		if (in_prov >= 0)
 			H5Gclose(in_prov);
 	}
-	if (ctx.failed) {
+	if (copied < 0) {
 		H5Gclose(prov);
-		if (ctx.corrupt)
-			vb_err_set(e, VB_ERR_INPUT,
-				   "%s: its provenance holds variable-length data voxbat does "
-				   "not write or a string its global heap does not hold",
-				   input_names[0]);
-		else
-			vb_err_set(e, VB_ERR_RUN, "%s: cannot copy its provenance", input_names[0]);
+		vb_err_set(e, VB_ERR_INPUT, "%s: its provenance cannot be copied: %s", input_names[0],
+			   ce.msg[0] ? ce.msg : "not a group");
 		return -1;
 	}
 	char name[32], now[32];
@@ -890,16 +1130,9 @@ hid_t vb_h5_provenance_begin(hid_t out, const char *program, const char *operati
 		rc = vb_h5_attr_write_string(rec, key, input_names[n], e);
 		if (rc == VB_OK && n_inputs > 1 &&
 		    H5Lexists(inputs[n], "provenance", H5P_DEFAULT) > 0 &&
-		    !tree_copyable(inputs[n], "provenance"))
-			rc = vb_err_set(e, VB_ERR_INPUT,
-					"%s: its provenance holds variable-length data voxbat does "
-					"not write or a string its global heap does not hold",
-					input_names[n]);
-		else if (rc == VB_OK && n_inputs > 1 &&
-		    H5Lexists(inputs[n], "provenance", H5P_DEFAULT) > 0 &&
-		    H5Ocopy(inputs[n], "provenance", rec, key, H5P_DEFAULT, H5P_DEFAULT) < 0)
-			rc = vb_err_set(e, VB_ERR_RUN, "%s: cannot copy its provenance",
-					input_names[n]);
+		    copy_group(inputs[n], "provenance", rec, key, &ce) != VB_OK)
+			rc = vb_err_set(e, VB_ERR_INPUT, "%s: its provenance cannot be copied: %s",
+					input_names[n], ce.msg);
 	}
 	/* The human-readable chain, as NCO's history attribute: inputs first. */
 	char *hist = NULL;
