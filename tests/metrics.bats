@@ -494,10 +494,10 @@ $2"
 	assemble -q c.h5 --cell assb --separator 4um -o cell.h5
 	/usr/bin/python3 -c "import h5py
 f = h5py.File('cell.h5', 'r+')
-# a record that is a link to a file that is not there: H5Ocopy fails on it
+# a record that is a link to a file that is not there
 f['provenance']['step_009'] = h5py.ExternalLink('missing.h5', '/step')"
 	run solve -q cell.h5 --current 2mA/cm2 -o r.h5
 	assert_failure 2
-	assert_output "solve: cell.h5: its provenance cannot be read (cell.h5: cannot copy its provenance)"
+	assert_output "solve: cell.h5: its provenance cannot be read (cell.h5: its provenance cannot be copied: step_009 is not a group)"
 	assert_no_output_file r.h5
 }
