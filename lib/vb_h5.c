@@ -994,6 +994,9 @@ static int copy_tree(hid_t src, hid_t dst, int depth, vb_err *e)
 static int copy_group(hid_t src, const char *name, hid_t dst, const char *new_name, vb_err *e)
 {
 	H5O_info_t oi;
+	H5L_info_t li;
+	if (H5Lget_info(src, name, &li, H5P_DEFAULT) < 0 || li.type != H5L_TYPE_HARD)
+		return vb_err_set(e, VB_ERR_INPUT, "%s is a link to elsewhere, not a group", name);
 	if (H5Oget_info_by_name2(src, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
 	    oi.type != H5O_TYPE_GROUP)
 		return vb_err_set(e, VB_ERR_INPUT, "%s is not a group", name);

@@ -498,6 +498,6 @@ f = h5py.File('cell.h5', 'r+')
 f['provenance']['step_009'] = h5py.ExternalLink('missing.h5', '/step')"
 	run solve -q cell.h5 --current 2mA/cm2 -o r.h5
 	assert_failure 2
-	assert_output "solve: cell.h5: its provenance cannot be read (cell.h5: its provenance cannot be copied: step_009 is not a group)"
+	assert_output "solve: cell.h5: its provenance cannot be read (cell.h5: its provenance cannot be copied: step_009 is a link to elsewhere, not a group)"
 	assert_no_output_file r.h5
 }
