@@ -355,8 +355,11 @@ static int survives_reading(const char *path, const unsigned char *image, size_t
 		/* The child's crash is its own way of answering: the default
 		 * action, not the handlers of the program (or of a sanitizer or
 		 * fuzzer, which would report it as the program's), and nothing on
-		 * the user's terminal. */
-		static const int deadly[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGALRM};
+		 * the user's terminal. A signal to stop ends it the same way. */
+		static const int deadly[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGALRM,
+					     /* not the parent's: it would remove its
+					      * pending outputs (vb_outfile) */
+					     SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 		for (size_t k = 0; k < sizeof deadly / sizeof deadly[0]; k++)
 			signal(deadly[k], SIG_DFL);
 		if (__sanitizer_set_death_callback != NULL)
