@@ -128,8 +128,10 @@ static int read_at(hid_t file, uint64_t addr, void *buf, size_t n)
 	return ok;
 }
 
-/* 1 if the global heap collection at addr holds object idx. */
-static int heap_holds(hid_t file, uint64_t addr, uint64_t idx, int lengths)
+/* 1 if the global heap collection at addr holds object idx with at least
+ * len bytes (HDF5 allocates and fills what the reference claims, up to
+ * 4 GiB, whatever the object holds). */
+static int heap_holds(hid_t file, uint64_t addr, uint64_t idx, uint64_t len, int lengths)
 {
 	unsigned char head[16];
 	if (idx == 0 || idx > 0xffff || !read_at(file, addr, head, 8 + (size_t)lengths) ||
@@ -147,7 +149,7 @@ static int heap_holds(hid_t file, uint64_t addr, uint64_t idx, int lengths)
 			if (i == 0 || osize > size - at - hdr)
 				break; /* free space (the objects end), or one past the end */
 			if (i == idx) {
-				held = 1;
+				held = len <= osize;
 				break;
 			}
 			at += hdr + (size_t)((osize + 7) & ~(uint64_t)7);
@@ -157,8 +159,10 @@ static int heap_holds(hid_t file, uint64_t addr, uint64_t idx, int lengths)
 	return held;
 }
 
-/* 1 if every reference of the variable-length string attribute attr names
- * an object its collection holds (or the stored form cannot be read: then
+/* 1 if the characters of the variable-length string attribute attr are of
+ * one byte and every reference names an object its collection holds, of the
+ * length it claims (or the stored
+ * form cannot be read: then
  * HDF5 cannot read the strings either, and fails cleanly). */
 static int vl_refs_sane(hid_t attr)
 {
@@ -171,6 +175,22 @@ static int vl_refs_sane(hid_t attr)
 		H5Tclose(vs), H5Tclose(raw);
 		registered = 1;
 	}
+	/* The characters' type: HDF5 sizes what it allocates and fills by it
+	 * (a damaged one of 1.7 GB per character made a 4-character string
+	 * take 13 GB for 35 s). H5Tencode gives the datatype message of the
+	 * format specification (IV.A.2.d) after 2 bytes of its own; a layout
+	 * not recognised is not refused. */
+	unsigned char enc[64];
+	size_t elen = 0;
+	hid_t type = H5Aget_type(attr);
+	if (type >= 0 && H5Tencode(type, NULL, &elen) >= 0 && elen >= 18 && elen <= sizeof enc &&
+	    H5Tencode(type, enc, &elen) >= 0 && enc[0] == 3 && enc[1] == 0 && (enc[2] & 0x0f) == 9 &&
+	    (enc[10] & 0x0f) <= 1 && le(enc + 14, 4) != 1) {
+		H5Tclose(type);
+		return 0;
+	}
+	if (type >= 0)
+		H5Tclose(type);
 	hid_t file = H5Iget_file_id(attr), fcpl = file >= 0 ? H5Fget_create_plist(file) : -1;
 	hid_t space = H5Aget_space(attr);
 	size_t sa = 0, sl = 0;
@@ -185,8 +205,8 @@ static int vl_refs_sane(hid_t attr)
 		if (b != NULL && H5Aread(attr, raw, b) >= 0)
 			for (hssize_t k = 0; k < n && sane; k++) {
 				const unsigned char *r = b + (size_t)k * rs;
-				sane = le(r, 4) == 0 ||
-				       heap_holds(file, le(r + 4, (int)sa), le(r + 4 + sa, 4), (int)sl);
+				sane = le(r, 4) == 0 || heap_holds(file, le(r + 4, (int)sa),
+								   le(r + 4 + sa, 4), le(r, 4), (int)sl);
 			}
 		free(b);
 		H5Tclose(raw);
@@ -258,7 +278,7 @@ static herr_t walk_attr(hid_t loc, const char *name, const H5A_info_t *info, voi
 						H5free_memory(v[k]);
 			H5Tclose(mem);
 			free(v);
-		} else if (cls == H5T_STRING && H5Tget_size(type) <= (1 << 20)) {
+		} else if (cls == H5T_STRING && H5Tget_size(type) <= (size_t)(1 << 26) / (size_t)n) {
 			char *v = malloc((size_t)n * H5Tget_size(type));
 			if (v != NULL)
 				H5Aread(a, type, v);
@@ -841,7 +861,7 @@ int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char *
 				name);
 	} else if (H5Tis_variable_str(type) > 0 && !vl_refs_sane(attr)) {
 		rc = vb_err_set(e, VB_ERR_INPUT,
-				"%s: attribute %s refers to a string its global heap does not hold "
+				"%s: attribute %s is a damaged string (its heap reference or its characters) "
 				"(corrupt file)",
 				what, name);
 	} else if (H5Tis_variable_str(type) > 0) {
@@ -896,11 +916,11 @@ static int copy_attr(hid_t src, hid_t dst, const char *name, vb_err *e)
 	if (a < 0 || space < 0 || n < 1 || n > (1 << 20) ||
 	    H5Sget_simple_extent_type(space) == H5S_NULL ||
 	    (cls != H5T_INTEGER && cls != H5T_FLOAT && cls != H5T_STRING) ||
-	    (cls == H5T_STRING && !vl && (fixed == 0 || fixed > (1 << 20))))
+	    (cls == H5T_STRING && !vl && (fixed == 0 || fixed >= (size_t)(1 << 26) / (size_t)n)))
 		rc = vb_err_set(e, VB_ERR_INPUT, "attribute %s is not numbers or strings", name);
 	else if (vl && !vl_refs_sane(a))
 		rc = vb_err_set(e, VB_ERR_INPUT,
-				"attribute %s refers to a string its global heap does not hold", name);
+				"attribute %s is a damaged string (its heap reference or its characters)", name);
 	void *buf = NULL;
 	char **strs = NULL, *chars = NULL;
 	hid_t mem = -1, out = -1;
