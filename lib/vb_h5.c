@@ -191,7 +191,15 @@ static int vl_refs_sane(hid_t attr)
 	}
 	if (type >= 0)
 		H5Tclose(type);
-	hid_t file = H5Iget_file_id(attr), fcpl = file >= 0 ? H5Fget_create_plist(file) : -1;
+	/* a file being written is this program's own, and its heap may not be
+	 * on disk yet: only files opened to be read are checked */
+	hid_t file = H5Iget_file_id(attr);
+	unsigned intent = H5F_ACC_RDWR;
+	if (file >= 0 && (H5Fget_intent(file, &intent) < 0 || (intent & H5F_ACC_RDWR))) {
+		H5Fclose(file);
+		return 1;
+	}
+	hid_t fcpl = file >= 0 ? H5Fget_create_plist(file) : -1;
 	hid_t space = H5Aget_space(attr);
 	size_t sa = 0, sl = 0;
 	const hssize_t n = H5Sget_simple_extent_npoints(space);
