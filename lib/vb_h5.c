@@ -262,43 +262,12 @@ static unsigned char *slurp_stdin(size_t *size)
  * 1 MiB of contiguous or compact storage, and exits; a file it does not
  * survive within a minute is refused before the program itself touches
  * it. */
+static int copy_attr(hid_t src, hid_t dst, const char *name, vb_err *e);
+
 static herr_t walk_attr(hid_t loc, const char *name, const H5A_info_t *info, void *data)
 {
 	(void)info, (void)data;
-	hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-	hid_t type = a >= 0 ? H5Aget_type(a) : -1, space = a >= 0 ? H5Aget_space(a) : -1;
-	const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
-	const H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
-	if (n > 0 && n <= (1 << 20)) {
-		if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
-			double *v = malloc((size_t)n * sizeof *v);
-			if (v != NULL)
-				H5Aread(a, H5T_NATIVE_DOUBLE, v);
-			free(v);
-		} else if (cls == H5T_STRING && H5Tis_variable_str(type) > 0) {
-			char **v = vl_refs_sane(a) ? calloc((size_t)n, sizeof *v) : NULL;
-			hid_t mem = H5Tcopy(H5T_C_S1);
-			H5Tset_size(mem, H5T_VARIABLE);
-			H5Tset_cset(mem, H5Tget_cset(type));
-			if (v != NULL && H5Aread(a, mem, v) >= 0)
-				for (hssize_t k = 0; k < n; k++)
-					if (v[k] != NULL)
-						H5free_memory(v[k]);
-			H5Tclose(mem);
-			free(v);
-		} else if (cls == H5T_STRING && H5Tget_size(type) <= (size_t)(1 << 26) / (size_t)n) {
-			char *v = malloc((size_t)n * H5Tget_size(type));
-			if (v != NULL)
-				H5Aread(a, type, v);
-			free(v);
-		}
-	}
-	if (space >= 0)
-		H5Sclose(space);
-	if (type >= 0)
-		H5Tclose(type);
-	if (a >= 0)
-		H5Aclose(a);
+	copy_attr(loc, -1, name, NULL); /* read only */
 	return 0;
 }
 
@@ -911,7 +880,7 @@ int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char *
 /* Copies one attribute of a provenance record: numbers as int64 or double,
  * strings (variable-length references checked, vl_refs_sane) as
  * variable-length strings, the dataspace as it is; anything else is
- * refused. */
+ * refused. dst < 0: only reads it (the trial read). */
 static int copy_attr(hid_t src, hid_t dst, const char *name, vb_err *e)
 {
 	hid_t a = H5Aopen(src, name, H5P_DEFAULT);
@@ -965,7 +934,7 @@ static int copy_attr(hid_t src, hid_t dst, const char *name, vb_err *e)
 				rc = vb_err_set(e, VB_ERR_INPUT, "attribute %s cannot be read", name);
 		buf = strs;
 	}
-	if (rc == VB_OK)
+	if (rc == VB_OK && dst >= 0)
 		rc = write_attr(dst, name, out, space, buf, e);
 	if (vl && strs != NULL)
 		for (hssize_t k = 0; k < n; k++)
