@@ -159,11 +159,13 @@ static int heap_holds(hid_t file, uint64_t addr, uint64_t idx, uint64_t len, int
 	return held;
 }
 
+/* How a string that vl_refs_sane refuses is reported. */
+#define DAMAGED_STRING "is a damaged string (its heap reference or its characters)"
+
 /* 1 if the characters of the variable-length string attribute attr are of
  * one byte and every reference names an object its collection holds, of the
- * length it claims (or the stored
- * form cannot be read: then
- * HDF5 cannot read the strings either, and fails cleanly). */
+ * length it claims (or the stored form cannot be read: then HDF5 cannot read
+ * the strings either, and fails cleanly). */
 static int vl_refs_sane(hid_t attr)
 {
 	static int registered;
@@ -254,6 +256,8 @@ static unsigned char *slurp_stdin(size_t *size)
 	return buf;
 }
 
+static int copy_attr(hid_t src, hid_t dst, const char *name, vb_err *e);
+
 /* A trial read of a whole file in a child process. HDF5 1.10 is not hardened
  * against corrupt files: fuzzing found inputs on which it crashes while
  * building an object's attribute table or flushing what it decoded (besides
@@ -262,8 +266,6 @@ static unsigned char *slurp_stdin(size_t *size)
  * 1 MiB of contiguous or compact storage, and exits; a file it does not
  * survive within a minute is refused before the program itself touches
  * it. */
-static int copy_attr(hid_t src, hid_t dst, const char *name, vb_err *e);
-
 static herr_t walk_attr(hid_t loc, const char *name, const H5A_info_t *info, void *data)
 {
 	(void)info, (void)data;
@@ -838,8 +840,7 @@ int vb_h5_attr_read_string(hid_t loc, const char *name, const char *what, char *
 				name);
 	} else if (H5Tis_variable_str(type) > 0 && !vl_refs_sane(attr)) {
 		rc = vb_err_set(e, VB_ERR_INPUT,
-				"%s: attribute %s is a damaged string (its heap reference or its characters) "
-				"(corrupt file)",
+				"%s: attribute %s " DAMAGED_STRING " (corrupt file)",
 				what, name);
 	} else if (H5Tis_variable_str(type) > 0) {
 		hid_t mem = H5Tcopy(H5T_C_S1);
@@ -896,8 +897,7 @@ static int copy_attr(hid_t src, hid_t dst, const char *name, vb_err *e)
 	    (cls == H5T_STRING && !vl && (fixed == 0 || fixed >= (size_t)(1 << 26) / (size_t)n)))
 		rc = vb_err_set(e, VB_ERR_INPUT, "attribute %s is not numbers or strings", name);
 	else if (vl && !vl_refs_sane(a))
-		rc = vb_err_set(e, VB_ERR_INPUT,
-				"attribute %s is a damaged string (its heap reference or its characters)", name);
+		rc = vb_err_set(e, VB_ERR_INPUT, "attribute %s " DAMAGED_STRING, name);
 	void *buf = NULL;
 	char **strs = NULL, *chars = NULL;
 	hid_t mem = -1, out = -1;

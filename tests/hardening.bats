@@ -289,8 +289,8 @@ np.repeat((1 + (k // 7) % 2).astype(np.uint8), 4).tofile('p.raw')"
 @test "a string whose characters are not bytes is refused at once, without a huge allocation" {
 	f="$BATS_TEST_DIRNAME/fuzz/corpus/h5/crash-hdf5-vl-char-size.h5"
 	# 2 GB of address space: an allocation of the claimed size fails
-	run sh -c "ulimit -v 2000000; timeout 30 metrics '$f'"
 	if asan_build; then skip "ASan needs more address space than the limit"; fi
+	run sh -c "ulimit -v 2000000; timeout 30 metrics '$f'"
 	assert_failure 2
 	assert_output --partial "attribute cell_type is a damaged string (its heap reference or its characters)"
 }
