@@ -24,7 +24,9 @@ struct vb_lithium {
 	int64_t nx, ny, nz, nc;
 	double h, vol;
 	const vb_cam *law;
-	vb_subgrid *sg, *sgl;	  /* reacting and link chain geometry */
+	vb_subgrid *sg, *sgl;	  /* reacting (split) and link chain geometry */
+	vb_subgrid *sgs;	  /* superposed reacting chains (NULL: none) */
+	uint8_t *sup_q;		  /* nc: 1 where the core's reacting chains are superposed */
 	int64_t nf, nlk, nch, nstate; /* reacting, link, all chains; state length */
 	int64_t *voxel;		  /* nc: voxel of each core */
 	uint8_t *active;	  /* nc: faces owning a chain (reacting, or link faces) */
@@ -79,11 +81,48 @@ struct vb_lithium {
 	double *resp;		    /* nstate: each chain node's response to its core (0..1) */
 	double *Ks;		    /* K's pattern: the cores' side coupling */
 	double dt;
+	/* superposed reacting chains (vb_subgrid.h) in the voxels whose
+	 * reacting faces lie on two or three axes: their cores are the voxels'
+	 * means and their pairs exchange deviations only */
+	double *yu;	  /* per reacting chain node: T0^-1 u (vb_subgrid_coupling) */
+	double *side_net; /* nf: F x deviation leaving each chain through its pairs */
+	double *g_dev;	  /* nstate: F x area / length of a superposed chain node's
+			     leak into flat neighbours (docs/solve.md) */
+	/* back faces: the face opposite a superposed chain's, when a CAM voxel
+	 * is beyond it. The Li crossing it flows from the chain's last node
+	 * (whose value is the voxel's near that face) to what is beyond: the
+	 * last node of a superposed chain whose back is the same face, the
+	 * neighbour's core, or the junction of its link chain; and it leaves
+	 * (enters) the chains through their last nodes. The condensed core
+	 * block sees it as a flux between the cores (K, or a link chain's
+	 * junction link) of the same conductance. */
+	int64_t nbf;
+	int64_t *bf_a, *bf_p;	/* nbf: the chain on this side, the one beyond (-1: none) */
+	int64_t *bf_ia, *bf_ip; /* nbf: state index of the two ends of the flux */
+	int64_t *bf_ka, *bf_kp; /* nbf: the two ends the core block sees (cores, junction) */
+	double *bf_g;		/* nbf: F x area / length */
+	double *bf_corr;	/* nbf: the flux less the core block's view of it, A */
+	double *ch_back;	/* nf: F x Li leaving each chain through its last node, A */
 };
+
+/* Whether chain t's nodes hold Li of their own (not so a superposed
+ * reacting chain, whose deviations sum to zero: its voxel's Li is its
+ * core's). */
+static int superposed(const vb_lithium *L, int64_t t)
+{
+	return L->sup_q != NULL && t < L->nf && L->sup_q[L->ch_core[t]];
+}
+
+static int stores(const vb_lithium *L, int64_t t)
+{
+	return !superposed(L, t);
+}
+
+static int superposed(const vb_lithium *L, int64_t t);
 
 static const vb_subgrid *geometry(const vb_lithium *L, int64_t t)
 {
-	return t < L->nf ? L->sg : L->sgl;
+	return t >= L->nf ? L->sgl : superposed(L, t) ? L->sgs : L->sg;
 }
 
 void vb_lithium_free(vb_lithium **Lp)
@@ -108,6 +147,10 @@ void vb_lithium_free(vb_lithium **Lp)
 	free(L->sc_ptr), free(L->sc), free(L->sc_pos);
 	free(L->side_G), free(L->resp);
 	free(L->Ks);
+	free(L->yu), free(L->side_net), free(L->g_dev);
+	free(L->bf_a), free(L->bf_p), free(L->bf_ia), free(L->bf_ip), free(L->bf_ka), free(L->bf_kp);
+	free(L->bf_g), free(L->bf_corr), free(L->ch_back);
+	vb_subgrid_free(&L->sgs), free(L->sup_q);
 	free(L);
 	*Lp = NULL;
 }
@@ -144,7 +187,7 @@ static int chain_class(uint8_t active, int d)
 static double core_to_face(const vb_lithium *L, const uint8_t *react, int64_t q, int d)
 {
 	const int o = 5 - d;
-	const vb_subgrid *s = react[q] ? L->sg : L->sgl;
+	const vb_subgrid *s = !react[q] ? L->sgl : L->sup_q != NULL && L->sup_q[q] ? L->sgs : L->sg;
 	return vb_subgrid_core_to_face(s, L->active[q] >> o & 1 ? chain_class(L->active[q], o) : -1);
 }
 
@@ -181,6 +224,8 @@ static double side_extent(const vb_lithium *L, int64_t t, int e, int j)
 	const int cls = L->ch_cls[t], m1 = cls / 6, m2 = cls / 2 % 3;
 	const int m = a_e == lat0 ? m2 : m1; /* faces on the third axis */
 	const vb_subgrid *g = geometry(L, t);
+	if (g->superposed)
+		return L->h;
 	const double *w = g->width + cls * (g->n + 1);
 	double s = 0.5 * w[j];
 	for (int i = 1; i < j; i++)
@@ -231,8 +276,31 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 				 * the composite at 0.5 um.) */
 				if (link)
 					continue;
+				/* superposed chains pair only with superposed chains
+				 * of their own depth, and their pairs carry
+				 * deviations, not Li, so the cores keep the whole
+				 * face. Beside anything else a superposed chain's
+				 * deviations leak into a flat profile: the voxel
+				 * beside's core (or junction) value at every depth,
+				 * whose difference to this core the cores carry */
+				const int sa = superposed(L, t),
+					  sb = L->sup_q != NULL && L->sup_q[b];
+				if ((sa || sb) &&
+				    (!sa || !sb || !(react[b] >> d & 1) ||
+				     (react[b] >> (5 - d) & 1) != (react[q] >> (5 - d) & 1))) {
+					if (pass == 1 && sa) {
+						const double len =
+							0.5 * L->h +
+							(react[b] ? core_to_face(L, react, b, 5 - e) : 0);
+						const double *w = L->sgs->width + L->ch_cls[t] * (L->sg->n + 1);
+						for (int j = 1; j <= L->sg->n; j++)
+							L->g_dev[L->ch_off[t] + j] +=
+								FARADAY * w[j] * L->h / len;
+					}
+					continue;
+				}
 				if (react[b] >> d & 1) {
-					if (pass == 1)
+					if (pass == 1 && !sa)
 						red[6 * q + e] += L->h * depth;
 					if (e < 3)
 						continue; /* the pair is made from the other side */
@@ -281,7 +349,8 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 			    !ALLOC(L->phi_all, L->nstate) || !ALLOC(L->d_all, L->nstate) ||
 			    !ALLOC(L->w_all, L->nstate) ||
 			    !ALLOC(L->side_G, npair + nent) ||
-			    !ALLOC(L->g_side, L->nstate) || !ALLOC(L->resp, L->nstate))
+			    !ALLOC(L->g_side, L->nstate) || !ALLOC(L->resp, L->nstate) ||
+			    !ALLOC(L->side_net, nf) || !ALLOC(L->g_dev, L->nstate))
 				return VB_ERR_RUN;
 		}
 	}
@@ -373,6 +442,107 @@ static int side_cores(vb_lithium *L)
 	return VB_OK;
 }
 
+/* Sets the conductance of K's entries (a, b) and (b, a) to g (F x area /
+ * length), keeping each row's sum zero. */
+static void set_k(vb_lithium *L, int64_t a, int64_t b, double g)
+{
+	for (int r = 0; r < 2; r++) {
+		const int64_t x = r ? b : a, y = r ? a : b;
+		const int64_t p = find_pos(&L->K, x, y), pd = find_pos(&L->K, x, x);
+		L->K.val[pd] += g + L->K.val[p];
+		L->K.val[p] = -g;
+	}
+}
+
+/* The back faces of the superposed chains (struct vb_lithium). */
+static int back_faces(vb_lithium *L, const int64_t *core, const uint8_t *react)
+{
+	if (L->sup_q == NULL)
+		return VB_OK;
+	const int64_t nf = L->nf;
+	const int n = L->sg->n;
+	if (!ALLOC(L->bf_a, nf) || !ALLOC(L->bf_p, nf) || !ALLOC(L->bf_ia, nf) ||
+	    !ALLOC(L->bf_ip, nf) || !ALLOC(L->bf_ka, nf) || !ALLOC(L->bf_kp, nf) ||
+	    !ALLOC(L->bf_g, nf) || !ALLOC(L->bf_corr, nf) || !ALLOC(L->ch_back, nf))
+		return VB_ERR_RUN;
+	int64_t nb[6], f = 0;
+	const double h2 = L->h * L->h;
+	/* the chains' own dependence on their leaks, for their blocks */
+	for (int64_t i = 0; i < L->nstate; i++)
+		L->g_side[i] += L->g_dev[i];
+	for (int64_t t = 0; t < nf; t++) {
+		if (!superposed(L, t))
+			continue;
+		const int64_t q = L->ch_core[t];
+		const int d = L->ch_dir[t], o = 5 - d;
+		neighbours(L, L->voxel[q], nb);
+		if ((react[q] >> o & 1) || nb[o] < 0 || core[nb[o]] < 0)
+			continue;
+		const int64_t b = core[nb[o]];
+		const double da = 0.5 * L->sgs->width[L->ch_cls[t] * (n + 1) + n];
+		double dp;
+		int64_t tp = -1, ip, kp;
+		if (react[b] && L->sup_q[b] && (react[b] >> o & 1)) {
+			/* back to back with b's chain from the face beyond: once */
+			tp = chain_of(L, b, o, 0);
+			if (tp < t)
+				continue;
+			ip = L->ch_off[tp] + n, kp = b;
+			dp = 0.5 * L->sgs->width[L->ch_cls[tp] * (n + 1) + n];
+		} else if (react[b]) {
+			ip = kp = b;
+			dp = core_to_face(L, react, b, d);
+		} else {
+			const int64_t k = chain_of(L, b, d, 1);
+			ip = kp = L->ch_off[k];
+			dp = 0;
+		}
+		const double g = FARADAY * h2 / (da + dp);
+		L->bf_a[f] = t, L->bf_p[f] = tp, L->bf_ia[f] = L->ch_off[t] + n, L->bf_ip[f] = ip;
+		L->bf_ka[f] = q, L->bf_kp[f] = kp, L->bf_g[f] = g;
+		if (react[b])
+			set_k(L, q, b, g);
+		else
+			L->lk_g[chain_of(L, b, d, 1) - nf] = g;
+		/* the chains' own dependence on their last node, for their blocks */
+		L->g_side[L->ch_off[t] + n] += g;
+		if (tp >= 0)
+			L->g_side[L->ch_off[tp] + n] += g;
+		f++;
+	}
+	L->nbf = f;
+	return VB_OK;
+}
+
+/* The back faces' fluxes at the Kirchhoff potentials phi: each chain's
+ * share (ch_back) and, in bf_corr, what they differ by from the core
+ * block's view of them. */
+static void back_fluxes(vb_lithium *L, const double *phi)
+{
+	if (L->sup_q == NULL)
+		return;
+#pragma omp parallel for schedule(static)
+	for (int64_t t = 0; t < L->nf; t++)
+		L->ch_back[t] = 0;
+#pragma omp parallel for schedule(static)
+	for (int64_t f = 0; f < L->nbf; f++) {
+		const double g = L->bf_g[f];
+		const double fb = g * (phi[L->bf_ia[f]] - phi[L->bf_ip[f]]);
+		L->bf_corr[f] = fb - g * (phi[L->bf_ka[f]] - phi[L->bf_kp[f]]);
+		L->ch_back[L->bf_a[f]] = fb;
+		if (L->bf_p[f] >= 0)
+			L->ch_back[L->bf_p[f]] = -fb;
+	}
+}
+
+/* Adds the back faces' corrections to the balances of the ends the core
+ * block sees: in order, on any thread count. */
+static void back_correct(const vb_lithium *L, double *R)
+{
+	for (int64_t f = 0; f < L->nbf; f++)
+		R[L->bf_ka[f]] += L->bf_corr[f], R[L->bf_kp[f]] -= L->bf_corr[f];
+}
+
 vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_cores,
 			   const uint8_t *react, const vb_cam *law, const vb_subgrid_opts *sub,
 			   vb_err *e)
@@ -382,14 +552,35 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 		vb_err_set(e, VB_ERR_RUN, "out of memory");
 		return NULL;
 	}
-	const vb_subgrid_opts link = {LINK_CELLS, LINK_RATIO};
+	const vb_subgrid_opts link = {LINK_CELLS, LINK_RATIO, 1};
+	vb_subgrid_opts split = sub != NULL ? *sub : vb_subgrid_defaults();
+	const int allow = !split.split;
+	split.split = 1;
 	L->nx = img->nx, L->ny = img->ny, L->nz = img->nz, L->nc = n_cores;
 	L->h = img->voxel_size, L->vol = L->h * L->h * L->h;
 	L->law = law;
-	if ((L->sg = vb_subgrid_new(L->h, sub, e)) == NULL ||
+	if ((L->sg = vb_subgrid_new(L->h, &split, e)) == NULL ||
 	    (L->sgl = vb_subgrid_new(L->h, &link, e)) == NULL) {
 		vb_lithium_free(&L);
 		return NULL;
+	}
+	if (allow) {
+		vb_subgrid_opts sup = split;
+		sup.split = 0;
+		if ((L->sgs = vb_subgrid_new(L->h, &sup, e)) == NULL ||
+		    !ALLOC(L->sup_q, n_cores)) {
+			vb_lithium_free(&L);
+			vb_err_set(e, VB_ERR_RUN, "out of memory");
+			return NULL;
+		}
+		/* superposed where the reacting faces lie on two or three axes;
+		 * on one axis the split chains are a 1D layer already, and
+		 * their core behind them carries the Li on through the voxel */
+		for (int64_t q = 0; q < n_cores; q++) {
+			const uint8_t r = react[q];
+			const int axes = ((r & 0x21) != 0) + ((r & 0x12) != 0) + ((r & 0x0c) != 0);
+			L->sup_q[q] = axes >= 1;
+		}
 	}
 	const int64_t nc = n_cores, nvox = vb_voxel_count(img);
 	if (!ALLOC(L->voxel, nc) || !ALLOC(L->active, nc)) {
@@ -453,7 +644,8 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 			}
 		}
 	L->nstate = off;
-	if (!ALLOC(L->lu, 3 * (off - nc))) {
+	if (!ALLOC(L->lu, 3 * (off - nc)) ||
+	    (L->sup_q != NULL && !ALLOC(L->yu, nf * (L->sg->n + 1)))) {
 		vb_lithium_free(&L);
 		vb_err_set(e, VB_ERR_RUN, "out of memory for %lld sub-voxel nodes",
 			   (long long)(off - nc));
@@ -481,7 +673,8 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 	for (int64_t q = 0; q < nc; q++) {
 		double v = L->vol;
 		for (int64_t s = L->cf_ptr[q]; s < L->cf_ptr[q + 1]; s++)
-			v -= geometry(L, L->cf[s])->total[L->ch_cls[L->cf[s]]];
+			if (stores(L, L->cf[s]))
+				v -= geometry(L, L->cf[s])->total[L->ch_cls[L->cf[s]]];
 		L->v_core[q] = v;
 	}
 	double *red = calloc((size_t)(6 * nc) + 1, sizeof *red);
@@ -549,7 +742,7 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 		L->lk_kin[k] = find_pos(&L->K, in, out);
 		L->lk_kout[k] = find_pos(&L->K, out, in);
 	}
-	if (side_cores(L) != VB_OK) {
+	if (side_cores(L) != VB_OK || back_faces(L, core, react) != VB_OK) {
 		vb_lithium_free(&L);
 		vb_err_set(e, VB_ERR_RUN, "out of memory for the side links of the sub-voxel chains");
 		return NULL;
@@ -603,6 +796,8 @@ double vb_lithium_inventory(const vb_lithium *L, const double *c)
 	for (int64_t q = 0; q < L->nc; q++)
 		s += c[q] * L->v_core[q];
 	for (int64_t t = 0; t < L->nch; t++) {
+		if (!stores(L, t))
+			continue;
 		const vb_subgrid *g = geometry(L, t);
 		const double *vol = g->vol + L->ch_cls[t] * (g->n + 1), *ct = c + L->ch_off[t];
 		for (int j = 1; j <= g->n; j++)
@@ -621,7 +816,7 @@ void vb_lithium_voxel_means(const vb_lithium *L, const double *c, double *mean, 
 			const int64_t t = L->cf[s];
 			const vb_subgrid *g = geometry(L, t);
 			const double *vol = g->vol + L->ch_cls[t] * (g->n + 1), *ct = c + L->ch_off[t];
-			for (int j = 1; j <= g->n; j++)
+			for (int j = 1; j <= g->n && stores(L, t); j++)
 				li += vol[j] * ct[j];
 			if (t < L->nf)
 				su += ct[0], ns++;
@@ -655,7 +850,8 @@ int vb_lithium_load(const vb_lithium *L, const double *mean, const double *c_sub
 			for (int j = 0; j <= g->n; j++) {
 				if (c_sub == NULL)
 					c[L->ch_off[t] + j] = mean[q];
-				li -= vol[j] * c[L->ch_off[t] + j];
+				if (stores(L, t))
+					li -= vol[j] * c[L->ch_off[t] + j];
 			}
 		}
 		/* the core holds what the chains leave of the voxel's mean */
@@ -685,17 +881,42 @@ static void eval_nodes(vb_lithium *L, const double *c)
 static void side_residual(vb_lithium *L, const double *phi, double *R)
 {
 	const int n = L->sg->n;
+	/* a pair of superposed chains links node j to node j on their
+	 * deviations from their cores (the cores exchange the mean through K);
+	 * what a chain's deviations gain as a whole goes to its own core as
+	 * every uptake does, so such a pair moves no Li between voxels */
 	for (int col = 0; col < 6; col++) {
 #pragma omp parallel for schedule(static)
 		for (int64_t p = L->pair_ptr[col]; p < L->pair_ptr[col + 1]; p++) {
-			const int64_t oa = L->ch_off[L->pair_a[p]], ob = L->ch_off[L->pair_b[p]];
+			const int64_t a = L->pair_a[p], b = L->pair_b[p];
+			const int64_t oa = L->ch_off[a], ob = L->ch_off[b];
+			const int sup = superposed(L, a);
+			const double pa = sup ? phi[L->ch_core[a]] : 0, pb = sup ? phi[L->ch_core[b]] : 0;
 			const double *g = L->pair_g + p * n;
-			const int na = geometry(L, L->pair_a[p])->n;
-			for (int j = 1; j <= na; j++) {
-				const double f = g[j - 1] * (phi[oa + j] - phi[ob + j]);
+			double net = 0;
+			for (int j = 1; j <= n; j++) {
+				const double f = g[j - 1] * ((phi[oa + j] - pa) - (phi[ob + j] - pb));
 				R[oa + j] += f, R[ob + j] -= f;
+				net += f;
 			}
+			if (sup)
+				L->side_net[a] += net, L->side_net[b] -= net;
 		}
+	}
+#pragma omp parallel for schedule(static)
+	for (int64_t t = 0; t < L->nf; t++) {
+		if (!superposed(L, t))
+			continue;
+		const int64_t o = L->ch_off[t];
+		const double pq = phi[L->ch_core[t]];
+		double net = L->side_net[t];
+		for (int j = 1; j <= n; j++) {
+			const double f = L->g_dev[o + j] * (phi[o + j] - pq);
+			R[o + j] += f, net += f;
+		}
+		for (int j = 1; j <= n; j++)
+			R[o + j] -= vb_subgrid_share(L->sgs, L->ch_cls[t], j) * net;
+		L->side_net[t] = 0;
 	}
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < L->nf; t++) {
@@ -726,6 +947,7 @@ static void side_residual(vb_lithium *L, const double *phi, double *R)
 static void balances(vb_lithium *L, const double *phi, const double *c, const double *c_old,
 		     double F_dt, const double *i_face, double *R)
 {
+	back_fluxes(L, phi);
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < L->nch; t++) {
 		const int64_t o = L->ch_off[t], q = L->ch_core[t];
@@ -738,8 +960,11 @@ static void balances(vb_lithium *L, const double *phi, const double *c, const do
 			src = L->lk_g[k] * (phi[o] - phi[L->lk_out[k]]);
 			L->src0[k] = src;
 		}
-		L->flux[t] = vb_subgrid_residual(geometry(L, t), L->ch_cls[t], phi + o, phi[q], c + o,
-						 c_old != NULL ? c_old + o : NULL, F_dt, src, R + o);
+		const double dc_q = c[q] - (c_old != NULL ? c_old[q] : 0);
+		const double back = superposed(L, t) ? L->ch_back[t] : 0;
+		L->flux[t] = vb_subgrid_residual(geometry(L, t), L->ch_cls[t], phi + o, phi[q], dc_q,
+						 c + o, c_old != NULL ? c_old + o : NULL, F_dt, src,
+						 back, R + o);
 	}
 	vb_linsolve_spmv(&L->K, phi, R);
 #pragma omp parallel for schedule(static)
@@ -751,6 +976,7 @@ static void balances(vb_lithium *L, const double *phi, const double *c, const do
 			s += L->src0[L->co[p]];
 		R[q] += F_dt * L->v_core[q] * (c[q] - (c_old != NULL ? c_old[q] : 0)) - s;
 	}
+	back_correct(L, R);
 	side_residual(L, phi, R);
 }
 
@@ -770,6 +996,23 @@ void vb_lithium_jacobian_apply(vb_lithium *L, const double *x, const double *di_
 	balances(L, L->w_all, x, NULL, FARADAY / L->dt, di_face, y);
 }
 
+/* b = -d R / d c_q of superposed chain t's nodes (n + 1 values): its
+ * storage and its leaks to flat neighbours, which are measured from the
+ * core, each with its share handed back (vb_subgrid). */
+static void core_column(const vb_lithium *L, int64_t t, double F_dt, double *b)
+{
+	const vb_subgrid *g = L->sgs;
+	const int n = g->n, cls = L->ch_cls[t];
+	const int64_t o = L->ch_off[t];
+	const double dq = L->d_all[L->ch_core[t]], *vol = g->vol + cls * (n + 1);
+	double G = 0;
+	for (int j = 1; j <= n; j++)
+		G += L->g_dev[o + j];
+	b[0] = 0;
+	for (int j = 1; j <= n; j++)
+		b[j] = F_dt * vol[j] + (L->g_dev[o + j] - vol[j] / g->total[cls] * G) * dq;
+}
+
 void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double *a_face,
 			 vb_lithium_face *face)
 {
@@ -783,6 +1026,22 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 		vb_subgrid_coupling *k = &L->cpl[t];
 		const double d0 = d_all[o];
 		const double a = t < L->nf ? a_face[t] : L->lk_g[t - L->nf] * d0;
+		if (superposed(L, t)) {
+			/* the core row sees the face's current: a dc_0 through the
+			 * surface node's response to the core */
+			double b[65];
+			core_column(L, t, F_dt, b);
+			vb_subgrid_factor_superposed(L->sgs, L->ch_cls[t], d_all + o, F_dt, a,
+						     L->g_side + o, b, L->lu + 3 * (o - L->nc),
+						     L->yu + t * (L->sg->n + 1), k);
+			L->a_in[t] = a * k->s0q;
+			if (face != NULL) {
+				face[t].s00 = k->s00;
+				face[t].s0q = k->s0q;
+				face[t].sq0 = 1 - a * k->s00;
+			}
+			continue;
+		}
 		vb_subgrid_factor(geometry(L, t), L->ch_cls[t], d_all + o, d_all[q], F_dt, a,
 				  L->g_side + o, L->lu + 3 * (o - L->nc), k, L->resp + o);
 		L->a_in[t] = k->r_q_cq - k->r_q_cn * k->znn * k->r_n_cq;
@@ -808,12 +1067,16 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 		}
 	}
 	/* the pairs' coupling of their cores: F x area / length x D, summed
-	 * over the nodes */
+	 * over the nodes (superposed pairs couple no cores) */
 	const int n = L->sg->n;
 #pragma omp parallel for schedule(static)
 	for (int64_t s = 0; s < L->npair; s++) {
 		const int64_t oa = L->ch_off[L->pair_a[s]], ob = L->ch_off[L->pair_b[s]];
 		double G = 0;
+		if (superposed(L, L->pair_a[s])) {
+			L->side_G[s] = 0;
+			continue;
+		}
 		for (int j = 1; j <= n; j++)
 			G += L->pair_g[s * n + j - 1] * 0.5 * (d_all[oa + j] + d_all[ob + j]) *
 			     L->resp[oa + j] * L->resp[ob + j];
@@ -878,7 +1141,11 @@ void vb_lithium_condense(const vb_lithium *L, const double *b, double *b_core, d
 		const int n = geometry(L, t)->n;
 		const int64_t o = L->ch_off[t];
 		double u[65];
-		vb_subgrid_solve(n, L->lu + 3 * (o - L->nc), b + o, u);
+		if (superposed(L, t))
+			vb_subgrid_solve_superposed(n, L->lu + 3 * (o - L->nc), L->yu + t * (n + 1),
+						    L->cpl[t].sm, b + o, u);
+		else
+			vb_subgrid_solve(n, L->lu + 3 * (o - L->nc), b + o, u);
 		W->u0[t] = u[0], W->un[t] = u[n];
 		if (t < L->nf && u0 != NULL)
 			u0[t] = u[0];
@@ -886,8 +1153,11 @@ void vb_lithium_condense(const vb_lithium *L, const double *b, double *b_core, d
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < L->nc; q++) {
 		double s = 0;
-		for (int64_t p = L->cf_ptr[q]; p < L->cf_ptr[q + 1]; p++)
-			s += L->cpl[L->cf[p]].r_q_cn * L->un[L->cf[p]];
+		for (int64_t p = L->cf_ptr[q]; p < L->cf_ptr[q + 1]; p++) {
+			const int64_t t = L->cf[p];
+			/* superposed: the core row takes the face's current, a c_0 */
+			s += superposed(L, t) ? L->cpl[t].a * L->u0[t] : L->cpl[t].r_q_cn * L->un[t];
+		}
 		for (int64_t p = L->co_ptr[q]; p < L->co_ptr[q + 1]; p++)
 			s += L->m0[L->co[p]] * L->u0[L->nf + L->co[p]];
 		b_core[q] = b[q] - s;
@@ -905,6 +1175,20 @@ void vb_lithium_expand(const vb_lithium *L, const double *b, const double *x_cor
 		const int64_t o = L->ch_off[t];
 		double rr[65];
 		memcpy(rr, b + o, (size_t)(n + 1) * sizeof *rr);
+		if (superposed(L, t)) {
+			/* the source's change spread as the face's source vector, the
+			 * core's change through every cell's storage and leak */
+			const vb_subgrid *g = L->sgs;
+			const double xq = x_core[L->ch_core[t]];
+			double bq[65];
+			core_column(L, t, FARADAY / L->dt, bq);
+			for (int j = 0; j <= n; j++)
+				rr[j] += (vb_subgrid_share(g, L->ch_cls[t], j) - (j == 0)) * ds[t] +
+					 bq[j] * xq;
+			vb_subgrid_solve_superposed(n, L->lu + 3 * (o - L->nc), L->yu + t * (n + 1),
+						    L->cpl[t].sm, rr, x + o);
+			continue;
+		}
 		if (t < L->nf)
 			rr[0] -= ds[t];
 		else

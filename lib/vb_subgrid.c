@@ -19,7 +19,7 @@
 
 vb_subgrid_opts vb_subgrid_defaults(void)
 {
-	vb_subgrid_opts o = {24, 1.25};
+	vb_subgrid_opts o = {24, 1.25, 0};
 	return o;
 }
 
@@ -30,6 +30,8 @@ int vb_subgrid_check(const vb_subgrid_opts *o, vb_err *e)
 	if (!(o->ratio >= 1 && o->ratio <= 4))
 		return vb_err_set(e, VB_ERR_INPUT, "sub-voxel grading ratio %g: expected 1 to 4",
 				  o->ratio);
+	if (o->split != 0 && o->split != 1)
+		return vb_err_set(e, VB_ERR_INPUT, "sub-voxel law %d: expected 0 or 1", o->split);
 	return VB_OK;
 }
 
@@ -57,7 +59,8 @@ static double section_integral(double h, int m1, int m2, double s)
 
 double vb_subgrid_core_to_face(const vb_subgrid *s, int opposite_cls)
 {
-	return opposite_cls < 0 ? 0.5 * s->h : 0.5 * (s->h - s->depth[opposite_cls]);
+	return opposite_cls < 0 || s->superposed ? 0.5 * s->h
+						 : 0.5 * (s->h - s->depth[opposite_cls]);
 }
 
 vb_subgrid *vb_subgrid_new(double h, const vb_subgrid_opts *o, vb_err *e)
@@ -80,14 +83,21 @@ vb_subgrid *vb_subgrid_new(double h, const vb_subgrid_opts *o, vb_err *e)
 		vb_err_set(e, VB_ERR_RUN, "out of memory for the sub-voxel geometry");
 		return NULL;
 	}
-	s->n = n, s->h = h;
+	s->n = n, s->h = h, s->superposed = !opts.split;
 	const double r = opts.ratio;
-	for (int m1 = 0; m1 <= 2; m1++)
-		for (int m2 = 0; m2 <= 2; m2++)
+	for (int k1 = 0; k1 <= 2; k1++)
+		for (int k2 = 0; k2 <= 2; k2++)
 			for (int opp = 0; opp <= 1; opp++) {
-				const int c = vb_subgrid_class(m1, m2, opp);
+				const int c = vb_subgrid_class(k1, k2, opp);
+				int m1 = k1, m2 = k2;
 				const double claim = opp || m1 == 2 || m2 == 2 ? 0.5 * h : h;
-				const double depth = DEPTH_FRACTION * claim;
+				double depth = DEPTH_FRACTION * claim;
+				if (s->superposed) {
+					/* the whole cross-section, to the middle of the voxel
+					 * when the opposite face reacts, else through it */
+					m1 = 0, m2 = 0;
+					depth = opp ? 0.5 * h : h;
+				}
 				s->depth[c] = depth;
 				s->core_depth[c] = opp ? 0.5 * h : 0.5 * (depth + h);
 				/* geometric widths w_k = w_1 r^(k-1) summing to the depth */
@@ -107,19 +117,42 @@ vb_subgrid *vb_subgrid_new(double h, const vb_subgrid_opts *o, vb_err *e)
 						 section_integral(h, m1, m2, bound[k - 1]);
 				for (int j = 0; j < n; j++)
 					cond[j] = section(h, m1, m2, bound[j]) / (pos[j + 1] - pos[j]);
-				cond[n] = section(h, m1, m2, depth) / (s->core_depth[c] - pos[n]);
+				/* superposed: no flux through the chain's end (its
+				 * deviations sum to zero there) */
+				cond[n] = s->superposed ? 0
+							: section(h, m1, m2, depth) /
+								  (s->core_depth[c] - pos[n]);
 				s->total[c] = section_integral(h, m1, m2, depth);
 			}
 	free(bound), free(pos);
 	return s;
 }
 
+double vb_subgrid_share(const vb_subgrid *s, int cls, int j)
+{
+	return s->vol[cls * (s->n + 1) + j] / s->total[cls];
+}
+
 double vb_subgrid_residual(const vb_subgrid *s, int cls, const double *phi, double phi_q,
-			   const double *c, const double *c_old, double F_dt, double i_face,
-			   double *R)
+			   double dc_q, const double *c, const double *c_old, double F_dt,
+			   double i_face, double i_back, double *R)
 {
 	const int n = s->n;
 	const double *vol = s->vol + cls * (n + 1), *cond = s->cond + cls * (n + 1);
+	if (s->superposed) {
+		/* the deviations' balance: the face's uptake -i_face goes to the
+		 * core, each cell handing on its share */
+		const double sink = -(i_face + i_back) / s->total[cls];
+		double flux_in = 0;
+		for (int j = 0; j <= n; j++) {
+			const double flux_out = j < n ? FARADAY * cond[j] * (phi[j] - phi[j + 1]) : 0;
+			R[j] = F_dt * vol[j] * (c[j] - (c_old != NULL ? c_old[j] : 0) - dc_q) +
+			       flux_out - flux_in + vol[j] * sink;
+			flux_in = flux_out;
+		}
+		R[0] += i_face, R[n] += i_back;
+		return -i_face;
+	}
 	double flux_in = 0; /* current F x Li entering node j from the surface side */
 	for (int j = 0; j <= n; j++) {
 		const double flux_out = FARADAY * cond[j] * (phi[j] - (j < n ? phi[j + 1] : phi_q));
@@ -154,9 +187,10 @@ void vb_subgrid_solve(int n, const double *lu, const double *r, double *x)
 		x[j] = (x[j] - lu[3 * j + 2] * x[j + 1]) * lu[3 * j + 1];
 }
 
-void vb_subgrid_factor(const vb_subgrid *s, int cls, const double *d, double d_q, double F_dt,
-		       double a_face, const double *g_side, double *lu, vb_subgrid_coupling *k,
-		       double *col_n)
+/* The chain's tridiagonal block without the face's derivative, into lu
+ * (rows of sub, diagonal, super). */
+static void chain_block(const vb_subgrid *s, int cls, const double *d, double F_dt,
+			const double *g_side, double *lu)
 {
 	const int n = s->n;
 	const double *vol = s->vol + cls * (n + 1), *cond = s->cond + cls * (n + 1);
@@ -166,6 +200,46 @@ void vb_subgrid_factor(const vb_subgrid *s, int cls, const double *d, double d_q
 		lu[3 * j + 1] = F_dt * vol[j] + (g_in + g_out + (g_side ? g_side[j] : 0)) * d[j];
 		lu[3 * j + 2] = j < n ? -g_out * d[j + 1] : 0; /* d R_j / d c_(j+1) */
 	}
+}
+
+void vb_subgrid_factor_superposed(const vb_subgrid *s, int cls, const double *d, double F_dt,
+				  double a_face, const double *g_side, const double *b, double *lu,
+				  double *y, vb_subgrid_coupling *k)
+{
+	const int n = s->n;
+	const double *vol = s->vol + cls * (n + 1);
+	chain_block(s, cls, d, F_dt, g_side, lu);
+	/* the surface node has no volume: T0 is still regular there, its link
+	 * to the first cell holding it (n >= 1) */
+	tridiag_factor(n, lu);
+	double u[65] = {0}, x[65] = {0};
+	for (int j = 0; j <= n; j++)
+		u[j] = (j == 0) - vol[j] / s->total[cls];
+	vb_subgrid_solve(n, lu, u, y);
+	vb_subgrid_solve(n, lu, b, x);
+	const double den = 1 + a_face * y[0];
+	k->a = a_face;
+	k->sm = a_face / den;
+	k->s00 = y[0] / den;
+	k->s0q = x[0] / den;
+}
+
+void vb_subgrid_solve_superposed(int n, const double *lu, const double *y, double sm,
+				 const double *r, double *x)
+{
+	vb_subgrid_solve(n, lu, r, x);
+	const double f = sm * x[0];
+	for (int j = 0; j <= n; j++)
+		x[j] -= f * y[j];
+}
+
+void vb_subgrid_factor(const vb_subgrid *s, int cls, const double *d, double d_q, double F_dt,
+		       double a_face, const double *g_side, double *lu, vb_subgrid_coupling *k,
+		       double *col_n)
+{
+	const int n = s->n;
+	const double *cond = s->cond + cls * (n + 1);
+	chain_block(s, cls, d, F_dt, g_side, lu);
 	lu[1] += a_face;
 	tridiag_factor(n, lu);
 	const double g_n = FARADAY * cond[n];

@@ -15,6 +15,9 @@ typedef struct vb_subgrid_opts {
 	int cells;    /* finite volumes of a chain, 1..64 (default 24) */
 	double ratio; /* width of a cell over that of its neighbour nearer the
 			 surface, 1..4 (default 1.25) */
+	int split;    /* 0 (default): the chains of a voxel superposed, each
+			 spanning the voxel's whole cross-section; 1: the voxel
+			 split among its chains by nearness (the earlier law) */
 } vb_subgrid_opts;
 
 /* Defaults as documented on the fields. */
@@ -23,7 +26,16 @@ vb_subgrid_opts vb_subgrid_defaults(void);
 /* VB_ERR_INPUT naming the option when o is outside the documented ranges. */
 int vb_subgrid_check(const vb_subgrid_opts *o, vb_err *e);
 
-/* A chain's geometry depends on how many of the four faces around its own
+/* Superposed chains (the default, docs/solve.md): a reacting face's chain
+ * spans the voxel's whole cross-section h^2 to a depth of h, or h/2 when
+ * the opposite face reacts too, and holds the voxel's concentration there
+ * as the voxel's mean (its core) plus the deviation that face's layer
+ * adds; the deviations of a chain sum to zero over its volume, so the
+ * voxel's Li is its core's, and the Li a face takes up reaches the core at
+ * once. Exact for a box of constant D whose faces take up uniform fluxes
+ * (the field is then a sum of slabs); only the class's opposite-face flag
+ * matters. Split chains (the earlier law):
+ * a chain's geometry depends on how many of the four faces around its own
  * face (those sharing an edge with it) react too, counted per lateral axis
  * (m1, m2 in 0..2), and on whether the opposite face reacts (opposite 0/1).
  * Its voxel is split among its reacting faces by nearness, so a chain's
@@ -43,6 +55,7 @@ static inline int vb_subgrid_class(int m1, int m2, int opposite)
  * j to node j + 1 (j < n); link n joins node n to the voxel's core node. */
 typedef struct vb_subgrid {
 	int n;		    /* cells; a chain has n + 1 nodes */
+	int superposed;	    /* 1: superposed chains (link n absent), 0: split */
 	double h;	    /* voxel edge, m */
 	double *depth;	    /* [cls]: a chain's depth along its face normal, m */
 	double *core_depth; /* [cls]: the core node's distance from the face along its normal */
@@ -61,7 +74,8 @@ void vb_subgrid_free(vb_subgrid **s);
 
 /* Distance (m) from a voxel's core node to one of its faces that does not
  * react, along that face's normal: h/2, less half the depth of the chain
- * of the opposite face if that one reacts (opposite_cls >= 0 its class). */
+ * of the opposite face if that one reacts (opposite_cls >= 0 its class)
+ * and the chains are split; h/2 for superposed chains. */
 double vb_subgrid_core_to_face(const vb_subgrid *s, int opposite_cls);
 
 /* F times the Li balance of each node of one chain of class cls, in A
@@ -69,13 +83,19 @@ double vb_subgrid_core_to_face(const vb_subgrid *s, int opposite_cls);
  * through its links, plus i_face (the face's Butler-Volmer current, A,
  * positive anodic) on the surface node. c and c_old hold the n + 1 node
  * concentrations (mol/m^3), phi their Kirchhoff potentials (vb_cam), phi_q
- * the core's; F_dt = F / dt; c_old NULL stands for zeros. Every term is
- * linear in phi and c, so with phi = D dc and c = dc, c_old NULL and i_face
- * its change this is the Jacobian's product with dc. Returns the current F
- * x (Li flowing from the chain into the core), A. */
+ * the core's; F_dt = F / dt; c_old NULL stands for zeros. Superposed
+ * chains balance their deviations from the core instead: the storage is F
+ * V_j (c_j - c_old_j - dc_q) / dt, dc_q the core's change over the step,
+ * and each node hands V_j / V_chain of the face's uptake to the core;
+ * i_back (F x the Li the voxel loses through the face opposite the
+ * chain's, which the core's balance counts) leaves through the chain's
+ * last node and is made up in the same shares. Every
+ * term is linear in phi, c, dc_q and i_face, so with phi = D dc, c = dc,
+ * c_old NULL and i_face its change this is the Jacobian's product with dc.
+ * Returns the current F x (Li flowing from the chain into the core), A. */
 double vb_subgrid_residual(const vb_subgrid *s, int cls, const double *phi, double phi_q,
-			   const double *c, const double *c_old, double F_dt, double i_face,
-			   double *R);
+			   double dc_q, const double *c, const double *c_old, double F_dt,
+			   double i_face, double i_back, double *R);
 
 /* How one chain couples to the rest of the system once it is eliminated
  * (docs/solve.md): entries of the inverse of its Jacobian block T (nodes
@@ -85,6 +105,14 @@ typedef struct vb_subgrid_coupling {
 	double r_n_cq;		   /* d R_n / d c_q: the last node's balance on the core, A m^3/mol */
 	double r_q_cn;		   /* d R_q / d c_n: the core's balance on the last node */
 	double r_q_cq;		   /* d R_q / d c_q of this link alone */
+	/* superposed chains: T = T0 + a_face u e_0^T, u the face's source
+	 * vector (1 on the surface node, -V_j / V_chain on cell j); T0 is
+	 * factorised and y = T0^-1 u kept, so T^-1 r = T0^-1 r - y sm (T0^-1
+	 * r)_0 (Sherman-Morrison) */
+	double a;   /* a_face */
+	double sm;  /* a_face / (1 + a_face y_0) */
+	double s00; /* (T^-1 u)_0: the surface node's response to a unit source */
+	double s0q; /* (T^-1 b)_0, b = -d R / d c_q: its response to its core */
 } vb_subgrid_coupling;
 
 /* Jacobian block T of one chain whose nodes have the diffusivities d (n + 1
@@ -96,6 +124,24 @@ typedef struct vb_subgrid_coupling {
 void vb_subgrid_factor(const vb_subgrid *s, int cls, const double *d, double d_q, double F_dt,
 		       double a_face, const double *g_side, double *lu, vb_subgrid_coupling *k,
 		       double *col_n);
+
+/* Superposed chains: factorises T0 (the chain's block without the face's
+ * derivative, core held fixed, side links' g_side on the diagonal when not
+ * NULL) into lu, keeps y = T0^-1 u in y (n + 1 values) and fills sm, s00
+ * and s0q of k for the derivative a_face; b (n + 1 values) is minus the
+ * chain's dependence on its core, d R_j / d c_q = -b_j (F V_j / dt from
+ * the storage, plus what links to the core add). */
+void vb_subgrid_factor_superposed(const vb_subgrid *s, int cls, const double *d, double F_dt,
+				  double a_face, const double *g_side, const double *b, double *lu,
+				  double *y, vb_subgrid_coupling *k);
+
+/* x = T^-1 r for a superposed chain (x may be r). */
+void vb_subgrid_solve_superposed(int n, const double *lu, const double *y, double sm,
+				 const double *r, double *x);
+
+/* V_j / V_chain of node j of class cls (superposed chains: the part of the
+ * face's uptake node j hands to the core). */
+double vb_subgrid_share(const vb_subgrid *s, int cls, int j);
 
 /* x = T^-1 r with the factors of vb_subgrid_factor (n + 1 values each; x
  * may be r). */

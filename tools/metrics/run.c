@@ -173,9 +173,9 @@ static void lithiation(const vb_image *img, const vb_params *p, const double *c_
 	d->lithium_fields = cum;
 }
 
-/* The sub-voxel chains a run was solved with (/solver subgrid_cells and
- * subgrid_ratio; a run of an older solve has none: the defaults then, and
- * no c_sub). */
+/* The sub-voxel chains a run was solved with (/solver subgrid_cells,
+ * subgrid_ratio and subgrid_law; a run of an older solve has none: the
+ * defaults then, and no c_sub; one without subgrid_law had split chains). */
 static vb_subgrid_opts run_subgrid(hid_t file)
 {
 	vb_subgrid_opts o = vb_subgrid_defaults();
@@ -186,7 +186,12 @@ static vb_subgrid_opts run_subgrid(hid_t file)
 	if (g >= 0 && H5Aexists(g, "subgrid_cells") > 0 && H5Aexists(g, "subgrid_ratio") > 0 &&
 	    vb_h5_attr_read_double(g, "subgrid_cells", "", &cells, NULL) == VB_OK &&
 	    vb_h5_attr_read_double(g, "subgrid_ratio", "", &ratio, NULL) == VB_OK) {
-		vb_subgrid_opts r = {(int)cells, ratio};
+		char *law = NULL;
+		vb_subgrid_opts r = {(int)cells, ratio, 1};
+		if (H5Aexists(g, "subgrid_law") > 0 &&
+		    vb_h5_attr_read_string(g, "subgrid_law", "", &law, NULL) == VB_OK)
+			r.split = strcmp(law, "superposed") != 0;
+		free(law);
 		if (cells == floor(cells) && vb_subgrid_check(&r, NULL) == VB_OK)
 			o = r;
 	}

@@ -48,6 +48,10 @@ static const char usage_text[] =
 	"  --subgrid-cells N    finite volumes of the sub-voxel diffusion layer under each\n"
 	"                       reacting CAM face, 1..64 (default 24; docs/solve.md)\n"
 	"  --subgrid-ratio R    their growth from the surface inward, 1..4 (default 1.25)\n"
+	"  --subgrid-law LAW    how a voxel's reacting faces share it: superposed (each\n"
+	"                       face's layer spans the whole voxel; default) or split\n"
+	"                       (the voxel divided among its faces by nearness, the law\n"
+	"                       of earlier versions, kept for comparison; docs/solve.md)\n"
 	"  --checkpoint FILE    save the state there every --checkpoint-every of wall\n"
 	"                       time (default 300s) and on SIGINT/SIGTERM; removed when\n"
 	"                       the run ends well. Not the input, the output or its XDMF,\n"
@@ -147,6 +151,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		{"newton-max", required_argument, 0, 'n'},
 		{"subgrid-cells", required_argument, 0, 'g'},
 		{"subgrid-ratio", required_argument, 0, 'G'},
+		{"subgrid-law", required_argument, 0, 'L'},
 		{"checkpoint", required_argument, 0, 'k'},
 		{"checkpoint-every", required_argument, 0, 'K'},
 		{"resume", no_argument, 0, 'r'},
@@ -159,7 +164,8 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	};
 	const char *current_s = NULL, *crate_s = NULL, *cutoff_s = NULL, *maxtime_s = NULL;
 	const char *save_s = NULL, *steptol_s = NULL, *maxstep_s = NULL, *newton_s = NULL;
-	const char *ckpt = NULL, *ckpt_every_s = NULL, *out = NULL, *cells_s = NULL, *ratio_s = NULL;
+	const char *ckpt = NULL, *ckpt_every_s = NULL, *out = NULL, *cells_s = NULL, *ratio_s = NULL,
+		   *law_s = NULL;
 	const char *sets[MAX_SETS];
 	int nsets = 0, resume = 0, quiet = 0, force_progress = 0, c;
 	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
@@ -179,6 +185,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		case 'n': newton_s = optarg; break;
 		case 'g': cells_s = optarg; break;
 		case 'G': ratio_s = optarg; break;
+		case 'L': law_s = optarg; break;
 		case 'k': ckpt = optarg; break;
 		case 'K': ckpt_every_s = optarg; break;
 		case 'r': resume = 1; break;
@@ -258,6 +265,9 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		return fail(&e);
 	if (!(o.subgrid.ratio >= 1 && o.subgrid.ratio <= 4))
 		return usage_error("--subgrid-ratio must be from 1 to 4");
+	if (law_s && strcmp(law_s, "superposed") != 0 && strcmp(law_s, "split") != 0)
+		return usage_error("--subgrid-law must be superposed or split");
+	o.subgrid.split = law_s != NULL && strcmp(law_s, "split") == 0;
 	/* every file this run writes, before any work: a bad name must not cost
 	 * the run (the XDMF beside RUN.h5, the checkpoint) */
 	const char *inputs[2] = {in, out};
@@ -416,10 +426,11 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	char fingerprint[sizeof overrides + 512]; /* room for every override */
 	snprintf(fingerprint, sizeof fingerprint,
 		 "cell %lldx%lldx%lld h=%.17g labels=%08lx params=%08lx I=%.17g cutoff=%.17g "
-		 "save=%.17g max=%.17g tol=%.17g dtmax=%.17g subgrid=%dx%.17g set=[%s]",
+		 "save=%.17g max=%.17g tol=%.17g dtmax=%.17g subgrid=%dx%.17g%s set=[%s]",
 		 (long long)cell->nx, (long long)cell->ny, (long long)cell->nz, cell->voxel_size,
 		 crc_labels, crc_params, o.current, o.cutoff, o.save_every, o.max_time, o.step_tol,
-		 o.dt_max, o.subgrid.cells, o.subgrid.ratio, overrides);
+		 o.dt_max, o.subgrid.cells, o.subgrid.ratio, o.subgrid.split ? " split" : "",
+		 overrides);
 	sv_run run;
 	rc = sv_run_init(&run, m, &o, &e);
 	if (rc == VB_OK && resume)

@@ -184,6 +184,9 @@ int sv_runfile_write(hid_t file, const void *ctx, vb_err *e)
 			rc = vb_h5_attr_write_double(g, "wall_time_s", w->wall_time, e);
 		if (rc == VB_OK)
 			rc = vb_h5_attr_write_double(g, "subgrid_ratio", w->opts->subgrid.ratio, e);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_string(g, "subgrid_law",
+						     w->opts->subgrid.split ? "split" : "superposed", e);
 		if (rc == VB_OK && isfinite(r->resumed_at))
 			rc = vb_h5_attr_write_double(g, "resumed_at_s", r->resumed_at, e);
 		if (rc == VB_OK)
