@@ -87,6 +87,23 @@ last() {
 		exit !(e < 1e-6 && e > -1e-6) }' || fail "Li in the c_s field: $dc mol/m3 x voxels; q = $q"
 }
 
+@test "--subgrid-law: superposed by default, split on request, recorded; the same Li for the same charge" {
+	[ "$(attr "$BATS_FILE_TMPDIR/run.h5" /solver/subgrid_law)" = superposed ]
+	for law in superposed split; do
+		solve -q "$CELL" --current 0.5mA/cm2 --max-time 120s --subgrid-law "$law" -o "law_$law.h5"
+		[ "$(attr "law_$law.h5" /solver/subgrid_law)" = "$law" ]
+		metrics --json "law_$law.h5" > "law_$law.json"
+	done
+	# the same charge passed: the same Li in the CAM, whatever the law
+	u1=$(jq -r .utilization law_superposed.json)
+	u2=$(jq -r .utilization law_split.json)
+	awk -v a="$u1" -v b="$u2" 'BEGIN { e = a / b - 1; exit !(a > 0 && e < 1e-6 && e > -1e-6) }' ||
+		fail "utilization $u1 (superposed) against $u2 (split)"
+	run solve -q "$CELL" --current 0.5mA/cm2 --subgrid-law banana -o x.h5
+	assert_failure 2
+	assert_output --partial "--subgrid-law must be superposed or split"
+}
+
 @test "--save-every gives snapshots at rest, at the requested times and one at the end" {
 	f=$BATS_FILE_TMPDIR/run.h5
 	[ "$(attr "$f" /fields/0001/time)" = 0 ]
