@@ -143,7 +143,7 @@ static void run(int n, double len, uint8_t mask, double J, double D, double dt,
 	vb_voxel_free(&img);
 }
 
-#define NH 5 /* voxels per edge 1, 2, 4, 8, 16 */
+#define NH 4 /* voxels per edge 1, 2, 4, 8 (16 in docs/solve.md: minutes, not for make test) */
 #define NCASE 4
 static const struct {
 	const char *name;
@@ -153,6 +153,7 @@ static const struct {
 		  {"corner (-x, -y, -z)", 0x07},
 		  {"all six faces", 0x3f}};
 static double err[NCASE][NH][NT]; /* model / exact - 1 */
+static const vb_subgrid_opts superposed = {24, 1.25, 0};
 
 /* The 2 um box at the real NMC811 diffusivity at c_s,0, every case and
  * voxel size, the table into the TAP log (docs/solve.md quotes it). */
@@ -162,7 +163,7 @@ static void test_table(void)
 	for (int k = 0; k < NCASE; k++)
 		for (int ih = 0, n = 1; ih < NH; ih++, n *= 2) {
 			double m[NT], x[NT];
-			run(n, len, cases[k].mask, J, D, 40, NULL, m, x);
+			run(n, len, cases[k].mask, J, D, 40, &superposed, m, x);
 			for (int ti = 0; ti < NT; ti++) {
 				err[k][ih][ti] = m[ti] / x[ti] - 1;
 				vb_test_note("# %-20s h %.3f um, t %5.0f s: excess %7.1f, exact %7.1f "
@@ -215,7 +216,7 @@ static void test_split_law(void)
 int main(void)
 {
 	RUN(test_table, "the box table (into the log)");
-	RUN(test_planar, "one reacting face: the excess within 2 % of the exact at 2 um to 0.125 um");
+	RUN(test_planar, "one reacting face: the excess within 2 % of the exact at 2 um to 0.25 um");
 	RUN(test_edges_corners,
 	    "edges and corners: within 1 % of the exact in one voxel, 7 % at every voxel size");
 	RUN(test_split_law, "the split law: a one-voxel corner 35 % short of the exact excess");

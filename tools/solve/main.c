@@ -48,10 +48,10 @@ static const char usage_text[] =
 	"  --subgrid-cells N    finite volumes of the sub-voxel diffusion layer under each\n"
 	"                       reacting CAM face, 1..64 (default 24; docs/solve.md)\n"
 	"  --subgrid-ratio R    their growth from the surface inward, 1..4 (default 1.25)\n"
-	"  --subgrid-law LAW    how a voxel's reacting faces share it: superposed (each\n"
-	"                       face's layer spans the whole voxel; default) or split\n"
-	"                       (the voxel divided among its faces by nearness, the law\n"
-	"                       of earlier versions, kept for comparison; docs/solve.md)\n"
+	"  --subgrid-law LAW    how a voxel's reacting faces share it: split (divided\n"
+	"                       among its faces by nearness; default) or superposed\n"
+	"                       (each face's layer spans the whole voxel: exact at\n"
+	"                       edges and corners, not yet robust; docs/solve.md)\n"
 	"  --checkpoint FILE    save the state there every --checkpoint-every of wall\n"
 	"                       time (default 300s) and on SIGINT/SIGTERM; removed when\n"
 	"                       the run ends well. Not the input, the output or its XDMF,\n"
@@ -267,7 +267,8 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		return usage_error("--subgrid-ratio must be from 1 to 4");
 	if (law_s && strcmp(law_s, "superposed") != 0 && strcmp(law_s, "split") != 0)
 		return usage_error("--subgrid-law must be superposed or split");
-	o.subgrid.split = law_s != NULL && strcmp(law_s, "split") == 0;
+	if (law_s)
+		o.subgrid.split = strcmp(law_s, "split") == 0;
 	/* every file this run writes, before any work: a bad name must not cost
 	 * the run (the XDMF beside RUN.h5, the checkpoint) */
 	const char *inputs[2] = {in, out};
@@ -429,7 +430,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		 "save=%.17g max=%.17g tol=%.17g dtmax=%.17g subgrid=%dx%.17g%s set=[%s]",
 		 (long long)cell->nx, (long long)cell->ny, (long long)cell->nz, cell->voxel_size,
 		 crc_labels, crc_params, o.current, o.cutoff, o.save_every, o.max_time, o.step_tol,
-		 o.dt_max, o.subgrid.cells, o.subgrid.ratio, o.subgrid.split ? " split" : "",
+		 o.dt_max, o.subgrid.cells, o.subgrid.ratio, o.subgrid.split ? "" : " superposed",
 		 overrides);
 	sv_run run;
 	rc = sv_run_init(&run, m, &o, &e);
