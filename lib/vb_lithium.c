@@ -86,6 +86,10 @@ struct vb_lithium {
 	 * deviations only */
 	double *yu;	  /* per reacting chain node: T0^-1 u (vb_subgrid_coupling) */
 	double *side_net; /* nf: F x deviation leaving each chain through its pairs */
+	double *net_all;  /* nf: ... and through its pairs and leaks, at the last residual */
+	double *fw, *fa;  /* per reacting chain node: the weight with which it
+			     follows its core, and the Jacobian's extra storage
+			     where that weight fades (follow()) */
 	double *g_dev;	  /* nstate: F x area / length of a superposed chain node's
 			     leak into flat neighbours (docs/solve.md) */
 	/* back faces: the face opposite a superposed chain's, when a CAM voxel
@@ -148,7 +152,8 @@ void vb_lithium_free(vb_lithium **Lp)
 	free(L->sc_ptr), free(L->sc), free(L->sc_pos);
 	free(L->side_G), free(L->resp);
 	free(L->Ks);
-	free(L->yu), free(L->side_net), free(L->g_dev);
+	free(L->yu), free(L->side_net), free(L->g_dev), free(L->fw), free(L->fa),
+		free(L->net_all);
 	free(L->bf_a), free(L->bf_p), free(L->bf_ia), free(L->bf_ip), free(L->bf_ka), free(L->bf_kp);
 	free(L->bf_g), free(L->bf_corr), free(L->ch_back);
 	vb_subgrid_free(&L->sgs), free(L->sup_q);
@@ -351,7 +356,8 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 			    !ALLOC(L->w_all, L->nstate) ||
 			    !ALLOC(L->side_G, npair + nent) ||
 			    !ALLOC(L->g_side, L->nstate) || !ALLOC(L->resp, L->nstate) ||
-			    !ALLOC(L->side_net, nf) || !ALLOC(L->g_dev, L->nstate))
+			    !ALLOC(L->side_net, nf) || !ALLOC(L->net_all, nf) ||
+			    !ALLOC(L->g_dev, L->nstate))
 				return VB_ERR_RUN;
 		}
 	}
@@ -644,7 +650,9 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 		}
 	L->nstate = off;
 	if (!ALLOC(L->lu, 3 * (off - nc)) ||
-	    (L->sup_q != NULL && !ALLOC(L->yu, nf * (L->sg->n + 1)))) {
+	    (L->sup_q != NULL &&
+	     (!ALLOC(L->yu, nf * (L->sg->n + 1)) || !ALLOC(L->fw, nf * (L->sg->n + 1)) ||
+	      !ALLOC(L->fa, nf * (L->sg->n + 1))))) {
 		vb_lithium_free(&L);
 		vb_err_set(e, VB_ERR_RUN, "out of memory for %lld sub-voxel nodes",
 			   (long long)(off - nc));
@@ -913,8 +921,10 @@ static void side_residual(vb_lithium *L, const double *phi, double *R)
 			const double f = L->g_dev[o + j] * (phi[o + j] - pq);
 			R[o + j] += f, net += f;
 		}
+		const double *w = L->fw + t * (n + 1);
 		for (int j = 1; j <= n; j++)
-			R[o + j] -= vb_subgrid_share(L->sgs, L->ch_cls[t], j) * net;
+			R[o + j] -= w[j] * vb_subgrid_share(L->sgs, L->ch_cls[t], j) * net;
+		L->net_all[t] = net;
 		L->side_net[t] = 0;
 	}
 #pragma omp parallel for schedule(static)
@@ -960,10 +970,13 @@ static void balances(vb_lithium *L, const double *phi, const double *c, const do
 			L->src0[k] = src;
 		}
 		const double dc_q = c[q] - (c_old != NULL ? c_old[q] : 0);
-		const double back = superposed(L, t) ? L->ch_back[t] : 0;
+		const int sup = superposed(L, t);
+		const double back = sup ? L->ch_back[t] : 0;
+		const int64_t fo = t * (L->sg->n + 1);
 		L->flux[t] = vb_subgrid_residual(geometry(L, t), L->ch_cls[t], phi + o, phi[q], dc_q,
 						 c + o, c_old != NULL ? c_old + o : NULL, F_dt, src,
-						 back, R + o);
+						 back, sup ? L->fw + fo : NULL,
+						 sup && c_old == NULL ? L->fa + fo : NULL, R + o);
 	}
 	vb_linsolve_spmv(&L->K, phi, R);
 #pragma omp parallel for schedule(static)
@@ -979,12 +992,63 @@ static void balances(vb_lithium *L, const double *phi, const double *c, const do
 	side_residual(L, phi, R);
 }
 
+/* A superposed chain's node holds its core plus the face's deviation, and
+ * gains with every cell of its chain what the chain hands on uniformly: the
+ * core's change (the voxel's other faces' uptake among it), less its share
+ * of the face's uptake and of what its pairs and leaks carry off. A node at
+ * saturation cannot gain: the sum would pass c_max, where no Butler-Volmer
+ * current or diffusion could put it, and Newton stalled (Study P cell, 2
+ * um, 1 mA/cm2, t = 6059 s: a node one rounding step below c_max whose row
+ * asked for more; docs/solve.md). So each node takes its uniform part with
+ * a weight w that fades linearly from 1 to 0 over the last FADE c_max before
+ * the bound the core moves towards (c_max when it rises, 0 when it falls).
+ * Only the deviations are cut there (a chain's sum to slightly less than
+ * zero); the voxel's Li is its core's and stays conserved. Exact wherever
+ * no node is within FADE c_max of the bound. */
+#define FADE 1e-3
+
+/* Before a residual (i_face NULL): each superposed node's weight fw at
+ * state c. After it: the fade's part of the Jacobian, the uniform gain per
+ * volume times -dw/dc_j over F / dt on each node's storage (fa). */
+static void follow(vb_lithium *L, const double *c, const double *c_old, double F_dt,
+		   const double *i_face)
+{
+	const int n = L->sg->n;
+	const double band = FADE * L->law->cmax;
+#pragma omp parallel for schedule(static)
+	for (int64_t t = 0; t < L->nf; t++) {
+		if (!superposed(L, t))
+			continue;
+		const int64_t o = L->ch_off[t], q = L->ch_core[t], fo = t * (n + 1);
+		const double dq = c[q] - (c_old != NULL ? c_old[q] : 0);
+		if (i_face == NULL) {
+			for (int j = 0; j <= n; j++) {
+				const double room = dq >= 0 ? L->law->cmax - c[o + j] : c[o + j];
+				const double r = room / band;
+				L->fw[fo + j] = r >= 1 ? 1 : r <= 0 ? 0 : r;
+			}
+			continue;
+		}
+		const double gain = F_dt * dq + (i_face[t] + L->ch_back[t] + L->net_all[t]) /
+							  L->sgs->total[L->ch_cls[t]];
+		const double slope = (dq >= 0 ? 1 : -1) * gain / (band * F_dt);
+		for (int j = 0; j <= n; j++) {
+			const double w = L->fw[fo + j];
+			L->fa[fo + j] = w > 0 && w < 1 ? slope : 0;
+		}
+	}
+}
+
 void vb_lithium_residual(vb_lithium *L, const double *c, const double *c_old, double dt,
 			 const double *i_face, double *R)
 {
 	L->dt = dt;
 	eval_nodes(L, c);
+	if (L->sup_q != NULL)
+		follow(L, c, c_old, FARADAY / dt, NULL);
 	balances(L, L->phi_all, c, c_old, FARADAY / dt, i_face, R);
+	if (L->sup_q != NULL)
+		follow(L, c, c_old, FARADAY / dt, i_face);
 }
 
 void vb_lithium_jacobian_apply(vb_lithium *L, const double *x, const double *di_face, double *y)
@@ -1007,9 +1071,11 @@ static void core_column(const vb_lithium *L, int64_t t, double F_dt, double *b)
 	double G = 0;
 	for (int j = 1; j <= n; j++)
 		G += L->g_dev[o + j];
+	const double *w = L->fw + t * (n + 1);
 	b[0] = 0;
 	for (int j = 1; j <= n; j++)
-		b[j] = F_dt * vol[j] + (L->g_dev[o + j] - vol[j] / g->total[cls] * G) * dq;
+		b[j] = F_dt * vol[j] * w[j] +
+		       (L->g_dev[o + j] - w[j] * vol[j] / g->total[cls] * G) * dq;
 }
 
 void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double *a_face,
@@ -1031,7 +1097,9 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 			double b[65];
 			core_column(L, t, F_dt, b);
 			vb_subgrid_factor_superposed(L->sgs, L->ch_cls[t], d_all + o, F_dt, a,
-						     L->g_side + o, b, L->lu + 3 * (o - L->nc),
+						     L->g_side + o, L->fw + t * (L->sg->n + 1),
+						     L->fa + t * (L->sg->n + 1), b,
+						     L->lu + 3 * (o - L->nc),
 						     L->yu + t * (L->sg->n + 1), k);
 			L->a_in[t] = a * k->s0q;
 			if (face != NULL) {
@@ -1181,8 +1249,10 @@ void vb_lithium_expand(const vb_lithium *L, const double *b, const double *x_cor
 			const double xq = x_core[L->ch_core[t]];
 			double bq[65];
 			core_column(L, t, FARADAY / L->dt, bq);
+			const double *w = L->fw + t * (n + 1);
 			for (int j = 0; j <= n; j++)
-				rr[j] += (vb_subgrid_share(g, L->ch_cls[t], j) - (j == 0)) * ds[t] +
+				rr[j] += (w[j] * vb_subgrid_share(g, L->ch_cls[t], j) - (j == 0)) *
+						 ds[t] +
 					 bq[j] * xq;
 			vb_subgrid_solve_superposed(n, L->lu + 3 * (o - L->nc), L->yu + t * (n + 1),
 						    L->cpl[t].sm, rr, x + o);

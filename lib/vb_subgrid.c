@@ -135,7 +135,8 @@ double vb_subgrid_share(const vb_subgrid *s, int cls, int j)
 
 double vb_subgrid_residual(const vb_subgrid *s, int cls, const double *phi, double phi_q,
 			   double dc_q, const double *c, const double *c_old, double F_dt,
-			   double i_face, double i_back, double *R)
+			   double i_face, double i_back, const double *w, const double *a_st,
+			   double *R)
 {
 	const int n = s->n;
 	const double *vol = s->vol + cls * (n + 1), *cond = s->cond + cls * (n + 1);
@@ -146,8 +147,10 @@ double vb_subgrid_residual(const vb_subgrid *s, int cls, const double *phi, doub
 		double flux_in = 0;
 		for (int j = 0; j <= n; j++) {
 			const double flux_out = j < n ? FARADAY * cond[j] * (phi[j] - phi[j + 1]) : 0;
-			R[j] = F_dt * vol[j] * (c[j] - (c_old != NULL ? c_old[j] : 0) - dc_q) +
-			       flux_out - flux_in + vol[j] * sink;
+			const double cj = c[j] * (1 + (a_st != NULL ? a_st[j] : 0));
+			const double wj = w != NULL ? w[j] : 1;
+			R[j] = F_dt * vol[j] * (cj - (c_old != NULL ? c_old[j] : 0) - wj * dc_q) +
+			       flux_out - flux_in + wj * vol[j] * sink;
 			flux_in = flux_out;
 		}
 		R[0] += i_face, R[n] += i_back;
@@ -190,31 +193,36 @@ void vb_subgrid_solve(int n, const double *lu, const double *r, double *x)
 /* The chain's tridiagonal block without the face's derivative, into lu
  * (rows of sub, diagonal, super). */
 static void chain_block(const vb_subgrid *s, int cls, const double *d, double F_dt,
-			const double *g_side, double *lu)
+			const double *g_side, const double *a_st, double *lu)
 {
 	const int n = s->n;
 	const double *vol = s->vol + cls * (n + 1), *cond = s->cond + cls * (n + 1);
 	for (int j = 0; j <= n; j++) {
 		const double g_in = j > 0 ? FARADAY * cond[j - 1] : 0, g_out = FARADAY * cond[j];
 		lu[3 * j] = j > 0 ? -g_in * d[j - 1] : 0; /* d R_j / d c_(j-1) */
-		lu[3 * j + 1] = F_dt * vol[j] + (g_in + g_out + (g_side ? g_side[j] : 0)) * d[j];
+		lu[3 * j + 1] = F_dt * vol[j] * (1 + (a_st != NULL ? a_st[j] : 0)) +
+				(g_in + g_out + (g_side ? g_side[j] : 0)) * d[j];
 		lu[3 * j + 2] = j < n ? -g_out * d[j + 1] : 0; /* d R_j / d c_(j+1) */
 	}
 }
 
 void vb_subgrid_factor_superposed(const vb_subgrid *s, int cls, const double *d, double F_dt,
-				  double a_face, const double *g_side, const double *b, double *lu,
-				  double *y, vb_subgrid_coupling *k)
+				  double a_face, const double *g_side, const double *w,
+				  const double *a_st, const double *b, double *lu, double *y,
+				  vb_subgrid_coupling *k)
 {
 	const int n = s->n;
 	const double *vol = s->vol + cls * (n + 1);
-	chain_block(s, cls, d, F_dt, g_side, lu);
+	double a[65] = {0};
+	for (int j = 0; j <= n; j++)
+		a[j] = a_st != NULL ? fmax(a_st[j], 0) : 0;
+	chain_block(s, cls, d, F_dt, g_side, a, lu);
 	/* the surface node has no volume: T0 is still regular there, its link
 	 * to the first cell holding it (n >= 1) */
 	tridiag_factor(n, lu);
 	double u[65] = {0}, x[65] = {0};
 	for (int j = 0; j <= n; j++)
-		u[j] = (j == 0) - vol[j] / s->total[cls];
+		u[j] = (j == 0) - (w != NULL ? w[j] : 1) * vol[j] / s->total[cls];
 	vb_subgrid_solve(n, lu, u, y);
 	vb_subgrid_solve(n, lu, b, x);
 	const double den = 1 + a_face * y[0];
@@ -239,7 +247,7 @@ void vb_subgrid_factor(const vb_subgrid *s, int cls, const double *d, double d_q
 {
 	const int n = s->n;
 	const double *cond = s->cond + cls * (n + 1);
-	chain_block(s, cls, d, F_dt, g_side, lu);
+	chain_block(s, cls, d, F_dt, g_side, NULL, lu);
 	lu[1] += a_face;
 	tridiag_factor(n, lu);
 	const double g_n = FARADAY * cond[n];

@@ -89,13 +89,20 @@ double vb_subgrid_core_to_face(const vb_subgrid *s, int opposite_cls);
  * and each node hands V_j / V_chain of the face's uptake to the core;
  * i_back (F x the Li the voxel loses through the face opposite the
  * chain's, which the core's balance counts) leaves through the chain's
- * last node and is made up in the same shares. Every
+ * last node and is made up in the same shares. A superposed node follows
+ * its core's change, and takes its share of the face's uptake, with the
+ * weight w_j (NULL: 1), which fades to 0 at saturation (vb_lithium): the
+ * storage is F V_j ((1 + a_j) c_j - c_old_j - w_j dc_q) / dt, a_st NULL
+ * (a_j = 0) for a residual. Every
  * term is linear in phi, c, dc_q and i_face, so with phi = D dc, c = dc,
- * c_old NULL and i_face its change this is the Jacobian's product with dc.
+ * c_old NULL, i_face its change and a_st the fade's derivative (the
+ * uniform gain times -dw_j/dc_j over F / dt), this is the Jacobian's
+ * product with dc.
  * Returns the current F x (Li flowing from the chain into the core), A. */
 double vb_subgrid_residual(const vb_subgrid *s, int cls, const double *phi, double phi_q,
 			   double dc_q, const double *c, const double *c_old, double F_dt,
-			   double i_face, double i_back, double *R);
+			   double i_face, double i_back, const double *w, const double *a_st,
+			   double *R);
 
 /* How one chain couples to the rest of the system once it is eliminated
  * (docs/solve.md): entries of the inverse of its Jacobian block T (nodes
@@ -127,13 +134,16 @@ void vb_subgrid_factor(const vb_subgrid *s, int cls, const double *d, double d_q
 
 /* Superposed chains: factorises T0 (the chain's block without the face's
  * derivative, core held fixed, side links' g_side on the diagonal when not
- * NULL) into lu, keeps y = T0^-1 u in y (n + 1 values) and fills sm, s00
+ * NULL, and the fade's a_st of vb_subgrid_residual on the storage when not
+ * NULL, its negative part dropped) into lu, keeps y = T0^-1 u in y (n + 1
+ * values; u_j weighted by w_j, NULL: 1) and fills sm, s00
  * and s0q of k for the derivative a_face; b (n + 1 values) is minus the
- * chain's dependence on its core, d R_j / d c_q = -b_j (F V_j / dt from
- * the storage, plus what links to the core add). */
+ * chain's dependence on its core, d R_j / d c_q = -b_j (F V_j w_j / dt
+ * from the storage, plus what links to the core add). */
 void vb_subgrid_factor_superposed(const vb_subgrid *s, int cls, const double *d, double F_dt,
-				  double a_face, const double *g_side, const double *b, double *lu,
-				  double *y, vb_subgrid_coupling *k);
+				  double a_face, const double *g_side, const double *w,
+				  const double *a_st, const double *b, double *lu, double *y,
+				  vb_subgrid_coupling *k);
 
 /* x = T^-1 r for a superposed chain (x may be r). */
 void vb_subgrid_solve_superposed(int n, const double *lu, const double *y, double sm,

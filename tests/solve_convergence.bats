@@ -82,3 +82,22 @@ within() {
 		within "$(capacity half_$rate.h5)" "$(capacity run1_$rate.h5)" 0.01
 	done
 }
+
+# A superposed node follows its core as the voxel's other faces fill it; at
+# saturation it cannot, and Newton stalled here at t = 6059 s (1.68 mAh/cm2)
+# until the nodes took that uniform part with a weight fading to 0 at c_max
+# (vb_lithium, docs/solve.md). The Study P base cell of bench/solve.sh.
+@test "superposed chains: the Study P base cell at 2 um, 1 mA/cm2 reaches the cut-off, Li conserved" {
+	cd "$BATS_FILE_TMPDIR" || return 1
+	genstruct homogeneous --size 106x60x60um --voxel 2um --cam 0.65 --cbd 0.21 \
+		--electrolyte 0.14 --seed 1 -o p2.h5
+	assemble -q p2.h5 --cell assb -o pcell2.h5
+	solve -q pcell2.h5 --current 1mA/cm2 --subgrid-law superposed -o psup2.h5
+	m=$(metrics --json psup2.h5)
+	echo "# Study P, 2 um, 1 mA/cm2, superposed: $(echo "$m" | jq -r .capacity_mAh_cm2) mAh/cm2" >&3
+	[ "$(echo "$m" | jq -r .status)" = cutoff ]
+	# the Li the CAM took up is the charge passed (utilization from the
+	# c_s field, capacity from the current's integral)
+	within "$(echo "$m" | jq -r .utilization)" \
+		"$(echo "$m" | jq -r '.capacity_mAh_cm2 / .c_theo_mAh_cm2')" 1e-6
+}
