@@ -8,7 +8,8 @@
 # Newton iterations, the capacity (mAh/cm2) and its change from the run one
 # voxel size coarser; then, at STEP_VOXEL, the capacity at half the step
 # tolerance. docs/solve.md holds the tables this prints.
-# usage: bench/convergence.sh [BIN_DIR] [VOXELS] [RATES] [STEP_VOXEL]
+# usage: [SOLVE_OPTS=...] bench/convergence.sh [BIN_DIR] [VOXELS] [RATES] [STEP_VOXEL]
+#   SOLVE_OPTS adds options to every solve (e.g. "--subgrid-law split")
 #   VOXELS default "2um 1um 0.5um 0.25um" (refine factors 1 2 4 8 of 2 um;
 #   the 0.25 um runs take tens of minutes each), RATES default "1 0.15",
 #   STEP_VOXEL default 1um ("" skips the step-tolerance runs)
@@ -30,8 +31,9 @@ factor() { # voxel size: refine factor from 2 um
 	awk -v h="${1%um}" 'BEGIN { f = 2 / h; if (f != int(f) || f < 1) exit 1; print f }'
 }
 run() { # cell voxel rate step_tol label
+	# shellcheck disable=SC2086 # SOLVE_OPTS is a list of options
 	/usr/bin/time -f '%e %M' -o "$work/time" "$bin/solve" -q "$1" --c-rate "$3" \
-		--step-tol "$4" -o "$work/run.h5"
+		--step-tol "$4" ${SOLVE_OPTS:-} -o "$work/run.h5"
 	read -r wall kb < "$work/time"
 	cap=$(capacity "$work/run.h5")
 	printf '%-7s %-5s %-8s %8s %8.0f %6s %7s %11.5f' "$2" "$3" "$4" "$wall" \

@@ -4,8 +4,9 @@
 # to 3.0 V on the threads OMP_NUM_THREADS allows (default: all cores).
 # Prints wall time, peak memory, steps, Newton and linear iterations.
 # Targets (2 cores): 1 um at 8 mA/cm2 under 3 minutes and 2 GB; 2 um under 20 s.
-# usage: bench/solve.sh [BIN_DIR] [VOXELS] [CURRENTS]
-#   VOXELS default "2um 1um", CURRENTS default "8mA/cm2 1mA/cm2"
+# usage: [SOLVE_OPTS=...] bench/solve.sh [BIN_DIR] [VOXELS] [CURRENTS]
+#   VOXELS default "2um 1um", CURRENTS default "8mA/cm2 1mA/cm2"; SOLVE_OPTS
+#   adds options to every solve (e.g. "--subgrid-law split", the law before)
 set -eu
 bin=${1:-$(dirname "$0")/../build/bin}
 voxels=${2:-2um 1um}
@@ -24,8 +25,9 @@ for h in $voxels; do
 		--electrolyte 0.14 --seed 1 -o "$work/cathode.h5"
 	"$bin/assemble" "$work/cathode.h5" --cell assb -o "$work/cell.h5"
 	for i in $currents; do
+		# shellcheck disable=SC2086 # SOLVE_OPTS is a list of options
 		/usr/bin/time -f '%e %M' -o "$work/time" "$bin/solve" -q "$work/cell.h5" \
-			--current "$i" -o "$work/run.h5"
+			--current "$i" ${SOLVE_OPTS:-} -o "$work/run.h5"
 		read -r wall kb < "$work/time"
 		steps=$(attr "$work/run.h5" /solver/steps)
 		newton=$(attr "$work/run.h5" /solver/newton_iterations)

@@ -19,7 +19,7 @@
 
 vb_subgrid_opts vb_subgrid_defaults(void)
 {
-	vb_subgrid_opts o = {24, 1.25, 1};
+	vb_subgrid_opts o = {24, 1.25, 0};
 	return o;
 }
 

@@ -15,9 +15,9 @@ typedef struct vb_subgrid_opts {
 	int cells;    /* finite volumes of a chain, 1..64 (default 24) */
 	double ratio; /* width of a cell over that of its neighbour nearer the
 			 surface, 1..4 (default 1.25) */
-	int split;    /* 1 (default): the voxel split among its chains by
-			 nearness; 0: the chains of a voxel superposed, each
-			 spanning the voxel's whole cross-section (docs/solve.md) */
+	int split;    /* 0 (default): the chains of a voxel superposed, each
+			 spanning the voxel's whole cross-section; 1: the voxel
+			 split among its chains by nearness (docs/solve.md) */
 } vb_subgrid_opts;
 
 /* Defaults as documented on the fields. */
@@ -26,7 +26,7 @@ vb_subgrid_opts vb_subgrid_defaults(void);
 /* VB_ERR_INPUT naming the option when o is outside the documented ranges. */
 int vb_subgrid_check(const vb_subgrid_opts *o, vb_err *e);
 
-/* Superposed chains (docs/solve.md): a reacting face's chain
+/* Superposed chains (the default; docs/solve.md): a reacting face's chain
  * spans the voxel's whole cross-section h^2 to a depth of h, or h/2 when
  * the opposite face reacts too, and holds the voxel's concentration there
  * as the voxel's mean (its core) plus the deviation that face's layer
@@ -34,7 +34,7 @@ int vb_subgrid_check(const vb_subgrid_opts *o, vb_err *e);
  * voxel's Li is its core's, and the Li a face takes up reaches the core at
  * once. Exact for a box of constant D whose faces take up uniform fluxes
  * (the field is then a sum of slabs); only the class's opposite-face flag
- * matters. Split chains (the default):
+ * matters. Split chains (the law before):
  * a chain's geometry depends on how many of the four faces around its own
  * face (those sharing an edge with it) react too, counted per lateral axis
  * (m1, m2 in 0..2), and on whether the opposite face reacts (opposite 0/1).

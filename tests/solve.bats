@@ -87,8 +87,8 @@ last() {
 		exit !(e < 1e-6 && e > -1e-6) }' || fail "Li in the c_s field: $dc mol/m3 x voxels; q = $q"
 }
 
-@test "--subgrid-law: split by default, superposed on request, recorded; the same Li for the same charge" {
-	[ "$(attr "$BATS_FILE_TMPDIR/run.h5" /solver/subgrid_law)" = split ]
+@test "--subgrid-law: superposed by default, split on request, recorded; the same Li for the same charge" {
+	[ "$(attr "$BATS_FILE_TMPDIR/run.h5" /solver/subgrid_law)" = superposed ]
 	for law in superposed split; do
 		solve -q "$CELL" --current 0.5mA/cm2 --max-time 120s --subgrid-law "$law" -o "law_$law.h5"
 		[ "$(attr "law_$law.h5" /solver/subgrid_law)" = "$law" ]

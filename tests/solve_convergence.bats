@@ -42,36 +42,37 @@ within() {
 	done
 }
 
+# The superposed chains (the default; exact at a one-voxel box's edges and
+# corners): at 1C 1 um -2.7 %, 2 um -4.0 % (0.12541, 0.12377 against
+# 0.12894 mAh/cm2).
 @test "1C: on one geometry the 1 um capacity is within 3 % of the 0.5 um one, 2 um within 5 %" {
 	q05=$(capacity run05_1.h5)
 	within "$(capacity run1_1.h5)" "$q05" 0.03
 	within "$(capacity run2_1.h5)" "$q05" 0.05
 }
 
-# Issue 11 asks 3 % of 1 um against 0.5 um here. The split chains (the
-# default) give 3.8 % (0.6451 and 0.6215 mAh/cm2, while 2 um gives 0.6396
-# and 0.25 um 0.6293: not monotone, docs/solve.md), so the test holds 4 %,
-# the deviation stated there.
-@test "0.15C: on one geometry the 1 um capacity is within 4 % of the 0.5 um one, 2 um within 5 %" {
+# At 0.15C 1 um +1.3 %, 2 um -6.7 % (0.6293, 0.5796 against 0.6214
+# mAh/cm2). Issue 11 asks 5 % at 2 um; the bound is 7 %, the deviation
+# stated in docs/solve.md: blocks one voxel wide whose Li spreads into the
+# blocks beside only through the voxels' means, the chains' ends and leaks.
+@test "0.15C: on one geometry the 1 um capacity is within 3 % of the 0.5 um one, 2 um within 7 %" {
 	q05=$(capacity run05_0.15.h5)
-	within "$(capacity run1_0.15.h5)" "$q05" 0.04
-	within "$(capacity run2_0.15.h5)" "$q05" 0.05
+	within "$(capacity run1_0.15.h5)" "$q05" 0.03
+	within "$(capacity run2_0.15.h5)" "$q05" 0.07
 }
 
-# The superposed chains (--subgrid-law superposed, exact at a one-voxel
-# box's edges and corners): 1 um +1.3 %, 2 um -6.7 % (0.6293, 0.5796 and
-# 0.6214 mAh/cm2). The 2 um bound is 7 %, the deviation stated in
-# docs/solve.md: blocks one voxel wide whose Li spreads into the blocks
-# beside only through the voxels' means, the chains' ends and leaks.
-@test "0.15C, superposed chains: the 1 um capacity within 3 % of the 0.5 um one, 2 um within 7 %" {
+# The split chains (--subgrid-law split, the law before): 1 um +3.8 %, 2 um
+# +2.9 % at 0.15C (0.6451, 0.6396 against 0.6215 mAh/cm2; 0.25 um 0.6293:
+# not monotone, docs/solve.md): their corners hold too little Li.
+@test "0.15C, split chains: the 1 um capacity within 4 % of the 0.5 um one, 2 um within 5 %" {
 	cd "$BATS_FILE_TMPDIR" || return 1
 	for h in 2 1 05; do
-		solve -q "cell$h.h5" --c-rate 0.15 --subgrid-law superposed -o "sup$h.h5"
-		echo "# superposed, ${h} um, 0.15C: $(capacity "sup$h.h5") mAh/cm2" >&3
+		solve -q "cell$h.h5" --c-rate 0.15 --subgrid-law split -o "split$h.h5"
+		echo "# split, ${h} um, 0.15C: $(capacity "split$h.h5") mAh/cm2" >&3
 	done
-	q05=$(capacity sup05.h5)
-	within "$(capacity sup1.h5)" "$q05" 0.03
-	within "$(capacity sup2.h5)" "$q05" 0.07
+	q05=$(capacity split05.h5)
+	within "$(capacity split1.h5)" "$q05" 0.04
+	within "$(capacity split2.h5)" "$q05" 0.05
 }
 
 @test "halving the step tolerance changes the capacity by less than 1 % (1 um, 1C and 0.15C)" {
@@ -87,12 +88,12 @@ within() {
 # saturation it cannot, and Newton stalled here at t = 6059 s (1.68 mAh/cm2)
 # until the nodes took that uniform part with a weight fading to 0 at c_max
 # (vb_lithium, docs/solve.md). The Study P base cell of bench/solve.sh.
-@test "superposed chains: the Study P base cell at 2 um, 1 mA/cm2 reaches the cut-off, Li conserved" {
+@test "the Study P base cell at 2 um, 1 mA/cm2 reaches the cut-off (superposed chains), Li conserved" {
 	cd "$BATS_FILE_TMPDIR" || return 1
 	genstruct homogeneous --size 106x60x60um --voxel 2um --cam 0.65 --cbd 0.21 \
 		--electrolyte 0.14 --seed 1 -o p2.h5
 	assemble -q p2.h5 --cell assb -o pcell2.h5
-	solve -q pcell2.h5 --current 1mA/cm2 --subgrid-law superposed -o psup2.h5
+	solve -q pcell2.h5 --current 1mA/cm2 -o psup2.h5
 	m=$(metrics --json psup2.h5)
 	echo "# Study P, 2 um, 1 mA/cm2, superposed: $(echo "$m" | jq -r .capacity_mAh_cm2) mAh/cm2" >&3
 	[ "$(echo "$m" | jq -r .status)" = cutoff ]
