@@ -123,8 +123,6 @@ static int stores(const vb_lithium *L, int64_t t)
 	return !superposed(L, t);
 }
 
-static int superposed(const vb_lithium *L, int64_t t);
-
 static const vb_subgrid *geometry(const vb_lithium *L, int64_t t)
 {
 	return t >= L->nf ? L->sgl : superposed(L, t) ? L->sgs : L->sg;
