@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "vb_err.h"
+#include "vb_units.h"
 #include "vb_voxel.h"
 
 typedef struct gs_packing {
@@ -30,6 +31,65 @@ typedef struct gs_packing_stats {
  * the fractions leave room. Same seed, same image, any thread count.
  * Returns a new image (caller frees) or NULL with e set. */
 vb_image *gs_generate_packing(const gs_packing *p, gs_packing_stats *stats, vb_err *e);
+
+/* Assigns CBD, electrolyte and void to the non-CAM voxels of img, as
+ * gs_generate_packing does (docs/genstruct.md): t_cbd CBD voxels where the
+ * CAM fraction of the (2w+1)^3 neighbourhood is highest, t_electrolyte
+ * electrolyte among the rest and void for what remains. */
+int gs_fill_pores(vb_image *img, uint64_t seed, int64_t t_cbd, int64_t t_electrolyte, int w,
+		  vb_err *e);
+
+/* A quantity along x (the through-thickness axis): points (x[q], v[q]) with
+ * x non-decreasing, linear between points, constant before the first and
+ * after the last. Two points at one x make a step: the second value holds
+ * from that x on. */
+#define GS_PROFILE_MAX 256
+typedef struct gs_profile {
+	int n;			  /* points, >= 1 */
+	double x[GS_PROFILE_MAX]; /* m */
+	double v[GS_PROFILE_MAX]; /* a fraction, or a length in m */
+} gs_profile;
+
+/* Parses a profile (docs/genstruct.md) for a box of thickness length (m):
+ * "F" (a constant), "X1:V1,X2:V2,..." (points; X lengths with a unit, or a
+ * bare 0; strictly increasing, inside [0, length]), "linear:A:B" (A at x = 0,
+ * B at length; "linear A B" too) or "steps:X1:A,X2:B,..." (A on [0, X1), B
+ * on [X1, X2), ...; the last X is length or, a bare last value, left out).
+ * Values are plain numbers (kind VB_UNIT_NONE) or lengths (VB_UNIT_LENGTH).
+ * what names the option in messages; the caller checks the values' range. */
+int gs_profile_parse(const char *text, vb_unit_kind kind, double length, const char *what,
+		     gs_profile *p, vb_err *e);
+
+/* The profile's value at x (m), and its mean over [a, b] (m, a < b). */
+double gs_profile_at(const gs_profile *p, double x);
+double gs_profile_mean(const gs_profile *p, double a, double b);
+
+typedef struct gs_graded {
+	int64_t n[3];		 /* voxels along x, y, z */
+	double voxel_size;	 /* m */
+	gs_profile cam;		 /* CAM volume fraction along x, each in [0, 0.95] */
+	gs_profile diameter;	 /* median particle diameter along x, m */
+	double diameter_spread;	 /* standard deviation of ln(diameter) */
+	double cbd, electrolyte; /* fractions of the whole box; electrolyte < 0: the rest */
+	uint64_t seed;
+} gs_graded;
+
+typedef struct gs_graded_stats {
+	int64_t candidates; /* spheres of the dominating Boolean model drawn */
+	int64_t particles;  /* spheres kept that hold a voxel centre: rows of spheres */
+	double *spheres;    /* particles x 4: centre x, y, z and radius, m (caller frees) */
+	int neck_halfwidth; /* voxels; CBD placement neighbourhood (2w+1)^3 */
+} gs_graded_stats;
+
+/* Generates one packing of whole CAM spheres whose fraction per x-slice
+ * follows g->cam (and their median diameter g->diameter) by thinning a
+ * dominating Boolean model with an intensity corrected slice by slice
+ * (docs/genstruct.md); no sphere is cut: CAM is exactly the voxels whose
+ * centre lies in a sphere of stats->spheres. CBD, electrolyte and void as
+ * gs_generate_packing. Same seed, same image, any thread count. Returns a
+ * new image (caller frees) or NULL with e set; stats->spheres is set only
+ * on success. */
+vb_image *gs_generate_graded(const gs_graded *g, gs_graded_stats *stats, vb_err *e);
 
 /* Turns CAM and CBD into electrolyte in cylinders along x of radius (m) whose
  * axes are at (axes[2c], axes[2c+1]) (y, z in m), from x = 0 to depth (m).

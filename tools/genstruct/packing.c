@@ -155,8 +155,7 @@ static int64_t window(int64_t x, int64_t n, int w)
 /* Assigns CBD, electrolyte and void to the non-CAM voxels. The neck score of
  * a voxel is the CAM fraction of its (2w+1)^3 neighbourhood (clipped to the
  * box); CBD takes the highest scores, ties broken by a per-voxel random word. */
-static int fill_pores(vb_image *img, const gs_packing *p, int64_t t_cbd, int64_t t_el, int w,
-		      vb_err *e)
+int gs_fill_pores(vb_image *img, uint64_t seed, int64_t t_cbd, int64_t t_el, int w, vb_err *e)
 {
 	const int64_t total = vb_voxel_count(img);
 	const int64_t n[3] = {img->nx, img->ny, img->nz};
@@ -195,7 +194,7 @@ static int fill_pores(vb_image *img, const gs_packing *p, int64_t t_cbd, int64_t
 				double frac = (double)b[v] / (double)(wij * window(k, n[2], w));
 				uint64_t score = (uint64_t)(frac * 524287.0 + 0.5);
 				uint32_t rnd[4];
-				vb_rng_philox(p->seed, STREAM_TIES, (uint64_t)v, rnd);
+				vb_rng_philox(seed, STREAM_TIES, (uint64_t)v, rnd);
 				keys[m++] =
 					score << 45 | (uint64_t)(rnd[0] >> 21) << 34 | (uint64_t)v;
 			}
@@ -213,7 +212,7 @@ static int fill_pores(vb_image *img, const gs_packing *p, int64_t t_cbd, int64_t
 		for (int64_t q = t_cbd; q < m; q++) {
 			uint64_t v = keys[q] & index_mask;
 			uint32_t rnd[4];
-			vb_rng_philox(p->seed, STREAM_VOID, v, rnd);
+			vb_rng_philox(seed, STREAM_VOID, v, rnd);
 			keys[r++] = (uint64_t)rnd[0] << 34 | v;
 		}
 		qsort(keys, (size_t)r, sizeof *keys, descending);
@@ -292,7 +291,7 @@ vb_image *gs_generate_packing(const gs_packing *p, gs_packing_stats *stats, vb_e
 	w = w < 1 ? 1 : (w > 19 ? 19 : w);
 	int64_t particles = 0;
 	if (paint_cam(img, p, t_cam, &particles, e) != VB_OK ||
-	    fill_pores(img, p, t_cbd, t_el, w, e) != VB_OK) {
+	    gs_fill_pores(img, p->seed, t_cbd, t_el, w, e) != VB_OK) {
 		vb_voxel_free(&img);
 		return NULL;
 	}
