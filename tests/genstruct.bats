@@ -407,6 +407,184 @@ four_phases() {
 		--electrolyte 0.2 --seed 7 -o "$2"
 }
 
+# ---- graded ---------------------------------------------------------------------
+
+# "worst mean target" of a CAM profile (genstruct info --profile CSV $1)
+# against the profile $2, points "X:V ..." in um joined linearly (a step is
+# two points at one x): the largest deviation over sliding windows of $3 um
+# (default 5), and the CAM fraction of the box achieved and targeted.
+profile_error() {
+	awk -F, -v pts="$2" -v len="${3:-5}" '
+	function at(x,   q, t) {
+		if (x < px[1]) return pv[1]
+		for (q = 1; q < n && px[q + 1] <= x; q++) ;
+		if (q == n) return pv[n]
+		t = (x - px[q]) / (px[q + 1] - px[q]); return pv[q] + t * (pv[q + 1] - pv[q]) }
+	BEGIN { n = split(pts, p, " "); for (q = 1; q <= n; q++) { split(p[q], xy, ":"); px[q] = xy[1]; pv[q] = xy[2] } }
+	NR == 2 { h = 2 * $1 }
+	NR > 1 { i = NR - 2; a[i] = $3; t = 0
+		for (s = 0; s < 100; s++) t += at((i + (s + 0.5) / 100) * h)
+		tg[i] = t / 100; m = i + 1 }
+	END { w = int(len / h + 0.5); worst = 0
+		for (i = 0; i + w <= m; i++) { d = 0; for (q = i; q < i + w; q++) d += a[q] - tg[q]
+			d = d < 0 ? -d : d; if (d / w > worst) worst = d / w }
+		for (i = 0; i < m; i++) { sa += a[i]; st += tg[i] }
+		printf "%.5f %.5f %.5f\n", worst, sa / m, st / m }' "$1"
+}
+
+# Generates graded structure $1.h5 with the remaining arguments, then checks
+# the issue's accuracy against the points $PROFILE: every 5 um window within
+# 2 vol%, the mean within 0.5 vol%, and the SE percolates along x.
+graded_meets_profile() {
+	local name=$1
+	shift
+	run --separate-stderr genstruct graded --size 100x80x80um --voxel 1um "$@" -o "$name.h5"
+	assert_success
+	[ -z "$stderr" ] || fail "$name: $stderr"
+	genstruct info --profile "$name.h5" > "$name.csv"
+	read -r worst mean target <<< "$(profile_error "$name.csv" "$PROFILE")"
+	echo "$name: worst 5 um window $worst, mean $mean (target $target)"
+	awk -v w="$worst" -v m="$mean" -v t="$target" 'BEGIN { exit !(w < 0.02 && (m - t)^2 < 0.005^2) }' ||
+		fail "$name: worst window $worst, mean $mean against $target"
+	[ "$(genstruct info --json "$name.h5" | json_get .percolates_x.ion_conductor)" = true ]
+}
+
+@test "graded: the issue's linear profile is met within 2 vol% over every 5 um window, the mean within 0.5 vol%; SE percolates" {
+	PROFILE="0:0.55 100:0.75" graded_meets_profile lin --cam 0:0.55,100um:0.75 --seed 1
+	# linear:A:B is the same profile
+	PROFILE="0:0.55 100:0.75" graded_meets_profile lin2 --cam linear:0.55:0.75 --seed 2
+}
+
+@test "graded: steps give layers (two, three and five) that meet the profile over every 5 um window, also across the steps" {
+	PROFILE="0:0.6 50:0.6 50:0.7 100:0.7" graded_meets_profile two --cam steps:50um:0.6,100um:0.7
+	PROFILE="0:0.55 33:0.55 33:0.7 66:0.7 66:0.6 100:0.6" graded_meets_profile three \
+		--cam steps:33um:0.55,66um:0.7,0.6 --seed 2
+	PROFILE="0:0.5 20:0.5 20:0.6 40:0.6 40:0.7 60:0.7 60:0.6 80:0.6 80:0.75 100:0.75" \
+		graded_meets_profile five --cam steps:20um:0.5,40um:0.6,60um:0.7,80um:0.6,100um:0.75 --seed 3
+	# the 5 slices either side of the 50 um step are the layers' own fractions
+	run awk -F, 'NR >= 47 && NR <= 51 { a += $3 } NR >= 52 && NR <= 56 { b += $3 }
+		END { exit !((a / 5 - 0.6)^2 < 0.02^2 && (b / 5 - 0.7)^2 < 0.02^2) }' two.csv
+	assert_success
+}
+
+@test "graded: a diameter profile grows the particles along x while CAM stays at its profile" {
+	PROFILE="0:0.65" graded_meets_profile dia --cam 0.65 --diameter 0:5um,100um:11um
+	# median diameter of the spheres centred in the first and last 20 um:
+	# the profile's 5.6 and 10.4 um at their middles, within 10 %
+	h5dump -m '%.17g' -d /spheres -y -w 0 -o spheres.txt dia.h5 > /dev/null
+	for range in "0 20 5.6" "80 100 10.4"; do
+		read -r lo hi d <<< "$range"
+		median=$(tr -d ',' < spheres.txt | awk -v lo="$lo" -v hi="$hi" 'NF == 4 &&
+			$1 * 1e6 >= lo && $1 * 1e6 < hi { print 2e6 * $4 }' | sort -g |
+			awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+		echo "x in [$lo, $hi) um: median diameter $median um (profile $d)"
+		awk -v m="$median" -v d="$d" 'BEGIN { exit !((m / d - 1)^2 < 0.1^2) }'
+	done
+}
+
+@test "graded: CAM is exactly the union of the spheres in /spheres: every particle is whole, none cut inside the box" {
+	genstruct graded --size 20x16x16um --cam steps:10um:0.5,0.7 --diameter 4um --seed 2 -o g.h5
+	genstruct export g.h5 -o g.raw
+	h5dump -m '%.17g' -d /spheres -y -w 0 -o spheres.txt g.h5 > /dev/null
+	run h5dump -a /spheres/units g.h5
+	assert_output --partial '"m"'
+	# every voxel whose centre is in a sphere is CAM, and no other voxel is
+	read -r spheres cam bad <<< "$(awk -v nx=20 -v ny=16 -v nz=16 -v h=1e-6 '
+		FNR == NR { gsub(/,/, " "); for (f = 1; f <= NF; f++) v[nv++] = $f; next }
+		{ for (f = 1; f <= NF; f++) lab[nl++] = $f }
+		END { ns = nv / 4
+			for (s = 0; s < ns; s++) {
+				cx = v[4*s]; cy = v[4*s+1]; cz = v[4*s+2]; r = v[4*s+3]
+				for (i = 0; i < nx; i++) for (j = 0; j < ny; j++) for (k = 0; k < nz; k++) {
+					dx = (i + 0.5) * h - cx; dy = (j + 0.5) * h - cy; dz = (k + 0.5) * h - cz
+					if (dx*dx + dy*dy + dz*dz <= r*r) inside[(i*ny + j)*nz + k] = 1 } }
+			for (q = 0; q < nl; q++) { cam += lab[q] == 1; bad += (lab[q] == 1) != (q in inside) }
+			print ns, cam, bad }' spheres.txt <(od -An -tu1 -v g.raw))"
+	echo "$spheres spheres, $cam CAM voxels, $bad differ"
+	[ "$bad" -eq 0 ]
+	[ "$cam" -gt 2500 ]
+	run h5dump -a /provenance/step_001/particles g.h5
+	assert_output --partial "(0): $spheres"
+}
+
+@test "graded: the same seed gives bit-identical labels with 1 and 2 threads; another seed differs" {
+	for t in 1 2; do
+		OMP_NUM_THREADS=$t genstruct graded --size 60x40x40um --voxel 0.5um \
+			--cam steps:30um:0.6,0.7 --cbd 0.1 --seed 9 -o "t$t.h5"
+		genstruct export "t$t.h5" -o "t$t.raw"
+	done
+	genstruct graded --size 60x40x40um --voxel 0.5um --cam steps:30um:0.6,0.7 --cbd 0.1 \
+		--seed 10 -o other.h5
+	genstruct export other.h5 -o other.raw
+	cmp t1.raw t2.raw
+	! cmp -s t1.raw other.raw
+}
+
+@test "graded: CBD and electrolyte are fractions of the whole box, as in homogeneous" {
+	genstruct graded --size 40x30x30um --cam 0:0.5,40um:0.7 --cbd 0.15 --electrolyte 0.1 \
+		--diameter 5um -o g.h5
+	run genstruct info --json g.h5
+	[ "$(echo "$output" | json_get .phases.CBD.count)" -eq 5400 ]         # 0.15 x 36000
+	[ "$(echo "$output" | json_get .phases.electrolyte.count)" -eq 3600 ] # 0.1 x 36000
+	cam=$(echo "$output" | json_get .phases.CAM.fraction)
+	awk -v c="$cam" 'BEGIN { exit !((c - 0.6)^2 < 0.005^2) }'
+}
+
+@test "graded rejects bad profiles with exit 2, one line on stderr and no output" {
+	for cam in 0:0.55,100um:0.96 -0.1 50um:0.5,40um:0.6 50um:0.5,50um:0.6 0:0.5,120um:0.6 \
+		0:0.5, 0:0.5:0.6 50:0.5,100um:0.6 linear:0.5 steps:50um:0.6,90um:0.7 \
+		steps:50um:0.6,120um:0.7 abc ""; do
+		run --separate-stderr genstruct graded --size 100x20x20um --cam "$cam" -o bad.h5
+		[ "$status" -eq 2 ] || fail "--cam '$cam': exit $status: $stderr"
+		[ "${#stderr_lines[@]}" -eq 1 ] || fail "--cam '$cam': ${#stderr_lines[@]} lines: $stderr"
+		[[ "$stderr" == "genstruct"* ]] || fail "--cam '$cam': $stderr"
+		[ -z "$output" ]
+		assert_no_output_file bad.h5
+	done
+	run genstruct graded --size 100x20x20um --cam 0:0.55,100um:0.96 -o bad.h5
+	assert_output "genstruct: --cam: fraction 0.96 at x = 100 um, expected in [0, 0.95] (overlapping spheres cannot fill the box)"
+	run genstruct graded --size 100x20x20um --cam 50um:0.5,40um:0.6 -o bad.h5
+	assert_output "genstruct: --cam '50um:0.5,40um:0.6': x = 40 um after 50 um, expected x strictly increasing"
+	run genstruct graded --size 100x20x20um --cam 0.6 --diameter 0:1.5um,100um:8um -o bad.h5
+	assert_failure 2
+	assert_output --partial "1.5 um at x = 0 um is less than two voxels"
+	run genstruct graded --size 100x20x20um --cam 0.6 --cbd 0.5 -o bad.h5
+	assert_failure 2
+	assert_output --partial "sum to 1.1"
+	assert_no_output_file bad.h5
+}
+
+@test "graded records its profiles and parameters in the provenance" {
+	genstruct graded --size 40x20x20um --cam steps:20um:0.5,0.7 --diameter 0:4um,40um:6um \
+		--seed 7 -o g.h5
+	run h5dump -a /provenance/step_001/operation g.h5
+	assert_output --partial '"graded"'
+	run h5dump -a /provenance/step_001/cam_profile g.h5
+	assert_output --partial '"steps:20um:0.5,0.7"'
+	run h5dump -a /provenance/step_001/cam_profile_x_m g.h5
+	assert_output --partial "(0): 0, 2e-05, 2e-05, 4e-05"
+	run h5dump -a /provenance/step_001/diameter_profile_m g.h5
+	assert_output --partial "(0): 4e-06, 6e-06"
+	run h5dump -a /provenance/step_001/target_cam g.h5
+	assert_output --partial "(0): 0.6"
+	run h5dump -a /provenance/step_001/seed g.h5
+	assert_output --partial "(0): 7"
+	# a step after graded keeps the record; /spheres describes only graded's own output
+	genstruct perforate --radius 5um g.h5 -o p.h5
+	run h5dump -a /provenance/step_001/cam_profile p.h5
+	assert_output --partial '"steps:20um:0.5,0.7"'
+}
+
+@test "graded --help documents the profiles; genstruct --help lists graded" {
+	run genstruct graded --help
+	assert_success
+	assert_output --partial "--cam PROFILE"
+	assert_output --partial "linear:A:B"
+	assert_output --partial "steps:X1:A,X2:B"
+	run genstruct --help
+	assert_output --partial "graded"
+}
+
 @test "perforate with the issue's spelling turns CAM and CBD in the quarter hole into electrolyte" {
 	four_phases 20x40x40um in.h5
 	run genstruct perforate --radius 16um in.h5 -o out.h5
@@ -862,7 +1040,8 @@ tiff16() {
 	genstruct homogeneous --size 10x10x10um --cam 0.6 -o c.h5
 	printf '\0%.0s' $(seq 1 1000) > v.raw
 	mkdir d
-	for cmd in "homogeneous --size 10x10x10um --cam 0.6" "perforate c.h5 --radius 2um" \
+	for cmd in "homogeneous --size 10x10x10um --cam 0.6" "graded --size 10x10x10um --cam 0.6" \
+		"perforate c.h5 --radius 2um" \
 		"stack c.h5:0.5 c.h5:0.5" "reverse c.h5" "refine c.h5 --factor 2" \
 		"import --raw v.raw --dims 10x10x10 --voxel 1um" "export c.h5 --format raw"; do
 		# shellcheck disable=SC2086
@@ -952,7 +1131,8 @@ tiff16() {
 		nodes="f fakenull"
 	fi
 	for node in $nodes; do
-		for cmd in "homogeneous --size 10x10x10um --cam 0.6" "reverse c.h5" \
+		for cmd in "homogeneous --size 10x10x10um --cam 0.6" "graded --size 10x10x10um --cam 0.6" \
+			"reverse c.h5" \
 			"export c.h5 --format raw"; do
 			# shellcheck disable=SC2086
 			run genstruct $cmd -o "$node"

@@ -41,7 +41,7 @@ page_text() {
 		{
 			"$p" --help
 			if [ "$p" = genstruct ]; then
-				for c in homogeneous perforate stack reverse refine import export info; do
+				for c in homogeneous graded perforate stack reverse refine import export info; do
 					genstruct "$c" --help
 				done
 			fi

@@ -48,6 +48,9 @@ static int usage_error(const char *sub, const char *fmt, const char *arg)
 /* Writes one step's parameters into its provenance record. */
 typedef int (*param_writer)(hid_t record, const void *ctx, vb_err *e);
 
+/* Writes datasets of one step beside /labels (graded's /spheres). */
+typedef int (*data_writer)(hid_t file, const void *ctx, vb_err *e);
+
 typedef struct structure_out {
 	const vb_image *img;
 	const char *operation, *cmdline;
@@ -56,13 +59,17 @@ typedef struct structure_out {
 	int n_inputs;
 	param_writer params;
 	const void *ctx;
+	data_writer data; /* NULL: none */
 } structure_out;
 
-/* The content of a structure file: /labels and this step's provenance. */
+/* The content of a structure file: /labels, the step's own datasets if
+ * any, and this step's provenance. */
 static int write_structure(hid_t file, const void *ctx, vb_err *e)
 {
 	const structure_out *s = ctx;
 	if (vb_h5_write_image(file, s->img, e) != VB_OK)
+		return e->status;
+	if (s->data != NULL && s->data(file, s->ctx, e) != VB_OK)
 		return e->status;
 	hid_t rec = vb_h5_provenance_begin(file, PROGRAM, s->operation, s->cmdline, s->inputs,
 					   s->names, s->n_inputs, e);
@@ -73,17 +80,23 @@ static int write_structure(hid_t file, const void *ctx, vb_err *e)
 	return rc;
 }
 
+/* Writes the structure s to out atomically (temp file + rename). */
+static int save(const char *out, const structure_out *s, vb_err *e)
+{
+	int rc = vb_h5_write_atomic(out, "structure", write_structure, s, e);
+	/* the XDMF companion, so that ParaView shows the structure (docs/FORMAT.md) */
+	if (rc == VB_OK && strcmp(out, "-") != 0)
+		rc = vb_xdmf_write(out, s->img, NULL, e);
+	return rc;
+}
+
 /* Writes img with provenance to out atomically (temp file + rename). */
 static int save_structure(const char *out, const vb_image *img, const char *operation,
 			  const hid_t *inputs, const char *const *names, int n_inputs,
 			  const char *cmdline, param_writer params, const void *ctx, vb_err *e)
 {
-	structure_out s = {img, operation, cmdline, inputs, names, n_inputs, params, ctx};
-	int rc = vb_h5_write_atomic(out, "structure", write_structure, &s, e);
-	/* the XDMF companion, so that ParaView shows the structure (docs/FORMAT.md) */
-	if (rc == VB_OK && strcmp(out, "-") != 0)
-		rc = vb_xdmf_write(out, img, NULL, e);
-	return rc;
+	structure_out s = {img, operation, cmdline, inputs, names, n_inputs, params, ctx, NULL};
+	return save(out, &s, e);
 }
 
 /* Opens a voxbat input and reads its image; the file stays open for
@@ -272,6 +285,189 @@ static int run_homogeneous(int argc, char **argv, const char *cmdline)
 	int rc = save_structure(out, img, "homogeneous", NULL, NULL, 0, cmdline, homogeneous_params,
 				&ctx, &e);
 	vb_voxel_free(&img);
+	return rc == VB_OK ? 0 : fail(&e);
+}
+
+/* ---- graded --------------------------------------------------------------------- */
+
+typedef struct graded_ctx {
+	gs_graded g;
+	gs_graded_stats stats;
+	double size[3];
+	const char *cam_text, *diameter_text;
+} graded_ctx;
+
+/* A profile as three attributes: the text given, its points' x and values. */
+static int write_profile(hid_t rec, const char *name, const char *text, const gs_profile *p,
+			 const char *values, vb_err *e)
+{
+	char key[64];
+	int rc = vb_h5_attr_write_string(rec, name, text, e);
+	snprintf(key, sizeof key, "%s_x_m", name);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_doubles(rec, key, p->x, p->n, e);
+	snprintf(key, sizeof key, "%s_%s", name, values);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_doubles(rec, key, p->v, p->n, e);
+	return rc;
+}
+
+static int graded_params(hid_t rec, const void *ctx, vb_err *e)
+{
+	const graded_ctx *c = ctx;
+	const gs_graded *g = &c->g;
+	const double lx = c->size[0];
+	const double cam = gs_profile_mean(&g->cam, 0, lx);
+	const double el = g->electrolyte < 0 ? fmax(0.0, 1.0 - cam - g->cbd) : g->electrolyte;
+	int rc = vb_h5_attr_write_int64(rec, "seed", (int64_t)g->seed, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_doubles(rec, "size_m", c->size, 3, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_double(rec, "voxel_size_m", g->voxel_size, e);
+	if (rc == VB_OK)
+		rc = write_profile(rec, "cam_profile", c->cam_text, &g->cam, "values", e);
+	if (rc == VB_OK)
+		rc = write_profile(rec, "diameter_profile", c->diameter_text, &g->diameter, "m", e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_double(rec, "target_cam", cam, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_double(rec, "target_cbd", g->cbd, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_double(rec, "target_electrolyte", el, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_double(rec, "diameter_spread", g->diameter_spread, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_int64(rec, "candidates", c->stats.candidates, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_int64(rec, "particles", c->stats.particles, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_int64(rec, "neck_halfwidth_voxels", c->stats.neck_halfwidth,
+					    e);
+	return rc;
+}
+
+/* /spheres: the CAM spheres, one row x, y, z, r (m) each (docs/FORMAT.md). */
+static int graded_spheres(hid_t file, const void *ctx, vb_err *e)
+{
+	const graded_ctx *c = ctx;
+	hsize_t dims[2] = {(hsize_t)c->stats.particles, 4};
+	hid_t space = H5Screate_simple(2, dims, NULL);
+	hid_t d = space < 0 ? -1
+			    : H5Dcreate2(file, "spheres", H5T_IEEE_F64LE, space, H5P_DEFAULT,
+					 H5P_DEFAULT, H5P_DEFAULT);
+	int rc = VB_OK;
+	if (d < 0 || (dims[0] > 0 && H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+					      c->stats.spheres) < 0))
+		rc = vb_err_set(e, VB_ERR_RUN, "cannot write /spheres");
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(d, "units", "m", e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_string(d, "columns", "x, y, z, radius", e);
+	if (d >= 0)
+		H5Dclose(d);
+	if (space >= 0)
+		H5Sclose(space);
+	return rc;
+}
+
+static int run_graded(int argc, char **argv, const char *cmdline)
+{
+	static const struct option opts[] = {
+		{"size", required_argument, 0, 's'},
+		{"voxel", required_argument, 0, 'v'},
+		{"cam", required_argument, 0, 'c'},
+		{"cbd", required_argument, 0, 'b'},
+		{"electrolyte", required_argument, 0, 'e'},
+		{"diameter", required_argument, 0, 'd'},
+		{"spread", required_argument, 0, 'w'},
+		{"seed", required_argument, 0, 'r'},
+		{"output", required_argument, 0, 'o'},
+		{"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *size = NULL, *voxel = "1um", *cam = NULL, *cbd = "0", *el = NULL;
+	const char *diameter = "8um", *spread = "0.25", *seed = "1", *out = NULL;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': size = optarg; break;
+		case 'v': voxel = optarg; break;
+		case 'c': cam = optarg; break;
+		case 'b': cbd = optarg; break;
+		case 'e': el = optarg; break;
+		case 'd': diameter = optarg; break;
+		case 'w': spread = optarg; break;
+		case 'r': seed = optarg; break;
+		case 'o': out = optarg; break;
+		case 'q': break;
+		case 'h': return -1;
+		default: return 2;
+		}
+	}
+	if (optind != argc)
+		return usage_error("graded", "unexpected argument '%s'", argv[optind]);
+	if (size == NULL)
+		return usage_error("graded", "%s", "--size is required (e.g. --size 100x80x80um)");
+	if (cam == NULL)
+		return usage_error("graded", "%s",
+				   "--cam PROFILE is required (e.g. --cam 0:0.55,100um:0.75)");
+	if (out == NULL)
+		return usage_error("graded", "%s", "-o OUTPUT is required");
+	vb_err e;
+	vb_err_clear(&e);
+	graded_ctx *ctx = calloc(1, sizeof *ctx); /* two profiles: 8 kB, not for the stack */
+	if (ctx == NULL) {
+		fprintf(stderr, PROGRAM ": out of memory\n");
+		return 1;
+	}
+	gs_graded *g = &ctx->g;
+	ctx->cam_text = cam;
+	ctx->diameter_text = diameter;
+	double seed_value = 0;
+	static const char *const axis_opt[3] = {"--size (x)", "--size (y)", "--size (z)"};
+	int rc = VB_OK;
+	if (vb_units_parse_triple(size, VB_UNIT_LENGTH, "--size", ctx->size, &e) ||
+	    vb_units_parse(voxel, VB_UNIT_LENGTH, "--voxel", &g->voxel_size, &e) ||
+	    vb_units_parse_number(cbd, "--cbd", &g->cbd, &e) ||
+	    vb_units_parse_number(spread, "--spread", &g->diameter_spread, &e) ||
+	    vb_units_parse_number(seed, "--seed", &seed_value, &e) ||
+	    (el != NULL && vb_units_parse_number(el, "--electrolyte", &g->electrolyte, &e)))
+		rc = e.status;
+	if (rc == VB_OK && !(seed_value >= 0 && seed_value <= 9007199254740992.0 &&
+			     seed_value == floor(seed_value)))
+		rc = vb_err_set(&e, VB_ERR_INPUT, "--seed: '%s' is not a whole number >= 0", seed);
+	if (rc == VB_OK && !(g->voxel_size > 0))
+		rc = vb_err_set(&e, VB_ERR_INPUT, "--voxel: %s, expected > 0", voxel);
+	for (int a = 0; a < 3 && rc == VB_OK; a++)
+		rc = vb_units_whole_voxels(ctx->size[a], g->voxel_size, axis_opt[a], &g->n[a], &e);
+	if (rc == VB_OK && el != NULL && !(g->electrolyte >= 0))
+		rc = vb_err_set(&e, VB_ERR_INPUT, "--electrolyte %g: expected >= 0",
+				g->electrolyte);
+	if (rc == VB_OK &&
+	    (gs_profile_parse(cam, VB_UNIT_NONE, ctx->size[0], "--cam", &g->cam, &e) ||
+	     gs_profile_parse(diameter, VB_UNIT_LENGTH, ctx->size[0], "--diameter", &g->diameter,
+			      &e)))
+		rc = e.status;
+	g->seed = (uint64_t)seed_value;
+	if (el == NULL)
+		g->electrolyte = -1; /* the rest */
+	if (rc == VB_OK)
+		rc = vb_xdmf_check(out, NULL, 0, &e);
+	vb_image *img = rc == VB_OK ? gs_generate_graded(g, &ctx->stats, &e) : NULL;
+	if (rc == VB_OK && img == NULL)
+		rc = e.status;
+	if (rc == VB_OK) {
+		warn_percolation(img, "CAM", CAM_SET);
+		warn_percolation(img, "the ion-conducting phase (electrolyte + CBD)", ION_SET);
+		structure_out s = {img, "graded", cmdline, NULL, NULL, 0, graded_params, ctx, NULL};
+		s.data = graded_spheres;
+		rc = save(out, &s, &e);
+	}
+	vb_voxel_free(&img);
+	free(ctx->stats.spheres);
+	free(ctx);
 	return rc == VB_OK ? 0 : fail(&e);
 }
 
@@ -918,6 +1114,27 @@ static const command commands[] = {
 	 "  --spread S          standard deviation of ln(diameter) (default 0.25)\n"
 	 "  --seed N            random seed (default 1); same seed, same image\n"
 	 "  -o, --output FILE   output structure (- for stdout)\n"},
+	{"graded", run_graded, "random packing whose CAM fraction follows a profile along x",
+	 "usage: genstruct graded --size XxYxZ[unit] --cam PROFILE [options] -o OUT.h5\n"
+	 "  --size XxYxZunit    box size, e.g. 100x80x80um (a whole number of voxels)\n"
+	 "  --voxel LEN         voxel edge length (default 1um)\n"
+	 "  --cam PROFILE       CAM volume fraction along x (required, each at most 0.95)\n"
+	 "  --diameter PROFILE  median particle diameter along x (default 8um)\n"
+	 "  --spread S          standard deviation of ln(diameter) (default 0.25)\n"
+	 "  --cbd F             carbon-binder volume fraction of the box (default 0)\n"
+	 "  --electrolyte F     electrolyte volume fraction of the box (default: the rest)\n"
+	 "  --seed N            random seed (default 1); same seed, same image\n"
+	 "  -o, --output FILE   output structure (- for stdout)\n"
+	 "  PROFILE is one of (x from the separator side x = 0, lengths with a unit):\n"
+	 "    F                    a constant (for --diameter a length, e.g. 8um)\n"
+	 "    X1:V1,X2:V2,...      points joined linearly, constant before the first and\n"
+	 "                         after the last; x strictly increasing in [0, length]\n"
+	 "                         (a bare 0 is allowed), e.g. 0:0.55,100um:0.75\n"
+	 "    linear:A:B           A at x = 0, B at the box length\n"
+	 "    steps:X1:A,X2:B,...  A on [0, X1), B on [X1, X2), ...; the last X is the\n"
+	 "                         box length or left out (steps:50um:0.6,0.7)\n"
+	 "  Particles are whole spheres; their density varies along x (the sphere\n"
+	 "  list is /spheres of OUT.h5). CBD and electrolyte as in homogeneous.\n"},
 	{"perforate", run_perforate, "cut cylindrical electrolyte channels along x",
 	 "usage: genstruct perforate --radius LEN [--axis Y,Z]... [--depth LEN] IN.h5 -o OUT.h5\n"
 	 "  --radius LEN        channel radius, 0 to the box width (e.g. 16um)\n"
