@@ -465,6 +465,16 @@ graded_meets_profile() {
 	run awk -F, 'NR >= 47 && NR <= 51 { a += $3 } NR >= 52 && NR <= 56 { b += $3 }
 		END { exit !((a / 5 - 0.6)^2 < 0.02^2 && (b / 5 - 0.7)^2 < 0.02^2) }' two.csv
 	assert_success
+	# no interface: the particles go on across the step. Of the CAM voxels of
+	# slice 49, 0.954 are CAM in slice 50 (0.88 to 0.95 between slices inside
+	# a layer); a stack of two independent layers gives 0.70 there.
+	genstruct export two.h5 -o two.raw
+	share=$(od -An -tu1 -v -w6400 -j $((49 * 6400)) -N 12800 two.raw | awk '
+		NR == 1 { for (f = 1; f <= NF; f++) a[f] = $f == 1 }
+		NR == 2 { for (f = 1; f <= NF; f++) { n += a[f]; both += a[f] && $f == 1 } }
+		END { printf "%.3f", both / n }')
+	echo "CAM of slice 49 that is CAM in slice 50: $share"
+	awk -v s="$share" 'BEGIN { exit !(s > 0.85) }'
 }
 
 @test "graded: a diameter profile grows the particles along x while CAM stays at its profile" {
