@@ -30,7 +30,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps build test check demo sanitize bench format lint man install clean fuzz fuzz-targets
-STUDIES := layered layered-rev perforated-assb
+STUDIES := layered layered-rev perforated-assb graded
 .PHONY: $(STUDIES) $(STUDIES:%=%-fast) studies-fast
 
 all: deps

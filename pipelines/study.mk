@@ -12,7 +12,9 @@
 # DESIGN_VALUES, ID_PREFIX/ID_SUFFIX (file name of a design value), the rules
 # for $(OUT)/structures/ID.h5, STRUCTURE_PARAMS (the make variables the
 # structures depend on), and may set PROFILE_VALUES (the design values whose
-# profiles and discharge curves are drawn; default: first and last).
+# profiles and discharge curves are drawn; default: first and last) and
+# CATEGORIES (the design values are names, drawn in this order; graded.mk)
+# and FIGURE_PARAMS (variables that only its own figures depend on).
 #
 # Every output is written under a temporary name and renamed when complete
 # (the programs do it themselves, the recipes here for CSV and PNG), and
@@ -76,7 +78,7 @@ figures: $(FIGURES)
 # --- parameters: a stamp file per variable, rewritten (while make reads this
 # file) only when its value changed, so that changing one reruns only what
 # depends on it and `make -q` still tells whether anything is left to do.
-PARAMS := $(STRUCTURE_PARAMS) ASSEMBLE_FLAGS CUTOFF SOLVE_FLAGS DESIGN_VALUES CURRENTS
+PARAMS := $(STRUCTURE_PARAMS) $(FIGURE_PARAMS) ASSEMBLE_FLAGS CUTOFF SOLVE_FLAGS DESIGN_VALUES CURRENTS
 stamp = mkdir -p $(OUT)/.params && printf '%s\n' '$(subst ','\'',$($(1)))' > $(OUT)/.params/$(1).new && \
 	{ cmp -s $(OUT)/.params/$(1).new $(OUT)/.params/$(1) && rm -f $(OUT)/.params/$(1).new || \
 	mv $(OUT)/.params/$(1).new $(OUT)/.params/$(1); }
@@ -145,11 +147,13 @@ $(OUT)/profiles/%.discharge.all.csv: \
 PLOT = gnuplot -c $(PIPELINES)/plot.gp
 $(OUT)/fig/conductivity.png: $(STRUCT_TABLE) $(PIPELINES)/plot.gp
 	@mkdir -p $(@D)
-	$(PLOT) structures $< $@.tmp.png '$(DESIGN)' '$(DESIGN_LABEL)' '' && mv $@.tmp.png $@
+	$(PLOT) structures $< $@.tmp.png '$(DESIGN)' '$(DESIGN_LABEL)' '' '$(CATEGORIES)' && \
+		mv $@.tmp.png $@
 $(OUT)/fig/energy.png $(OUT)/fig/capacity.png $(OUT)/fig/gain-energy.png \
 $(OUT)/fig/gain-capacity.png: $(OUT)/fig/%.png: $(TABLE) $(PIPELINES)/plot.gp
 	@mkdir -p $(@D)
-	$(PLOT) $* $< $@.tmp.png '$(DESIGN)' '$(DESIGN_LABEL)' '$(CURRENTS)' && mv $@.tmp.png $@
+	$(PLOT) $* $< $@.tmp.png '$(DESIGN)' '$(DESIGN_LABEL)' '$(CURRENTS)' '$(CATEGORIES)' && \
+		mv $@.tmp.png $@
 $(OUT)/fig/utilization-%.png: $(OUT)/profiles/%.utilization.all.csv $(PIPELINES)/plot.gp
 	@mkdir -p $(@D)
 	$(PLOT) utilization $< $@.tmp.png '$(DESIGN)' '$(call title_of,$*)' '$(CURRENTS)' && \

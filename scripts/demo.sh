@@ -1,8 +1,9 @@
 #!/bin/sh
-# The main job on built-in examples: the fast variants of the three ASSB
+# The main job on built-in examples: the fast variants of the four ASSB
 # studies (pipelines/, docs/pipelines.md) -- two-layer cathodes (Study L),
-# the reversed stacks (L-rev) and perforated cathodes (P-ASSB) at 4 um voxels,
-# two currents each -- from structure generation to tables and figures.
+# the reversed stacks (L-rev), perforated cathodes (P-ASSB) and graded
+# cathodes (Study G) at 4 um voxels, two currents each -- from structure
+# generation to tables and figures.
 # usage: scripts/demo.sh BIN_DIR OUT_DIR
 set -eu
 bin=$1
@@ -10,12 +11,12 @@ out=$2
 here=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
-echo "demo: the three studies, fast variants, $jobs simulations at a time (one thread each)"
+echo "demo: the four studies, fast variants, $jobs simulations at a time (one thread each)"
 make --no-print-directory -C "$here/pipelines" -j"$jobs" fast BIN="$bin" THREADS=1 \
 	STUDIES_DIR="$out/studies" > "$out.log" 2>&1 ||
 	{ tail -n 20 "$out.log" >&2; echo "demo: failed; the whole log is $out.log" >&2; exit 1; }
 
-for s in layered layered-rev perforated-assb; do
+for s in layered layered-rev perforated-assb graded; do
 	dir=$out/studies/$s-fast
 	echo
 	echo "== $s: $dir/$s.csv"

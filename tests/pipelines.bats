@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# The study pipelines as a user runs them (issue 5): the fast variants of the
-# three ASSB studies end in their tables and figures; a second make does
+# The study pipelines as a user runs them (issues 5, 16): the fast variants
+# of the four ASSB studies end in their tables and figures; a second make does
 # nothing; a changed parameter reruns only what depends on it, through the
 # launcher prefix; an interrupted make leaves nothing that looks finished.
 
@@ -8,7 +8,7 @@ load test_helper
 
 PIPES="$BATS_TEST_DIRNAME/../pipelines"
 
-# All three fast variants once for the file (about a minute on 2 cores).
+# All four fast variants once for the file (about a minute on 2 cores).
 setup_file() {
 	: "${VB_BIN:?VB_BIN must name the directory of the built programs}"
 	make --no-print-directory -C "$BATS_TEST_DIRNAME/../pipelines" -j2 fast BIN="$VB_BIN" \
@@ -52,7 +52,7 @@ cell() {
 }
 
 @test "study tables: every run reached the cut-off, below the theoretical bound" {
-	for s in layered layered-rev perforated-assb; do
+	for s in layered layered-rev perforated-assb graded; do
 		t=$BATS_FILE_TMPDIR/$s-fast/$s.csv
 		awk -F, 'NR == 1 { for (k = 1; k <= NF; k++) c[$k] = k; next }
 			$c["status"] != "cutoff" { print "row " NR ": " $c["status"]; bad = 1 }
@@ -60,8 +60,55 @@ cell() {
 			!($c["energy_density_Wh_kg"] < $c["e_theo_Wh_kg"]) { bad = 1 }
 			END { exit bad }' "$t" || fail "$t"
 		# 8 mA/cm2 delivers less than 2 mA/cm2 from the same cell
-		awk -v a="$(cell "$t" capacity_mAh_cm2 1)" -v b="$(cell "$t" capacity_mAh_cm2 4)" \
+		n=$((($(wc -l < "$t") - 1) / 2))
+		awk -v a="$(cell "$t" capacity_mAh_cm2 1)" -v b="$(cell "$t" capacity_mAh_cm2 $((n + 1)))" \
 			'BEGIN { exit !(b < a) }'
+	done
+}
+
+@test "Study G: every design at every current, equal C_theo, its profiles, the best slope" {
+	d=$BATS_FILE_TMPDIR/graded-fast
+	designs="homog stack2 step2 step3 step5 lin10 lin20 lin30 psd"
+	# 9 designs x 2 currents, rows by current then design in this order
+	[ "$(cut -d, -f1,2 "$d/graded.csv" | tail -n +2 | tr '\n' ' ')" = \
+		"$(for i in 2 8; do for v in $designs; do printf '%s,%s ' "$v" "$i"; done; done)" ] ||
+		fail "$(cut -d, -f1,2 "$d/graded.csv")"
+	# the same mean CAM fraction (0.65), so the same theoretical capacity:
+	# every graded packing meets its mean within 0.5 vol% (1 % of C_theo);
+	# the stack is as exact as the slices of L60 and L70 it is cut from (a
+	# 4 um slice of the fast box holds 100 voxels: within 3 %)
+	t=$d/graded-structures.csv
+	[ "$(wc -l < "$t")" -eq 10 ]
+	awk -F, 'NR == 1 { for (k = 1; k <= NF; k++) c[$k] = k; next }
+		{ r = $c["c_theo_rel"]; tol = $1 == "stack2" ? 0.03 : 0.01
+		  if (!(r > 1 - tol && r < 1 + tol)) { print $1 ": " r; bad = 1 } }
+		END { exit bad }' "$t" || fail "$t: C_theo differs"
+	# the CAM profile per design: the stack and the step step up at 50 um,
+	# the linear ramp does not
+	f=$d/graded-fractions.csv
+	[ "$(head -n 1 "$f")" = "design,x_um,vf_cam,vf_electrolyte,vf_cbd,vf_void" ]
+	for v in $designs; do grep -q "^$v," "$f" || fail "$f: no $v"; done
+	for v in stack2 step2 lin30; do
+		awk -F, -v v=$v '$1 == v && $2 < 40 { a += $3; na++ } $1 == v && $2 > 60 { b += $3; nb++ }
+			END { exit !(b / nb - a / na > 0.05) }' "$f" || fail "$v: no rise of CAM along x"
+	done
+	# utilization across the cathode at 8 mA/cm2 for every design
+	u=$d/graded-utilization.csv
+	[ "$(head -n 1 "$u")" = "design,x_um,utilization" ]
+	[ "$(cut -d, -f1 "$u" | tail -n +2 | sort -u | wc -l)" -eq 9 ]
+	# the best linear slope per current is the linear design with the most energy
+	b=$d/graded-best.csv
+	[ "$(wc -l < "$b")" -eq 3 ]
+	for row in 1 2; do
+		i=$(cell "$b" set_current_mA_cm2 $row)
+		want=$(awk -F, -v i="$i" 'NR == 1 { for (k = 1; k <= NF; k++) c[$k] = k; next }
+			$1 ~ /^lin/ && $2 == i && (best == "" || $c["energy_density_Wh_kg"] > e) {
+				e = $c["energy_density_Wh_kg"]; best = $1 } END { print best }' "$d/graded.csv")
+		[ "$(cell "$b" best_linear $row)" = "$want" ] || fail "$b row $row: $(cell "$b" best_linear $row), not $want"
+	done
+	for f in fractions utilization-designs conductivity energy utilization-stack2 utilization-step2; do
+		[ "$(head -c 4 "$d/fig/$f.png" | od -An -c | tr -d ' ')" = '211PNG' ] ||
+			fail "$d/fig/$f.png is not a PNG"
 	done
 }
 
@@ -123,7 +170,7 @@ for f in sys.stdin.read().split():
 }
 
 @test "a second make with nothing changed has nothing to do" {
-	for s in layered layered-rev perforated-assb; do
+	for s in layered layered-rev perforated-assb graded; do
 		run make -q -C "$PIPES" -f "$s.mk" study FAST=1 BIN="$VB_BIN" STUDIES_DIR="$BATS_FILE_TMPDIR"
 		assert_success
 	done
@@ -174,6 +221,41 @@ for f in sys.stdin.read().split():
 	done
 	[ -s "$d/structures/f0.25.h5" ]
 	[ "$(wc -l < "$d/layered.csv")" -eq 9 ]
+}
+
+@test "Study G: a new slope builds and runs only its own design; COMPARE redraws only its figures" {
+	private graded
+	d=$BATS_TEST_TMPDIR/graded-fast
+	launcher
+	before=$(stat -c %y "$d"/structures/*.h5 "$d"/cells/*.h5 "$d"/runs/*.h5)
+	run tmake graded-fast DESIGNS="homog stack2 step2 step3 step5 lin10 lin15 lin20 lin30 psd" \
+		LAUNCH="$BATS_TEST_TMPDIR/launcher"
+	assert_success
+	[ "$(wc -l < launched)" -eq 2 ]
+	[ "$(grep -c -- 'cells/lin15.h5' launched)" -eq 2 ]
+	for f in "$d"/structures/*.h5 "$d"/cells/*.h5 "$d"/runs/*.h5; do
+		[[ "$f" == */lin15* ]] && continue
+		grep -qxF "$(stat -c %y "$f")" <<< "$before" || fail "$f was remade"
+	done
+	# linear:0.575:0.725, the slope in hundredths of the name
+	h5dump -a history "$d/structures/lin15.h5" | grep -q -- '--cam linear:0.575:0.725 ' ||
+		fail "lin15 is not linear:0.575:0.725: $(h5dump -a history "$d/structures/lin15.h5")"
+	[ "$(wc -l < "$d/graded.csv")" -eq 21 ]
+	grep -q '^lin15,' "$d/graded-fractions.csv"
+	# a design without a profile rule: one line, no work
+	run tmake graded-fast DESIGNS="homog zigzag"
+	assert_failure
+	assert_output --partial "no CAM profile for the design 'zigzag'"
+	# COMPARE: the two figures that draw it, nothing else
+	before=$(stat -c '%n %y' "$d"/fig/*.png)
+	run tmake graded-fast DESIGNS="homog stack2 step2 step3 step5 lin10 lin15 lin20 lin30 psd" \
+		COMPARE="homog lin15"
+	assert_success
+	changed=$(stat -c '%n %y' "$d"/fig/*.png | grep -vxF "$before" | wc -l)
+	[ "$changed" -eq 2 ] || fail "redrawn: $(stat -c '%n %y' "$d"/fig/*.png | grep -vxF "$before")"
+	for f in fractions utilization-designs; do
+		! grep -qxF "$(stat -c '%n %y' "$d/fig/$f.png")" <<< "$before" || fail "$f.png not redrawn"
+	done
 }
 
 @test "VOXEL: a new voxel size would remake every structure, cell and run, at that size" {
