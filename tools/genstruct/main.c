@@ -198,7 +198,15 @@ static int homogeneous_params(hid_t rec, const void *ctx, vb_err *e)
 	return rc;
 }
 
-static int run_homogeneous(int argc, char **argv, const char *cmdline)
+/* The options `homogeneous` and `graded` share; the required ones are
+ * checked here, with an example of each in the message. */
+typedef struct packing_args {
+	const char *size, *voxel, *cam, *cbd, *el, *diameter, *spread, *seed, *out;
+} packing_args;
+
+/* 0 when parsed, -1 for --help, else the exit status of a usage error. */
+static int parse_packing_args(int argc, char **argv, const char *sub, const char *size_example,
+			      const char *cam_required, packing_args *a)
 {
 	static const struct option opts[] = {
 		{"size", required_argument, 0, 's'},
@@ -214,35 +222,47 @@ static int run_homogeneous(int argc, char **argv, const char *cmdline)
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *size = NULL, *voxel = "1um", *cam = NULL, *cbd = "0", *el = NULL;
-	const char *diameter = "8um", *spread = "0.25", *seed = "1", *out = NULL;
+	*a = (packing_args){.voxel = "1um", .cbd = "0", .diameter = "8um", .spread = "0.25",
+			    .seed = "1"};
 	int c;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': size = optarg; break;
-		case 'v': voxel = optarg; break;
-		case 'c': cam = optarg; break;
-		case 'b': cbd = optarg; break;
-		case 'e': el = optarg; break;
-		case 'd': diameter = optarg; break;
-		case 'w': spread = optarg; break;
-		case 'r': seed = optarg; break;
-		case 'o': out = optarg; break;
+		case 's': a->size = optarg; break;
+		case 'v': a->voxel = optarg; break;
+		case 'c': a->cam = optarg; break;
+		case 'b': a->cbd = optarg; break;
+		case 'e': a->el = optarg; break;
+		case 'd': a->diameter = optarg; break;
+		case 'w': a->spread = optarg; break;
+		case 'r': a->seed = optarg; break;
+		case 'o': a->out = optarg; break;
 		case 'q': break;
 		case 'h': return -1;
 		default: return 2;
 		}
 	}
 	if (optind != argc)
-		return usage_error("homogeneous", "unexpected argument '%s'", argv[optind]);
-	if (size == NULL)
-		return usage_error("homogeneous", "%s",
-				   "--size is required (e.g. --size 106x60x60um)");
-	if (cam == NULL)
-		return usage_error("homogeneous", "%s", "--cam is required (e.g. --cam 0.65)");
-	if (out == NULL)
-		return usage_error("homogeneous", "%s", "-o OUTPUT is required");
+		return usage_error(sub, "unexpected argument '%s'", argv[optind]);
+	if (a->size == NULL)
+		return usage_error(sub, "--size is required (e.g. --size %s)", size_example);
+	if (a->cam == NULL)
+		return usage_error(sub, "%s", cam_required);
+	if (a->out == NULL)
+		return usage_error(sub, "%s", "-o OUTPUT is required");
+	return 0;
+}
+
+static int run_homogeneous(int argc, char **argv, const char *cmdline)
+{
+	packing_args args;
+	int prc = parse_packing_args(argc, argv, "homogeneous", "106x60x60um",
+				     "--cam is required (e.g. --cam 0.65)", &args);
+	if (prc != 0)
+		return prc;
+	const char *size = args.size, *voxel = args.voxel, *cam = args.cam, *cbd = args.cbd;
+	const char *el = args.el, *diameter = args.diameter, *spread = args.spread;
+	const char *seed = args.seed, *out = args.out;
 	vb_err e;
 	vb_err_clear(&e);
 	homogeneous_ctx ctx;
@@ -372,49 +392,14 @@ static int graded_spheres(hid_t file, const void *ctx, vb_err *e)
 
 static int run_graded(int argc, char **argv, const char *cmdline)
 {
-	static const struct option opts[] = {
-		{"size", required_argument, 0, 's'},
-		{"voxel", required_argument, 0, 'v'},
-		{"cam", required_argument, 0, 'c'},
-		{"cbd", required_argument, 0, 'b'},
-		{"electrolyte", required_argument, 0, 'e'},
-		{"diameter", required_argument, 0, 'd'},
-		{"spread", required_argument, 0, 'w'},
-		{"seed", required_argument, 0, 'r'},
-		{"output", required_argument, 0, 'o'},
-		{"quiet", no_argument, 0, 'q'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
-	};
-	const char *size = NULL, *voxel = "1um", *cam = NULL, *cbd = "0", *el = NULL;
-	const char *diameter = "8um", *spread = "0.25", *seed = "1", *out = NULL;
-	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': size = optarg; break;
-		case 'v': voxel = optarg; break;
-		case 'c': cam = optarg; break;
-		case 'b': cbd = optarg; break;
-		case 'e': el = optarg; break;
-		case 'd': diameter = optarg; break;
-		case 'w': spread = optarg; break;
-		case 'r': seed = optarg; break;
-		case 'o': out = optarg; break;
-		case 'q': break;
-		case 'h': return -1;
-		default: return 2;
-		}
-	}
-	if (optind != argc)
-		return usage_error("graded", "unexpected argument '%s'", argv[optind]);
-	if (size == NULL)
-		return usage_error("graded", "%s", "--size is required (e.g. --size 100x80x80um)");
-	if (cam == NULL)
-		return usage_error("graded", "%s",
-				   "--cam PROFILE is required (e.g. --cam 0:0.55,100um:0.75)");
-	if (out == NULL)
-		return usage_error("graded", "%s", "-o OUTPUT is required");
+	packing_args args;
+	int prc = parse_packing_args(argc, argv, "graded", "100x80x80um",
+				     "--cam PROFILE is required (e.g. --cam 0:0.55,100um:0.75)", &args);
+	if (prc != 0)
+		return prc;
+	const char *size = args.size, *voxel = args.voxel, *cam = args.cam, *cbd = args.cbd;
+	const char *el = args.el, *diameter = args.diameter, *spread = args.spread;
+	const char *seed = args.seed, *out = args.out;
 	vb_err e;
 	vb_err_clear(&e);
 	graded_ctx *ctx = calloc(1, sizeof *ctx); /* two profiles: 8 kB, not for the stack */
