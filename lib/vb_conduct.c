@@ -1,50 +1,100 @@
-/* vb_conduct: finite-volume conduction on voxels and effective conductivity. */
+/* vb_conduct: finite-volume conduction on voxels and effective conductivity.
+ * The region is held as one class per voxel (a distinct conductivity, or
+ * VB_MG_OFF): 1 byte per voxel, whichever solver runs. */
 #include "vb_conduct.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-enum { FROM_INLET = 1, FROM_OUTLET = 2 };
+#include "vb_mg.h"
+
+enum { FROM_INLET = 0x10, FROM_OUTLET = 0x20, CLASS_BITS = 0x0f };
 
 static inline double harmonic(double a, double b)
 {
 	return 2.0 * a * b / (a + b);
 }
 
-int vb_conduct_solve(const vb_image *img, const double *sigma, int64_t x0, int64_t x1,
-		     const vb_linsolve_opts *opts, vb_conduct_result *res, vb_err *e)
+typedef struct region {
+	int64_t n[3], s[3], count; /* voxels per axis, strides, voxels */
+	int axis;
+	uint8_t *cls;
+	double sigma[VB_MG_CLASSES];
+} region;
+
+static inline int64_t coord(const region *g, int64_t v, int a)
 {
-	memset(res, 0, sizeof *res);
-	if (x0 < 0 || x1 > img->nx || x1 <= x0)
-		return vb_err_set(e, VB_ERR_INPUT,
-				  "conduction region x in [%lld, %lld) outside 0..%lld",
-				  (long long)x0, (long long)x1, (long long)img->nx);
-	const int64_t nvox = vb_voxel_count(img);
-	const int64_t sx = img->ny * img->nz, sy = img->nz;
-	const double h = img->voxel_size;
-	uint8_t *mark = calloc((size_t)nvox, 1), *pass = calloc((size_t)nvox, 1);
-	int64_t *index = malloc((size_t)nvox * sizeof *index);
-	if (mark == NULL || pass == NULL || index == NULL) {
-		free(mark), free(pass), free(index);
-		return vb_err_set(e, VB_ERR_RUN, "out of memory for %lld voxels", (long long)nvox);
+	return (v / g->s[a]) % g->n[a];
+}
+
+/* Flood from the sites whose coordinate along the axis is `at`. */
+static void flood(region *g, int64_t at, uint8_t flag, int64_t *queue)
+{
+	int64_t head = 0, tail = 0;
+	int64_t lo[3] = {0, 0, 0}, hi[3] = {g->n[0], g->n[1], g->n[2]};
+	lo[g->axis] = at, hi[g->axis] = at + 1;
+	for (int64_t i = lo[0]; i < hi[0]; i++)
+		for (int64_t j = lo[1]; j < hi[1]; j++)
+			for (int64_t k = lo[2]; k < hi[2]; k++) {
+				const int64_t v = i * g->s[0] + j * g->s[1] + k;
+				if (g->cls[v] != VB_MG_OFF) {
+					g->cls[v] |= flag;
+					queue[tail++] = v;
+				}
+			}
+	const int64_t s0 = g->s[0], s1 = g->s[1];
+	while (head < tail) {
+		const int64_t v = queue[head++];
+		const int64_t i = v / s0, j = (v - i * s0) / s1, k = v - i * s0 - j * s1;
+		const int64_t nb[6] = {i > 0 ? v - s0 : -1,	       i < g->n[0] - 1 ? v + s0 : -1,
+				       j > 0 ? v - s1 : -1,	       j < g->n[1] - 1 ? v + s1 : -1,
+				       k > 0 ? v - 1 : -1,	       k < g->n[2] - 1 ? v + 1 : -1};
+		for (int q = 0; q < 6; q++) {
+			const int64_t w = nb[q];
+			if (w >= 0 && g->cls[w] != VB_MG_OFF && !(g->cls[w] & flag)) {
+				g->cls[w] |= flag;
+				queue[tail++] = w;
+			}
+		}
 	}
-	/* Only voxels connected to both faces carry current; index doubles as
-	 * the flood-fill queue before it numbers the unknowns. */
-	for (int64_t v = 0; v < nvox; v++)
-		pass[v] = sigma[v] > 0;
-	vb_voxel_flood(img, pass, x0, x1, x0, FROM_INLET, mark, index);
-	vb_voxel_flood(img, pass, x0, x1, x1 - 1, FROM_OUTLET, mark, index);
-	free(pass);
+}
+
+/* Cuts off every voxel not joined to both potential faces; returns how many
+ * remain, or -1 when out of memory. */
+static int64_t keep_paths(region *g)
+{
+	int64_t *queue = vb_mg_alloc((size_t)g->count * sizeof *queue);
+	if (queue == NULL)
+		return -1;
+	flood(g, 0, FROM_INLET, queue);
+	flood(g, g->n[g->axis] - 1, FROM_OUTLET, queue);
+	free(queue);
 	int64_t n = 0;
-	for (int64_t v = x0 * sx; v < x1 * sx; v++)
-		index[v] = mark[v] == (FROM_INLET | FROM_OUTLET) ? n++ : -1;
-	free(mark);
-	res->unknowns = n;
+#pragma omp parallel for schedule(static) reduction(+ : n)
+	for (int64_t v = 0; v < g->count; v++) {
+		const uint8_t c = g->cls[v];
+		const int both = c != VB_MG_OFF && (c & FROM_INLET) && (c & FROM_OUTLET);
+		g->cls[v] = both ? (uint8_t)(c & CLASS_BITS) : (uint8_t)VB_MG_OFF;
+		n += both;
+	}
+	return n;
+}
+
+/* The assembled-matrix path: CHOLMOD, AMG or Jacobi PCG. */
+static int solve_csr(const region *g, double h, const vb_linsolve_opts *opts, double *in,
+		     double *out, vb_linsolve_stats *st, vb_err *e)
+{
+	const int64_t nvox = g->count;
+	const int a = g->axis;
+	int64_t *index = malloc((size_t)nvox * sizeof *index), n = 0;
+	if (index == NULL)
+		return vb_err_set(e, VB_ERR_RUN, "out of memory for %lld voxels", (long long)nvox);
+	for (int64_t v = 0; v < nvox; v++)
+		index[v] = g->cls[v] != VB_MG_OFF ? n++ : -1;
 	if (n == 0) {
 		free(index);
-		return VB_OK; /* no path: kappa_eff = 0, not an error */
+		return VB_OK;
 	}
-	res->percolates = 1;
 	vb_csr A = {n, malloc((size_t)(n + 1) * sizeof(int64_t)), NULL, NULL};
 	double *b = calloc((size_t)n, sizeof *b), *phi = calloc((size_t)n, sizeof *phi);
 	int64_t *row_voxel = calloc((size_t)n, sizeof *row_voxel);
@@ -53,25 +103,20 @@ int vb_conduct_solve(const vb_image *img, const double *sigma, int64_t x0, int64
 		rc = vb_err_set(e, VB_ERR_RUN, "out of memory for %lld unknowns", (long long)n);
 		goto done;
 	}
-	for (int64_t v = x0 * sx; v < x1 * sx; v++)
+	for (int64_t v = 0; v < nvox; v++)
 		if (index[v] >= 0)
 			row_voxel[index[v]] = v;
-	/* Row lengths: the unknown itself and its active neighbours. */
 	A.rowptr[0] = 0;
-#pragma omp parallel for schedule(static)
 	for (int64_t r = 0; r < n; r++) {
-		int64_t v = row_voxel[r], i = v / sx, j = (v / sy) % img->ny, k = v % sy;
+		const int64_t v = row_voxel[r];
 		int64_t len = 1;
-		len += i > x0 && index[v - sx] >= 0;
-		len += i < x1 - 1 && index[v + sx] >= 0;
-		len += j > 0 && index[v - sy] >= 0;
-		len += j < img->ny - 1 && index[v + sy] >= 0;
-		len += k > 0 && index[v - 1] >= 0;
-		len += k < img->nz - 1 && index[v + 1] >= 0;
-		A.rowptr[r + 1] = len;
+		for (int d = 0; d < 3; d++) {
+			const int64_t c = coord(g, v, d);
+			len += c > 0 && index[v - g->s[d]] >= 0;
+			len += c < g->n[d] - 1 && index[v + g->s[d]] >= 0;
+		}
+		A.rowptr[r + 1] = A.rowptr[r] + len;
 	}
-	for (int64_t r = 0; r < n; r++)
-		A.rowptr[r + 1] += A.rowptr[r];
 	A.col = malloc((size_t)A.rowptr[n] * sizeof *A.col);
 	A.val = malloc((size_t)A.rowptr[n] * sizeof *A.val);
 	if (A.col == NULL || A.val == NULL) {
@@ -79,53 +124,50 @@ int vb_conduct_solve(const vb_image *img, const double *sigma, int64_t x0, int64
 		goto done;
 	}
 	/* Face conductance sigma_face * h^2 / h; a boundary face is half a voxel
-	 * from the centre: 2 sigma h. Columns ascend: i-1, j-1, k-1, self, k+1,
-	 * j+1, i+1. */
+	 * from the centre: 2 sigma h. Columns ascend: -x, -y, -z, self, +z, +y, +x. */
 #pragma omp parallel for schedule(static)
 	for (int64_t r = 0; r < n; r++) {
-		int64_t v = row_voxel[r], i = v / sx, j = (v / sy) % img->ny, k = v % sy;
-		const int64_t nbv[6] = {v - sx, v - sy, v - 1, v + 1, v + sy, v + sx};
-		const int has[6] = {i > x0,	     j > 0,	      k > 0,
-				    k < img->nz - 1, j < img->ny - 1, i < x1 - 1};
+		const int64_t v = row_voxel[r];
+		const double sv = g->sigma[g->cls[v]];
+		const int64_t i = v / g->s[0], j = (v / g->s[1]) % g->n[1], k = v % g->s[1];
+		const int64_t nbv[6] = {v - g->s[0], v - g->s[1], v - 1, v + 1, v + g->s[1],
+					v + g->s[0]};
+		const int has[6] = {i > 0, j > 0, k > 0, k < g->n[2] - 1, j < g->n[1] - 1,
+				    i < g->n[0] - 1};
 		int64_t p = A.rowptr[r], self = -1;
 		double diag = 0;
 		for (int q = 0; q < 6; q++) {
 			if (q == 3)
 				self = p++;
-			if (!has[q] || index[nbv[q]] < 0)
+			if (!has[q] || nbv[q] < 0 || nbv[q] >= nvox || index[nbv[q]] < 0)
 				continue;
-			double g = harmonic(sigma[v], sigma[nbv[q]]) * h;
+			const double gf = harmonic(sv, g->sigma[g->cls[nbv[q]]]) * h;
 			A.col[p] = index[nbv[q]];
-			A.val[p++] = -g;
-			diag += g;
+			A.val[p++] = -gf;
+			diag += gf;
 		}
-		if (i == x0) {
-			diag += 2.0 * sigma[v] * h;
-			b[r] = 2.0 * sigma[v] * h; /* times the inlet potential, 1 V */
+		const int64_t pos = coord(g, v, a);
+		if (pos == 0) {
+			diag += 2.0 * sv * h;
+			b[r] = 2.0 * sv * h; /* times the inlet potential, 1 V */
 		}
-		if (i == x1 - 1)
-			diag += 2.0 * sigma[v] * h;
+		if (pos == g->n[a] - 1)
+			diag += 2.0 * sv * h;
 		A.col[self] = r;
 		A.val[self] = diag;
 	}
 	free(index); /* not needed past assembly; the solve is the memory peak */
 	index = NULL;
-	rc = vb_linsolve_spd(&A, b, phi, opts, &res->solver, e);
-	if (rc == VB_OK) {
-		/* Currents through the two faces, summed in voxel order. */
-		double in = 0, out = 0;
-		for (int64_t r = 0; r < n; r++) {
-			int64_t v = row_voxel[r], i = v / sx;
-			if (i == x0)
-				in += 2.0 * sigma[v] * h * (1.0 - phi[r]);
-			if (i == x1 - 1)
-				out += 2.0 * sigma[v] * h * phi[r];
+	rc = vb_linsolve_spd(&A, b, phi, opts, st, e);
+	if (rc == VB_OK)
+		for (int64_t r = 0; r < n; r++) { /* in voxel order */
+			const int64_t v = row_voxel[r], pos = coord(g, v, a);
+			const double gb = 2.0 * g->sigma[g->cls[v]] * h;
+			if (pos == 0)
+				*in += gb * (1.0 - phi[r]);
+			if (pos == g->n[a] - 1)
+				*out += gb * phi[r];
 		}
-		const double area = (double)img->ny * (double)img->nz * h * h;
-		res->current_density = 0.5 * (in + out) / area;
-		res->kappa_eff = (double)(x1 - x0) * h * res->current_density;
-		res->balance = in > 0 ? (in > out ? in - out : out - in) / in : 0;
-	}
 done:
 	vb_linsolve_csr_free(&A);
 	free(b);
@@ -133,4 +175,123 @@ done:
 	free(row_voxel);
 	free(index);
 	return rc;
+}
+
+/* Solves for a region whose classes are set (owns g->cls). */
+static int solve_region(region *g, const vb_image *img, const vb_linsolve_opts *opts,
+			vb_conduct_result *res, vb_err *e)
+{
+	const vb_linsolve_opts o = opts ? *opts : vb_linsolve_defaults();
+	const int64_t n = keep_paths(g);
+	int rc = VB_OK;
+	if (n < 0)
+		rc = vb_err_set(e, VB_ERR_RUN, "out of memory for %lld voxels", (long long)g->count);
+	res->unknowns = n > 0 ? n : 0;
+	res->percolates = n > 0;
+	double in = 0, out = 0, current = -1;
+	if (rc == VB_OK && n > 0) {
+		if (o.method == VB_LINSOLVE_MG || o.method == VB_LINSOLVE_AUTO) {
+			vb_mg_problem p = {{g->n[0], g->n[1], g->n[2]}, g->cls, {0}, img->voxel_size,
+					   g->axis, o.rtol, o.max_iter, o.progress, o.progress_ctx};
+			memcpy(p.sigma, g->sigma, sizeof p.sigma);
+			vb_mg_result r;
+			rc = vb_mg_solve(&p, &r, e);
+			in = r.current_in, out = r.current_out, current = r.current;
+			res->solver = (vb_linsolve_stats){VB_LINSOLVE_MG, r.iterations, r.residual};
+			res->levels = r.levels;
+		} else {
+			rc = solve_csr(g, img->voxel_size, &o, &in, &out, &res->solver, e);
+		}
+	}
+	free(g->cls);
+	if (rc == VB_OK && n > 0) {
+		const int a = g->axis, b = (a + 1) % 3, c = (a + 2) % 3;
+		const double h = img->voxel_size;
+		const double area = (double)g->n[b] * (double)g->n[c] * h * h;
+		res->current_density = (current >= 0 ? current : 0.5 * (in + out)) / area;
+		res->kappa_eff = (double)g->n[a] * h * res->current_density;
+		res->balance = in > 0 ? (in > out ? in - out : out - in) / in : 0;
+	}
+	return rc;
+}
+
+static int region_init(region *g, const vb_image *img, int64_t x0, int64_t x1, int axis,
+		       vb_err *e)
+{
+	if (x0 < 0 || x1 > img->nx || x1 <= x0)
+		return vb_err_set(e, VB_ERR_INPUT,
+				  "conduction region x in [%lld, %lld) outside 0..%lld",
+				  (long long)x0, (long long)x1, (long long)img->nx);
+	if (axis < 0 || axis > 2)
+		return vb_err_set(e, VB_ERR_INPUT, "conduction axis %d: expected 0, 1 or 2", axis);
+	memset(g, 0, sizeof *g);
+	g->n[0] = x1 - x0, g->n[1] = img->ny, g->n[2] = img->nz;
+	g->s[2] = 1, g->s[1] = g->n[2], g->s[0] = g->n[1] * g->n[2];
+	g->count = g->n[0] * g->s[0];
+	g->axis = axis;
+	g->cls = vb_mg_alloc((size_t)g->count);
+	if (g->cls == NULL)
+		return vb_err_set(e, VB_ERR_RUN, "out of memory for %lld voxels", (long long)g->count);
+	return VB_OK;
+}
+
+int vb_conduct_solve_phases(const vb_image *img, const double *phase_sigma, int64_t x0,
+			    int64_t x1, int axis, const vb_linsolve_opts *opts,
+			    vb_conduct_result *res, vb_err *e)
+{
+	memset(res, 0, sizeof *res);
+	region g;
+	int rc = region_init(&g, img, x0, x1, axis, e);
+	if (rc != VB_OK)
+		return rc;
+	uint8_t cls_of[256];
+	memset(cls_of, VB_MG_OFF, sizeof cls_of);
+	int nclass = 0; /* phases of one conductivity share a class */
+	for (int q = 0; q < VB_PHASE_COUNT; q++) {
+		if (!(phase_sigma[q] > 0))
+			continue;
+		int c = 0;
+		while (c < nclass && g.sigma[c] != phase_sigma[q])
+			c++;
+		if (c == nclass)
+			g.sigma[nclass++] = phase_sigma[q];
+		cls_of[q] = (uint8_t)c;
+	}
+	const uint8_t *lab = img->labels + x0 * g.s[0];
+#pragma omp parallel for schedule(static)
+	for (int64_t v = 0; v < g.count; v++)
+		g.cls[v] = cls_of[lab[v]];
+	return solve_region(&g, img, opts, res, e);
+}
+
+int vb_conduct_solve(const vb_image *img, const double *sigma, int64_t x0, int64_t x1, int axis,
+		     const vb_linsolve_opts *opts, vb_conduct_result *res, vb_err *e)
+{
+	memset(res, 0, sizeof *res);
+	region g;
+	int rc = region_init(&g, img, x0, x1, axis, e);
+	if (rc != VB_OK)
+		return rc;
+	const double *s = sigma + x0 * g.s[0];
+	int nclass = 0;
+	for (int64_t v = 0; v < g.count; v++) {
+		if (!(s[v] > 0)) {
+			g.cls[v] = VB_MG_OFF;
+			continue;
+		}
+		int c = 0;
+		while (c < nclass && g.sigma[c] != s[v])
+			c++;
+		if (c == nclass) {
+			if (nclass == VB_MG_CLASSES) {
+				free(g.cls);
+				return vb_err_set(e, VB_ERR_INPUT,
+						  "more than %d distinct conductivities",
+						  VB_MG_CLASSES);
+			}
+			g.sigma[nclass++] = s[v];
+		}
+		g.cls[v] = (uint8_t)c;
+	}
+	return solve_region(&g, img, opts, res, e);
 }

@@ -28,13 +28,14 @@ const char *vb_linsolve_method_name(vb_linsolve_method m)
 	case VB_LINSOLVE_CHOLMOD: return "cholmod";
 	case VB_LINSOLVE_PCG: return "pcg";
 	case VB_LINSOLVE_AMG: return "amg";
+	case VB_LINSOLVE_MG: return "mg";
 	}
 	return "?";
 }
 
 int vb_linsolve_method_parse(const char *name)
 {
-	for (int m = VB_LINSOLVE_AUTO; m <= VB_LINSOLVE_AMG; m++)
+	for (int m = VB_LINSOLVE_AUTO; m <= VB_LINSOLVE_MG; m++)
 		if (strcmp(name, vb_linsolve_method_name((vb_linsolve_method)m)) == 0)
 			return m;
 	return -1;
@@ -407,6 +408,8 @@ int vb_linsolve_spd(const vb_csr *A, const double *b, double *x, const vb_linsol
 		return solve_cholmod(A, b, x, stats, e);
 	if (m == VB_LINSOLVE_AMG)
 		return solve_amg(A, b, x, &o, stats, e);
+	if (m == VB_LINSOLVE_MG)
+		return vb_err_set(e, VB_ERR_INPUT, "mg solves lattice problems, not a matrix");
 	return solve_pcg(A, b, x, &o, stats, e);
 }
 

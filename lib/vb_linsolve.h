@@ -24,6 +24,8 @@ typedef enum vb_linsolve_method {
 	VB_LINSOLVE_CHOLMOD,  /* sparse Cholesky factorization */
 	VB_LINSOLVE_PCG,      /* conjugate gradients, Jacobi preconditioner */
 	VB_LINSOLVE_AMG,      /* conjugate gradients, hypre BoomerAMG preconditioner */
+	VB_LINSOLVE_MG,	      /* lattice problems only (vb_conduct, vb_mg): geometric
+				 multigrid without a matrix; vb_linsolve_spd refuses it */
 } vb_linsolve_method;
 
 /* Called after every PCG / AMG-PCG iteration with the relative residual
@@ -48,7 +50,7 @@ typedef struct vb_linsolve_stats {
 /* Defaults as documented on the fields. */
 vb_linsolve_opts vb_linsolve_defaults(void);
 
-/* Name of a method ("auto", "cholmod", "pcg", "amg"), and the reverse (-1 unknown). */
+/* Name of a method ("auto", "cholmod", "pcg", "amg", "mg"), and the reverse (-1 unknown). */
 const char *vb_linsolve_method_name(vb_linsolve_method m);
 int vb_linsolve_method_parse(const char *name);
 

@@ -1,0 +1,1000 @@
+/* vb_mg: matrix-free geometric multigrid conjugate gradients on a lattice.
+ *
+ * The lattice level is applied from the class of each site and a 16 x 16
+ * table of face conductances (class 15 is VB_MG_OFF & 15: no conductance),
+ * so the finest level stores no matrix. Coarser levels aggregate 2 x 2 x 2
+ * sites (1 along an axis of one site) and store, per cell, its conductance
+ * to the next cell along each axis, its Dirichlet conductance and its
+ * diagonal: the Galerkin operator of piecewise-constant transfer (the sum of
+ * the fine faces between two aggregates), divided along each axis by the
+ * aggregation factor so that a uniform medium gets its own coarse
+ * discretisation. The V-cycle smooths with red-black Gauss-Seidel (red then
+ * black going down, black then red coming up, so the preconditioner is
+ * symmetric) and solves the coarsest level by a dense Cholesky factor.
+ * Conductances are scaled by the largest class conductivity; potentials
+ * are in volts. Reductions sum per lattice line, then the lines in order:
+ * results do not depend on the thread count. */
+#include "vb_mg.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+enum {
+	TAB = 16,	   /* conductance table side; class 15 = off */
+	COARSEST = 512,	   /* cells solved by the dense factor at most */
+	SMOOTH_SWEEPS = 2, /* red-black sweeps before and after the coarse correction */
+	INNER_MAX = 400,   /* CG iterations of one defect-correction pass */
+};
+static const double INNER_RTOL = 1e-4; /* reduction asked of one pass */
+
+typedef struct level {
+	int64_t n[3], s0, s1, count; /* cells per axis, strides, cells */
+	int r[3];		     /* aggregation factor from the finer level */
+	float *gx, *gy, *gz;	     /* conductance to the next cell along each axis */
+	float *gd, *diag;	     /* Dirichlet conductance; diagonal (0: no unknown) */
+	float *x, *b;		     /* correction and right-hand side */
+} level;
+
+typedef struct mg {
+	const vb_mg_problem *p;
+	int64_t n0, n1, n2, s0, s1, count;
+	float g[TAB * TAB], gd[TAB]; /* scaled face and Dirichlet conductances */
+	double g64[TAB * TAB], gd64[TAB]; /* the same in double: the true residual's */
+	uint8_t *off_line;	     /* n2 off sites: the neighbour line beyond the lattice */
+	float *zero_line;	     /* n2 zeros */
+	double *line_sum;	     /* per-line partial sums */
+	uint8_t *deg;		     /* one class only: each site's diagonal (0: off) */
+	float *tbuf;		     /* a line per thread */
+	float *alt[2];		     /* 1 at the even (alt[0]) or odd (alt[1]) k of a line, else 0 */
+	int nlev;		     /* coarse levels, lev[0] the first coarse one */
+	level lev[40];
+	int64_t ncoarse, *coarse_cell; /* the coarsest level's unknowns */
+	double *chol;		       /* their dense Cholesky factor, row-major lower */
+	double *work;
+	int64_t bytes;
+} mg;
+
+void *vb_mg_alloc(size_t bytes)
+{
+	const size_t huge = (size_t)2 << 20;
+	if (bytes < huge)
+		return calloc(bytes ? bytes : 1, 1);
+	void *q = NULL;
+	if (posix_memalign(&q, huge, bytes) != 0)
+		return NULL;
+	(void)madvise(q, bytes, MADV_HUGEPAGE); /* advice only: fine if refused */
+	const size_t chunk = huge;
+	const int64_t chunks = (int64_t)((bytes + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static)
+	for (int64_t c = 0; c < chunks; c++) {
+		const size_t at = (size_t)c * chunk;
+		memset((char *)q + at, 0, bytes - at < chunk ? bytes - at : chunk);
+	}
+	return q;
+}
+
+static void *grab(mg *m, size_t n, size_t size)
+{
+	void *q = vb_mg_alloc((n ? n : 1) * size);
+	if (q != NULL)
+		m->bytes += (int64_t)(n * size);
+	return q;
+}
+
+static inline double harmonic(double a, double b)
+{
+	return 2.0 * a * b / (a + b);
+}
+
+/* Sum of the per-line partials, in line order. */
+static double sum_lines(const mg *m, int64_t lines)
+{
+	double s = 0;
+	for (int64_t l = 0; l < lines; l++)
+		s += m->line_sum[l];
+	return s;
+}
+
+/* ---- the lattice level, from classes ------------------------------------- */
+
+/* The neighbour lines of lattice line (i, j): classes and values, with the
+ * off line and zeros beyond the lattice, and the number of Dirichlet faces
+ * every site of the line has (axis 0 or 1) or -1 (axis 2: per site). */
+typedef struct nbl {
+	const uint8_t *c, *cxm, *cxp, *cym, *cyp;
+	int64_t base;
+	int dir;
+} nbl;
+
+static nbl lattice_line(const mg *m, int64_t i, int64_t j)
+{
+	nbl L;
+	L.base = i * m->s0 + j * m->s1;
+	L.c = m->p->cls + L.base;
+	L.cxm = i > 0 ? L.c - m->s0 : m->off_line;
+	L.cxp = i < m->n0 - 1 ? L.c + m->s0 : m->off_line;
+	L.cym = j > 0 ? L.c - m->s1 : m->off_line;
+	L.cyp = j < m->n1 - 1 ? L.c + m->s1 : m->off_line;
+	const int a = m->p->axis;
+	L.dir = a == 0	 ? (i == 0) + (i == m->n0 - 1)
+		: a == 1 ? (j == 0) + (j == m->n1 - 1)
+			 : -1;
+	return L;
+}
+
+static inline int site_dir(const mg *m, const nbl *L, int64_t k)
+{
+	return L->dir >= 0 ? L->dir : (k == 0) + (k == m->n2 - 1);
+}
+
+/* The six conductances of site k of line L (c its class & 15). */
+static inline void site_g(const mg *m, const nbl *L, int64_t k, float g6[6])
+{
+	const float *row = m->g + (L->c[k] & 15) * TAB;
+	g6[0] = row[L->cxm[k] & 15];
+	g6[1] = row[L->cxp[k] & 15];
+	g6[2] = row[L->cym[k] & 15];
+	g6[3] = row[L->cyp[k] & 15];
+	g6[4] = k > 0 ? row[L->c[k - 1] & 15] : 0.0f;
+	g6[5] = k < m->n2 - 1 ? row[L->c[k + 1] & 15] : 0.0f;
+}
+
+/* Neighbour values of lattice line (i, j) of the float field z. */
+typedef struct nbv {
+	const float *z, *xm, *xp, *ym, *yp;
+} nbv;
+
+static nbv lattice_values(const mg *m, const float *z, int64_t i, int64_t j)
+{
+	const int64_t b = i * m->s0 + j * m->s1;
+	nbv V = {z + b, i > 0 ? z + b - m->s0 : m->zero_line,
+		 i < m->n0 - 1 ? z + b + m->s0 : m->zero_line, j > 0 ? z + b - m->s1 : m->zero_line,
+		 j < m->n1 - 1 ? z + b + m->s1 : m->zero_line};
+	return V;
+}
+
+/* (A z)_k at site k, and its diagonal. */
+static inline float lattice_row(const mg *m, const nbl *L, const nbv *V, int64_t k, float *diag)
+{
+	float g6[6];
+	site_g(m, L, k, g6);
+	const float d = g6[0] + g6[1] + g6[2] + g6[3] + g6[4] + g6[5] +
+			(float)site_dir(m, L, k) * m->gd[L->c[k] & 15];
+	const float zl = k > 0 ? V->z[k - 1] : 0.0f, zr = k < m->n2 - 1 ? V->z[k + 1] : 0.0f;
+	const float s = g6[0] * V->xm[k] + g6[1] * V->xp[k] + g6[2] * V->ym[k] + g6[3] * V->yp[k] +
+			g6[4] * zl + g6[5] * zr;
+	*diag = d;
+	return d * V->z[k] - s;
+}
+
+/* q = A p on the lattice; returns p . q. */
+static double lattice_apply(mg *m, const float *p, float *q)
+{
+	const int64_t lines = m->n0 * m->n1;
+#pragma omp parallel for schedule(static)
+	for (int64_t l = 0; l < lines; l++) {
+		const int64_t i = l / m->n1, j = l % m->n1;
+		const nbl L = lattice_line(m, i, j);
+		const nbv V = lattice_values(m, p, i, j);
+		double s = 0;
+		for (int64_t k = 0; k < m->n2; k++) {
+			float d;
+			const float y = L.c[k] == VB_MG_OFF ? 0.0f : lattice_row(m, &L, &V, k, &d);
+			q[L.base + k] = y;
+			s += (double)y * p[L.base + k];
+		}
+		m->line_sum[l] = s;
+	}
+	return sum_lines(m, lines);
+}
+
+/* One Gauss-Seidel half sweep over the sites of one colour. */
+static void lattice_smooth(mg *m, float *z, const float *r, int colour)
+{
+	const int64_t lines = m->n0 * m->n1;
+#pragma omp parallel for schedule(static)
+	for (int64_t l = 0; l < lines; l++) {
+		const int64_t i = l / m->n1, j = l % m->n1;
+		const nbl L = lattice_line(m, i, j);
+		const nbv V = lattice_values(m, z, i, j);
+		for (int64_t k = (colour ^ (int)((i + j) & 1)); k < m->n2; k += 2) {
+			if (L.c[k] == VB_MG_OFF)
+				continue;
+			float d;
+			const float y = lattice_row(m, &L, &V, k, &d);
+			z[L.base + k] += (r[L.base + k] - y) / d;
+		}
+	}
+}
+
+/* The first coarse level's right-hand side: the lattice residual r - A z
+ * summed over each aggregate. */
+static void lattice_restrict(mg *m, const float *z, const float *r, level *c)
+{
+	const int64_t clines = c->n[0] * c->n[1];
+#pragma omp parallel for schedule(static)
+	for (int64_t cl = 0; cl < clines; cl++) {
+		const int64_t I = cl / c->n[1], J = cl % c->n[1];
+		float *b = c->b + I * c->s0 + J * c->s1;
+		memset(b, 0, (size_t)c->n[2] * sizeof *b);
+		for (int64_t i = I * c->r[0]; i < (I + 1) * c->r[0] && i < m->n0; i++)
+			for (int64_t j = J * c->r[1]; j < (J + 1) * c->r[1] && j < m->n1; j++) {
+				const nbl L = lattice_line(m, i, j);
+				const nbv V = lattice_values(m, z, i, j);
+				for (int64_t k = 0; k < m->n2; k++) {
+					if (L.c[k] == VB_MG_OFF)
+						continue;
+					float d;
+					const float y = lattice_row(m, &L, &V, k, &d);
+					b[k / c->r[2]] += r[L.base + k] - y;
+				}
+			}
+	}
+}
+
+/* z += the coarse correction of each site's aggregate. */
+static void lattice_prolong(mg *m, float *z, const level *c)
+{
+	const int64_t lines = m->n0 * m->n1;
+#pragma omp parallel for schedule(static)
+	for (int64_t l = 0; l < lines; l++) {
+		const int64_t i = l / m->n1, j = l % m->n1;
+		const uint8_t *cls = m->p->cls + i * m->s0 + j * m->s1;
+		const float *x = c->x + (i / c->r[0]) * c->s0 + (j / c->r[1]) * c->s1;
+		float *zl = z + i * m->s0 + j * m->s1;
+		for (int64_t k = 0; k < m->n2; k++)
+			if (cls[k] != VB_MG_OFF)
+				zl[k] += x[k / c->r[2]];
+	}
+}
+
+/* r = b - A x in double precision (b: Dirichlet inflow on the 1 V face),
+ * stored in single; returns ||r||^2. With x == NULL, x = 0: r = b. */
+static double lattice_residual(mg *m, const double *x, float *r)
+{
+	const int64_t lines = m->n0 * m->n1;
+	const int a = m->p->axis;
+#pragma omp parallel for schedule(static)
+	for (int64_t l = 0; l < lines; l++) {
+		const int64_t i = l / m->n1, j = l % m->n1;
+		const nbl L = lattice_line(m, i, j);
+		double s = 0;
+		for (int64_t k = 0; k < m->n2; k++) {
+			const int64_t v = L.base + k;
+			if (L.c[k] == VB_MG_OFF) {
+				r[v] = 0;
+				continue;
+			}
+			const int64_t pos = a == 0 ? i : a == 1 ? j : k;
+			const int c = L.c[k] & 15;
+			double res = pos == 0 ? m->gd64[c] : 0.0; /* times 1 V */
+			if (x != NULL) {
+				const double *row = m->g64 + c * TAB;
+				const double g6[6] = {row[L.cxm[k] & 15],
+						      row[L.cxp[k] & 15],
+						      row[L.cym[k] & 15],
+						      row[L.cyp[k] & 15],
+						      k > 0 ? row[L.c[k - 1] & 15] : 0.0,
+						      k < m->n2 - 1 ? row[L.c[k + 1] & 15] : 0.0};
+				const int64_t nb[6] = {v - m->s0, v + m->s0, v - m->s1,
+						       v + m->s1, v - 1,       v + 1};
+				double ax = (double)site_dir(m, &L, k) * m->gd64[c] * x[v];
+				for (int q = 0; q < 6; q++)
+					if (g6[q] != 0.0)
+						ax += g6[q] * (x[v] - x[nb[q]]);
+				res -= ax;
+			}
+			r[v] = (float)res;
+			s += res * res;
+		}
+		m->line_sum[l] = s;
+	}
+	return sum_lines(m, lines);
+}
+
+
+/* ---- the lattice level with one class: every vector is 0 on off sites,
+ * every face conductance is 1 and a Dirichlet face 2, so (A z)_v =
+ * deg_v z_v - (sum of the six neighbours), deg_v the diagonal: loops the
+ * compiler vectorises. ----------------------------------------------------- */
+
+typedef struct fline {
+	float *c;
+	const float *xm, *xp, *ym, *yp;
+	const uint8_t *d;
+	int64_t base;
+} fline;
+
+static fline fast_line(const mg *m, float *z, int64_t i, int64_t j)
+{
+	const int64_t b = i * m->s0 + j * m->s1;
+	fline L = {z + b,
+		   i > 0 ? z + b - m->s0 : m->zero_line,
+		   i < m->n0 - 1 ? z + b + m->s0 : m->zero_line,
+		   j > 0 ? z + b - m->s1 : m->zero_line,
+		   j < m->n1 - 1 ? z + b + m->s1 : m->zero_line,
+		   m->deg + b,
+		   b};
+	return L;
+}
+
+/* (A z)_k with the line's ends checked. */
+static inline float fast_y(const fline *L, int64_t k, int64_t n2)
+{
+	const float s = L->xm[k] + L->xp[k] + L->ym[k] + L->yp[k] + (k > 0 ? L->c[k - 1] : 0.0f) +
+			(k < n2 - 1 ? L->c[k + 1] : 0.0f);
+	return L->d[k] ? (float)L->d[k] * L->c[k] - s : 0.0f;
+}
+
+/* y = A z along the whole line. */
+__attribute__((target_clones("avx2", "default"))) static void fast_row(const fline *L, int64_t n2,
+									     float *y)
+{
+	y[0] = fast_y(L, 0, n2);
+	const float *c = L->c, *xm = L->xm, *xp = L->xp, *ym = L->ym, *yp = L->yp;
+	const uint8_t *d = L->d;
+#pragma omp simd
+	for (int64_t k = 1; k < n2 - 1; k++) {
+		const float s = xm[k] + xp[k] + ym[k] + yp[k] + c[k - 1] + c[k + 1];
+		y[k] = (float)(d[k] != 0) * ((float)d[k] * c[k] - s);
+	}
+	if (n2 > 1)
+		y[n2 - 1] = fast_y(L, n2 - 1, n2);
+}
+
+static double fast_apply(mg *m, float *p, float *q)
+{
+	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
+#pragma omp parallel for schedule(static)
+	for (int64_t l = 0; l < lines; l++) {
+		const fline L = fast_line(m, p, l / m->n1, l % m->n1);
+		float *y = q + L.base;
+		fast_row(&L, n2, y);
+		double s = 0;
+#pragma omp simd reduction(+ : s)
+		for (int64_t k = 0; k < n2; k++)
+			s += (double)y[k] * L.c[k];
+		m->line_sum[l] = s;
+	}
+	return sum_lines(m, lines);
+}
+
+/* z += (r - y) / diag at the sites k with k & 1 == kp (the others keep
+ * their value; off sites have r = y = 0 and stay 0). Contiguous, so that
+ * it vectorises: half the lanes do no work. */
+__attribute__((target_clones("avx2", "default"))) static void
+relax_line(float *z, const float *r, const float *y, const uint8_t *d, int64_t n2, const float *on)
+{
+#pragma omp simd
+	for (int64_t k = 0; k < n2; k++)
+		z[k] += on[k] * (r[k] - y[k]) / ((float)d[k] + (float)(d[k] == 0));
+}
+
+/* A half sweep: the sites of one colour, (i + j + k) & 1 == colour, each
+ * from its neighbours of the other. Lines of one parity (i + j) & 1 at a
+ * time, so that no line is read while its neighbour lines are written: each
+ * line's A z is computed whole (vectorised) and half of it used. */
+static void fast_smooth(mg *m, float *z, const float *r, int colour)
+{
+	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
+	for (int parity = 0; parity < 2; parity++) {
+#pragma omp parallel for schedule(static)
+		for (int64_t l = 0; l < lines; l++) {
+			const int64_t i = l / m->n1, j = l % m->n1;
+			if ((int)((i + j) & 1) != parity)
+				continue;
+			const fline L = fast_line(m, z, i, j);
+			float *y = m->tbuf + (int64_t)omp_get_thread_num() * n2;
+			fast_row(&L, n2, y);
+			relax_line(L.c, r + L.base, y, L.d, n2, m->alt[colour ^ parity]);
+		}
+	}
+}
+
+/* The first half sweep from z = 0: the sites of colour 0 get r / diag,
+ * the others 0. */
+static void fast_first(mg *m, float *z, const float *r)
+{
+	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
+#pragma omp parallel for schedule(static)
+	for (int64_t l = 0; l < lines; l++) {
+		const int64_t b = l * n2;
+		const float *on = m->alt[((l / m->n1) + (l % m->n1)) & 1];
+		const uint8_t *d = m->deg + b;
+		float *zl = z + b;
+		const float *rl = r + b;
+#pragma omp simd
+		for (int64_t k = 0; k < n2; k++)
+			zl[k] = on[k] * rl[k] / ((float)d[k] + (float)(d[k] == 0));
+	}
+}
+
+static void fast_restrict(mg *m, float *z, const float *r, level *c)
+{
+	const int64_t clines = c->n[0] * c->n[1], n2 = m->n2;
+#pragma omp parallel for schedule(static)
+	for (int64_t cl = 0; cl < clines; cl++) {
+		const int64_t I = cl / c->n[1], J = cl % c->n[1];
+		float *b = c->b + I * c->s0 + J * c->s1;
+		float *y = m->tbuf + (int64_t)omp_get_thread_num() * n2;
+		memset(b, 0, (size_t)c->n[2] * sizeof *b);
+		for (int64_t i = I * c->r[0]; i < (I + 1) * c->r[0] && i < m->n0; i++)
+			for (int64_t j = J * c->r[1]; j < (J + 1) * c->r[1] && j < m->n1; j++) {
+				const fline L = fast_line(m, z, i, j);
+				const float *rl = r + L.base;
+				fast_row(&L, n2, y);
+				if (c->r[2] == 2) {
+					for (int64_t k = 0; k + 1 < n2; k += 2)
+						b[k / 2] += (rl[k] - y[k]) + (rl[k + 1] - y[k + 1]);
+					if (n2 & 1)
+						b[n2 / 2] += rl[n2 - 1] - y[n2 - 1];
+				} else {
+					for (int64_t k = 0; k < n2; k++)
+						b[k] += rl[k] - y[k];
+				}
+			}
+	}
+}
+
+static void fast_prolong(mg *m, float *z, const level *c)
+{
+	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
+#pragma omp parallel for schedule(static)
+	for (int64_t l = 0; l < lines; l++) {
+		const int64_t i = l / m->n1, j = l % m->n1;
+		const uint8_t *d = m->deg + i * m->s0 + j * m->s1;
+		const float *x = c->x + (i / c->r[0]) * c->s0 + (j / c->r[1]) * c->s1;
+		float *zl = z + i * m->s0 + j * m->s1;
+		const int sh = c->r[2] == 2;
+#pragma omp simd
+		for (int64_t k = 0; k < n2; k++)
+			zl[k] += (float)(d[k] != 0) * x[k >> sh];
+	}
+}
+
+/* The diagonal of every site, when one class conducts. */
+static void fast_setup(mg *m)
+{
+	const int64_t lines = m->n0 * m->n1;
+#pragma omp parallel for schedule(static)
+	for (int64_t l = 0; l < lines; l++) {
+		const int64_t i = l / m->n1, j = l % m->n1;
+		const nbl L = lattice_line(m, i, j);
+		for (int64_t k = 0; k < m->n2; k++) {
+			if (L.c[k] == VB_MG_OFF) {
+				m->deg[L.base + k] = 0;
+				continue;
+			}
+			float g6[6];
+			site_g(m, &L, k, g6);
+			const float dg = g6[0] + g6[1] + g6[2] + g6[3] + g6[4] + g6[5] +
+					 (float)site_dir(m, &L, k) * m->gd[L.c[k] & 15];
+			m->deg[L.base + k] = (uint8_t)lrintf(dg);
+		}
+	}
+}
+
+/* ---- coarse levels ------------------------------------------------------- */
+
+/* y = A x along coarse line (I, J), with zeros beyond the level. */
+typedef struct cline {
+	const float *x, *xm, *xp, *ym, *yp, *gxm, *gxp, *gym, *gyp, *gz, *diag;
+	int64_t base;
+} cline;
+
+static cline coarse_line(const mg *m, const level *c, const float *x, int64_t I, int64_t J)
+{
+	const int64_t b = I * c->s0 + J * c->s1;
+	const float *zero = m->zero_line;
+	const int xm = I > 0, xp = I < c->n[0] - 1, ym = J > 0, yp = J < c->n[1] - 1;
+	cline L = {x + b,
+		   xm ? x + b - c->s0 : zero,
+		   xp ? x + b + c->s0 : zero,
+		   ym ? x + b - c->s1 : zero,
+		   yp ? x + b + c->s1 : zero,
+		   xm ? c->gx + b - c->s0 : zero,
+		   c->gx + b,
+		   ym ? c->gy + b - c->s1 : zero,
+		   c->gy + b,
+		   c->gz + b,
+		   c->diag + b,
+		   b};
+	return L;
+}
+
+__attribute__((target_clones("avx2", "default"))) static void coarse_row(const cline *L,
+									  int64_t n2, float *y)
+{
+	const float *x = L->x, *gz = L->gz;
+	for (int64_t k = 0; k < n2; k += n2 > 1 ? n2 - 1 : 1) { /* the two ends */
+		const float s = L->gxm[k] * L->xm[k] + L->gxp[k] * L->xp[k] + L->gym[k] * L->ym[k] +
+				L->gyp[k] * L->yp[k] + (k > 0 ? gz[k - 1] * x[k - 1] : 0.0f) +
+				(k < n2 - 1 ? gz[k] * x[k + 1] : 0.0f);
+		y[k] = L->diag[k] * x[k] - s;
+	}
+#pragma omp simd
+	for (int64_t k = 1; k < n2 - 1; k++) {
+		const float s = L->gxm[k] * L->xm[k] + L->gxp[k] * L->xp[k] + L->gym[k] * L->ym[k] +
+				L->gyp[k] * L->yp[k] + gz[k - 1] * x[k - 1] + gz[k] * x[k + 1];
+		y[k] = L->diag[k] * x[k] - s;
+	}
+}
+
+__attribute__((target_clones("avx2", "default"))) static void
+coarse_relax_line(float *x, const float *b, const float *y, const float *diag, int64_t n2,
+		  const float *on)
+{
+#pragma omp simd
+	for (int64_t k = 0; k < n2; k++)
+		x[k] += on[k] * (b[k] - y[k]) / (diag[k] + (float)(diag[k] == 0.0f));
+}
+
+static void coarse_smooth(mg *m, level *c, int colour)
+{
+	const int64_t lines = c->n[0] * c->n[1], n2 = c->n[2];
+	for (int parity = 0; parity < 2; parity++) {
+#pragma omp parallel for schedule(static) if (c->count > 32768)
+		for (int64_t l = 0; l < lines; l++) {
+			const int64_t I = l / c->n[1], J = l % c->n[1];
+			if ((int)((I + J) & 1) != parity)
+				continue;
+			const cline L = coarse_line(m, c, c->x, I, J);
+			float *y = m->tbuf + (int64_t)omp_get_thread_num() * m->n2;
+			coarse_row(&L, n2, y);
+			coarse_relax_line(c->x + L.base, c->b + L.base, y, L.diag, n2,
+					  m->alt[colour ^ parity]);
+		}
+	}
+}
+
+/* c->b = the residual of f summed over each aggregate. */
+static void coarse_restrict(mg *m, const level *f, level *c)
+{
+	const int64_t clines = c->n[0] * c->n[1], n2 = f->n[2];
+#pragma omp parallel for schedule(static) if (c->count > 4096)
+	for (int64_t cl = 0; cl < clines; cl++) {
+		const int64_t I = cl / c->n[1], J = cl % c->n[1];
+		float *b = c->b + I * c->s0 + J * c->s1;
+		float *y = m->tbuf + (int64_t)omp_get_thread_num() * m->n2;
+		memset(b, 0, (size_t)c->n[2] * sizeof *b);
+		for (int64_t i = I * c->r[0]; i < (I + 1) * c->r[0] && i < f->n[0]; i++)
+			for (int64_t j = J * c->r[1]; j < (J + 1) * c->r[1] && j < f->n[1]; j++) {
+				const cline L = coarse_line(m, f, f->x, i, j);
+				const float *fb = f->b + L.base;
+				coarse_row(&L, n2, y);
+				for (int64_t k = 0; k < n2; k++)
+					b[k / c->r[2]] += fb[k] - y[k];
+			}
+	}
+}
+
+static void coarse_prolong(level *f, const level *c)
+{
+	const int64_t lines = f->n[0] * f->n[1];
+#pragma omp parallel for schedule(static) if (f->count > 32768)
+	for (int64_t l = 0; l < lines; l++) {
+		const int64_t i = l / f->n[1], j = l % f->n[1];
+		const float *x = c->x + (i / c->r[0]) * c->s0 + (j / c->r[1]) * c->s1;
+		const int64_t b = i * f->s0 + j * f->s1;
+		const int sh = c->r[2] == 2;
+		for (int64_t k = 0; k < f->n[2]; k++)
+			f->x[b + k] += (float)(f->diag[b + k] > 0) * x[k >> sh];
+	}
+}
+
+/* The coarsest level: x = A^-1 b by the dense factor. */
+static void coarsest_solve(mg *m, level *c)
+{
+	const int64_t n = m->ncoarse;
+	double *y = m->work;
+	for (int64_t a = 0; a < n; a++) {
+		double s = c->b[m->coarse_cell[a]];
+		for (int64_t q = 0; q < a; q++)
+			s -= m->chol[a * n + q] * y[q];
+		y[a] = s / m->chol[a * n + a];
+	}
+	for (int64_t a = n - 1; a >= 0; a--) {
+		double s = y[a];
+		for (int64_t q = a + 1; q < n; q++)
+			s -= m->chol[q * n + a] * y[q];
+		y[a] = s / m->chol[a * n + a];
+	}
+	memset(c->x, 0, (size_t)c->count * sizeof *c->x);
+	for (int64_t a = 0; a < n; a++)
+		c->x[m->coarse_cell[a]] = (float)y[a];
+}
+
+/* V-cycle on coarse level l (its b set, x overwritten). */
+static void coarse_cycle(mg *m, int l)
+{
+	level *c = &m->lev[l];
+	if (l == m->nlev - 1) {
+		coarsest_solve(m, c);
+		return;
+	}
+	memset(c->x, 0, (size_t)c->count * sizeof *c->x);
+	for (int s = 0; s < SMOOTH_SWEEPS; s++)
+		coarse_smooth(m, c, 0), coarse_smooth(m, c, 1);
+	coarse_restrict(m, c, &m->lev[l + 1]);
+	coarse_cycle(m, l + 1);
+	coarse_prolong(c, &m->lev[l + 1]);
+	for (int s = 0; s < SMOOTH_SWEEPS; s++)
+		coarse_smooth(m, c, 1), coarse_smooth(m, c, 0);
+}
+
+/* z = M r: one V-cycle from z = 0. */
+static void precondition(mg *m, const float *r, float *z)
+{
+	void (*smooth)(mg *, float *, const float *, int) = m->deg ? fast_smooth : lattice_smooth;
+	if (m->deg)
+		fast_first(m, z, r); /* z = 0, then the first half sweep */
+	else
+		memset(z, 0, (size_t)m->count * sizeof *z), smooth(m, z, r, 0);
+	smooth(m, z, r, 1);
+	for (int s = 1; s < SMOOTH_SWEEPS; s++)
+		smooth(m, z, r, 0), smooth(m, z, r, 1);
+	if (m->nlev > 0) {
+		if (m->deg)
+			fast_restrict(m, z, r, &m->lev[0]);
+		else
+			lattice_restrict(m, z, r, &m->lev[0]);
+		coarse_cycle(m, 0);
+		if (m->deg)
+			fast_prolong(m, z, &m->lev[0]);
+		else
+			lattice_prolong(m, z, &m->lev[0]);
+	}
+	for (int s = 0; s < SMOOTH_SWEEPS; s++)
+		smooth(m, z, r, 1), smooth(m, z, r, 0);
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static int alloc_level(mg *m, level *c, const int64_t nf[3])
+{
+	for (int a = 0; a < 3; a++) {
+		c->r[a] = nf[a] > 1 ? 2 : 1;
+		c->n[a] = (nf[a] + c->r[a] - 1) / c->r[a];
+	}
+	c->s1 = c->n[2], c->s0 = c->n[1] * c->n[2], c->count = c->n[0] * c->s0;
+	const size_t n = (size_t)c->count;
+	c->gx = grab(m, n, sizeof(float)), c->gy = grab(m, n, sizeof(float));
+	c->gz = grab(m, n, sizeof(float)), c->gd = grab(m, n, sizeof(float));
+	c->diag = grab(m, n, sizeof(float)), c->x = grab(m, n, sizeof(float));
+	c->b = grab(m, n, sizeof(float));
+	return c->gx && c->gy && c->gz && c->gd && c->diag && c->x && c->b;
+}
+
+/* Diagonal of a coarse level from its faces and Dirichlet conductances. */
+static void coarse_diagonal(level *c)
+{
+#pragma omp parallel for schedule(static) if (c->count > 32768)
+	for (int64_t I = 0; I < c->n[0]; I++)
+		for (int64_t J = 0; J < c->n[1]; J++)
+			for (int64_t K = 0; K < c->n[2]; K++) {
+				const int64_t v = I * c->s0 + J * c->s1 + K;
+				float d = c->gd[v] + c->gx[v] + c->gy[v] + c->gz[v];
+				if (I > 0)
+					d += c->gx[v - c->s0];
+				if (J > 0)
+					d += c->gy[v - c->s1];
+				if (K > 0)
+					d += c->gz[v - 1];
+				c->diag[v] = d;
+			}
+}
+
+/* The first coarse level from the classes. */
+static void build_from_lattice(mg *m, level *c)
+{
+	const int a = m->p->axis;
+#pragma omp parallel for schedule(static)
+	for (int64_t cl = 0; cl < c->n[0] * c->n[1]; cl++) {
+		const int64_t I = cl / c->n[1], J = cl % c->n[1];
+		const int64_t cb = I * c->s0 + J * c->s1;
+		for (int64_t i = I * c->r[0]; i < (I + 1) * c->r[0] && i < m->n0; i++)
+			for (int64_t j = J * c->r[1]; j < (J + 1) * c->r[1] && j < m->n1; j++) {
+				const nbl L = lattice_line(m, i, j);
+				const int last_i = i == (I + 1) * c->r[0] - 1;
+				const int last_j = j == (J + 1) * c->r[1] - 1;
+				for (int64_t k = 0; k < m->n2; k++) {
+					if (L.c[k] == VB_MG_OFF)
+						continue;
+					const int64_t K = k / c->r[2];
+					float g6[6];
+					site_g(m, &L, k, g6);
+					if (last_i)
+						c->gx[cb + K] += g6[1] / ((float)c->r[0]);
+					if (last_j)
+						c->gy[cb + K] += g6[3] / ((float)c->r[1]);
+					if (k == (K + 1) * c->r[2] - 1)
+						c->gz[cb + K] += g6[5] / ((float)c->r[2]);
+					c->gd[cb + K] += (float)site_dir(m, &L, k) *
+							 m->gd[L.c[k] & 15] / ((float)c->r[a]);
+				}
+			}
+	}
+	coarse_diagonal(c);
+}
+
+/* Level c from the finer coarse level f. */
+static void build_from_coarse(const mg *m, const level *f, level *c)
+{
+	const int a = m->p->axis;
+#pragma omp parallel for schedule(static) if (c->count > 4096)
+	for (int64_t cl = 0; cl < c->n[0] * c->n[1]; cl++) {
+		const int64_t I = cl / c->n[1], J = cl % c->n[1];
+		const int64_t cb = I * c->s0 + J * c->s1;
+		for (int64_t i = I * c->r[0]; i < (I + 1) * c->r[0] && i < f->n[0]; i++)
+			for (int64_t j = J * c->r[1]; j < (J + 1) * c->r[1] && j < f->n[1]; j++)
+				for (int64_t k = 0; k < f->n[2]; k++) {
+					const int64_t v = i * f->s0 + j * f->s1 + k, K = k / c->r[2];
+					if (i == (I + 1) * c->r[0] - 1)
+						c->gx[cb + K] += f->gx[v] / ((float)c->r[0]);
+					if (j == (J + 1) * c->r[1] - 1)
+						c->gy[cb + K] += f->gy[v] / ((float)c->r[1]);
+					if (k == (K + 1) * c->r[2] - 1)
+						c->gz[cb + K] += f->gz[v] / ((float)c->r[2]);
+					c->gd[cb + K] += f->gd[v] / ((float)c->r[a]);
+				}
+	}
+	coarse_diagonal(c);
+}
+
+/* Dense Cholesky factor of the coarsest level's unknowns. */
+static int factor_coarsest(mg *m, vb_err *e)
+{
+	level *c = &m->lev[m->nlev - 1];
+	int64_t n = 0;
+	for (int64_t v = 0; v < c->count; v++)
+		n += c->diag[v] > 0;
+	m->ncoarse = n;
+	m->coarse_cell = grab(m, (size_t)n, sizeof *m->coarse_cell);
+	m->chol = grab(m, (size_t)(n * n), sizeof *m->chol);
+	m->work = grab(m, (size_t)n, sizeof *m->work);
+	int64_t *row = malloc((size_t)c->count * sizeof *row);
+	if (!m->coarse_cell || !m->chol || !m->work || !row) {
+		free(row);
+		return vb_err_set(e, VB_ERR_RUN, "out of memory for the coarsest level");
+	}
+	n = 0;
+	for (int64_t v = 0; v < c->count; v++) {
+		row[v] = c->diag[v] > 0 ? n : -1;
+		if (row[v] >= 0)
+			m->coarse_cell[n++] = v;
+	}
+	for (int64_t q = 0; q < n; q++) {
+		const int64_t v = m->coarse_cell[q];
+		const int64_t I = v / c->s0, J = (v / c->s1) % c->n[1], K = v % c->s1;
+		m->chol[q * n + q] = c->diag[v];
+		const int64_t nb[3] = {I < c->n[0] - 1 ? v + c->s0 : -1,
+				       J < c->n[1] - 1 ? v + c->s1 : -1, K < c->n[2] - 1 ? v + 1 : -1};
+		const float *g[3] = {c->gx, c->gy, c->gz};
+		for (int d = 0; d < 3; d++)
+			if (nb[d] >= 0 && nb[d] < c->count && row[nb[d]] >= 0 && g[d][v] > 0) {
+				const int64_t w = row[nb[d]];
+				m->chol[q * n + w] = m->chol[w * n + q] = -g[d][v];
+			}
+	}
+	free(row);
+	double *A = m->chol; /* in place: lower triangle becomes L */
+	for (int64_t j = 0; j < n; j++) {
+		double d = A[j * n + j];
+		for (int64_t q = 0; q < j; q++)
+			d -= A[j * n + q] * A[j * n + q];
+		if (!(d > 0))
+			return vb_err_set(e, VB_ERR_RUN,
+					  "coarsest multigrid level not positive definite (a site "
+					  "without a path to a potential face?)");
+		A[j * n + j] = sqrt(d);
+		for (int64_t i = j + 1; i < n; i++) {
+			double s = A[i * n + j];
+			for (int64_t q = 0; q < j; q++)
+				s -= A[i * n + q] * A[j * n + q];
+			A[i * n + j] = s / A[j * n + j];
+		}
+	}
+	return VB_OK;
+}
+
+static void mg_free(mg *m)
+{
+	for (int l = 0; l < m->nlev; l++) {
+		level *c = &m->lev[l];
+		free(c->gx), free(c->gy), free(c->gz), free(c->gd), free(c->diag);
+		free(c->x), free(c->b);
+	}
+	free(m->coarse_cell), free(m->chol), free(m->work);
+	free(m->off_line), free(m->zero_line), free(m->line_sum), free(m->deg), free(m->tbuf);
+	free(m->alt[0]), free(m->alt[1]);
+}
+
+static int setup(mg *m, const vb_mg_problem *p, vb_err *e)
+{
+	m->p = p;
+	m->n0 = p->n[0], m->n1 = p->n[1], m->n2 = p->n[2];
+	m->s1 = m->n2, m->s0 = m->n1 * m->n2, m->count = m->n0 * m->s0;
+	double smax = 0;
+	for (int c = 0; c < VB_MG_CLASSES; c++)
+		smax = fmax(smax, p->sigma[c]);
+	for (int c = 0; c < VB_MG_CLASSES; c++) {
+		const double sc = p->sigma[c] > 0 ? p->sigma[c] / smax : 0;
+		m->gd64[c] = 2 * sc;
+		m->gd[c] = (float)m->gd64[c];
+		for (int d = 0; d < VB_MG_CLASSES; d++) {
+			const double sd = p->sigma[d] > 0 ? p->sigma[d] / smax : 0;
+			m->g64[c * TAB + d] = sc > 0 && sd > 0 ? harmonic(sc, sd) : 0.0;
+			m->g[c * TAB + d] = (float)m->g64[c * TAB + d];
+		}
+	}
+	m->off_line = grab(m, (size_t)m->n2, 1);
+	m->zero_line = grab(m, (size_t)m->n2, sizeof(float));
+	m->line_sum = grab(m, (size_t)(m->n0 * m->n1), sizeof(double));
+	m->tbuf = grab(m, (size_t)(omp_get_max_threads() * m->n2), sizeof(float));
+	m->alt[0] = grab(m, (size_t)m->n2, sizeof(float));
+	m->alt[1] = grab(m, (size_t)m->n2, sizeof(float));
+	if (!m->off_line || !m->zero_line || !m->line_sum || !m->tbuf || !m->alt[0] || !m->alt[1])
+		return vb_err_set(e, VB_ERR_RUN, "out of memory");
+	memset(m->off_line, VB_MG_OFF, (size_t)m->n2);
+	for (int64_t k = 0; k < m->n2; k++)
+		m->alt[k & 1][k] = 1.0f;
+	int classes = 0;
+	for (int c = 0; c < VB_MG_CLASSES; c++)
+		classes += p->sigma[c] > 0;
+	if (classes == 1) { /* the fast lattice kernels */
+		m->deg = grab(m, (size_t)m->count, 1);
+		if (!m->deg)
+			return vb_err_set(e, VB_ERR_RUN, "out of memory");
+		fast_setup(m);
+	}
+	int64_t nf[3] = {m->n0, m->n1, m->n2};
+	while (nf[0] * nf[1] * nf[2] > COARSEST && m->nlev < 40) {
+		level *c = &m->lev[m->nlev++];
+		if (!alloc_level(m, c, nf))
+			return vb_err_set(e, VB_ERR_RUN, "out of memory for multigrid level %d",
+					  m->nlev);
+		if (m->nlev == 1)
+			build_from_lattice(m, c);
+		else
+			build_from_coarse(m, &m->lev[m->nlev - 2], c);
+		for (int a = 0; a < 3; a++)
+			nf[a] = c->n[a];
+	}
+	return m->nlev > 0 ? factor_coarsest(m, e) : VB_OK;
+}
+
+/* ---- the solve ----------------------------------------------------------- */
+
+static double dot_lines(mg *m, const float *a, const float *b)
+{
+	const int64_t lines = m->n0 * m->n1;
+#pragma omp parallel for schedule(static)
+	for (int64_t l = 0; l < lines; l++) {
+		double s = 0;
+		for (int64_t v = l * m->n2; v < (l + 1) * m->n2; v++)
+			s += (double)a[v] * b[v];
+		m->line_sum[l] = s;
+	}
+	return sum_lines(m, lines);
+}
+
+/* Inner conjugate gradients on A d = r (single precision) until ||r|| has
+ * fallen by INNER_RTOL or reached `stop`. Returns iterations. */
+static int64_t inner_cg(mg *m, float *r, float *d, float *p, float *qz, double r0, double stop,
+			int64_t *total, double scale)
+{
+	const int64_t n = m->count;
+	const int64_t lines = m->n0 * m->n1;
+	precondition(m, r, qz);
+	memcpy(p, qz, (size_t)n * sizeof *p);
+	memset(d, 0, (size_t)n * sizeof *d);
+	double rz = dot_lines(m, r, qz);
+	int64_t it = 0;
+	const double target = fmax(INNER_RTOL * r0, stop);
+	while (it < INNER_MAX) {
+		const double pq = m->deg ? fast_apply(m, p, qz) : lattice_apply(m, p, qz);
+		if (!(pq > 0))
+			break;
+		const double alpha = rz / pq;
+#pragma omp parallel for schedule(static)
+		for (int64_t l = 0; l < lines; l++) {
+			double s = 0;
+			for (int64_t v = l * m->n2; v < (l + 1) * m->n2; v++) {
+				d[v] += (float)alpha * p[v];
+				r[v] -= (float)alpha * qz[v];
+				s += (double)r[v] * r[v];
+			}
+			m->line_sum[l] = s;
+		}
+		const double rn = sqrt(sum_lines(m, lines));
+		it++, (*total)++;
+		if (m->p->progress)
+			m->p->progress(m->p->progress_ctx, *total, rn * scale, m->p->rtol);
+		if (rn <= target)
+			break;
+		precondition(m, r, qz);
+		const double rz_new = dot_lines(m, r, qz), beta = rz_new / rz;
+		rz = rz_new;
+#pragma omp parallel for schedule(static)
+		for (int64_t v = 0; v < n; v++)
+			p[v] = qz[v] + (float)beta * p[v];
+	}
+	return it;
+}
+
+int vb_mg_solve(const vb_mg_problem *p, vb_mg_result *res, vb_err *e)
+{
+	memset(res, 0, sizeof *res);
+	if (p->axis < 0 || p->axis > 2 || p->n[0] < 1 || p->n[1] < 1 || p->n[2] < 1)
+		return vb_err_set(e, VB_ERR_INPUT, "lattice conduction: bad axis or size");
+	mg m;
+	memset(&m, 0, sizeof m);
+	int rc = setup(&m, p, e);
+	const size_t n = (size_t)m.count;
+	double *x = rc == VB_OK ? grab(&m, n, sizeof *x) : NULL;
+	float *r = rc == VB_OK ? grab(&m, n, sizeof *r) : NULL;
+	float *d = rc == VB_OK ? grab(&m, n, sizeof *d) : NULL;
+	float *pv = rc == VB_OK ? grab(&m, n, sizeof *pv) : NULL;
+	float *qz = rc == VB_OK ? grab(&m, n, sizeof *qz) : NULL;
+	if (rc == VB_OK && (!x || !r || !d || !pv || !qz))
+		rc = vb_err_set(e, VB_ERR_RUN, "out of memory for %lld lattice sites",
+				(long long)m.count);
+	res->levels = 1 + m.nlev;
+	res->bytes = m.bytes;
+	if (rc == VB_OK) {
+		const double bnorm = sqrt(lattice_residual(&m, NULL, r));
+		double rn = bnorm;
+		while (bnorm > 0 && rn > p->rtol * bnorm) {
+			if (res->iterations >= p->max_iter) {
+				rc = vb_err_set(e, VB_ERR_RUN,
+						"lattice conduction: residual %.2e of %.0e after %lld "
+						"iterations",
+						rn / bnorm, p->rtol, (long long)res->iterations);
+				break;
+			}
+			const int64_t it = inner_cg(&m, r, d, pv, qz, rn, 0.5 * p->rtol * bnorm,
+						    &res->iterations, 1.0 / bnorm);
+			res->passes++;
+#pragma omp parallel for schedule(static)
+			for (int64_t v = 0; v < m.count; v++)
+				x[v] += d[v];
+			rn = sqrt(lattice_residual(&m, x, r));
+			if (it == 0)
+				break; /* no progress possible (should not happen) */
+		}
+		res->residual = bnorm > 0 ? rn / bnorm : 0;
+		if (rc == VB_OK && bnorm > 0 && rn > p->rtol * bnorm)
+			rc = vb_err_set(e, VB_ERR_RUN, "lattice conduction: stalled at residual %.2e",
+					res->residual);
+		/* Currents through the two potential faces, in site order. */
+		double in = 0, out = 0;
+		const int a = p->axis;
+		const int64_t na = p->n[a], stride = a == 0 ? m.s0 : a == 1 ? m.s1 : 1;
+		for (int64_t l = 0; l < m.count / na; l++) { /* the lines along the axis */
+			const int64_t v0 = a == 0 ? l : a == 1 ? (l / m.n2) * m.s0 + l % m.n2 : l * m.n2;
+			const int64_t v1 = v0 + (na - 1) * stride;
+			if (p->cls[v0] != VB_MG_OFF)
+				in += 2.0 * p->sigma[p->cls[v0] & 15] * p->h * (1.0 - x[v0]);
+			if (p->cls[v1] != VB_MG_OFF)
+				out += 2.0 * p->sigma[p->cls[v1] & 15] * p->h * x[v1];
+		}
+		res->current_in = in, res->current_out = out;
+		double smax = 0;
+		for (int c = 0; c < VB_MG_CLASSES; c++)
+			smax = fmax(smax, p->sigma[c]);
+#pragma omp parallel for schedule(static)
+		for (int64_t l = 0; l < m.n0 * m.n1; l++) {
+			double s = 0;
+			for (int64_t v = l * m.n2; v < (l + 1) * m.n2; v++)
+				s += x[v] * r[v];
+			m.line_sum[l] = s;
+		}
+		res->current = in - smax * p->h * sum_lines(&m, m.n0 * m.n1);
+	}
+	free(x), free(r), free(d), free(pv), free(qz);
+	mg_free(&m);
+	return rc;
+}

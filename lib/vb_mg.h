@@ -1,0 +1,61 @@
+/* vb_mg: steady conduction on a voxel lattice, solved without a matrix:
+ * conjugate gradients preconditioned by a geometric multigrid V-cycle, in
+ * single precision inside a double-precision defect correction
+ * (docs/conductivity.md). The problem is the one of vb_conduct: a 7-point
+ * finite-volume stencil whose face conductances are harmonic means of
+ * per-class conductivities, potential 1 V on the outer face of the first
+ * layer along the transport axis and 0 V on that of the last, the other
+ * faces insulating. Memory: about 25 bytes per lattice site plus an eighth
+ * of that per coarser level (docs/conductivity.md has the count). */
+#ifndef VB_MG_H
+#define VB_MG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vb_err.h"
+#include "vb_linsolve.h"
+
+enum {
+	VB_MG_CLASSES = 15, /* classes 0..14 conduct */
+	VB_MG_OFF = 255,    /* a site without an unknown (insulating, or cut off) */
+};
+
+typedef struct vb_mg_problem {
+	int64_t n[3];	    /* lattice sites per axis; axis 2 varies fastest */
+	const uint8_t *cls; /* per site: its class, or VB_MG_OFF */
+	double sigma[VB_MG_CLASSES]; /* S/m per class used (> 0) */
+	double h;	    /* site spacing, m */
+	int axis;	    /* transport axis: 0, 1 or 2 */
+	double rtol;	    /* stop at ||b - A x|| <= rtol ||b|| (double precision) */
+	int64_t max_iter;   /* limit on preconditioned CG iterations, all passes */
+	vb_linsolve_progress progress; /* NULL or a report after every iteration */
+	void *progress_ctx;
+} vb_mg_problem;
+
+typedef struct vb_mg_result {
+	double current_in, current_out; /* A through the 1 V and 0 V faces */
+	double current;			/* A: the dissipated power at 1 V, current_in -
+					   x . r, stationary at the solution: its error
+					   is of second order in the solver's */
+	int64_t iterations;		/* CG iterations over all passes */
+	int passes;			/* defect-correction passes */
+	int levels;			/* multigrid levels, the lattice included */
+	double residual;		/* final ||b - A x|| / ||b||, double precision */
+	int64_t bytes;			/* memory the solver allocated */
+} vb_mg_result;
+
+/* Zeroed memory for a lattice-sized array: aligned to 2 MiB and marked
+ * for transparent huge pages when it is that large (a page fault per 4 kB
+ * cost a quarter of a 200^3 solve's time); free() releases it. NULL when
+ * out of memory. */
+void *vb_mg_alloc(size_t bytes);
+
+/* Solves the problem. Every site that is not VB_MG_OFF must be joined to a
+ * 1 V or 0 V face through sites that are not (vb_conduct cuts the others
+ * off); otherwise its block is singular. Results do not depend on the
+ * thread count. VB_ERR_RUN when memory runs out or rtol is not reached in
+ * max_iter iterations. */
+int vb_mg_solve(const vb_mg_problem *p, vb_mg_result *res, vb_err *e);
+
+#endif
