@@ -27,48 +27,81 @@ static inline int64_t coord(const region *g, int64_t v, int a)
 	return (v / g->s[a]) % g->n[a];
 }
 
-/* Flood from the sites whose coordinate along the axis is `at`. */
-static void flood(region *g, int64_t at, uint8_t flag, int64_t *queue)
+/* Flood fill by runs: a run is a maximal stretch of conducting voxels
+ * along z (the fastest axis); the queue holds runs, and a run, once
+ * reached, is marked whole, so a voxel is visited a few times at most. */
+typedef struct run {
+	int64_t v0, len; /* first voxel, voxels */
+} run;
+
+typedef struct run_queue {
+	run *q;
+	int64_t head, tail, cap;
+} run_queue;
+
+/* Marks the run through voxel v (conducting, not yet marked) and queues it. */
+static int push_run(region *g, int64_t v, uint8_t flag, run_queue *rq)
 {
-	int64_t head = 0, tail = 0;
+	const int64_t line = v - v % g->n[2];
+	int64_t lo = v, hi = v;
+	while (lo > line && g->cls[lo - 1] != VB_MG_OFF)
+		lo--;
+	while (hi + 1 < line + g->n[2] && g->cls[hi + 1] != VB_MG_OFF)
+		hi++;
+	for (int64_t w = lo; w <= hi; w++)
+		g->cls[w] |= flag;
+	if (rq->tail == rq->cap) {
+		const int64_t cap = rq->cap ? 2 * rq->cap : 4096;
+		run *q = realloc(rq->q, (size_t)cap * sizeof *q);
+		if (q == NULL)
+			return -1;
+		rq->q = q, rq->cap = cap;
+	}
+	rq->q[rq->tail++] = (run){lo, hi - lo + 1};
+	return 0;
+}
+
+static inline int fresh(const region *g, int64_t v, uint8_t flag)
+{
+	return g->cls[v] != VB_MG_OFF && !(g->cls[v] & flag);
+}
+
+/* Flood from the voxels whose coordinate along the axis is `at`. */
+static int flood(region *g, int64_t at, uint8_t flag)
+{
+	run_queue rq = {NULL, 0, 0, 0};
 	int64_t lo[3] = {0, 0, 0}, hi[3] = {g->n[0], g->n[1], g->n[2]};
 	lo[g->axis] = at, hi[g->axis] = at + 1;
-	for (int64_t i = lo[0]; i < hi[0]; i++)
-		for (int64_t j = lo[1]; j < hi[1]; j++)
-			for (int64_t k = lo[2]; k < hi[2]; k++) {
+	int bad = 0;
+	for (int64_t i = lo[0]; i < hi[0] && !bad; i++)
+		for (int64_t j = lo[1]; j < hi[1] && !bad; j++)
+			for (int64_t k = lo[2]; k < hi[2] && !bad; k++) {
 				const int64_t v = i * g->s[0] + j * g->s[1] + k;
-				if (g->cls[v] != VB_MG_OFF) {
-					g->cls[v] |= flag;
-					queue[tail++] = v;
-				}
+				if (fresh(g, v, flag))
+					bad = push_run(g, v, flag, &rq);
 			}
 	const int64_t s0 = g->s[0], s1 = g->s[1];
-	while (head < tail) {
-		const int64_t v = queue[head++];
-		const int64_t i = v / s0, j = (v - i * s0) / s1, k = v - i * s0 - j * s1;
-		const int64_t nb[6] = {i > 0 ? v - s0 : -1,	       i < g->n[0] - 1 ? v + s0 : -1,
-				       j > 0 ? v - s1 : -1,	       j < g->n[1] - 1 ? v + s1 : -1,
-				       k > 0 ? v - 1 : -1,	       k < g->n[2] - 1 ? v + 1 : -1};
-		for (int q = 0; q < 6; q++) {
-			const int64_t w = nb[q];
-			if (w >= 0 && g->cls[w] != VB_MG_OFF && !(g->cls[w] & flag)) {
-				g->cls[w] |= flag;
-				queue[tail++] = w;
-			}
-		}
+	while (rq.head < rq.tail && !bad) {
+		const run r = rq.q[rq.head++];
+		const int64_t i = r.v0 / s0, j = (r.v0 - i * s0) / s1;
+		const int64_t nb[4] = {i > 0 ? -s0 : 0, i < g->n[0] - 1 ? s0 : 0, j > 0 ? -s1 : 0,
+				       j < g->n[1] - 1 ? s1 : 0};
+		for (int q = 0; q < 4 && !bad; q++)
+			for (int64_t v = r.v0 + nb[q]; nb[q] != 0 && v < r.v0 + nb[q] + r.len && !bad;
+			     v++)
+				if (fresh(g, v, flag))
+					bad = push_run(g, v, flag, &rq);
 	}
+	free(rq.q);
+	return bad;
 }
 
 /* Cuts off every voxel not joined to both potential faces; returns how many
  * remain, or -1 when out of memory. */
 static int64_t keep_paths(region *g)
 {
-	int64_t *queue = vb_mg_alloc((size_t)g->count * sizeof *queue);
-	if (queue == NULL)
+	if (flood(g, 0, FROM_INLET) || flood(g, g->n[g->axis] - 1, FROM_OUTLET))
 		return -1;
-	flood(g, 0, FROM_INLET, queue);
-	flood(g, g->n[g->axis] - 1, FROM_OUTLET, queue);
-	free(queue);
 	int64_t n = 0;
 #pragma omp parallel for schedule(static) reduction(+ : n)
 	for (int64_t v = 0; v < g->count; v++) {

@@ -251,10 +251,45 @@ static void lattice_prolong(mg *m, float *z, const level *c)
 	}
 }
 
+/* lattice_residual when one class conducts: every face conductance 1, a
+ * Dirichlet face 2, x 0 off the network. */
+static double fast_residual(mg *m, const double *x, float *r)
+{
+	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
+	const int a = m->p->axis;
+#pragma omp parallel for schedule(static)
+	for (int64_t l = 0; l < lines; l++) {
+		const int64_t i = l / m->n1, j = l % m->n1, b = i * m->s0 + j * m->s1;
+		const double *c = x + b;
+		const double *xm = i > 0 ? c - m->s0 : NULL, *xp = i < m->n0 - 1 ? c + m->s0 : NULL;
+		const double *ym = j > 0 ? c - m->s1 : NULL, *yp = j < m->n1 - 1 ? c + m->s1 : NULL;
+		const uint8_t *d = m->deg + b;
+		const int inlet_line = (a == 0 && i == 0) || (a == 1 && j == 0);
+		double s = 0;
+		for (int64_t k = 0; k < n2; k++) {
+			if (d[k] == 0) {
+				r[b + k] = 0;
+				continue;
+			}
+			double nb = (xm ? xm[k] : 0) + (xp ? xp[k] : 0) + (ym ? ym[k] : 0) +
+				    (yp ? yp[k] : 0) + (k > 0 ? c[k - 1] : 0) +
+				    (k < n2 - 1 ? c[k + 1] : 0);
+			const double res = (inlet_line || (a == 2 && k == 0) ? 2.0 : 0.0) -
+					   ((double)d[k] * c[k] - nb);
+			r[b + k] = (float)res;
+			s += res * res;
+		}
+		m->line_sum[l] = s;
+	}
+	return sum_lines(m, lines);
+}
+
 /* r = b - A x in double precision (b: Dirichlet inflow on the 1 V face),
  * stored in single; returns ||r||^2. With x == NULL, x = 0: r = b. */
 static double lattice_residual(mg *m, const double *x, float *r)
 {
+	if (m->deg != NULL && x != NULL)
+		return fast_residual(m, x, r);
 	const int64_t lines = m->n0 * m->n1;
 	const int a = m->p->axis;
 #pragma omp parallel for schedule(static)
@@ -439,6 +474,14 @@ static void fast_restrict(mg *m, float *z, const float *r, level *c)
 	}
 }
 
+__attribute__((target_clones("avx2", "default"))) static void
+prolong_line(float *z, const float *e, const uint8_t *d, int64_t n2)
+{
+#pragma omp simd
+	for (int64_t k = 0; k < n2; k++)
+		z[k] += (float)(d[k] != 0) * e[k];
+}
+
 static void fast_prolong(mg *m, float *z, const level *c)
 {
 	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
@@ -448,10 +491,14 @@ static void fast_prolong(mg *m, float *z, const level *c)
 		const uint8_t *d = m->deg + i * m->s0 + j * m->s1;
 		const float *x = c->x + (i / c->r[0]) * c->s0 + (j / c->r[1]) * c->s1;
 		float *zl = z + i * m->s0 + j * m->s1;
-		const int sh = c->r[2] == 2;
-#pragma omp simd
-		for (int64_t k = 0; k < n2; k++)
-			zl[k] += (float)(d[k] != 0) * x[k >> sh];
+		const float *e = x; /* the correction of each site of the line */
+		if (c->r[2] == 2) {
+			float *t = m->tbuf + (int64_t)omp_get_thread_num() * n2;
+			for (int64_t k = 0; k < n2; k++)
+				t[k] = x[k >> 1];
+			e = t;
+		}
+		prolong_line(zl, e, d, n2);
 	}
 }
 
