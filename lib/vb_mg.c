@@ -397,21 +397,35 @@ static double fast_apply(mg *m, float *p, float *q)
 	return sum_lines(m, lines);
 }
 
-/* z += (r - y) / diag at the sites k with k & 1 == kp (the others keep
- * their value; off sites have r = y = 0 and stay 0). Contiguous, so that
- * it vectorises: half the lanes do no work. */
-__attribute__((target_clones("avx2", "default"))) static void
-relax_line(float *z, const float *r, const float *y, const uint8_t *d, int64_t n2, const float *on)
+/* Gauss-Seidel at the sites k & 1 == kp of a line, from the values of the
+ * others (which this does not change), strided so that it vectorises. Off
+ * sites have r = 0 and zero neighbours' sum ... times 0: they stay 0. */
+__attribute__((target_clones("avx2", "default"))) static void relax_row(const fline *L,
+									 const float *r, int64_t n2,
+									 int kp)
 {
+	float *c = L->c;
+	const float *xm = L->xm, *xp = L->xp, *ym = L->ym, *yp = L->yp;
+	const uint8_t *d = L->d;
+	if (kp == 0 && d[0])
+		c[0] += (r[0] - fast_y(L, 0, n2)) / (float)d[0];
+	const int64_t first = kp == 0 ? 2 : 1; /* the inner sites of the parity */
+	const int64_t count = n2 - 2 >= first ? (n2 - 2 - first) / 2 + 1 : 0;
 #pragma omp simd
-	for (int64_t k = 0; k < n2; k++)
-		z[k] += on[k] * (r[k] - y[k]) / ((float)d[k] + (float)(d[k] == 0));
+	for (int64_t q = 0; q < count; q++) {
+		const int64_t k = first + 2 * q;
+		const float s = xm[k] + xp[k] + ym[k] + yp[k] + c[k - 1] + c[k + 1];
+		const float dk = (float)d[k], on = dk > 0.0f ? 1.0f : 0.0f;
+		c[k] += on * (r[k] - (dk * c[k] - s)) / (dk + 1.0f - on);
+	}
+	const int64_t last = n2 - 1;
+	if (last > 0 && (int)(last & 1) == kp && d[last])
+		c[last] += (r[last] - fast_y(L, last, n2)) / (float)d[last];
 }
 
 /* A half sweep: the sites of one colour, (i + j + k) & 1 == colour, each
  * from its neighbours of the other. Lines of one parity (i + j) & 1 at a
- * time, so that no line is read while its neighbour lines are written: each
- * line's A z is computed whole (vectorised) and half of it used. */
+ * time, so that no line is read while its neighbour lines are written. */
 static void fast_smooth(mg *m, float *z, const float *r, int colour)
 {
 	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
@@ -422,9 +436,7 @@ static void fast_smooth(mg *m, float *z, const float *r, int colour)
 			if ((int)((i + j) & 1) != parity)
 				continue;
 			const fline L = fast_line(m, z, i, j);
-			float *y = m->tbuf + (int64_t)omp_get_thread_num() * n2;
-			fast_row(&L, n2, y);
-			relax_line(L.c, r + L.base, y, L.d, n2, m->alt[colour ^ parity]);
+			relax_row(&L, r + L.base, n2, colour ^ parity);
 		}
 	}
 }
@@ -570,13 +582,37 @@ __attribute__((target_clones("avx2", "default"))) static void coarse_row(const c
 	}
 }
 
-__attribute__((target_clones("avx2", "default"))) static void
-coarse_relax_line(float *x, const float *b, const float *y, const float *diag, int64_t n2,
-		  const float *on)
+/* The value (A x)_k of coarse line L at one site, the ends checked. */
+static inline float coarse_y(const cline *L, int64_t k, int64_t n2)
 {
+	const float *x = L->x, *gz = L->gz;
+	const float s = L->gxm[k] * L->xm[k] + L->gxp[k] * L->xp[k] + L->gym[k] * L->ym[k] +
+			L->gyp[k] * L->yp[k] + (k > 0 ? gz[k - 1] * x[k - 1] : 0.0f) +
+			(k < n2 - 1 ? gz[k] * x[k + 1] : 0.0f);
+	return L->diag[k] * x[k] - s;
+}
+
+/* Gauss-Seidel at the cells k & 1 == kp of coarse line L (relax_row). */
+__attribute__((target_clones("avx2", "default"))) static void
+coarse_relax_row(const cline *L, float *x, const float *b, int64_t n2, int kp)
+{
+	const float *gz = L->gz, *dg = L->diag;
+	if (kp == 0 && dg[0] > 0)
+		x[0] += (b[0] - coarse_y(L, 0, n2)) / dg[0];
+	const int64_t last = n2 - 1;
+	if (last > 0 && (int)(last & 1) == kp && dg[last] > 0)
+		x[last] += (b[last] - coarse_y(L, last, n2)) / dg[last];
+	const int64_t first = kp == 0 ? 2 : 1;
+	const int64_t count = n2 - 2 >= first ? (n2 - 2 - first) / 2 + 1 : 0;
 #pragma omp simd
-	for (int64_t k = 0; k < n2; k++)
-		x[k] += on[k] * (b[k] - y[k]) / (diag[k] + (float)(diag[k] == 0.0f));
+	for (int64_t q = 0; q < count; q++) {
+		const int64_t k = first + 2 * q;
+		const float s = L->gxm[k] * L->xm[k] + L->gxp[k] * L->xp[k] +
+				L->gym[k] * L->ym[k] + L->gyp[k] * L->yp[k] + gz[k - 1] * x[k - 1] +
+				gz[k] * x[k + 1];
+		const float on = dg[k] > 0.0f ? 1.0f : 0.0f;
+		x[k] += on * (b[k] - (dg[k] * x[k] - s)) / (dg[k] + 1.0f - on);
+	}
 }
 
 static void coarse_smooth(mg *m, level *c, int colour)
@@ -589,10 +625,7 @@ static void coarse_smooth(mg *m, level *c, int colour)
 			if ((int)((I + J) & 1) != parity)
 				continue;
 			const cline L = coarse_line(m, c, c->x, I, J);
-			float *y = m->tbuf + (int64_t)omp_get_thread_num() * m->n2;
-			coarse_row(&L, n2, y);
-			coarse_relax_line(c->x + L.base, c->b + L.base, y, L.diag, n2,
-					  m->alt[colour ^ parity]);
+			coarse_relax_row(&L, c->x + L.base, c->b + L.base, n2, colour ^ parity);
 		}
 	}
 }
