@@ -1,12 +1,17 @@
 #!/bin/sh
-# Benchmark of `metrics --conductivity` (issue 3): wall time, peak memory and
-# kappa_eff on random structures of N^3 voxels with about 35 % conducting
-# phase (65 vol% CAM, the rest electrolyte), on the threads OMP_NUM_THREADS
-# allows (default: all cores). Targets: 100^3 under 2 s; 200^3 under 20 s and
-# 3 GB, at 1e-6 relative accuracy of kappa_eff.
-# usage: bench/conductivity.sh [BIN_DIR] [--compare]
+# Benchmark of `metrics --conductivity` (issues 3 and 14): wall time, peak
+# memory and kappa_eff on random structures of N^3 voxels at 1 um, 65 vol%
+# CAM and 35 % electrolyte (the ion-conducting phase), on the threads
+# OMP_NUM_THREADS allows (default: all cores).
+# usage: bench/conductivity.sh [BIN_DIR] [SIZES...]
+#        bench/conductivity.sh [BIN_DIR] --compare [SIZES...]
 #        bench/conductivity.sh [BIN_DIR] --taufactor DIR [SIZES...]
-#   --compare also runs every solver (CHOLMOD only up to 60^3) for docs/conductivity.md
+#   default: the cost of the default solver (mg) for the ionic and the electronic
+#     network, per voxel: linear in the voxel count? (SIZES default "100 200 300 500";
+#     500^3 needs about 4 GB and a minute or two; issue 14's targets: 100^3 in 0.2 s,
+#     200^3 in 1.5 s, 500^3 under 60 s and 4 GB, 32 bytes per voxel)
+#   --compare also runs every solver on the ionic network, amg and pcg up to 100^3,
+#     CHOLMOD up to 60^3, for docs/conductivity.md (SIZES default "40 60 100 200")
 #   --taufactor runs TauFactor (a peer, never a dependency: DIR is its source folder, e.g.
 #     ../shared/peers/taufactor) and then voxbat on the ionic tortuosity of the same N^3 cubes
 #     (issue 14; SIZES default "100 200 300"), one after the other; installs TauFactor's
@@ -19,13 +24,20 @@ usage() { # message: one line on stderr, exit 2
 	echo "$me: $1" >&2
 	exit 2
 }
-if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+case ${1:-} in # a first argument that is neither an option nor a size: BIN_DIR
+"" | -* | *[!0-9]*) is_size=no ;;
+*) is_size=yes ;;
+esac
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ] && [ "$is_size" = no ]; then
 	bin=${1:-$bin}
 	shift
 fi
 mode=${1:-}
 case $mode in
-"" | --compare) [ $# -le 1 ] || usage "unexpected argument '$2' after ${mode:-BIN_DIR}" ;;
+--compare)
+	shift
+	sizes=${*:-40 60 100 200}
+	;;
 --taufactor)
 	[ $# -ge 2 ] || usage "--taufactor needs TauFactor's source folder"
 	peer=$2
@@ -34,29 +46,33 @@ case $mode in
 		usage "$peer: no taufactor package (expected $peer/taufactor/__init__.py)"
 	peer=$(cd "$peer" && pwd)
 	sizes=${*:-100 200 300}
-	for n in $sizes; do
-		case $n in
-		0* | *[!0-9]*) usage "size '$n': expected a whole number of voxels per edge, > 0" ;;
-		esac
-	done
 	;;
-*) usage "unknown option '$mode' (usage: [BIN_DIR] [--compare | --taufactor DIR [SIZES...]])" ;;
+-*) usage "unknown option '$mode' (usage: [BIN_DIR] [--compare | --taufactor DIR] [SIZES...])" ;;
+*) sizes=${*:-100 200 300 500} ;;
 esac
+for n in $sizes; do
+	case $n in
+	0* | *[!0-9]*) usage "size '$n': expected a whole number of voxels per edge, > 0" ;;
+	esac
+done
 if [ ! -x "$bin/metrics" ] || [ ! -x "$bin/genstruct" ]; then
 	usage "$bin: no metrics or genstruct (make build)"
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-run() { # size solver what (ionic: the 35 % ion-conducting phase; both: + the 65 % CAM network)
-	/usr/bin/time -f '%e %M' -o "$work/time" "$bin/metrics" --conductivity="$3" --solver "$2" \
-		--json "$work/c$1.h5" > "$work/out.json"
+run() { # size solver what (ionic: the 35 % ion-conducting phase; electronic: the 65 % CAM)
+	/usr/bin/time -f '%e %M' -o "$work/time" "$bin/metrics" -q --conductivity="$3" \
+		--solver "$2" --json "$work/c$1.h5" > "$work/out.json"
 	read -r wall kb < "$work/time"
-	kappa=$(jq -r .kappa_eff_S_m "$work/out.json")
+	if [ "$3" = ionic ]; then key=kappa_eff_S_m; else key=sigma_eff_S_m; fi
+	kappa=$(jq -r ".$key" "$work/out.json")
 	used=$(jq -r .solver "$work/out.json")
 	its=$(jq -r .solver_iterations "$work/out.json")
-	printf '%-8s %-6s %-8s %6s %10s %10.0f %18s\n' "$1^3" "$3" "$used" "$its" "$wall" \
-		"$(echo "$kb" | awk '{ print $1 / 1024 }')" "$kappa"
+	printf '%-7s %-10s %-7s %6s %8s %8.0f %6s %6s %18s\n' "$1^3" "$3" "$used" "$its" "$wall" \
+		"$(echo "$kb" | awk '{ print $1 / 1024 }')" \
+		"$(echo "$kb $1" | awk '{ printf "%.1f", $1 * 1024 / $2 ^ 3 }')" \
+		"$(echo "$wall $1" | awk '{ printf "%.0f", $1 * 1e9 / $2 ^ 3 }')" "$kappa"
 }
 
 if [ "$mode" = "--taufactor" ]; then
@@ -135,19 +151,22 @@ print(s.tau[0], "%.3f" % s.walltime, s.iter, "yes" if s.converged else "no",
 	exit 0
 fi
 
-sizes="100 200"
-[ "$mode" = "--compare" ] && sizes="40 60 100 200"
 for n in $sizes; do
 	"$bin/genstruct" homogeneous --size "${n}x${n}x${n}um" --voxel 1um --cam 0.65 --seed 1 \
 		-o "$work/c$n.h5"
 done
-printf '%-8s %-6s %-8s %6s %10s %10s %18s\n' size what solver iters wall_s peak_MB kappa_eff_S_m
+# B/vox: peak memory of the whole run per voxel; ns/vox: wall time per voxel
+printf '%-7s %-10s %-7s %6s %8s %8s %6s %6s %18s\n' size network solver iters wall_s \
+	peak_MB B/vox ns/vox kappa_or_sigma_S_m
 for n in $sizes; do
-	run "$n" auto ionic
-	run "$n" auto both
 	if [ "$mode" = "--compare" ]; then
+		run "$n" mg ionic
+		if [ "$n" -le 100 ]; then run "$n" amg ionic; fi
 		if [ "$n" -le 100 ]; then run "$n" pcg ionic; fi
 		if [ "$n" -le 60 ]; then run "$n" cholmod ionic; fi
+	else
+		run "$n" auto ionic
+		run "$n" auto electronic
 	fi
 done
 echo "threads: ${OMP_NUM_THREADS:-$(nproc)}"
