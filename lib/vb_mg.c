@@ -251,10 +251,14 @@ static void lattice_prolong(mg *m, float *z, const level *c)
 	}
 }
 
+static double lattice_residual(mg *m, const double *x, float *r);
+
 /* lattice_residual when one class conducts: every face conductance 1, a
  * Dirichlet face 2, x 0 off the network. */
 static double fast_residual(mg *m, const double *x, float *r)
 {
+	if (x == NULL) /* the caller's case x = 0, r = b */
+		return lattice_residual(m, NULL, r);
 	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
 	const int a = m->p->axis;
 #pragma omp parallel for schedule(static)
