@@ -285,9 +285,10 @@ static void finalize_mpi(void)
 		MPI_Finalize();
 }
 
-/* Two solves may run at once on different threads (metrics solves the ionic
- * and electronic networks side by side): MPI is asked for full thread
- * support, and each solve gets its own communicator, duplicated under a lock. */
+/* Two solves may run at once on different threads (a caller may solve two
+ * networks side by side; metrics did before mg): MPI is asked for full
+ * thread support, and each solve gets its own communicator, duplicated
+ * under a lock. */
 static int ensure_mpi(MPI_Comm *comm)
 {
 	int rc = 0;
