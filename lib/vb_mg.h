@@ -5,8 +5,9 @@
  * finite-volume stencil whose face conductances are harmonic means of
  * per-class conductivities, potential 1 V on the outer face of the first
  * layer along the transport axis and 0 V on that of the last, the other
- * faces insulating. Memory: about 25 bytes per lattice site plus an eighth
- * of that per coarser level (docs/conductivity.md has the count). */
+ * faces insulating. Memory: 30 bytes per lattice site (x in double, four
+ * vectors in single precision, the diagonal byte of one class, 4 over the
+ * coarse levels) besides the caller's class byte (docs/conductivity.md). */
 #ifndef VB_MG_H
 #define VB_MG_H
 
