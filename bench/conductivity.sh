@@ -152,7 +152,7 @@ print(s.tau[0], "%.3f" % s.walltime, s.iter, "yes" if s.converged else "no",
 fi
 
 for n in $sizes; do
-	"$bin/genstruct" homogeneous --size "${n}x${n}x${n}um" --voxel 1um --cam 0.65 --seed 1 \
+	"$bin/genstruct" homogeneous --size "${n}x${n}x${n}um" --voxel 1um --cam 0.65 --seed 7 \
 		-o "$work/c$n.h5"
 done
 # B/vox: peak memory of the whole run per voxel; ns/vox: wall time per voxel
