@@ -47,9 +47,10 @@ typedef struct vb_mg_result {
 } vb_mg_result;
 
 /* Zeroed memory for a lattice-sized array: aligned to 2 MiB and marked
- * for transparent huge pages when it is that large (a page fault per 4 kB
- * cost a quarter of a 200^3 solve's time); free() releases it. NULL when
- * out of memory. */
+ * for transparent huge pages when it is that large (with 4 kB pages, page
+ * faults took 27 % of a 200^3 run stopped after one iteration, and huge
+ * pages cut that run from 1.02 to 0.73 s: docs/conductivity.md); free()
+ * releases it. NULL when out of memory. */
 void *vb_mg_alloc(size_t bytes);
 
 /* Solves the problem. Every site that is not VB_MG_OFF must be joined to a

@@ -222,8 +222,8 @@ static int parse_packing_args(int argc, char **argv, const char *sub, const char
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
-	*a = (packing_args){.voxel = "1um", .cbd = "0", .diameter = "8um", .spread = "0.25",
-			    .seed = "1"};
+	*a = (packing_args){
+		.voxel = "1um", .cbd = "0", .diameter = "8um", .spread = "0.25", .seed = "1"};
 	int c;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
@@ -260,50 +260,47 @@ static int run_homogeneous(int argc, char **argv, const char *cmdline)
 				     "--cam is required (e.g. --cam 0.65)", &args);
 	if (prc != 0)
 		return prc;
-	const char *size = args.size, *voxel = args.voxel, *cam = args.cam, *cbd = args.cbd;
-	const char *el = args.el, *diameter = args.diameter, *spread = args.spread;
-	const char *seed = args.seed, *out = args.out;
 	vb_err e;
 	vb_err_clear(&e);
 	homogeneous_ctx ctx;
 	memset(&ctx, 0, sizeof ctx);
 	gs_packing *p = &ctx.p;
 	double seed_value = 0;
-	if (vb_units_parse_triple(size, VB_UNIT_LENGTH, "--size", ctx.size, &e) ||
-	    vb_units_parse(voxel, VB_UNIT_LENGTH, "--voxel", &p->voxel_size, &e) ||
-	    vb_units_parse_number(cam, "--cam", &p->cam, &e) ||
-	    vb_units_parse_number(cbd, "--cbd", &p->cbd, &e) ||
-	    vb_units_parse(diameter, VB_UNIT_LENGTH, "--diameter", &p->diameter_median, &e) ||
-	    vb_units_parse_number(spread, "--spread", &p->diameter_spread, &e) ||
-	    vb_units_parse_number(seed, "--seed", &seed_value, &e))
+	if (vb_units_parse_triple(args.size, VB_UNIT_LENGTH, "--size", ctx.size, &e) ||
+	    vb_units_parse(args.voxel, VB_UNIT_LENGTH, "--voxel", &p->voxel_size, &e) ||
+	    vb_units_parse_number(args.cam, "--cam", &p->cam, &e) ||
+	    vb_units_parse_number(args.cbd, "--cbd", &p->cbd, &e) ||
+	    vb_units_parse(args.diameter, VB_UNIT_LENGTH, "--diameter", &p->diameter_median, &e) ||
+	    vb_units_parse_number(args.spread, "--spread", &p->diameter_spread, &e) ||
+	    vb_units_parse_number(args.seed, "--seed", &seed_value, &e))
 		return fail(&e);
-	if (el != NULL && vb_units_parse_number(el, "--electrolyte", &p->electrolyte, &e))
+	if (args.el != NULL && vb_units_parse_number(args.el, "--electrolyte", &p->electrolyte, &e))
 		return fail(&e);
-	if (el == NULL)
+	if (args.el == NULL)
 		p->electrolyte = fmax(0.0, 1.0 - p->cam - p->cbd);
 	if (!(seed_value >= 0 && seed_value <= 9007199254740992.0 &&
 	      seed_value == floor(seed_value))) {
-		vb_err_set(&e, VB_ERR_INPUT, "--seed: '%s' is not a whole number >= 0", seed);
+		vb_err_set(&e, VB_ERR_INPUT, "--seed: '%s' is not a whole number >= 0", args.seed);
 		return fail(&e);
 	}
 	p->seed = (uint64_t)seed_value;
 	if (!(p->voxel_size > 0)) {
-		vb_err_set(&e, VB_ERR_INPUT, "--voxel: %s, expected > 0", voxel);
+		vb_err_set(&e, VB_ERR_INPUT, "--voxel: %s, expected > 0", args.voxel);
 		return fail(&e);
 	}
 	static const char *const axis_opt[3] = {"--size (x)", "--size (y)", "--size (z)"};
 	for (int a = 0; a < 3; a++)
 		if (vb_units_whole_voxels(ctx.size[a], p->voxel_size, axis_opt[a], &p->n[a], &e))
 			return fail(&e);
-	if (vb_xdmf_check(out, NULL, 0, &e))
+	if (vb_xdmf_check(args.out, NULL, 0, &e))
 		return fail(&e);
 	vb_image *img = gs_generate_packing(p, &ctx.stats, &e);
 	if (img == NULL)
 		return fail(&e);
 	warn_percolation(img, "CAM", CAM_SET);
 	warn_percolation(img, "the ion-conducting phase (electrolyte + CBD)", ION_SET);
-	int rc = save_structure(out, img, "homogeneous", NULL, NULL, 0, cmdline, homogeneous_params,
-				&ctx, &e);
+	int rc = save_structure(args.out, img, "homogeneous", NULL, NULL, 0, cmdline,
+				homogeneous_params, &ctx, &e);
 	vb_voxel_free(&img);
 	return rc == VB_OK ? 0 : fail(&e);
 }
@@ -394,12 +391,10 @@ static int run_graded(int argc, char **argv, const char *cmdline)
 {
 	packing_args args;
 	int prc = parse_packing_args(argc, argv, "graded", "100x80x80um",
-				     "--cam PROFILE is required (e.g. --cam 0:0.55,100um:0.75)", &args);
+				     "--cam PROFILE is required (e.g. --cam 0:0.55,100um:0.75)",
+				     &args);
 	if (prc != 0)
 		return prc;
-	const char *size = args.size, *voxel = args.voxel, *cam = args.cam, *cbd = args.cbd;
-	const char *el = args.el, *diameter = args.diameter, *spread = args.spread;
-	const char *seed = args.seed, *out = args.out;
 	vb_err e;
 	vb_err_clear(&e);
 	graded_ctx *ctx = calloc(1, sizeof *ctx); /* two profiles: 8 kB, not for the stack */
@@ -408,38 +403,40 @@ static int run_graded(int argc, char **argv, const char *cmdline)
 		return 1;
 	}
 	gs_graded *g = &ctx->g;
-	ctx->cam_text = cam;
-	ctx->diameter_text = diameter;
+	ctx->cam_text = args.cam;
+	ctx->diameter_text = args.diameter;
 	double seed_value = 0;
 	static const char *const axis_opt[3] = {"--size (x)", "--size (y)", "--size (z)"};
 	int rc = VB_OK;
-	if (vb_units_parse_triple(size, VB_UNIT_LENGTH, "--size", ctx->size, &e) ||
-	    vb_units_parse(voxel, VB_UNIT_LENGTH, "--voxel", &g->voxel_size, &e) ||
-	    vb_units_parse_number(cbd, "--cbd", &g->cbd, &e) ||
-	    vb_units_parse_number(spread, "--spread", &g->diameter_spread, &e) ||
-	    vb_units_parse_number(seed, "--seed", &seed_value, &e) ||
-	    (el != NULL && vb_units_parse_number(el, "--electrolyte", &g->electrolyte, &e)))
+	if (vb_units_parse_triple(args.size, VB_UNIT_LENGTH, "--size", ctx->size, &e) ||
+	    vb_units_parse(args.voxel, VB_UNIT_LENGTH, "--voxel", &g->voxel_size, &e) ||
+	    vb_units_parse_number(args.cbd, "--cbd", &g->cbd, &e) ||
+	    vb_units_parse_number(args.spread, "--spread", &g->diameter_spread, &e) ||
+	    vb_units_parse_number(args.seed, "--seed", &seed_value, &e) ||
+	    (args.el != NULL &&
+	     vb_units_parse_number(args.el, "--electrolyte", &g->electrolyte, &e)))
 		rc = e.status;
 	if (rc == VB_OK && !(seed_value >= 0 && seed_value <= 9007199254740992.0 &&
 			     seed_value == floor(seed_value)))
-		rc = vb_err_set(&e, VB_ERR_INPUT, "--seed: '%s' is not a whole number >= 0", seed);
+		rc = vb_err_set(&e, VB_ERR_INPUT, "--seed: '%s' is not a whole number >= 0",
+				args.seed);
 	if (rc == VB_OK && !(g->voxel_size > 0))
-		rc = vb_err_set(&e, VB_ERR_INPUT, "--voxel: %s, expected > 0", voxel);
+		rc = vb_err_set(&e, VB_ERR_INPUT, "--voxel: %s, expected > 0", args.voxel);
 	for (int a = 0; a < 3 && rc == VB_OK; a++)
 		rc = vb_units_whole_voxels(ctx->size[a], g->voxel_size, axis_opt[a], &g->n[a], &e);
-	if (rc == VB_OK && el != NULL && !(g->electrolyte >= 0))
+	if (rc == VB_OK && args.el != NULL && !(g->electrolyte >= 0))
 		rc = vb_err_set(&e, VB_ERR_INPUT, "--electrolyte %g: expected >= 0",
 				g->electrolyte);
 	if (rc == VB_OK &&
-	    (gs_profile_parse(cam, VB_UNIT_NONE, ctx->size[0], "--cam", &g->cam, &e) ||
-	     gs_profile_parse(diameter, VB_UNIT_LENGTH, ctx->size[0], "--diameter", &g->diameter,
-			      &e)))
+	    (gs_profile_parse(args.cam, VB_UNIT_NONE, ctx->size[0], "--cam", &g->cam, &e) ||
+	     gs_profile_parse(args.diameter, VB_UNIT_LENGTH, ctx->size[0], "--diameter",
+			      &g->diameter, &e)))
 		rc = e.status;
 	g->seed = (uint64_t)seed_value;
-	if (el == NULL)
+	if (args.el == NULL)
 		g->electrolyte = -1; /* the rest */
 	if (rc == VB_OK)
-		rc = vb_xdmf_check(out, NULL, 0, &e);
+		rc = vb_xdmf_check(args.out, NULL, 0, &e);
 	vb_image *img = rc == VB_OK ? gs_generate_graded(g, &ctx->stats, &e) : NULL;
 	if (rc == VB_OK && img == NULL)
 		rc = e.status;
@@ -448,7 +445,7 @@ static int run_graded(int argc, char **argv, const char *cmdline)
 		warn_percolation(img, "the ion-conducting phase (electrolyte + CBD)", ION_SET);
 		structure_out s = {img, "graded", cmdline, NULL, NULL, 0, graded_params, ctx, NULL};
 		s.data = graded_spheres;
-		rc = save(out, &s, &e);
+		rc = save(args.out, &s, &e);
 	}
 	vb_voxel_free(&img);
 	free(ctx->stats.spheres);
@@ -1037,8 +1034,9 @@ static int run_info(int argc, char **argv, const char *cmdline)
 		 * one); it needs 10 bytes per voxel */
 		const int64_t mb = vb_voxel_count(img) / 100000 + 1; /* 10 bytes a voxel */
 		vb_voxel_free(&img);
-		vb_err_set(&e, VB_ERR_RUN, "%s: out of memory for the percolation check (about %lld MB)",
-			   in, (long long)mb);
+		vb_err_set(&e, VB_ERR_RUN,
+			   "%s: out of memory for the percolation check (about %lld MB)", in,
+			   (long long)mb);
 		return fail(&e);
 	}
 	if (json) {
@@ -1198,7 +1196,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr, "usage: genstruct COMMAND [options] ...\n" PROGRAM
-			": no command given; 'genstruct --help' lists them\n");
+				": no command given; 'genstruct --help' lists them\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
