@@ -24,6 +24,7 @@ typedef struct key_spec {
 	int required;	 /* ASSB, LIB or BOTH */
 	double min, max; /* SI, inclusive */
 	const char *unit_si;
+	int open_min; /* min itself is out of range */
 } key_spec;
 
 static const key_spec scalar_keys[] = {
@@ -43,8 +44,13 @@ static const key_spec scalar_keys[] = {
 	{"cam.alpha", VB_UNIT_NONE, BOTH, 0, 1, "1"},
 	{"cam.density", VB_UNIT_DENSITY, BOTH, 100, 30000, "kg/m^3"},
 	{"electrolyte.c_init", VB_UNIT_CONCENTRATION, BOTH, 1e-3, 1e6, "mol/m^3"},
+	/* the SE's constants; for a LIB set, constants standing in for the
+	 * functions of c_e of the same names (an override, or a set that gives
+	 * one instead of the function) */
 	{"electrolyte.conductivity", VB_UNIT_CONDUCTIVITY, ASSB, 1e-9, 1e4, "S/m"},
-	{"electrolyte.transference", VB_UNIT_NONE, ASSB, 0, 1, "1"},
+	{"electrolyte.transference", VB_UNIT_NONE, ASSB, 0, 1, "1", 1},
+	{"electrolyte.diffusivity", VB_UNIT_DIFFUSIVITY, 0, 1e-20, 1e-5, "m^2/s"},
+	{"electrolyte.thermodynamic_factor", VB_UNIT_NONE, 0, 0, 100, "1", 1},
 	{"electrolyte.density", VB_UNIT_DENSITY, BOTH, 100, 30000, "kg/m^3"},
 	{"separator.thickness", VB_UNIT_LENGTH, BOTH, 0, 1e-2, "m"},
 	{"separator.porosity", VB_UNIT_NONE, BOTH, 0, 1, "1"},
@@ -67,17 +73,20 @@ static const key_spec scalar_keys[] = {
 typedef struct fn_spec {
 	const char *name;
 	vb_unit_kind x_kind, y_kind;
-	double min, max; /* range of values at the initial state */
-	int required;
+	double min, max;    /* range of values at the initial state */
+	int required;	    /* unless the scalar of the same name stands in */
 	int positive_on_01; /* a CAM transport law: finite and > 0 for every x in [0, 1] */
+	int open_min;	    /* min itself is out of range */
 } fn_spec;
 
 static const fn_spec function_keys[] = {
 	{"cam.ocp", VB_UNIT_NONE, VB_UNIT_VOLTAGE, 2.0, 5.0, BOTH, 0},
-	{"electrolyte.conductivity", VB_UNIT_CONCENTRATION, VB_UNIT_CONDUCTIVITY, 0, 1e4, LIB, 0},
-	{"electrolyte.diffusivity", VB_UNIT_CONCENTRATION, VB_UNIT_DIFFUSIVITY, 0, 1e-5, LIB, 0},
-	{"electrolyte.transference", VB_UNIT_CONCENTRATION, VB_UNIT_NONE, -1, 1, LIB, 0},
-	{"electrolyte.thermodynamic_factor", VB_UNIT_CONCENTRATION, VB_UNIT_NONE, 0, 100, LIB, 0},
+	{"electrolyte.conductivity", VB_UNIT_CONCENTRATION, VB_UNIT_CONDUCTIVITY, 0, 1e4, LIB, 0,
+	 1},
+	{"electrolyte.diffusivity", VB_UNIT_CONCENTRATION, VB_UNIT_DIFFUSIVITY, 0, 1e-5, LIB, 0, 1},
+	{"electrolyte.transference", VB_UNIT_CONCENTRATION, VB_UNIT_NONE, 0, 1, LIB, 0, 1},
+	{"electrolyte.thermodynamic_factor", VB_UNIT_CONCENTRATION, VB_UNIT_NONE, 0, 100, LIB, 0,
+	 1},
 	{"cam.diffusivity", VB_UNIT_NONE, VB_UNIT_DIFFUSIVITY, 1e-25, 1e-5, 0, 1},
 	{"cam.conductivity", VB_UNIT_NONE, VB_UNIT_CONDUCTIVITY, 1e-12, 1e9, 0, 1},
 };
@@ -166,10 +175,17 @@ static int parse_scalar(const vb_params *p, size_t k, const char *text, double *
 	snprintf(what, sizeof what, "%s: %s", p->path, ks->name);
 	if (vb_units_parse(text, ks->kind, what, out, e) != VB_OK)
 		return VB_ERR_INPUT;
-	if (!(*out >= ks->min && *out <= ks->max))
-		return vb_err_set(e, VB_ERR_INPUT, "%s = %s is %g %s in SI, expected %g to %g",
-				  what, text, *out, ks->unit_si, ks->min, ks->max);
-	return VB_OK;
+	if (ks->open_min ? *out > ks->min && *out <= ks->max : *out >= ks->min && *out <= ks->max)
+		return VB_OK;
+	char range[96];
+	if (ks->open_min)
+		snprintf(range, sizeof range, "> %g and <= %g", ks->min, ks->max);
+	else
+		snprintf(range, sizeof range, "%g to %g", ks->min, ks->max);
+	if (strcmp(ks->unit_si, "1") == 0) /* a plain number: no unit to convert */
+		return vb_err_set(e, VB_ERR_INPUT, "%s = %s, expected %s", what, text, range);
+	return vb_err_set(e, VB_ERR_INPUT, "%s = %s is %g %s in SI, expected %s", what, text, *out,
+			  ks->unit_si, range);
 }
 
 /* The function at x (in its file units) and its derivative d/dx: sum
@@ -250,8 +266,9 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 	if (sc != NULL && vb_units_parse_number(sc->value, fs->name, &f->scale, e) != VB_OK)
 		return VB_ERR_INPUT;
 	if (!isfinite(f->scale) || f->scale == 0)
-		return vb_err_set(e, VB_ERR_INPUT, "%s: [%s] scale = %s: expected a finite number, not 0",
-				  p->path, fs->name, sc ? sc->value : "");
+		return vb_err_set(e, VB_ERR_INPUT,
+				  "%s: [%s] scale = %s: expected a finite number, not 0", p->path,
+				  fs->name, sc ? sc->value : "");
 	if (arg != NULL) {
 		char extra;
 		if (sscanf(arg->value, " %lf %lf %c", &f->arg0, &f->arg1, &extra) != 2 ||
@@ -274,7 +291,7 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 			char kind[16];
 			term tm = {TERM_POW, 0, 0, 0};
 			int got = sscanf(t, " %15s %lf %lf %lf", kind, &tm.a, &tm.b, &tm.c);
-			tm.kind = strcmp(kind, "tanh") == 0	 ? TERM_TANH
+			tm.kind = strcmp(kind, "tanh") == 0    ? TERM_TANH
 				  : strcmp(kind, "gauss") == 0 ? TERM_GAUSS
 							       : TERM_POW;
 			int ok = (tm.kind != TERM_POW && got == 4) ||
@@ -306,8 +323,7 @@ static int parse_function(vb_params *p, size_t k, vb_err *e)
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 			double x, y;
 			if (sscanf(t, " %lf : %lf", &x, &y) != 2 || !isfinite(x) || !isfinite(y) ||
-			    f->n == MAX_POINTS ||
-			    (f->n > 0 && !(x > f->px[f->n - 1]))) {
+			    f->n == MAX_POINTS || (f->n > 0 && !(x > f->px[f->n - 1]))) {
 				vb_err_set(e, VB_ERR_INPUT,
 					   "%s: [%s] point '%s': expected X:Y "
 					   "(finite numbers) with X increasing",
@@ -359,9 +375,13 @@ static int validate(vb_params *p, vb_err *e)
 	for (size_t k = 0; k < N_FUNCTIONS; k++) {
 		if (parse_function(p, k, e) != VB_OK)
 			return VB_ERR_INPUT;
-		if (!p->fn[k].present && (function_keys[k].required & p->type))
-			return vb_err_set(e, VB_ERR_INPUT, "%s: missing function [%s]", p->path,
-					  function_keys[k].name);
+		char section[64], name[64];
+		split_key(function_keys[k].name, section, sizeof section, name, sizeof name);
+		if (!p->fn[k].present && (function_keys[k].required & p->type) &&
+		    find(p, section, name) == NULL)
+			return vb_err_set(e, VB_ERR_INPUT,
+					  "%s: missing function [%s] (or a constant %s)", p->path,
+					  function_keys[k].name, function_keys[k].name);
 	}
 	for (size_t k = 0; k < N_SCALARS; k++) {
 		char section[64], name[64];
@@ -395,19 +415,21 @@ static int validate(vb_params *p, vb_err *e)
 		double x0 = fs->x_kind == VB_UNIT_NONE ? c0 / cmax
 						       : vb_params_get(p, "electrolyte.c_init");
 		double y = vb_params_eval(p, fs->name, x0);
-		if (!(y >= fs->min && y <= fs->max))
+		if (!(fs->open_min ? y > fs->min && y <= fs->max : y >= fs->min && y <= fs->max))
 			return vb_err_set(e, VB_ERR_INPUT,
 					  "%s: [%s] is %g (SI) at the initial state, "
-					  "expected %g to %g",
-					  p->path, fs->name, y, fs->min, fs->max);
+					  "expected %s%g %s %g",
+					  p->path, fs->name, y, fs->open_min ? "> " : "", fs->min,
+					  fs->open_min ? "and <=" : "to", fs->max);
 		for (int i = 0; i <= 100 && fs->positive_on_01; i++) {
 			y = vb_params_eval(p, fs->name, i / 100.0);
 			if (!(y > 0 && y <= fs->max))
-				return vb_err_set(e, VB_ERR_INPUT,
-						  "%s: [%s] is %g (SI) at stoichiometry %.2f, "
-						  "expected > 0 and <= %g for every stoichiometry in "
-						  "[0, 1]",
-						  p->path, fs->name, y, i / 100.0, fs->max);
+				return vb_err_set(
+					e, VB_ERR_INPUT,
+					"%s: [%s] is %g (SI) at stoichiometry %.2f, "
+					"expected > 0 and <= %g for every stoichiometry in "
+					"[0, 1]",
+					p->path, fs->name, y, i / 100.0, fs->max);
 		}
 	}
 	return VB_OK;
@@ -423,7 +445,7 @@ static int check_duplicates(const char *text, const char *what, vb_err *e)
 	const char *stop = strstr(text, "\n; override\n");
 	if (stop == NULL)
 		stop = text + strlen(text);
-	char (*keys)[128] = calloc(MAX_ENTRIES, sizeof *keys);
+	char(*keys)[128] = calloc(MAX_ENTRIES, sizeof *keys);
 	if (keys == NULL)
 		return vb_err_set(e, VB_ERR_RUN, "out of memory");
 	char section[64] = "";
@@ -435,7 +457,8 @@ static int check_duplicates(const char *text, const char *what, vb_err *e)
 		if (*c == '[') {
 			const char *close = memchr(c, ']', (size_t)(end - c));
 			if (close != NULL)
-				snprintf(section, sizeof section, "%.*s", (int)(close - c - 1), c + 1);
+				snprintf(section, sizeof section, "%.*s", (int)(close - c - 1),
+					 c + 1);
 		} else if (*c != ';' && *c != '#' && *c != ' ' && *c != '\t' && *c != '\r' &&
 			   c < end) {
 			size_t k = strcspn(c, "=:\n");
@@ -472,7 +495,7 @@ static vb_params *parse_text(const char *text, const char *what, vb_err *e)
 	 * parsed as a line of its own: a longer line (a long comment, say) would
 	 * leave its tail read as a key */
 	int line = 1;
-	for (const char *c = text, *start = text; ; c++) {
+	for (const char *c = text, *start = text;; c++) {
 		if (*c == '\n' || *c == '\0') {
 			size_t len = (size_t)(c - start);
 			if (len > 0 && start[len - 1] == '\r')
@@ -625,7 +648,8 @@ int vb_params_set(vb_params *p, const char *name, const char *value, vb_err *e)
 		char *grown = malloc(len);
 		if (grown == NULL)
 			return vb_err_set(e, VB_ERR_RUN, "out of memory");
-		snprintf(grown, len, "%s\n; override\n[%s]\n%s = %s\n", p->text, section, key, text);
+		snprintf(grown, len, "%s\n; override\n[%s]\n%s = %s\n", p->text, section, key,
+			 text);
 		if (fn != NULL)
 			snprintf(grown + strlen(grown), len - strlen(grown),
 				 "[%s]\nform = constant\n", name);
@@ -658,9 +682,10 @@ double vb_params_get(const vb_params *p, const char *name)
 		if (strcmp(function_keys[k].name, name) != 0 || !p->fn[k].present ||
 		    strcmp(name, "cam.ocp") == 0)
 			continue;
-		const double x0 = function_keys[k].x_kind == VB_UNIT_NONE
-					  ? vb_params_get(p, "cam.c_init") / vb_params_get(p, "cam.c_max")
-					  : vb_params_get(p, "electrolyte.c_init");
+		const double x0 =
+			function_keys[k].x_kind == VB_UNIT_NONE
+				? vb_params_get(p, "cam.c_init") / vb_params_get(p, "cam.c_max")
+				: vb_params_get(p, "electrolyte.c_init");
 		return vb_params_eval(p, name, x0);
 	}
 	return NAN;

@@ -343,6 +343,25 @@ stopped_checkpoint() {
 	assert_output --partial "ASSB cells only"
 }
 
+# Issue 12: t+ outside (0, 1] or a non-positive conductivity is one clear
+# line and exit 2; a constant t+ in range (Study P-t+) is taken, so the run
+# gets as far as the cell type.
+@test "LIB cell: --set t+ outside (0, 1] or a conductivity <= 0 is one line, exit 2; t+ = 0.3 is taken" {
+	for bad in electrolyte.transference=0 electrolyte.transference=1.5 \
+		electrolyte.conductivity=0S/m electrolyte.diffusivity=-1e-10 cbd.conductivity=0S/m; do
+		run solve "$BATS_FILE_TMPDIR/lib.h5" --current 8mA/cm2 --set "$bad" -o out.h5
+		assert_failure 2
+		[ "${#lines[@]}" -eq 1 ]
+		assert_output --partial "${bad%%=*}"
+		assert_output --partial "expected"
+		assert_no_output_file out.h5
+	done
+	run solve "$BATS_FILE_TMPDIR/lib.h5" --current 8mA/cm2 --set electrolyte.transference=0.3 \
+		-o out.h5
+	assert_failure 2
+	assert_output --partial "ASSB cells only"
+}
+
 @test "rejects a zero or negative current" {
 	run solve "$CELL" --current 0mA/cm2 -o out.h5
 	assert_failure 2

@@ -70,7 +70,8 @@ static void test_cam_functions(void)
 			printf("# %s\n", e.msg);
 			continue;
 		}
-		CHECK_NEAR(vb_params_eval(p, "cam.diffusivity", x0), d_anchor[t], 1e-6 * d_anchor[t]);
+		CHECK_NEAR(vb_params_eval(p, "cam.diffusivity", x0), d_anchor[t],
+			   1e-6 * d_anchor[t]);
 		CHECK_NEAR(vb_params_get(p, "cam.diffusivity"), d_anchor[t], 1e-6 * d_anchor[t]);
 		CHECK_NEAR(vb_params_eval(p, "cam.conductivity", x0), 0.883, 1e-9);
 		/* the shape is the published one, at the OCP's remapped stoichiometry,
@@ -87,8 +88,8 @@ static void test_cam_functions(void)
 		 * (u = 0.9059) at x = 1 */
 		CHECK_NEAR(vb_params_eval(p, "cam.ocp", x0), 4.2, 1e-9);
 		CHECK_NEAR(vb_params_eval(p, "cam.ocp", 1.0), chen2020(0.9059), 1e-9);
-		CHECK_NEAR(vb_params_eval(p, "cam.ocp", 0.6), chen2020(0.124341465753 + 0.781558534247 * 0.6),
-			   1e-9);
+		CHECK_NEAR(vb_params_eval(p, "cam.ocp", 0.6),
+			   chen2020(0.124341465753 + 0.781558534247 * 0.6), 1e-9);
 		const char *fns[3] = {"cam.ocp", "cam.diffusivity", "cam.conductivity"};
 		for (int f = 0; f < 3; f++)
 			for (double x = 0.1; x < 1.0; x += 0.2) {
@@ -142,9 +143,10 @@ static char dir[] = "/tmp/vb_test_params.XXXXXX";
 /* Writes the ASSB set with the lines that start with from[k] replaced by
  * to[k] and loads it; from[k] = "[SECTION]START" replaces only within that
  * section. */
-static vb_params *load_edited_n(const char *const *from, const char *const *to, int n, vb_err *e)
+static vb_params *load_edited_file(const char *src, const char *const *from, const char *const *to,
+				   int n, vb_err *e)
 {
-	FILE *in = fopen(VB_PARAMS_DIR "/assb-nmc811-lpscl.ini", "r");
+	FILE *in = fopen(src, "r");
 	char path[512], line[1024], section[128] = "";
 	snprintf(path, sizeof path, "%s/edited.ini", dir);
 	FILE *out = fopen(path, "w");
@@ -156,7 +158,8 @@ static vb_params *load_edited_n(const char *const *from, const char *const *to, 
 			const char *f = from[k];
 			if (f[0] == '[') {
 				const char *close = strchr(f, ']');
-				if (close == NULL || strncmp(f + 1, section, (size_t)(close - f - 1)) != 0 ||
+				if (close == NULL ||
+				    strncmp(f + 1, section, (size_t)(close - f - 1)) != 0 ||
 				    section[close - f - 1] != '\0')
 					continue;
 				f = close + 1;
@@ -171,6 +174,11 @@ static vb_params *load_edited_n(const char *const *from, const char *const *to, 
 	if (out)
 		fclose(out);
 	return vb_params_load(path, e);
+}
+
+static vb_params *load_edited_n(const char *const *from, const char *const *to, int n, vb_err *e)
+{
+	return load_edited_file(VB_PARAMS_DIR "/assb-nmc811-lpscl.ini", from, to, n, e);
 }
 
 static vb_params *load_edited(const char *from, const char *to, vb_err *e)
@@ -192,7 +200,8 @@ static void test_rejects(void)
 	p = load_edited("c_max", "c_max = 0.04903 mol/cm3\ndiffusivity = 1e-13 cm2/s\n", &e);
 	CHECK(p == NULL && strstr(e.msg, "cam.diffusivity") && strstr(e.msg, "both"));
 	/* a conductivity that vanishes in the fully lithiated oxide */
-	const char *from[2] = {"[cam.conductivity]form = exp10", "terms = pow -0.333333333333333 0"},
+	const char *from[2] = {"[cam.conductivity]form = exp10",
+			       "terms = pow -0.333333333333333 0"},
 		   *to[2] = {"form = sum\n", "terms = pow 0.176 0; pow -0.176 1\n"};
 	p = load_edited_n(from, to, 2, &e);
 	CHECK(p == NULL && strstr(e.msg, "cam.conductivity") && strstr(e.msg, "expected > 0") &&
@@ -224,8 +233,8 @@ static void test_rejects_long_lines_and_nonfinite(void)
 	vb_err e;
 	char longline[400];
 	snprintf(longline, sizeof longline, "alpha = 0.5\n; %0197d density = 5.5 g/cm3\n", 0);
-	vb_params *p = load_edited("alpha = 0.5                          ; PHYSICS.md §2", longline,
-				   &e);
+	vb_params *p =
+		load_edited("alpha = 0.5                          ; PHYSICS.md §2", longline, &e);
 	if (p != NULL || !strstr(e.msg, "line of 219 characters"))
 		vb_test_note("# %s\n", p ? "accepted" : e.msg);
 	CHECK(p == NULL && e.status == VB_ERR_INPUT && strstr(e.msg, "line of 219 characters") &&
@@ -292,6 +301,83 @@ static void test_overrides(void)
 	vb_params_free(&q);
 }
 
+/* Issue 12: a LIB set takes constants for its functions of c_e (Study P-t+
+ * overrides t+(c) with 0.3 ... 1; the t+ = 1 check needs every property
+ * constant), from --set or from the file, and refuses t+ outside (0, 1]. */
+static void test_lib_constants(void)
+{
+	vb_err e;
+	vb_params *p = vb_params_load_default("lib", &e);
+	CHECK(p != NULL);
+	if (p == NULL)
+		return;
+	const int rc = vb_params_set(p, "electrolyte.transference", "0.3", &e);
+	CHECK(rc == VB_OK);
+	if (rc != VB_OK)
+		vb_test_note("# %s\n", e.msg);
+	for (double c = 500; c <= 2000; c += 500) {
+		CHECK_NEAR(vb_params_eval(p, "electrolyte.transference", c), 0.3, 1e-15);
+		CHECK(vb_params_eval_derivative(p, "electrolyte.transference", c) == 0);
+	}
+	CHECK_NEAR(vb_params_get(p, "electrolyte.transference"), 0.3, 1e-15);
+	/* the other functions stay functions of c_e */
+	CHECK(fabs(vb_params_eval(p, "electrolyte.conductivity", 2000) -
+		   vb_params_eval(p, "electrolyte.conductivity", 1000)) > 0.01);
+	CHECK(vb_params_set(p, "electrolyte.transference", "0", &e) == VB_ERR_INPUT &&
+	      strstr(e.msg, "electrolyte.transference = 0, expected > 0 and <= 1"));
+	CHECK(vb_params_set(p, "electrolyte.transference", "1.2", &e) == VB_ERR_INPUT &&
+	      strstr(e.msg, "expected > 0 and <= 1"));
+	CHECK(vb_params_set(p, "electrolyte.transference", "1", &e) == VB_OK);
+	CHECK(vb_params_set(p, "electrolyte.conductivity", "0.5 S/m", &e) == VB_OK);
+	CHECK(vb_params_set(p, "electrolyte.diffusivity", "2e-6 cm2/s", &e) == VB_OK);
+	CHECK(vb_params_set(p, "electrolyte.thermodynamic_factor", "1", &e) == VB_OK);
+	CHECK(vb_params_set(p, "electrolyte.thermodynamic_factor", "0", &e) == VB_ERR_INPUT &&
+	      strstr(e.msg, "expected > 0"));
+	CHECK(vb_params_set(p, "electrolyte.diffusivity", "-1", &e) == VB_ERR_INPUT);
+	/* constant everywhere, and so after a round trip through HDF5 */
+	char path[512];
+	snprintf(path, sizeof path, "%s/lib.h5", dir);
+	hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+	CHECK(vb_params_write_h5(p, f, "parameters", &e) == VB_OK);
+	H5Fclose(f);
+	f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+	vb_params *q = vb_params_read_h5(f, "parameters", path, &e);
+	H5Fclose(f);
+	CHECK(q != NULL);
+	const vb_params *sets[2] = {p, q};
+	for (int k = 0; k < 2 && q != NULL; k++) {
+		const vb_params *s = sets[k];
+		CHECK_NEAR(vb_params_eval(s, "electrolyte.transference", 1500), 1.0, 1e-15);
+		CHECK_NEAR(vb_params_eval(s, "electrolyte.conductivity", 1500), 0.5, 1e-15);
+		CHECK_NEAR(vb_params_eval(s, "electrolyte.diffusivity", 1500), 2e-10, 1e-24);
+		CHECK_NEAR(vb_params_eval(s, "electrolyte.thermodynamic_factor", 1500), 1.0, 1e-15);
+		CHECK(vb_params_eval_derivative(s, "electrolyte.diffusivity", 1500) == 0);
+	}
+	vb_params_free(&p);
+	vb_params_free(&q);
+	/* in a file: a constant instead of the function; neither; a function
+	 * whose t+ at c_e,0 is not positive */
+	const char *lib = VB_PARAMS_DIR "/lib-nmc811-lipf6.ini";
+	const char *drop[6] = {
+		"[electrolyte.transference]form",   "[electrolyte.transference]x_unit",
+		"[electrolyte.transference]terms",  "[electrolyte.transference]scale",
+		"[electrolyte.transference]source", "c_init = 1e-3 mol/cm3"};
+	const char *by[6] = {"", "", "", "", "", "c_init = 1e-3 mol/cm3\ntransference = 0.4\n"};
+	p = load_edited_file(lib, drop, by, 6, &e);
+	CHECK(p != NULL);
+	if (p == NULL)
+		vb_test_note("# %s\n", e.msg);
+	CHECK(p && fabs(vb_params_eval(p, "electrolyte.transference", 700) - 0.4) < 1e-15);
+	vb_params_free(&p);
+	p = load_edited_file(lib, drop, by, 5, &e);
+	CHECK(p == NULL && strstr(e.msg, "missing function [electrolyte.transference] (or a "
+					 "constant electrolyte.transference)"));
+	const char *neg = "[electrolyte.transference]terms", *to = "terms = pow -0.5 0\n";
+	p = load_edited_file(lib, &neg, &to, 1, &e);
+	CHECK(p == NULL && strstr(e.msg, "[electrolyte.transference]") && strstr(e.msg, "> 0"));
+	vb_params_free(&p);
+}
+
 int main(void)
 {
 	if (mkdtemp(dir) == NULL)
@@ -302,8 +388,11 @@ int main(void)
 	    "params: D_s(x), sigma_s(x), U_0(x): published shapes, PHYSICS.md anchors at x0");
 	RUN(test_rejects, "params: wrong unit, missing key, range, typo, type, c_init >= c_max");
 	RUN(test_rejects_long_lines_and_nonfinite,
-	    "params: a line over 199 characters, a key given twice, NaN or inf in terms and points: refused");
+	    "params: a line over 199 characters, a key given twice, NaN or inf in terms and "
+	    "points: refused");
 	RUN(test_overrides, "params: overrides with and without unit; HDF5 round trip");
+	RUN(test_lib_constants, "params: LIB: constants for kappa, D, t+, TDF (--set or file); t+ "
+				"outside (0, 1] refused");
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
