@@ -80,9 +80,10 @@ $(BUILD)/bin/$(1): $(call TOOL_OBJ,$(1)) $(BUILD)/libvoxbat.a
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_RULE,$(p))))
 
-# Unit tests link lib (and are rebuilt when a header of tests/unit/ changes:
-# the reference models ref_*.h live there); tests/unit/test_NAME_*.c of a program NAME also link
-# that program's objects other than main.o, to test its own logic.
+# Unit tests link lib, and are rebuilt when a header of tests/unit changes
+# (the reference models ref_*.h live there); tests/unit/test_NAME_*.c of a
+# program NAME also link that program's objects other than main.o, to test
+# its own logic.
 UNIT_TOOL = $(firstword $(filter $(PROGRAMS),$(word 2,$(subst _, ,$(1)))))
 UNIT_OBJ = $(if $(call UNIT_TOOL,$(1)),$(filter-out %/main.o,$(call TOOL_OBJ,$(call UNIT_TOOL,$(1)))))
 .SECONDEXPANSION:
