@@ -111,6 +111,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ref_film.h" /* ref_film_bv_overpotential: Butler-Volmer inverted */
 #include "vb_params.h"
 
 #define REF_LIB1D_FARADAY 96485.33212 /* C/mol, PHYSICS.md §2 */
@@ -237,47 +238,6 @@ static inline double ref_lib1d_interp(const double *x, const double *c, int n, d
 	}
 	const double s = (xq - x[lo]) / (x[hi] - x[lo]);
 	return c[lo] + s * (c[hi] - c[lo]);
-}
-
-/* Overpotential (V) at which Butler-Volmer with exchange current i0 (A/m^2)
- * and transfer coefficient alpha carries i (A/m^2, > 0 anodic); f = F/(R T).
- * Closed form for alpha = 1/2 (eta = (2/f) asinh(i / (2 i0))), otherwise
- * bisection refined by Newton on the monotone g(y) = e^(alpha y) -
- * e^(-(1 - alpha) y) = i / i0. NaN when no eta can (i0 <= 0, or a
- * one-sided law asked beyond its limit). */
-static inline double ref_lib1d_overpotential(double i, double i0, double alpha, double f)
-{
-	if (!(i0 > 0) || !(alpha >= 0 && alpha <= 1) || !isfinite(i))
-		return NAN;
-	const double s = i / i0;
-	if (alpha == 0.5)
-		return 2 / f * asinh(0.5 * s);
-	if ((alpha == 0 && s >= 1) || (alpha == 1 && s <= -1))
-		return NAN;
-	double lo = -1, hi = 1;
-	for (int k = 0; k < 2000 && expm1(alpha * lo) - expm1(-(1 - alpha) * lo) > s; k++)
-		lo *= 2;
-	for (int k = 0; k < 2000 && expm1(alpha * hi) - expm1(-(1 - alpha) * hi) < s; k++)
-		hi *= 2;
-	double y = 0.5 * (lo + hi);
-	for (int k = 0; k < 400; k++) {
-		const double g = expm1(alpha * y) - expm1(-(1 - alpha) * y) - s;
-		if (g == 0)
-			break;
-		if (g > 0)
-			hi = y;
-		else
-			lo = y;
-		const double dg = alpha * exp(alpha * y) + (1 - alpha) * exp(-(1 - alpha) * y);
-		double next = y - g / dg;
-		if (!(next >= lo && next <= hi))
-			next = 0.5 * (lo + hi);
-		const double change = fabs(next - y);
-		y = next;
-		if (change <= 1e-15 * (1 + fabs(y)))
-			break;
-	}
-	return y / f;
 }
 
 /* ---- internals of ref_lib1d_run ---- */
@@ -574,12 +534,12 @@ static inline double ref_lib1d_voltage(const ref_lib1d_model *m, const double *c
 	const double dphi_e = -I * R_e + 2 / f * ref_lib1d_diffusion_integral(m, cl, cr);
 	const double beta = m->cfg->li_exchange_exponent;
 	const double eta_li =
-		ref_lib1d_overpotential(I, m->i0_li * pow(cl / m->c0, beta), m->alpha_li, f);
+		ref_film_bv_overpotential(I, m->i0_li * pow(cl / m->c0, beta), m->alpha_li, f);
 	const double phi_e_left = -I * m->R_li - m->U_li - eta_li;
 	const double phi_e_right = phi_e_left + dphi_e;
 	if (m->cfg->right == REF_LIB1D_LI) {
-		const double eta = ref_lib1d_overpotential(-I, m->i0_li * pow(cr / m->c0, beta),
-							   m->alpha_li, f);
+		const double eta = ref_film_bv_overpotential(-I, m->i0_li * pow(cr / m->c0, beta),
+							     m->alpha_li, f);
 		return phi_e_right + m->U_li + eta - I * m->R_li;
 	}
 	const double cs = ref_lib1d_surface_value(m, w);
@@ -590,7 +550,7 @@ static inline double ref_lib1d_voltage(const ref_lib1d_model *m, const double *c
 	}
 	const double a = m->alpha_c;
 	const double i0 = m->i00 * pow(cr, a) * pow(cs, a) * pow(m->cs_max - cs, 1 - a);
-	const double eta = ref_lib1d_overpotential(-I, i0, a, f);
+	const double eta = ref_film_bv_overpotential(-I, i0, a, f);
 	double R_film = 0; /* int dx / sigma_s(c_s), midpoint rule on the cells */
 	for (int j = 0; j < m->m; j++) {
 		const double sigma = m->cfg->solid_conductivity >= 0

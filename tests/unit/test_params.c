@@ -261,6 +261,23 @@ static void test_rejects_long_lines_and_nonfinite(void)
 	}
 }
 
+/* p written to file name in the test folder as a cell file stores it, and
+ * read back (NULL, a failed check, if either fails). */
+static vb_params *round_trip(const vb_params *p, const char *name)
+{
+	vb_err e;
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+	CHECK(vb_params_write_h5(p, f, "parameters", &e) == VB_OK);
+	H5Fclose(f);
+	f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+	vb_params *q = vb_params_read_h5(f, "parameters", path, &e);
+	H5Fclose(f);
+	CHECK(q != NULL);
+	return q;
+}
+
 static void test_overrides(void)
 {
 	vb_err e;
@@ -283,20 +300,12 @@ static void test_overrides(void)
 	CHECK(vb_params_set(p, "cam.conductivity", "1 S/m", &e) == VB_OK);
 	CHECK_NEAR(vb_params_eval(p, "cam.conductivity", 0.9), 1.0, 1e-15);
 	/* the set survives a round trip through HDF5, overrides included */
-	char path[512];
-	snprintf(path, sizeof path, "%s/p.h5", dir);
-	hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-	CHECK(vb_params_write_h5(p, f, "parameters", &e) == VB_OK);
-	H5Fclose(f);
-	f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-	vb_params *q = vb_params_read_h5(f, "parameters", path, &e);
-	CHECK(q != NULL);
+	vb_params *q = round_trip(p, "p.h5");
 	if (q != NULL) {
 		CHECK_NEAR(vb_params_get(q, "cam.diffusivity"), 2e-17, 1e-30);
 		CHECK_NEAR(vb_params_eval(q, "cam.diffusivity", 0.7), 2e-17, 1e-30);
 		CHECK_NEAR(vb_params_eval(q, "cam.conductivity", 0.9), 1.0, 1e-15);
 	}
-	H5Fclose(f);
 	vb_params_free(&p);
 	vb_params_free(&q);
 }
@@ -335,15 +344,7 @@ static void test_lib_constants(void)
 	      strstr(e.msg, "expected > 0"));
 	CHECK(vb_params_set(p, "electrolyte.diffusivity", "-1", &e) == VB_ERR_INPUT);
 	/* constant everywhere, and so after a round trip through HDF5 */
-	char path[512];
-	snprintf(path, sizeof path, "%s/lib.h5", dir);
-	hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-	CHECK(vb_params_write_h5(p, f, "parameters", &e) == VB_OK);
-	H5Fclose(f);
-	f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-	vb_params *q = vb_params_read_h5(f, "parameters", path, &e);
-	H5Fclose(f);
-	CHECK(q != NULL);
+	vb_params *q = round_trip(p, "lib.h5");
 	const vb_params *sets[2] = {p, q};
 	for (int k = 0; k < 2 && q != NULL; k++) {
 		const vb_params *s = sets[k];

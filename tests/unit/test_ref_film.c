@@ -150,8 +150,9 @@ static void test_butler_volmer(void)
 			double eta = ref_film_bv_overpotential(i, i0, 0.5, f);
 			double exact = 2 / f * asinh(i / (2 * i0));
 			worst = fmax(worst, fabs(eta - exact) / fabs(exact));
-			const double alphas[] = {0, 0.2, 0.7, 1};
-			for (size_t a = 0; a < 4; a++) {
+			/* 0.25 and 0.8 also for ref_lib1d.h, which uses this inverse */
+			const double alphas[] = {0, 0.2, 0.25, 0.7, 0.8, 1};
+			for (size_t a = 0; a < sizeof alphas / sizeof *alphas; a++) {
 				double al = alphas[a];
 				double e = ref_film_bv_overpotential(i, i0, al, f);
 				/* one-sided laws: i/i0 is limited to (-1, inf) for alpha = 1 and
@@ -169,6 +170,7 @@ static void test_butler_volmer(void)
 	printf("# Butler-Volmer: worst relative error %.2g\n", worst);
 	CHECK(worst < 1e-12);
 	CHECK(ref_film_bv_overpotential(0, i0, 0.5, f) == 0);
+	CHECK(ref_film_bv_overpotential(0, i0, 0.3, f) == 0);
 	CHECK(isnan(ref_film_bv_overpotential(1, 0, 0.5, f)));
 }
 

@@ -1,8 +1,9 @@
 /* Unit tests of the LIB reference model (tests/unit/ref_lib1d.h) on its
- * own: Butler-Volmer, the exact steady state of the symmetric Li|LE|Li cell
- * with constant properties, t+ = 1, rest, Li conservation with the
- * concentration-dependent LiPF6 laws, charge = F x Li gained by the film,
- * and convergence in mesh and step at the shipped LIB parameters. */
+ * own (its Butler-Volmer inverse is ref_film.h's, tested there): the exact
+ * steady state of the symmetric Li|LE|Li cell with constant properties,
+ * t+ = 1, rest, Li conservation with the concentration-dependent LiPF6
+ * laws, charge = F x Li gained by the film, and convergence in mesh and
+ * step at the shipped LIB parameters. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,32 +113,6 @@ static double symmetric_voltage(const vb_params *p, double I, double L_sep, doub
 }
 
 /* ---- the tests ---- */
-
-static void test_butler_volmer(void)
-{
-	const double f = FARADAY / (REF_LIB1D_GAS_R * 298.15), i0 = 259;
-	const double ratio[] = {1e-8, 1e-2, 0.4, 1, 3, 50, 1e4};
-	const double alphas[] = {0, 0.25, 0.5, 0.8, 1};
-	double worst = 0;
-	for (size_t k = 0; k < sizeof ratio / sizeof *ratio; k++)
-		for (int sign = -1; sign <= 1; sign += 2)
-			for (size_t a = 0; a < sizeof alphas / sizeof *alphas; a++) {
-				const double i = sign * ratio[k] * i0, al = alphas[a];
-				const double eta = ref_lib1d_overpotential(i, i0, al, f);
-				const int solvable =
-					!((al == 0 && i / i0 >= 1) || (al == 1 && i / i0 <= -1));
-				CHECK(solvable ? isfinite(eta) : isnan(eta));
-				if (!solvable)
-					continue;
-				const double back =
-					i0 * (expm1(al * f * eta) - expm1(-(1 - al) * f * eta));
-				worst = fmax(worst, fabs(back - i) / fabs(i));
-			}
-	printf("# Butler-Volmer: i(eta(i)) / i - 1 at most %.2g\n", worst);
-	CHECK(worst < 1e-12);
-	CHECK(ref_lib1d_overpotential(0, i0, 0.3, f) == 0);
-	CHECK(isnan(ref_lib1d_overpotential(1, 0, 0.5, f)));
-}
 
 /* Constant properties, symmetric cell: the steady profile and voltage
  * against the closed forms, for separator + bulk LE (two slopes), separator
@@ -510,7 +485,6 @@ static void test_convergence(void)
 
 int main(void)
 {
-	RUN(test_butler_volmer, "Butler-Volmer overpotential for any alpha");
 	RUN(test_steady_symmetric, "constant properties: steady Li|LE|Li against the closed form");
 	RUN(test_unit_transference, "t+ = 1: c_e stays c_e,0, U = ohmic + overpotentials");
 	RUN(test_rest, "at zero current the film cell rests at 4.2 V");
