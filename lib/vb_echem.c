@@ -1,10 +1,12 @@
-/* vb_echem: finite-volume discretisation of the ASSB model on the voxel grid
+/* vb_echem: finite-volume discretisation of the cell model on the voxel grid
  * and its Newton step (PHYSICS.md §2): potentials, Butler-Volmer faces and
- * the electronic network here, the lithium state in vb_lithium. Newton's
- * linear systems are condensed onto the potentials and the CAM voxels'
- * cores (vb_lithium eliminates its chains exactly), then solved by flexible
- * GMRES preconditioned with a block factorisation whose potential block is
- * SPD and goes to AMG (docs/solve.md). */
+ * the electronic network here, the lithium state of the CAM in vb_lithium,
+ * the liquid electrolyte's c_e and its face laws (LIB) in vb_electrolyte.
+ * An ASSB cell is the case without c_e unknowns (t+ = 1, constant c_e).
+ * Newton's linear systems are condensed onto the potentials, the CAM
+ * voxels' cores and c_e (vb_lithium eliminates its chains exactly), then
+ * solved by flexible GMRES preconditioned with a block factorisation whose
+ * potential and c_e blocks go to AMG (docs/solve.md). */
 #include "vb_echem.h"
 
 #include <float.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "vb_cam.h"
+#include "vb_electrolyte.h"
 #include "vb_kinetics.h"
 #include "vb_linsolve.h"
 #include "vb_lithium.h"
@@ -22,19 +25,19 @@
 #define FARADAY 96485.33212
 #define GAS_R 8.314462618
 
-/* How two face-neighbouring voxels exchange charge (PHYSICS.md §2). */
-enum link {
-	LINK_NONE,
-	LINK_OHM,    /* same conductor class: harmonic-mean conductance */
-	LINK_BV_CAM, /* CAM | SE: Butler-Volmer with the NMC kinetics */
-	LINK_BV_LI,  /* Li | SE: Butler-Volmer with the Li kinetics */
-	LINK_CC,     /* CAM | cathode collector: ohmic into the collector node */
-	LINK_GROUND, /* Li | anode collector: ohmic to ground */
-};
+/* The potentials of a voxel (PHYSICS.md §2): NODE_S the electronic one
+ * (phi_s: CAM, Li, and CBD in a LIB cell), NODE_E the ionic one (phi_e: SE,
+ * LE, separator, CBD). Only a LIB CBD voxel has both. Node 2 v + kind. */
+enum node { NODE_S = 0, NODE_E = 1 };
+
+/* What a potential row stands for: an ionic row, a solid row of the
+ * cathode side (CAM, CBD, the collector node), a Li metal row. */
+enum row_kind { ROW_ION, ROW_CATHODE, ROW_LI };
 
 /* What an entry of the potential Jacobian J holds, for the entries whose
- * ohmic conductance follows the lithiation of the CAM (sigma(c)). */
-enum entry { ENTRY_OTHER, ENTRY_CAM_OHM, ENTRY_CAM_CC };
+ * conductance follows the state: the ohmic links with a CAM voxel at one
+ * end (sigma(c_s)) and the electrolyte's faces of a LIB cell. */
+enum entry { ENTRY_OTHER, ENTRY_CAM_OHM, ENTRY_CAM_CC, ENTRY_ELYTE };
 
 struct vb_echem {
 	const vb_params *p;
@@ -42,24 +45,35 @@ struct vb_echem {
 	int64_t nvox;
 	double area;	    /* projected cross-section, m^2 */
 	double vol;	    /* voxel volume, m^3 */
+	int lib;	    /* a LIB cell: c_e unknowns, CBD with two potentials */
 	int64_t np, nc, cc; /* potential unknowns (cc = collector node = np-1), CAM voxels */
+	int64_t ne;	    /* c_e unknowns (LIB) */
 	uint8_t *lab;	    /* copy of the labels */
-	int64_t *pot;	    /* nvox: potential unknown or -1 */
+	int64_t *srow;	    /* nvox: electronic potential row or -1 */
+	int64_t *erow;	    /* nvox: ionic potential row or -1 */
 	int64_t *cam;	    /* nvox: CAM unknown (core) or -1 */
 	int64_t *pot_voxel; /* np-1 */
+	uint8_t *row_kind;  /* np: enum row_kind */
+	uint8_t *var_row;   /* np: the row has ENTRY_CAM_OHM or ENTRY_CAM_CC entries */
 	int64_t *cam_voxel; /* nc */
-	vb_csr J, S;	    /* condensed potential Jacobian and its preconditioning Schur approximation */
-	double *fixed;	    /* ohmic and ground part of J (J's pattern), at the current sigma */
-	int64_t *diag;	    /* np: position of each diagonal in J */
-	uint8_t *kind;	    /* per entry of J: enum entry */
-	int8_t *n_cc;	    /* per core: faces touching the cathode collector */
+	vb_csr J, S; /* condensed potential Jacobian and its preconditioning Schur approximation */
+	double *fixed; /* ohmic and ground part of J (J's pattern), at the current sigma */
+	double *dfix;  /* np: the part of fixed's diagonal that does not follow the state */
+	int64_t *diag; /* np: position of each diagonal in J */
+	uint8_t *kind; /* per entry of J: enum entry */
+	int8_t *n_cc;  /* per core: faces touching the cathode collector */
 	/* faces: 0..nf-1 CAM|SE, nf..nf+nl-1 Li|SE */
 	int64_t nf, nl;
 	int64_t *f_cam, *f_ps, *f_pe, *f_pos_se, *f_pos_es; /* nf + nl (f_cam only nf) */
 	double *f_i, *f_g, *f_a; /* A/m^2; A di/deta (S); A di/dc_surf (A m^3/mol) */
+	double *f_w;		 /* nf: the face's share of reacting area (the CBD's porosity) */
+	double *f_b;		 /* nf: A di/dc_e (A m^3/mol; LIB) */
+	int64_t *f_ce;		 /* nf + nl: the c_e unknown of the electrolyte side (LIB) */
 	/* condensed face coefficients (nf; docs/solve.md): the face's conductance
-	 * in J and its J_pq and J_qp entries */
-	double *f_gp, *f_ac, *f_gc;
+	 * in J and its J_pq and J_qp entries, and (LIB) its c_e columns in the
+	 * potential and core rows */
+	double *f_gp, *f_ac, *f_gc, *f_bp, *f_bc;
+	double *f_dc;		     /* nf + nl: workspace, the condensed currents' change */
 	double *f_src, *f_u0, *f_ds; /* nf: A f_i, chain solves, source changes */
 	double *f_di;		     /* nf + nl: the currents' change, A (full_apply) */
 	vb_lithium_face *f_li;	     /* nf */
@@ -68,8 +82,11 @@ struct vb_echem {
 	double *sig, *dsig;   /* nc: electronic conductivity of each core and its derivative */
 	vb_cam *law;
 	vb_lithium *li;
+	vb_electrolyte *el;	/* LIB: the c_e unknowns and their faces */
+	int64_t *ceu;		/* LIB, nvox: the c_e unknown of each voxel or -1 */
+	int64_t *ee_ab, *ee_ba; /* per electrolyte face: the positions of its G in J */
 	/* model constants */
-	double f, alpha, i00, ce, cmax, c0, alpha_li, i0_li, u_li, sigma_cc;
+	double f, alpha, i00, ce, cmax, c0, alpha_li, i0_li, u_li, sigma_cc, sigma_cbd;
 	/* Newton workspace */
 	vb_linsolve_amg *amg;
 	double dt;
@@ -77,9 +94,12 @@ struct vb_echem {
 	int64_t inner_its, inner_max, cond_its; /* AMG-PCG, condensed GMRES iterations */
 	int64_t inner_base; /* AMG-PCG iterations of a fresh hierarchy's first solve */
 	double amg_rtol, cond_rtol;
-	const vb_linsolve_stats *outer; /* the outer GMRES's, while it runs */
-	int64_t amg_setups;			  /* hierarchies built */
+	int64_t amg_rebuild;
+	const vb_linsolve_stats *outer;	 /* the outer GMRES's, while it runs */
+	int64_t amg_setups;		 /* hierarchies built */
 	double *tc, *yp, *tmp_c, *b_red; /* preconditioner and condensation workspace */
+	double *te;			 /* ne: preconditioner workspace (LIB) */
+	int64_t el_its, el_setups;	 /* c_e block: AMG-PCG iterations, hierarchies */
 };
 
 vb_echem_opts vb_echem_defaults(void)
@@ -94,34 +114,44 @@ static int ionic(int phase)
 	       phase == VB_PHASE_SEPARATOR;
 }
 
-static enum link classify(int a, int b)
+/* Whether the electronic potentials of neighbours of phases a and b are
+ * joined ohmically: one conductor, or the CAM|CBD contact of a LIB cell. */
+static int solid_link(const vb_echem *m, int a, int b)
 {
-	if (ionic(a) && ionic(b))
-		return LINK_OHM;
 	if (a == b && (a == VB_PHASE_CAM || a == VB_PHASE_LI))
-		return LINK_OHM;
-	if (a == VB_PHASE_CAM && ionic(b))
-		return LINK_BV_CAM;
-	if (a == VB_PHASE_LI && ionic(b))
-		return LINK_BV_LI;
-	if (a == VB_PHASE_CAM && b == VB_PHASE_CATHODE_CC)
-		return LINK_CC;
-	if (a == VB_PHASE_LI && b == VB_PHASE_ANODE_CC)
-		return LINK_GROUND;
-	return LINK_NONE;
+		return 1;
+	return m->lib && (a == VB_PHASE_CAM || a == VB_PHASE_CBD) &&
+	       (b == VB_PHASE_CAM || b == VB_PHASE_CBD);
 }
 
-/* Conductivity (S/m) of a voxel of phase ph. */
-static double sigma_of(const vb_params *p, int ph)
+/* Whether a voxel of phase a joins the cathode collector node through its
+ * face towards a neighbour of phase b. */
+static int cc_link(const vb_echem *m, int a, int b)
 {
+	return b == VB_PHASE_CATHODE_CC && (a == VB_PHASE_CAM || (m->lib && a == VB_PHASE_CBD));
+}
+
+/* Whether an electrode of phase a reacts with an ion conductor of phase b
+ * across their face. */
+static int bv_link(int a, int b)
+{
+	return (a == VB_PHASE_CAM || a == VB_PHASE_LI) && ionic(b);
+}
+
+/* Electronic (kind NODE_S) or ionic conductivity (S/m) of a voxel of phase ph. */
+static double sigma_of(const vb_echem *m, int ph, int kind)
+{
+	const vb_params *p = m->p;
+	if (kind == NODE_E) {
+		double s = vb_params_get(p, "electrolyte.conductivity");
+		return ph == VB_PHASE_SEPARATOR
+			       ? s * vb_params_get(p, "separator.conductivity_factor")
+			       : s;
+	}
 	switch (ph) {
 	case VB_PHASE_CAM: return vb_params_get(p, "cam.conductivity");
 	case VB_PHASE_LI: return vb_params_get(p, "li_metal.conductivity");
-	case VB_PHASE_ELECTROLYTE:
-	case VB_PHASE_CBD: return vb_params_get(p, "electrolyte.conductivity");
-	case VB_PHASE_SEPARATOR:
-		return vb_params_get(p, "electrolyte.conductivity") *
-		       vb_params_get(p, "separator.conductivity_factor");
+	case VB_PHASE_CBD: return m->sigma_cbd;
 	case VB_PHASE_CATHODE_CC: return vb_params_get(p, "collectors.cathode_conductivity");
 	case VB_PHASE_ANODE_CC: return vb_params_get(p, "collectors.anode_conductivity");
 	}
@@ -148,10 +178,11 @@ static void neighbours(const vb_echem *m, int64_t v, int64_t nb[6])
 	nb[5] = i < g->nx - 1 ? vb_voxel_index(g, i + 1, j, k) : -1;
 }
 
-/* Marks the voxels joined to the grounded anode through the links of
- * PHYSICS.md §2 (reach[v] = 1) and whether the collector node is reached. */
-static int64_t reach_from_ground(const vb_echem *m, const uint8_t *lab, uint8_t *reach,
-				 int64_t *queue, int *cc_reached)
+/* Marks the potentials (nodes 2 v + kind) joined to the grounded anode
+ * through the links of PHYSICS.md §2 (reach[node] = 1) and whether the
+ * collector node is reached. */
+static void reach_from_ground(const vb_echem *m, const uint8_t *lab, uint8_t *reach, int64_t *queue,
+			      int *cc_reached)
 {
 	int64_t head = 0, tail = 0, nb[6];
 	*cc_reached = 0;
@@ -160,44 +191,55 @@ static int64_t reach_from_ground(const vb_echem *m, const uint8_t *lab, uint8_t 
 			continue;
 		neighbours(m, v, nb);
 		for (int d = 0; d < 6; d++)
-			if (nb[d] >= 0 && classify(lab[v], lab[nb[d]]) == LINK_GROUND) {
-				reach[v] = 1, queue[tail++] = v;
+			if (nb[d] >= 0 && lab[nb[d]] == VB_PHASE_ANODE_CC) {
+				reach[2 * v] = 1, queue[tail++] = 2 * v;
 				break;
 			}
 	}
+#define VISIT(node_)                                                                               \
+	do {                                                                                       \
+		const int64_t n_ = (node_);                                                        \
+		if (!reach[n_])                                                                    \
+			reach[n_] = 1, queue[tail++] = n_;                                         \
+	} while (0)
 	while (head < tail) {
-		int64_t v = queue[head++];
+		const int64_t node = queue[head++], v = node / 2;
+		const int a = lab[v];
 		neighbours(m, v, nb);
 		for (int d = 0; d < 6; d++) {
 			if (nb[d] < 0)
 				continue;
 			const int64_t u = nb[d];
-			enum link l = classify(lab[v], lab[u]), rl = classify(lab[u], lab[v]);
-			if (l == LINK_CC && !*cc_reached) {
-				/* The collector is one node: every CAM voxel touching it is joined.
-				 */
+			const int b = lab[u];
+			if (node % 2 == NODE_E) {
+				if (ionic(b))
+					VISIT(2 * u + NODE_E);
+				if (bv_link(b, a))
+					VISIT(2 * u + NODE_S);
+				continue;
+			}
+			if (solid_link(m, a, b))
+				VISIT(2 * u + NODE_S);
+			if (bv_link(a, b))
+				VISIT(2 * u + NODE_E);
+			if (cc_link(m, a, b) && !*cc_reached) {
+				/* The collector is one node: every solid voxel touching
+				 * it is joined. */
 				*cc_reached = 1;
 				int64_t nb2[6];
 				for (int64_t w = 0; w < m->nvox; w++) {
-					if (lab[w] != VB_PHASE_CAM || reach[w])
-						continue;
 					neighbours(m, w, nb2);
 					for (int d2 = 0; d2 < 6; d2++)
 						if (nb2[d2] >= 0 &&
-						    lab[nb2[d2]] == VB_PHASE_CATHODE_CC) {
-							reach[w] = 1, queue[tail++] = w;
+						    cc_link(m, lab[w], lab[nb2[d2]])) {
+							VISIT(2 * w + NODE_S);
 							break;
 						}
 				}
 			}
-			if (reach[u])
-				continue;
-			if (l == LINK_OHM || l == LINK_BV_CAM || l == LINK_BV_LI ||
-			    rl == LINK_BV_CAM || rl == LINK_BV_LI)
-				reach[u] = 1, queue[tail++] = u;
 		}
 	}
-	return tail;
+#undef VISIT
 }
 
 /* Position of column col in row r of A; -1 if absent. */
@@ -214,20 +256,24 @@ void vb_echem_free(vb_echem **mp)
 	if (mp == NULL || *mp == NULL)
 		return;
 	vb_echem *m = *mp;
-	free(m->lab), free(m->pot), free(m->cam), free(m->pot_voxel), free(m->cam_voxel);
+	free(m->lab), free(m->srow), free(m->erow), free(m->cam), free(m->pot_voxel);
+	free(m->row_kind), free(m->var_row), free(m->cam_voxel);
 	free(m->S.val);
 	m->S.val = NULL;
 	vb_linsolve_csr_free(&m->J);
-	free(m->fixed), free(m->diag), free(m->kind), free(m->n_cc);
+	free(m->fixed), free(m->dfix), free(m->diag), free(m->kind), free(m->n_cc);
 	free(m->f_cam), free(m->f_ps), free(m->f_pe), free(m->f_pos_se), free(m->f_pos_es);
-	free(m->f_i), free(m->f_g), free(m->f_a), free(m->f_gp), free(m->f_ac), free(m->f_gc);
+	free(m->f_i), free(m->f_g), free(m->f_a), free(m->f_w), free(m->f_b), free(m->f_ce);
+	free(m->f_gp), free(m->f_ac), free(m->f_gc), free(m->f_bp), free(m->f_bc), free(m->f_dc);
 	free(m->f_src), free(m->f_u0), free(m->f_ds), free(m->f_di), free(m->f_li);
 	free(m->rf_ptr), free(m->rf), free(m->cf_ptr), free(m->cf);
 	free(m->sig), free(m->dsig);
 	vb_lithium_free(&m->li);
+	vb_electrolyte_free(&m->el);
+	free(m->ee_ab), free(m->ee_ba), free(m->ceu);
 	vb_cam_free(&m->law);
 	vb_linsolve_amg_free(&m->amg);
-	free(m->tc), free(m->yp), free(m->tmp_c), free(m->b_red);
+	free(m->tc), free(m->yp), free(m->tmp_c), free(m->b_red), free(m->te);
 	free(m);
 	*mp = NULL;
 }
@@ -235,14 +281,103 @@ void vb_echem_free(vb_echem **mp)
 /* 1 if the face of CAM voxel v towards neighbour u (-1: outside) reacts. */
 static int reacts(const vb_echem *m, const uint8_t *lab, int64_t v, int64_t u)
 {
-	return u >= 0 && m->pot[u] >= 0 && classify(lab[v], lab[u]) == LINK_BV_CAM;
+	return u >= 0 && m->erow[u] >= 0 && bv_link(lab[v], lab[u]);
+}
+
+/* The rows (electronic then ionic, voxel by voxel) and CAM cores of the
+ * reached potentials. */
+static int number_rows(vb_echem *m, const uint8_t *lab, const uint8_t *reach, const char *what,
+		       vb_err *e)
+{
+	m->srow = malloc((size_t)m->nvox * sizeof *m->srow);
+	m->erow = malloc((size_t)m->nvox * sizeof *m->erow);
+	m->cam = malloc((size_t)m->nvox * sizeof *m->cam);
+	if (m->srow == NULL || m->erow == NULL || m->cam == NULL)
+		return vb_err_set(e, VB_ERR_RUN, "out of memory");
+	int64_t np = 0, nc = 0;
+	for (int64_t v = 0; v < m->nvox; v++) {
+		m->srow[v] = reach[2 * v + NODE_S] ? np++ : -1;
+		m->erow[v] = reach[2 * v + NODE_E] ? np++ : -1;
+		m->cam[v] = m->srow[v] >= 0 && lab[v] == VB_PHASE_CAM ? nc++ : -1;
+	}
+	if (nc == 0)
+		return vb_err_set(e, VB_ERR_INPUT, "%s: no CAM voxel takes part in the reaction",
+				  what);
+	m->cc = np;
+	m->np = np + 1;
+	m->nc = nc;
+	m->pot_voxel = malloc((size_t)np * sizeof *m->pot_voxel);
+	m->row_kind = malloc((size_t)m->np);
+	m->var_row = calloc((size_t)m->np, 1);
+	m->cam_voxel = malloc((size_t)nc * sizeof *m->cam_voxel);
+	if (!m->pot_voxel || !m->row_kind || !m->var_row || !m->cam_voxel)
+		return vb_err_set(e, VB_ERR_RUN, "out of memory");
+	for (int64_t v = 0; v < m->nvox; v++) {
+		if (m->srow[v] >= 0) {
+			m->pot_voxel[m->srow[v]] = v;
+			m->row_kind[m->srow[v]] = lab[v] == VB_PHASE_LI ? ROW_LI : ROW_CATHODE;
+		}
+		if (m->erow[v] >= 0)
+			m->pot_voxel[m->erow[v]] = v, m->row_kind[m->erow[v]] = ROW_ION;
+		if (m->cam[v] >= 0)
+			m->cam_voxel[m->cam[v]] = v;
+	}
+	m->row_kind[m->cc] = ROW_CATHODE;
+	return VB_OK;
+}
+
+/* Row r's voxel and kind of potential. */
+static int64_t row_node(const vb_echem *m, int64_t r, int *kind)
+{
+	const int64_t v = m->pot_voxel[r];
+	*kind = m->srow[v] == r ? NODE_S : NODE_E;
+	return v;
+}
+
+/* LIB: the c_e unknowns (one per voxel with an ionic potential, in voxel
+ * order), the electrolyte's faces with their places in J, and the c_e
+ * unknown on the electrolyte side of every reacting face. */
+static int build_electrolyte(vb_echem *m, vb_err *e)
+{
+	int64_t *unk = malloc((size_t)m->nvox * sizeof *unk);
+	if (unk == NULL)
+		return vb_err_set(e, VB_ERR_RUN, "out of memory");
+	int64_t ne = 0;
+	for (int64_t v = 0; v < m->nvox; v++)
+		unk[v] = m->erow[v] >= 0 ? ne++ : -1;
+	m->ne = ne;
+	m->el = vb_electrolyte_new(&m->grid, m->p, unk, m->erow, ne, e);
+	if (m->el == NULL) {
+		free(unk);
+		return e->status;
+	}
+	for (int64_t t = 0; t < m->nf + m->nl; t++)
+		m->f_ce[t] = unk[m->pot_voxel[m->f_pe[t]]];
+	m->ceu = unk;
+	const int64_t nfe = vb_electrolyte_faces(m->el);
+	m->ee_ab = malloc((size_t)(nfe + 1) * sizeof *m->ee_ab);
+	m->ee_ba = malloc((size_t)(nfe + 1) * sizeof *m->ee_ba);
+	m->te = malloc((size_t)(ne + 1) * sizeof *m->te);
+	if (!m->ee_ab || !m->ee_ba || !m->te)
+		return vb_err_set(e, VB_ERR_RUN, "out of memory");
+	for (int64_t k = 0; k < nfe; k++) {
+		int64_t a, b;
+		vb_electrolyte_face_ends(m->el, k, &a, &b);
+		const int64_t ra = vb_electrolyte_row(m->el, a), rb = vb_electrolyte_row(m->el, b);
+		m->ee_ab[k] = find_pos(&m->J, ra, rb), m->ee_ba[k] = find_pos(&m->J, rb, ra);
+		if (m->ee_ab[k] < 0 || m->ee_ba[k] < 0)
+			return vb_err_set(e, VB_ERR_RUN,
+					  "internal: electrolyte face %lld has no entry in J",
+					  (long long)k);
+	}
+	return VB_OK;
 }
 
 static int build(vb_echem *m, const uint8_t *lab, const vb_subgrid_opts *sub, const char *what,
 		 vb_err *e)
 {
-	uint8_t *reach = calloc((size_t)m->nvox, 1);
-	int64_t *queue = malloc((size_t)m->nvox * sizeof *queue);
+	uint8_t *reach = calloc(2 * (size_t)m->nvox, 1);
+	int64_t *queue = malloc(2 * (size_t)m->nvox * sizeof *queue);
 	if (reach == NULL || queue == NULL) {
 		free(reach), free(queue);
 		return vb_err_set(e, VB_ERR_RUN, "out of memory for a cell of %lld voxels",
@@ -258,60 +393,45 @@ static int build(vb_echem *m, const uint8_t *lab, const vb_subgrid_opts *sub, co
 				  "through Li, electrolyte and CAM: the cell cannot carry current",
 				  what);
 	}
-	m->pot = malloc((size_t)m->nvox * sizeof *m->pot);
-	m->cam = malloc((size_t)m->nvox * sizeof *m->cam);
-	if (m->pot == NULL || m->cam == NULL) {
-		free(reach);
-		return vb_err_set(e, VB_ERR_RUN, "out of memory");
-	}
-	int64_t np = 0, nc = 0;
-	for (int64_t v = 0; v < m->nvox; v++) {
-		m->pot[v] = reach[v] ? np++ : -1;
-		m->cam[v] = reach[v] && lab[v] == VB_PHASE_CAM ? nc++ : -1;
-	}
+	int rc = number_rows(m, lab, reach, what, e);
 	free(reach);
-	if (nc == 0)
-		return vb_err_set(e, VB_ERR_INPUT, "%s: no CAM voxel takes part in the reaction",
-				  what);
-	m->cc = np;
-	m->np = np + 1;
-	m->nc = nc;
-	m->pot_voxel = malloc((size_t)np * sizeof *m->pot_voxel);
-	m->cam_voxel = malloc((size_t)nc * sizeof *m->cam_voxel);
+	if (rc != VB_OK)
+		return rc;
+	const int64_t np = m->cc, nc = m->nc;
 	m->diag = malloc((size_t)m->np * sizeof *m->diag);
+	m->dfix = calloc((size_t)m->np, sizeof *m->dfix);
 	m->J.rowptr = calloc((size_t)m->np + 1, sizeof *m->J.rowptr);
 	m->n_cc = calloc((size_t)nc, sizeof *m->n_cc);
-	if (!m->pot_voxel || !m->cam_voxel || !m->diag || !m->J.rowptr || !m->n_cc)
+	if (!m->diag || !m->dfix || !m->J.rowptr || !m->n_cc)
 		return vb_err_set(e, VB_ERR_RUN, "out of memory");
-	for (int64_t v = 0; v < m->nvox; v++) {
-		if (m->pot[v] >= 0)
-			m->pot_voxel[m->pot[v]] = v;
-		if (m->cam[v] >= 0)
-			m->cam_voxel[m->cam[v]] = v;
-	}
 	/* Pass 1: row lengths, face counts. */
 	int64_t ncc = 0, nf = 0, nl = 0, nb[6];
 	for (int64_t r = 0; r < np; r++) {
-		int64_t v = m->pot_voxel[r], len = 1, has_cc = 0;
+		int kind;
+		const int64_t v = row_node(m, r, &kind);
+		const int a = lab[v];
+		int64_t len = 1, has_cc = 0;
 		neighbours(m, v, nb);
 		for (int d = 0; d < 6; d++) {
 			if (nb[d] < 0)
 				continue;
-			enum link l = classify(lab[v], lab[nb[d]]);
-			enum link rl = classify(lab[nb[d]], lab[v]);
 			/* nb[d] < nvox by construction of neighbours(), which the
 			 * analyzer cannot follow through the division */
 			// NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
-			if (m->pot[nb[d]] >= 0 &&
-			    (l == LINK_OHM || l == LINK_BV_CAM || l == LINK_BV_LI ||
-			     rl == LINK_BV_CAM || rl == LINK_BV_LI))
-				len++;
-			if (l == LINK_CC)
-				has_cc = 1;
-			if (m->pot[nb[d]] >= 0 && l == LINK_BV_CAM)
-				nf++;
-			if (m->pot[nb[d]] >= 0 && l == LINK_BV_LI)
-				nl++;
+			const int64_t su = m->srow[nb[d]], eu = m->erow[nb[d]];
+			const int b = lab[nb[d]];
+			if (kind == NODE_S) {
+				len += su >= 0 && solid_link(m, a, b);
+				if (eu >= 0 && bv_link(a, b)) {
+					len++;
+					nf += a == VB_PHASE_CAM, nl += a == VB_PHASE_LI;
+				}
+				if (cc_link(m, a, b))
+					has_cc = 1;
+			} else {
+				len += eu >= 0 && ionic(b);
+				len += su >= 0 && bv_link(b, a);
+			}
 		}
 		m->J.rowptr[r + 1] = len + has_cc;
 		ncc += has_cc;
@@ -327,37 +447,37 @@ static int build(vb_echem *m, const uint8_t *lab, const vb_subgrid_opts *sub, co
 	m->fixed = calloc((size_t)nnz, sizeof *m->fixed);
 	m->kind = calloc((size_t)nnz, sizeof *m->kind);
 	m->nf = nf, m->nl = nl;
-	const int64_t nfl = nf + nl;
-	m->f_cam = malloc((size_t)(nf + 1) * sizeof *m->f_cam);
-	m->f_ps = malloc((size_t)(nfl + 1) * sizeof *m->f_ps);
-	m->f_pe = malloc((size_t)(nfl + 1) * sizeof *m->f_pe);
-	m->f_pos_se = malloc((size_t)(nfl + 1) * sizeof *m->f_pos_se);
-	m->f_pos_es = malloc((size_t)(nfl + 1) * sizeof *m->f_pos_es);
-	m->f_i = calloc((size_t)(nfl + 1), sizeof *m->f_i);
-	m->f_g = calloc((size_t)(nfl + 1), sizeof *m->f_g);
-	m->f_a = calloc((size_t)(nf + 1), sizeof *m->f_a);
-	m->f_gp = calloc((size_t)(nf + 1), sizeof *m->f_gp);
-	m->f_ac = calloc((size_t)(nf + 1), sizeof *m->f_ac);
-	m->f_gc = calloc((size_t)(nf + 1), sizeof *m->f_gc);
-	m->f_src = calloc((size_t)(nf + 1), sizeof *m->f_src);
-	m->f_u0 = calloc((size_t)(nf + 1), sizeof *m->f_u0);
-	m->f_ds = calloc((size_t)(nf + 1), sizeof *m->f_ds);
-	m->f_di = calloc((size_t)(nf + nl + 1), sizeof *m->f_di);
-	m->f_li = calloc((size_t)(nf + 1), sizeof *m->f_li);
-	if (!m->J.col || !m->J.val || !m->S.val || !m->fixed || !m->kind || !m->f_cam ||
-	    !m->f_ps || !m->f_pe || !m->f_pos_se || !m->f_pos_es || !m->f_i || !m->f_g ||
-	    !m->f_a || !m->f_gp || !m->f_ac || !m->f_gc || !m->f_src || !m->f_u0 || !m->f_ds ||
-	    !m->f_di || !m->f_li)
+	const size_t sfl = (size_t)(nf + nl + 1), sf = (size_t)(nf + 1);
+	m->f_cam = malloc(sf * sizeof *m->f_cam);
+	m->f_ps = malloc(sfl * sizeof *m->f_ps);
+	m->f_pe = malloc(sfl * sizeof *m->f_pe);
+	m->f_pos_se = malloc(sfl * sizeof *m->f_pos_se);
+	m->f_pos_es = malloc(sfl * sizeof *m->f_pos_es);
+	m->f_ce = malloc(sfl * sizeof *m->f_ce);
+	double **face_arrays[] = {&m->f_i,  &m->f_g,  &m->f_di,	 &m->f_dc, &m->f_a,
+				  &m->f_w,  &m->f_b,  &m->f_gp,	 &m->f_ac, &m->f_gc,
+				  &m->f_bp, &m->f_bc, &m->f_src, &m->f_u0, &m->f_ds};
+	int ok = m->J.col && m->J.val && m->S.val && m->fixed && m->kind && m->f_cam && m->f_ps &&
+		 m->f_pe && m->f_pos_se && m->f_pos_es && m->f_ce;
+	for (size_t k = 0; k < sizeof face_arrays / sizeof *face_arrays; k++)
+		ok = ok && (*face_arrays[k] = calloc(k < 4 ? sfl : sf, sizeof(double))) != NULL;
+	m->f_li = calloc(sf, sizeof *m->f_li);
+	if (!ok || m->f_li == NULL)
 		return vb_err_set(e, VB_ERR_RUN,
 				  "out of memory for the Jacobian (%lld entries) and %lld reacting "
 				  "faces",
 				  (long long)nnz, (long long)nf);
-	/* Pass 2: columns, fixed conductances, faces (CAM|SE first, then Li|SE). */
-	const double h = m->grid.voxel_size;
+	/* Pass 2: columns, fixed conductances, faces (CAM|electrolyte first,
+	 * then Li|electrolyte). */
+	const double h = m->grid.voxel_size,
+		     w_cbd = m->lib ? vb_params_get(m->p, "cbd.porosity") : 1.0;
 	int64_t f = 0, l = nf, ccq = m->J.rowptr[np];
 	for (int64_t r = 0; r < np; r++) {
-		int64_t v = m->pot_voxel[r], q = m->J.rowptr[r];
-		const double sv = sigma_of(m->p, lab[v]);
+		int kind;
+		const int64_t v = row_node(m, r, &kind);
+		const int a = lab[v];
+		int64_t q = m->J.rowptr[r];
+		const double sv = sigma_of(m, a, kind);
 		neighbours(m, v, nb);
 		double dsum = 0, gcc = 0;
 		int placed_diag = 0;
@@ -367,35 +487,54 @@ static int build(vb_echem *m, const uint8_t *lab, const vb_subgrid_opts *sub, co
 			}
 			if (nb[d] < 0)
 				continue;
-			const int ln = lab[nb[d]];
-			enum link lk = classify(lab[v], ln), rl = classify(ln, lab[v]);
-			if (lk == LINK_GROUND || lk == LINK_CC) {
-				double g = face_conductance(sv, sigma_of(m->p, ln), h);
-				dsum += g;
-				if (lk == LINK_CC)
-					gcc += g, m->n_cc[m->cam[v]]++;
+			const int b = lab[nb[d]];
+			const int64_t su = m->srow[nb[d]], eu = m->erow[nb[d]];
+			if (kind == NODE_E) {
+				if (su >= 0 && bv_link(b, a))
+					m->J.col[q++] = su;
+				if (eu >= 0 && ionic(b)) {
+					if (m->lib) {
+						m->kind[q] = ENTRY_ELYTE;
+					} else {
+						double g = face_conductance(
+							sv, sigma_of(m, b, NODE_E), h);
+						m->fixed[q] = -g;
+						dsum += g, m->dfix[r] += g;
+					}
+					m->J.col[q++] = eu;
+				}
 				continue;
 			}
-			if (m->pot[nb[d]] < 0)
-				continue;
-			if (lk == LINK_OHM) {
-				double g = face_conductance(sv, sigma_of(m->p, ln), h);
+			if (a == VB_PHASE_LI && b == VB_PHASE_ANODE_CC) {
+				double g = face_conductance(sv, sigma_of(m, b, NODE_S), h);
+				dsum += g, m->dfix[r] += g;
+			}
+			if (cc_link(m, a, b)) {
+				double g = face_conductance(sv, sigma_of(m, b, NODE_S), h);
+				dsum += g, gcc += g;
+				if (a == VB_PHASE_CAM)
+					m->n_cc[m->cam[v]]++, m->var_row[r] = 1;
+				else
+					m->dfix[r] += g;
+			}
+			if (su >= 0 && solid_link(m, a, b)) {
+				double g = face_conductance(sv, sigma_of(m, b, NODE_S), h);
 				m->fixed[q] = -g;
 				dsum += g;
-				if (lab[v] == VB_PHASE_CAM)
-					m->kind[q] = ENTRY_CAM_OHM;
-				m->J.col[q++] = m->pot[nb[d]];
-			} else if (lk == LINK_BV_CAM || lk == LINK_BV_LI || rl == LINK_BV_CAM ||
-				   rl == LINK_BV_LI) {
-				m->J.col[q++] = m->pot[nb[d]];
+				if (a == VB_PHASE_CAM || b == VB_PHASE_CAM)
+					m->kind[q] = ENTRY_CAM_OHM, m->var_row[r] = 1;
+				else
+					m->dfix[r] += g;
+				m->J.col[q++] = su;
 			}
-			if (lk == LINK_BV_CAM) {
-				m->f_cam[f] = m->cam[v];
-				m->f_ps[f] = r, m->f_pe[f] = m->pot[nb[d]];
-				f++;
-			} else if (lk == LINK_BV_LI) {
-				m->f_ps[l] = r, m->f_pe[l] = m->pot[nb[d]];
-				l++;
+			if (eu >= 0 && bv_link(a, b)) {
+				int64_t t = a == VB_PHASE_CAM ? f++ : l++;
+				if (a == VB_PHASE_CAM) {
+					m->f_cam[t] = m->cam[v];
+					m->f_w[t] = b == VB_PHASE_CBD ? w_cbd : 1.0;
+				}
+				m->f_ps[t] = r, m->f_pe[t] = eu;
+				m->J.col[q++] = eu;
 			}
 		}
 		if (!placed_diag)
@@ -403,7 +542,7 @@ static int build(vb_echem *m, const uint8_t *lab, const vb_subgrid_opts *sub, co
 		if (gcc > 0) {
 			/* this row's collector column (the largest index, so last) and
 			 * the collector row's entry for this row */
-			m->kind[q] = ENTRY_CAM_CC;
+			m->kind[q] = a == VB_PHASE_CAM ? ENTRY_CAM_CC : ENTRY_OTHER;
 			m->J.col[q] = m->cc, m->fixed[q] = -gcc, q++;
 			m->J.col[ccq] = r, m->fixed[ccq] = -gcc, ccq++;
 		}
@@ -417,6 +556,7 @@ static int build(vb_echem *m, const uint8_t *lab, const vb_subgrid_opts *sub, co
 	m->J.col[ccq] = np;
 	m->fixed[ccq] = dcc;
 	m->S.n = m->np, m->S.rowptr = m->J.rowptr, m->S.col = m->J.col;
+	const int64_t nfl = nf + nl;
 	for (int64_t t = 0; t < nfl; t++) {
 		m->f_pos_se[t] = find_pos(&m->J, m->f_ps[t], m->f_pe[t]);
 		m->f_pos_es[t] = find_pos(&m->J, m->f_pe[t], m->f_ps[t]);
@@ -452,9 +592,8 @@ static int build(vb_echem *m, const uint8_t *lab, const vb_subgrid_opts *sub, co
 	m->tc = malloc((size_t)nc * sizeof *m->tc);
 	m->tmp_c = malloc((size_t)nc * sizeof *m->tmp_c);
 	m->yp = malloc((size_t)m->np * sizeof *m->yp);
-	m->b_red = malloc((size_t)(m->np + nc) * sizeof *m->b_red);
 	uint8_t *react = calloc((size_t)nc, 1);
-	if (!m->sig || !m->dsig || !m->tc || !m->tmp_c || !m->yp || !m->b_red || !react) {
+	if (!m->sig || !m->dsig || !m->tc || !m->tmp_c || !m->yp || !react) {
 		free(react);
 		return vb_err_set(e, VB_ERR_RUN, "out of memory");
 	}
@@ -472,23 +611,31 @@ static int build(vb_echem *m, const uint8_t *lab, const vb_subgrid_opts *sub, co
 	if (m->li == NULL)
 		return e->status;
 	if (vb_lithium_faces(m->li) != nf)
-		return vb_err_set(e, VB_ERR_RUN, "internal: %lld reacting faces, the lithium state "
-						 "has %lld",
+		return vb_err_set(e, VB_ERR_RUN,
+				  "internal: %lld reacting faces, the lithium state "
+				  "has %lld",
 				  (long long)nf, (long long)vb_lithium_faces(m->li));
+	if (m->lib && (rc = build_electrolyte(m, e)) != VB_OK)
+		return rc;
+	m->b_red = malloc((size_t)(m->np + nc + m->ne) * sizeof *m->b_red);
+	if (m->b_red == NULL)
+		return vb_err_set(e, VB_ERR_RUN, "out of memory");
 	return VB_OK;
 }
 
 vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const vb_subgrid_opts *sub,
 		       const char *what, vb_err *e)
 {
-	if (strcmp(vb_params_cell_type(p), "assb") != 0) {
-		vb_err_set(e, VB_ERR_INPUT,
-			   "%s: cell type %s: this version of solve simulates ASSB cells only",
-			   what, vb_params_cell_type(p));
-		return NULL;
-	}
+	const int lib = strcmp(vb_params_cell_type(p), "lib") == 0;
 	int64_t counts[VB_PHASE_COUNT] = {0};
 	vb_voxel_count_phases(img, counts, NULL);
+	if (lib && counts[VB_PHASE_ELECTROLYTE] == 0) {
+		vb_err_set(e, VB_ERR_INPUT,
+			   "%s:/labels: a LIB cell needs liquid electrolyte (label 2) in its "
+			   "cathode, and this one has none",
+			   what);
+		return NULL;
+	}
 	if (counts[VB_PHASE_CAM] == 0) {
 		vb_err_set(e, VB_ERR_INPUT, "%s:/labels: the cell has no cathode (no CAM voxel)",
 			   what);
@@ -508,6 +655,7 @@ vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const vb_subgrid
 		return NULL;
 	}
 	m->p = p;
+	m->lib = lib;
 	m->grid = *img;
 	m->nvox = vb_voxel_count(img);
 	m->area = (double)(img->ny * img->nz) * m->grid.voxel_size * m->grid.voxel_size;
@@ -522,6 +670,7 @@ vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const vb_subgrid
 	m->i0_li = vb_params_get(p, "li_metal.exchange_current");
 	m->u_li = vb_params_get(p, "li_metal.ocp");
 	m->sigma_cc = vb_params_get(p, "collectors.cathode_conductivity");
+	m->sigma_cbd = lib ? vb_params_get(p, "cbd.conductivity") : 0.0;
 	m->lab = malloc((size_t)m->nvox);
 	if (m->lab == NULL) {
 		free(m);
@@ -554,6 +703,16 @@ int64_t vb_echem_cam_count(const vb_echem *m)
 int64_t vb_echem_lithium_count(const vb_echem *m)
 {
 	return vb_lithium_count(m->li);
+}
+
+int64_t vb_echem_electrolyte_count(const vb_echem *m)
+{
+	return m->ne;
+}
+
+int64_t vb_echem_state_count(const vb_echem *m)
+{
+	return vb_lithium_count(m->li) + m->ne;
 }
 
 int64_t vb_echem_link_count(const vb_echem *m)
@@ -597,13 +756,17 @@ void vb_echem_rest(const vb_echem *m, double *phi, double *c)
 	 * U_0(c_s,0) above it */
 	const double u0 = ocv(m, m->c0) - m->u_li;
 	for (int64_t r = 0; r < m->np - 1; r++) {
-		int64_t v = m->pot_voxel[r];
-		const int ph = m->lab[v];
-		phi[r] = ph == VB_PHASE_CAM ? u0 : ionic(ph) ? -m->u_li : 0.0;
+		int kind;
+		const int ph = m->lab[row_node(m, r, &kind)];
+		/* a LIB CBD's solid is joined to the CAM ohmically */
+		phi[r] = kind == NODE_E ? -m->u_li : ph == VB_PHASE_LI ? 0.0 : u0;
 	}
 	phi[m->cc] = u0;
-	for (int64_t q = 0; q < vb_lithium_count(m->li); q++)
+	const int64_t nl = vb_lithium_count(m->li);
+	for (int64_t q = 0; q < nl; q++)
 		c[q] = m->c0;
+	for (int64_t k = 0; k < m->ne; k++)
+		c[nl + k] = m->ce;
 }
 
 double vb_echem_voltage(const vb_echem *m, const double *phi)
@@ -616,9 +779,24 @@ double vb_echem_lithium(const vb_echem *m, const double *c)
 	return vb_lithium_inventory(m->li, c) / m->area;
 }
 
+double vb_echem_electrolyte_lithium(const vb_echem *m, const double *c)
+{
+	if (m->el == NULL)
+		return 0.0;
+	return vb_electrolyte_inventory(m->el, c + vb_lithium_count(m->li)) / m->area;
+}
+
+/* Electronic conductivity of the solid of row r, a row of an ENTRY_CAM_OHM
+ * link: a CAM core's at its lithiation, or the CBD's. */
+static double solid_sigma(const vb_echem *m, int64_t r)
+{
+	const int64_t q = m->cam[m->pot_voxel[r]];
+	return q >= 0 ? m->sig[q] : m->sigma_cbd;
+}
+
 /* The electronic conductivity of every core at c and its derivative; then
- * the CAM entries of the ohmic part of J when sigma depends on c (the
- * harmonic mean of the two cores' conductivities, PHYSICS.md §2). */
+ * the entries of the ohmic part of J with a CAM voxel at one end when sigma
+ * depends on c (harmonic means, PHYSICS.md §2). */
 static void eval_cores(vb_echem *m, const double *c)
 {
 	const double h = m->grid.voxel_size;
@@ -629,17 +807,17 @@ static void eval_cores(vb_echem *m, const double *c)
 		return;
 #pragma omp parallel for schedule(static)
 	for (int64_t r = 0; r < m->cc; r++) {
-		const int64_t q = m->cam[m->pot_voxel[r]];
-		if (q < 0)
+		if (!m->var_row[r])
 			continue;
-		double dsum = 0;
+		const int64_t q = m->cam[m->pot_voxel[r]];
+		const double s1 = solid_sigma(m, r);
+		double dsum = m->dfix[r];
 		for (int64_t t = m->J.rowptr[r]; t < m->J.rowptr[r + 1]; t++) {
 			double g;
 			if (m->kind[t] == ENTRY_CAM_OHM)
-				g = face_conductance(m->sig[q], m->sig[m->cam[m->pot_voxel[m->J.col[t]]]],
-						     h);
+				g = face_conductance(s1, solid_sigma(m, m->J.col[t]), h);
 			else if (m->kind[t] == ENTRY_CAM_CC)
-				g = m->n_cc[q] * face_conductance(m->sig[q], m->sigma_cc, h);
+				g = m->n_cc[q] * face_conductance(s1, m->sigma_cc, h);
 			else
 				continue;
 			m->fixed[t] = -g;
@@ -661,30 +839,38 @@ static void eval_cores(vb_echem *m, const double *c)
 }
 
 /* Butler-Volmer on every face (PHYSICS.md §2) at the potentials phi and, on
- * CAM faces, the surface node of the face's chain: current density f_i
- * (A/m^2, positive anodic), f_g = A di/deta (S) and f_a = A di/dc_surf. */
+ * CAM faces, the surface node of the face's chain and (LIB) the c_e of its
+ * electrolyte side: current density f_i (A/m^2 of face, positive anodic;
+ * a face into a CBD's pores reacts on the CBD's porosity f_w of it), f_g =
+ * A di/deta (S), f_a = A di/dc_surf and f_b = A di/dc_e. The Li metal's i_0
+ * does not depend on c_e (PHYSICS.md §2-3). */
 static void eval_faces(vb_echem *m, const double *phi, const double *c)
 {
 	const double A = m->grid.voxel_size * m->grid.voxel_size, f = m->f;
+	const double *ce = c + vb_lithium_count(m->li);
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < m->nf + m->nl; t++) {
-		double eta, i0, al, dlni0 = 0, dU = 0, di_deta;
+		double eta, i0, al, dlni0 = 0, dU = 0, di_deta, w = 1, c_e = m->ce;
 		if (t < m->nf) {
 			const double cs = c[vb_lithium_surface_index(m->li, t)], x = cs / m->cmax;
-			al = m->alpha;
-			eta = phi[m->f_ps[t]] - phi[m->f_pe[t]] - vb_params_eval(m->p, "cam.ocp", x);
+			al = m->alpha, w = m->f_w[t];
+			if (m->lib)
+				c_e = ce[m->f_ce[t]];
+			eta = phi[m->f_ps[t]] - phi[m->f_pe[t]] -
+			      vb_params_eval(m->p, "cam.ocp", x);
 			dU = vb_params_eval_derivative(m->p, "cam.ocp", x) / m->cmax;
-			i0 = vb_kinetics_cam_exchange(m->i00, al, m->ce, cs, m->cmax, &dlni0);
+			i0 = vb_kinetics_cam_exchange(m->i00, al, c_e, cs, m->cmax, &dlni0);
 		} else {
 			al = m->alpha_li;
 			eta = phi[m->f_ps[t]] - phi[m->f_pe[t]] - m->u_li;
 			i0 = m->i0_li;
 		}
-		const double i = vb_kinetics_current(i0, al, f, eta, &di_deta);
+		const double i = w * vb_kinetics_current(i0, al, f, eta, &di_deta);
 		m->f_i[t] = i;
-		m->f_g[t] = A * di_deta;
+		m->f_g[t] = A * w * di_deta;
 		if (t < m->nf) {
-			m->f_a[t] = A * (-di_deta * dU + i * dlni0);
+			m->f_a[t] = A * (-w * di_deta * dU + i * dlni0);
+			m->f_b[t] = m->lib ? A * i * al / c_e : 0.0;
 			m->f_src[t] = A * i;
 		}
 	}
@@ -693,7 +879,25 @@ static void eval_faces(vb_echem *m, const double *phi, const double *c)
 static void eval_state(vb_echem *m, const double *phi, const double *c)
 {
 	eval_cores(m, c);
+	if (m->lib)
+		vb_electrolyte_eval(m->el, phi, c + vb_lithium_count(m->li));
 	eval_faces(m, phi, c);
+}
+
+/* ye[k] -= scale x the change di of the reaction currents (A per unit of
+ * scale, positive anodic) of the faces on c_e unknown k's side: Li+ enters
+ * the electrolyte where current leaves the electrode (LIB). */
+static void add_reactions(const vb_echem *m, const double *di, double scale, double *ye)
+{
+#pragma omp parallel for schedule(static)
+	for (int64_t k = 0; k < m->ne; k++) {
+		const int64_t r = vb_electrolyte_row(m->el, k);
+		double s = 0;
+		for (int64_t t = m->rf_ptr[r]; t < m->rf_ptr[r + 1]; t++)
+			if (m->rf[t] & 1)
+				s += di[m->rf[t] >> 1];
+		ye[k] -= scale * s;
+	}
 }
 
 /* y = the ohmic rows at potentials x (the conductances that do not depend
@@ -728,6 +932,12 @@ static void residual(vb_echem *m, const double *phi, const double *c, const doub
 	ohmic_and_faces(m, phi, m->f_i, A, R);
 	R[m->cc] += current * m->area;
 	vb_lithium_residual(m->li, c, c_old, m->dt, m->f_src, R + m->np);
+	if (m->lib) {
+		const int64_t nl = vb_lithium_count(m->li);
+		double *Re = R + m->np + nl;
+		vb_electrolyte_residual(m->el, c + nl, c_old + nl, m->dt, R, Re);
+		add_reactions(m, m->f_i, A, Re);
+	}
 }
 
 /* The Newton matrices at the state eval_state last saw (docs/solve.md):
@@ -741,14 +951,35 @@ static void assemble(vb_echem *m, const double *c)
 	const double *D_q = vb_lithium_core_diagonal(m->li);
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < m->nf; t++) {
-		const double g = m->f_g[t], a = m->f_a[t];
+		const double g = m->f_g[t], a = m->f_a[t], b = m->f_b[t];
 		m->f_gp[t] = g * (1 - a * m->f_li[t].s00);
 		m->f_ac[t] = a * m->f_li[t].s0q;
 		m->f_gc[t] = g * m->f_li[t].sq0;
+		m->f_bp[t] = b * (1 - a * m->f_li[t].s00);
+		m->f_bc[t] = b * m->f_li[t].sq0;
 	}
 	const int64_t nnz = m->J.rowptr[m->np];
 	memcpy(m->J.val, m->fixed, (size_t)nnz * sizeof *m->J.val);
-	memcpy(m->S.val, m->fixed, (size_t)nnz * sizeof *m->S.val);
+	if (m->lib) {
+		/* the electrolyte's conductances at the state's c_e */
+		const int64_t nfe = vb_electrolyte_faces(m->el);
+#pragma omp parallel for schedule(static)
+		for (int64_t k = 0; k < nfe; k++)
+			m->J.val[m->ee_ab[k]] = m->J.val[m->ee_ba[k]] =
+				-vb_electrolyte_conductance(m->el, k);
+#pragma omp parallel for schedule(static)
+		for (int64_t r = 0; r < m->np; r++) {
+			if (m->row_kind[r] != ROW_ION)
+				continue;
+			double s = 0;
+			for (int64_t t = m->J.rowptr[r]; t < m->J.rowptr[r + 1]; t++)
+				if (m->kind[t] == ENTRY_ELYTE)
+					s -= m->J.val[t];
+			m->J.val[m->diag[r]] += s;
+		}
+		vb_electrolyte_prepare(m->el, m->dt);
+	}
+	memcpy(m->S.val, m->J.val, (size_t)nnz * sizeof *m->S.val);
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < m->nf + m->nl; t++) {
 		double g = m->f_g[t], gs = g;
@@ -778,25 +1009,31 @@ static void assemble(vb_echem *m, const double *c)
 	}
 }
 
-/* y_p += sign * J_pq x_q: the condensed reactions' dependence on the cores,
- * seen by the potential rows of both sides of each CAM|SE face. */
-static void add_pc(const vb_echem *m, const double *xq, double sign, double *yp)
+/* y_p += sign * (J_pq x_q + J_pe x_e): the condensed reactions' dependence
+ * on the cores and (LIB; xe NULL: none) on c_e, seen by the potential rows
+ * of both sides of each CAM face. */
+static void add_pc(const vb_echem *m, const double *xq, const double *xe, double sign, double *yp)
 {
 #pragma omp parallel for schedule(static)
 	for (int64_t r = 0; r < m->np; r++) {
 		double s = 0;
 		for (int64_t t = m->rf_ptr[r]; t < m->rf_ptr[r + 1]; t++) {
 			int64_t fc = m->rf[t] >> 1;
-			if (fc < m->nf)
-				s += ((m->rf[t] & 1) ? -m->f_ac[fc] : m->f_ac[fc]) * xq[m->f_cam[fc]];
+			if (fc >= m->nf)
+				continue;
+			double d = m->f_ac[fc] * xq[m->f_cam[fc]];
+			if (xe != NULL)
+				d += m->f_bp[fc] * xe[m->f_ce[fc]];
+			s += (m->rf[t] & 1) ? -d : d;
 		}
 		yp[r] += sign * s;
 	}
 }
 
-/* y_q += sign * J_qp x_p: the cores' Li balances' dependence on the
- * potentials, through their faces' chains. */
-static void add_cp(const vb_echem *m, const double *xp, double sign, double *yq)
+/* y_q += sign * (J_qp x_p + J_qe x_e): the cores' Li balances' dependence
+ * on the potentials and (LIB; xe NULL: none) on c_e, through their faces'
+ * chains. */
+static void add_cp(const vb_echem *m, const double *xp, const double *xe, double sign, double *yq)
 {
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < m->nc; q++) {
@@ -804,8 +1041,30 @@ static void add_cp(const vb_echem *m, const double *xp, double sign, double *yq)
 		for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++) {
 			int64_t fc = m->cf[t];
 			s += m->f_gc[fc] * (xp[m->f_ps[fc]] - xp[m->f_pe[fc]]);
+			if (xe != NULL)
+				s += m->f_bc[fc] * xe[m->f_ce[fc]];
 		}
 		yq[q] += sign * s;
+	}
+}
+
+/* The condensed currents' change (A) of every face for changes xp of the
+ * potentials, xq of the cores and (xe NULL: none) of c_e, into m->f_dc. */
+static void condensed_face_changes(vb_echem *m, const double *xp, const double *xq,
+				   const double *xe)
+{
+#pragma omp parallel for schedule(static)
+	for (int64_t t = 0; t < m->nf + m->nl; t++) {
+		const double dv = xp[m->f_ps[t]] - xp[m->f_pe[t]];
+		double d;
+		if (t < m->nf) {
+			d = m->f_gp[t] * dv + m->f_ac[t] * xq[m->f_cam[t]];
+			if (xe != NULL)
+				d += m->f_bp[t] * xe[m->f_ce[t]];
+		} else {
+			d = m->f_g[t] * dv;
+		}
+		m->f_dc[t] = d;
 	}
 }
 
@@ -825,21 +1084,25 @@ static void add_sigma(const vb_echem *m, const double *xq, double *yp)
 	const double h = m->grid.voxel_size, *phi = m->phi_now;
 #pragma omp parallel for schedule(static)
 	for (int64_t r = 0; r < m->cc; r++) {
-		const int64_t q = m->cam[m->pot_voxel[r]];
-		if (q < 0)
+		if (!m->var_row[r])
 			continue;
+		const int64_t q = m->cam[m->pot_voxel[r]];
 		double s = 0;
 		for (int64_t t = m->J.rowptr[r]; t < m->J.rowptr[r + 1]; t++) {
 			const int64_t col = m->J.col[t];
 			if (m->kind[t] == ENTRY_CAM_OHM) {
+				/* either end may be a CBD (LIB), whose sigma is constant */
 				const int64_t q2 = m->cam[m->pot_voxel[col]];
-				const double s1 = m->sig[q], s2 = m->sig[q2];
-				s += (dconductance(s1, s2, h) * m->dsig[q] * xq[q] +
-				      dconductance(s2, s1, h) * m->dsig[q2] * xq[q2]) *
-				     (phi[r] - phi[col]);
+				const double s1 = solid_sigma(m, r), s2 = solid_sigma(m, col);
+				double dg = 0;
+				if (q >= 0)
+					dg += dconductance(s1, s2, h) * m->dsig[q] * xq[q];
+				if (q2 >= 0)
+					dg += dconductance(s2, s1, h) * m->dsig[q2] * xq[q2];
+				s += dg * (phi[r] - phi[col]);
 			} else if (m->kind[t] == ENTRY_CAM_CC) {
-				s += m->n_cc[q] * dconductance(m->sig[q], m->sigma_cc, h) * m->dsig[q] *
-				     xq[q] * (phi[r] - phi[m->cc]);
+				s += m->n_cc[q] * dconductance(m->sig[q], m->sigma_cc, h) *
+				     m->dsig[q] * xq[q] * (phi[r] - phi[m->cc]);
 			}
 		}
 		yp[r] += s;
@@ -850,40 +1113,53 @@ static void add_sigma(const vb_echem *m, const double *xq, double *yp)
 		if (r == m->cc)
 			continue;
 		const int64_t q = m->cam[m->pot_voxel[r]];
+		if (q < 0)
+			continue; /* a CBD (LIB): constant */
 		s += m->n_cc[q] * dconductance(m->sig[q], m->sigma_cc, h) * m->dsig[q] * xq[q] *
 		     (phi[r] - phi[m->cc]);
 	}
 	yp[m->cc] -= s;
 }
 
-/* y = J x for the condensed Jacobian, x = [x_p; x_q]. */
+/* y = J x for the condensed Jacobian, x = [x_p; x_q; x_e]. */
 static int jac_apply(void *ctx, const double *x, double *y, vb_err *e)
 {
 	(void)e;
 	vb_echem *m = ctx;
-	const double *xp = x, *xq = x + m->np;
+	const double *xp = x, *xq = x + m->np, *xe = m->lib ? xq + m->nc : NULL;
 	double *yp = y, *yq = y + m->np;
 	vb_linsolve_spmv(&m->J, xp, yp);
-	add_pc(m, xq, 1.0, yp);
+	add_pc(m, xq, xe, 1.0, yp);
 	add_sigma(m, xq, yp);
 	vb_lithium_core_apply(m->li, xq, yq);
-	add_cp(m, xp, 1.0, yq);
+	add_cp(m, xp, xe, 1.0, yq);
+	if (m->lib) {
+		/* J holds the electrolyte faces' conductances: their c_e part
+		 * reaches the potential rows here, both parts the c_e rows */
+		double *ye = yq + m->nc;
+		memset(ye, 0, (size_t)m->ne * sizeof *ye);
+		vb_electrolyte_apply(m->el, m->dt, NULL, xe, yp, ye);
+		vb_electrolyte_apply(m->el, m->dt, xp, NULL, NULL, ye);
+		condensed_face_changes(m, xp, xq, xe);
+		add_reactions(m, m->f_dc, 1.0, ye);
+	}
 	return VB_OK;
 }
 
 /* Block factorisation (docs/solve.md): eliminate the cores with the
  * diagonal of their block, solve the SPD potential system S by AMG-PCG,
- * then the core block (diffusion included) by vb_lithium's Jacobi-PCG. */
+ * (LIB) then c_e with an approximation of its Schur complement, then the
+ * core block (diffusion included) by vb_lithium's Jacobi-PCG. */
 static int precond_apply(void *ctx, const double *r, double *z, vb_err *e)
 {
 	vb_echem *m = ctx;
 	const double *rp = r, *rq = r + m->np, *D_q = vb_lithium_core_diagonal(m->li);
-	double *zp = z, *zq = z + m->np;
+	double *zp = z, *zq = z + m->np, *ze = m->lib ? zq + m->nc : NULL;
 #pragma omp parallel for schedule(static)
 	for (int64_t q = 0; q < m->nc; q++)
 		m->tc[q] = rq[q] / D_q[q];
 	memcpy(m->yp, rp, (size_t)m->np * sizeof *m->yp);
-	add_pc(m, m->tc, -1.0, m->yp);
+	add_pc(m, m->tc, NULL, -1.0, m->yp);
 	memset(zp, 0, (size_t)m->np * sizeof *zp);
 	if (m->amg == NULL) {
 		if ((m->amg = vb_linsolve_amg_new(&m->S, e)) == NULL)
@@ -900,8 +1176,27 @@ static int precond_apply(void *ctx, const double *r, double *z, vb_err *e)
 		m->inner_max = st.iterations;
 	if (rc_ != VB_OK)
 		return rc_;
+	if (m->lib) {
+		/* c_e's right-hand side less what the potentials' and the cores'
+		 * corrections change in its rows */
+		const double *re = rq + m->nc;
+		memset(m->te, 0, (size_t)m->ne * sizeof *m->te);
+		vb_electrolyte_apply(m->el, m->dt, zp, NULL, NULL, m->te);
+		condensed_face_changes(m, zp, m->tc, NULL);
+		add_reactions(m, m->f_dc, 1.0, m->te);
+#pragma omp parallel for schedule(static)
+		for (int64_t k = 0; k < m->ne; k++)
+			m->te[k] = re[k] - m->te[k];
+		memset(ze, 0, (size_t)m->ne * sizeof *ze);
+		vb_linsolve_stats se = {0};
+		rc_ = vb_electrolyte_solve(m->el, m->te, ze, m->amg_rtol, m->amg_rebuild, &se,
+					   &m->el_setups, e);
+		m->el_its += se.iterations;
+		if (rc_ != VB_OK)
+			return rc_;
+	}
 	memcpy(m->tmp_c, rq, (size_t)m->nc * sizeof *m->tmp_c);
-	add_cp(m, zp, -1.0, m->tmp_c);
+	add_cp(m, zp, ze, -1.0, m->tmp_c);
 	return vb_lithium_core_solve(m->li, m->tmp_c, zq, e);
 }
 
@@ -912,6 +1207,16 @@ static void condense(vb_echem *m, const double *b, double *b_red)
 {
 	vb_lithium_condense(m->li, b + m->np, b_red + m->np, m->f_u0);
 	memcpy(b_red, b, (size_t)m->np * sizeof *b_red);
+	if (m->lib) {
+		/* c_e rows: the surface nodes' response changes the currents
+		 * that enter the electrolyte, as on its potential rows */
+		double *be = b_red + m->np + m->nc;
+		memcpy(be, b + m->np + vb_lithium_count(m->li), (size_t)m->ne * sizeof *be);
+#pragma omp parallel for schedule(static)
+		for (int64_t t = 0; t < m->nf + m->nl; t++)
+			m->f_dc[t] = t < m->nf ? m->f_a[t] * m->f_u0[t] : 0.0;
+		add_reactions(m, m->f_dc, -1.0, be);
+	}
 #pragma omp parallel for schedule(static)
 	for (int64_t r = 0; r < m->np; r++) {
 		double s = 0;
@@ -925,12 +1230,23 @@ static void condense(vb_echem *m, const double *b, double *b_red)
 }
 
 /* The chains' part of the Newton correction dx from its condensed part
- * (already in dx[0 .. np + nc)) and the full right-hand side b. */
+ * (already in dx[0 .. np + nc + ne): potentials, cores, c_e) and the full
+ * right-hand side b; c_e moves to its place after the lithium state. */
 static void expand(vb_echem *m, const double *b, double *dx)
 {
+	const int64_t nl = vb_lithium_count(m->li);
+	const double *xe = NULL;
+	if (m->lib) {
+		memmove(dx + m->np + nl, dx + m->np + m->nc, (size_t)m->ne * sizeof *dx);
+		xe = dx + m->np + nl;
+	}
 #pragma omp parallel for schedule(static)
-	for (int64_t t = 0; t < m->nf; t++)
-		m->f_ds[t] = m->f_g[t] * (dx[m->f_ps[t]] - dx[m->f_pe[t]]);
+	for (int64_t t = 0; t < m->nf; t++) {
+		double d = m->f_g[t] * (dx[m->f_ps[t]] - dx[m->f_pe[t]]);
+		if (xe != NULL)
+			d += m->f_b[t] * xe[m->f_ce[t]];
+		m->f_ds[t] = d;
+	}
 	vb_lithium_expand(m->li, b + m->np, dx + m->np, m->f_ds, dx + m->np);
 }
 
@@ -941,17 +1257,27 @@ static int full_apply(void *ctx, const double *x, double *y, vb_err *e)
 {
 	(void)e;
 	vb_echem *m = ctx;
-	const double *xl = x + m->np;
+	const int64_t nl = vb_lithium_count(m->li);
+	const double *xl = x + m->np, *xe = m->lib ? xl + nl : NULL;
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < m->nf + m->nl; t++) {
 		double d = m->f_g[t] * (x[m->f_ps[t]] - x[m->f_pe[t]]);
-		if (t < m->nf)
+		if (t < m->nf) {
 			d += m->f_a[t] * xl[vb_lithium_surface_index(m->li, t)];
+			if (xe != NULL)
+				d += m->f_b[t] * xe[m->f_ce[t]];
+		}
 		m->f_di[t] = d;
 	}
 	ohmic_and_faces(m, x, m->f_di, 1.0, y);
 	add_sigma(m, xl, y);
 	vb_lithium_jacobian_apply(m->li, xl, m->f_di, y + m->np);
+	if (m->lib) {
+		double *ye = y + m->np + nl;
+		memset(ye, 0, (size_t)m->ne * sizeof *ye);
+		vb_electrolyte_apply(m->el, m->dt, x, xe, y, ye);
+		add_reactions(m, m->f_di, 1.0, ye);
+	}
 	return VB_OK;
 }
 
@@ -961,7 +1287,7 @@ static int full_apply(void *ctx, const double *x, double *y, vb_err *e)
 static int correction(void *ctx, const double *b, double *x, vb_err *e)
 {
 	vb_echem *m = ctx;
-	const int64_t n_red = m->np + m->nc;
+	const int64_t n_red = m->np + m->nc + m->ne;
 	condense(m, b, m->b_red);
 	memset(x, 0, (size_t)n_red * sizeof *x);
 	vb_linsolve_stats ls = {0};
@@ -989,17 +1315,25 @@ static double norm2(const double *x, int64_t n)
 	return sqrt(vb_linsolve_dot(x, x, n));
 }
 
-/* The step's Li balance defect, F dLi/dt - I A (A): the Li rows' residuals
- * summed (transport and side links cancel in the sum, the reactions and
- * storage stay) less the solid side's charge rows summed (ohmic currents
- * cancel, the applied current and the reactions stay). A fixed order. */
+/* The step's Li balance defects (A), the larger of two, each in a fixed
+ * order: the CAM's, F dLi/dt - I A: the Li rows' residuals summed
+ * (transport and side links cancel in the sum, the reactions and storage
+ * stay) less the cathode side's solid charge rows summed (ohmic currents
+ * cancel, the applied current and the reactions stay); and (LIB) the
+ * electrolyte's, F dLi_e/dt: the c_e rows summed (face fluxes cancel) less
+ * the ionic charge rows summed (the reactions cancel). */
 static double balance_defect(const vb_echem *m, const double *R)
 {
-	double s = vb_linsolve_sum(R + m->np, vb_lithium_count(m->li));
+	const int64_t nl = vb_lithium_count(m->li);
+	double s = vb_linsolve_sum(R + m->np, nl), se = 0;
+	if (m->lib)
+		se = vb_linsolve_sum(R + m->np + nl, m->ne);
 	for (int64_t r = 0; r < m->np; r++)
-		if (r == m->cc || m->cam[m->pot_voxel[r]] >= 0)
+		if (m->row_kind[r] == ROW_CATHODE)
 			s -= R[r];
-	return fabs(s);
+		else if (m->row_kind[r] == ROW_ION)
+			se -= R[r];
+	return m->lib ? fmax(fabs(s), fabs(se)) : fabs(s);
 }
 
 /* The Newton update c_new of a concentration c, but never beyond 90 % of
@@ -1023,12 +1357,14 @@ static double keep_inside(double c, double c_new, double cmax)
 static void rounding_floors(const vb_echem *m, const double *phi, const double *c, double *norm,
 			    double *balance)
 {
-	const double li = vb_lithium_rounding(m->li, c, m->dt);
+	double li = vb_lithium_rounding(m->li, c, m->dt);
+	if (m->lib)
+		li += vb_electrolyte_rounding(m->el, c + vb_lithium_count(m->li), m->dt);
 	double all = 0, solid = 0;
 	for (int64_t r = 0; r < m->np; r++) {
 		double t = m->fixed[m->diag[r]] * phi[r];
 		all += t * t;
-		if (r == m->cc || m->cam[m->pot_voxel[r]] >= 0)
+		if (m->row_kind[r] == ROW_CATHODE || (m->lib && m->row_kind[r] == ROW_ION))
 			solid += t * t;
 	}
 	*norm = 16 * DBL_EPSILON * sqrt(li + all);
@@ -1048,8 +1384,11 @@ static void describe_worst(const vb_echem *m, const double *R, int64_t n, char *
 		snprintf(buf, size, "the cathode collector (charge balance %.3g A)", R[worst]);
 		return;
 	}
+	const int64_t nl = vb_lithium_count(m->li);
 	if (worst < m->np)
 		v = m->pot_voxel[worst], eq = "charge";
+	else if (worst >= m->np + nl)
+		v = vb_electrolyte_voxel(m->el, worst - m->np - nl), eq = "electrolyte Li";
 	else
 		v = m->cam_voxel[vb_lithium_core_of(m->li, worst - m->np)],
 		eq = worst < m->np + m->nc ? "lithium" : "sub-voxel lithium";
@@ -1063,9 +1402,10 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		  double *c, const vb_echem_opts *opts, vb_echem_stats *stats, vb_err *e)
 {
 	const vb_echem_opts o = opts ? *opts : vb_echem_defaults();
-	const int64_t np = m->np, nl = vb_lithium_count(m->li), n = np + nl;
+	const int64_t np = m->np, nl = vb_lithium_count(m->li), ne = m->ne, n = np + nl + ne;
 	m->dt = dt;
 	m->amg_rtol = o.amg_rtol;
+	m->amg_rebuild = o.amg_rebuild;
 	/* the tolerance scales with the applied current (a rest needs a scale
 	 * too: 1 A/m^2 then) */
 	const double scale = (current != 0 ? fabs(current) : 1.0) * m->area;
@@ -1076,7 +1416,7 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		return vb_err_set(e, VB_ERR_RUN, "out of memory for the Newton step");
 	}
 	vb_echem_stats st = {0};
-	const int64_t setups_before = m->amg_setups;
+	const int64_t setups_before = m->amg_setups + m->el_setups;
 	int rc = VB_OK;
 	eval_state(m, phi, c);
 	residual(m, phi, c, c_old, current, R);
@@ -1125,7 +1465,7 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		for (int64_t t = 0; t < n; t++)
 			rhs[t] = -R[t], dx[t] = 0;
 		vb_linsolve_stats ls = {0};
-		m->inner_its = 0, m->cond_its = 0;
+		m->inner_its = 0, m->cond_its = 0, m->el_its = 0;
 		/* Inexact Newton: ask of the correction only what the tolerance needs
 		 * (a tenth of the target residual) or, where that is looser, the
 		 * Eisenstat-Walker forcing term 0.9 (|R_k| / |R_k-1|)^2 (1e-3 first),
@@ -1143,8 +1483,8 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 			   : lin_rtol > 1e-2	    ? 1e-2
 						    : lin_rtol;
 		m->cond_rtol = lin_rtol, m->outer = &ls;
-		rc = vb_linsolve_fgmres(n, full_apply, m, correction, m, rhs, dx, lin_rtol, 5, 40, &ls,
-					e);
+		rc = vb_linsolve_fgmres(n, full_apply, m, correction, m, rhs, dx, lin_rtol, 5, 40,
+					&ls, e);
 		m->outer = NULL;
 		if (rc != VB_OK && ls.iterations >= 40 && ls.residual <= 0.1) {
 			/* Side links much stronger than storage (D_s dt / h^2 >> 1)
@@ -1157,6 +1497,7 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		st.linear_iterations += m->cond_its;
 		st.outer_iterations += ls.iterations;
 		st.inner_iterations += m->inner_its;
+		st.electrolyte_iterations += m->el_its;
 		if (rc != VB_OK) {
 			vb_err_prefix(e, "linear solve of the Newton correction");
 			break;
@@ -1178,6 +1519,10 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 #pragma omp parallel for schedule(static)
 			for (int64_t q = 0; q < nl; q++)
 				trial[np + q] = keep_inside(c[q], c[q] + lam * dx[np + q], m->cmax);
+#pragma omp parallel for schedule(static)
+			for (int64_t q = nl; q < nl + ne; q++)
+				trial[np + q] =
+					keep_inside(c[q], c[q] + lam * dx[np + q], INFINITY);
 			eval_state(m, trial, trial + np);
 			residual(m, trial, trial + np, c_old, current, R);
 			rn_new = norm2(R, n);
@@ -1193,7 +1538,7 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 			break;
 		}
 		memcpy(phi, trial, (size_t)np * sizeof *phi);
-		memcpy(c, trial + np, (size_t)nl * sizeof *c);
+		memcpy(c, trial + np, (size_t)(nl + ne) * sizeof *c);
 		if (!(rn_new < rn) && rn_new <= 10 * tol && bal_new <= tol) {
 			/* Stalled, but within the 1e-8 conservation budget that the 1e-9
 			 * tolerance leaves a margin under: a node at saturation, where
@@ -1216,7 +1561,7 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 	m->phi_now = NULL;
 	st.newton_iterations = it;
 	st.residual = rn / scale;
-	st.amg_setups = m->amg_setups - setups_before;
+	st.amg_setups = m->amg_setups + m->el_setups - setups_before;
 	if (stats != NULL)
 		*stats = st;
 	free(R), free(dx), free(trial), free(rhs);
@@ -1224,17 +1569,18 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 }
 
 void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_s, double *c_surf,
-		     double *phi_s, double *phi_e, double *i_bv)
+		     double *phi_s, double *phi_e, double *i_bv, double *c_e)
 {
 	eval_state(m, phi, c);
 	const double A = m->grid.voxel_size * m->grid.voxel_size;
+	const double *ce = c + vb_lithium_count(m->li);
 	/* per core: the voxel's mean (core and every chain of the voxel) and the
 	 * mean of its faces' surface nodes; m->tc and m->tmp_c as scratch */
 	vb_lithium_voxel_means(m->li, c, m->tc, m->tmp_c);
 #pragma omp parallel for schedule(static)
 	for (int64_t v = 0; v < m->nvox; v++) {
-		double cv = NAN, cu = NAN, ps = NAN, pe = NAN, ib = NAN;
-		const int64_t r = m->pot[v], q = m->cam[v];
+		double cv = NAN, cu = NAN, ps = NAN, pe = NAN, ib = NAN, ev = NAN;
+		const int64_t rs = m->srow[v], re = m->erow[v], q = m->cam[v];
 		const int ph = m->lab[v];
 		if (q >= 0) {
 			double s = 0;
@@ -1243,14 +1589,16 @@ void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_
 			cv = m->tc[q], cu = m->tmp_c[q];
 			ib = A * s / m->vol;
 		}
-		if (r >= 0 && ionic(ph))
-			pe = phi[r];
-		else if (r >= 0)
-			ps = phi[r];
+		if (re >= 0)
+			pe = phi[re];
+		if (rs >= 0)
+			ps = phi[rs];
 		else if (ph == VB_PHASE_CATHODE_CC)
 			ps = phi[m->cc];
 		else if (ph == VB_PHASE_ANODE_CC)
 			ps = 0.0;
+		if (re >= 0 && m->lib)
+			ev = ce[m->ceu[v]];
 		if (c_s)
 			c_s[v] = cv;
 		if (c_surf)
@@ -1261,24 +1609,38 @@ void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_
 			phi_e[v] = pe;
 		if (i_bv)
 			i_bv[v] = ib;
+		if (c_e)
+			c_e[v] = ev;
 	}
 }
 
 int vb_echem_load_fields(const vb_echem *m, const double *c_s, const double *c_sub,
-			 const double *phi_s, const double *phi_e, double *phi, double *c, vb_err *e)
+			 const double *phi_s, const double *phi_e, const double *c_e, double *phi,
+			 double *c, vb_err *e)
 {
 	int64_t bad = -1;
+	const int64_t nl = vb_lithium_count(m->li);
 	phi[m->cc] = NAN;
 	for (int64_t v = 0; v < m->nvox && bad < 0; v++) {
-		const int64_t r = m->pot[v], q = m->cam[v];
-		if (r >= 0)
-			phi[r] = ionic(m->lab[v]) ? phi_e[v] : phi_s[v];
+		const int64_t rs = m->srow[v], re = m->erow[v], q = m->cam[v];
+		if (rs >= 0)
+			phi[rs] = phi_s[v];
+		if (re >= 0)
+			phi[re] = phi_e[v];
 		if (q >= 0)
 			m->tc[q] = c_s[v];
 		if (m->lab[v] == VB_PHASE_CATHODE_CC && isnan(phi[m->cc]))
 			phi[m->cc] = phi_s[v];
-		if ((r >= 0 && !isfinite(phi[r])) || (q >= 0 && !(c_s[v] >= 0 && c_s[v] <= m->cmax)))
+		if ((rs >= 0 && !isfinite(phi[rs])) || (re >= 0 && !isfinite(phi[re])) ||
+		    (q >= 0 && !(c_s[v] >= 0 && c_s[v] <= m->cmax)))
 			bad = v;
+		if (m->lib && re >= 0) {
+			const double x = c_e != NULL ? c_e[v] : NAN;
+			if (x > 0 && isfinite(x))
+				c[nl + m->ceu[v]] = x;
+			else
+				bad = v;
+		}
 	}
 	if (bad < 0 && !isfinite(phi[m->cc]))
 		bad = m->nvox;
@@ -1297,21 +1659,32 @@ int vb_echem_load_fields(const vb_echem *m, const double *c_s, const double *c_s
 	return vb_lithium_load(m->li, m->tc, c_sub, c, e);
 }
 
-/* Current density (A/m^2) leaving ion-conducting voxel v (potential row r)
- * through its face towards neighbour n: ohmic to another ion conductor,
- * minus the Butler-Volmer current of an electrode face, 0 elsewhere. */
-static double ion_face_current(const vb_echem *m, int64_t v, int64_t r, int64_t n,
+/* Current density (A/m^2) leaving ion-conducting voxel v (ionic row r)
+ * through its face d (the order of neighbours()) towards neighbour n: the
+ * electrolyte's face law to another ion conductor, minus the Butler-Volmer
+ * current of an electrode face, 0 elsewhere. */
+static double ion_face_current(const vb_echem *m, int64_t v, int64_t r, int d, int64_t n,
 			       const double *phi)
 {
 	const double h = m->grid.voxel_size;
-	if (n < 0 || m->pot[n] < 0)
+	if (n < 0)
 		return 0;
-	if (ionic(m->lab[n]))
-		return face_conductance(sigma_of(m->p, m->lab[v]), sigma_of(m->p, m->lab[n]), h) *
-		       (phi[r] - phi[m->pot[n]]) / (h * h);
+	if (m->erow[n] >= 0) {
+		if (m->lib) {
+			/* neighbours() d: -x, -y, -z, +z, +y, +x; the electrolyte's
+			 * slots: -z, -y, -x, +z, +y, +x */
+			static const int slot[6] = {2, 1, 0, 3, 4, 5};
+			return vb_electrolyte_face_current(m->el, m->ceu[v], slot[d]) / (h * h);
+		}
+		return face_conductance(sigma_of(m, m->lab[v], NODE_E),
+					sigma_of(m, m->lab[n], NODE_E), h) *
+		       (phi[r] - phi[m->erow[n]]) / (h * h);
+	}
+	if (m->srow[n] < 0)
+		return 0;
 	for (int64_t t = m->rf_ptr[r]; t < m->rf_ptr[r + 1]; t++) {
 		const int64_t code = m->rf[t], f = code / 2;
-		if (code % 2 == 1 && m->f_ps[f] == m->pot[n])
+		if (code % 2 == 1 && m->f_ps[f] == m->srow[n])
 			return -m->f_i[f];
 	}
 	return 0;
@@ -1322,8 +1695,8 @@ void vb_echem_ionic_current(vb_echem *m, const double *phi, const double *c, dou
 	eval_state(m, phi, c);
 #pragma omp parallel for schedule(static)
 	for (int64_t v = 0; v < m->nvox; v++) {
-		const int64_t r = m->pot[v];
-		if (r < 0 || !ionic(m->lab[v])) {
+		const int64_t r = m->erow[v];
+		if (r < 0) {
 			i_ion[v] = NAN;
 			continue;
 		}
@@ -1332,8 +1705,8 @@ void vb_echem_ionic_current(vb_echem *m, const double *phi, const double *c, dou
 		double s = 0;
 		/* nb[d] and nb[5 - d] are the two faces of one axis, d < 3 the lower */
 		for (int d = 0; d < 3; d++) {
-			const double lo = -ion_face_current(m, v, r, nb[d], phi);
-			const double hi = ion_face_current(m, v, r, nb[5 - d], phi);
+			const double lo = -ion_face_current(m, v, r, d, nb[d], phi);
+			const double hi = ion_face_current(m, v, r, 5 - d, nb[5 - d], phi);
 			const double comp = 0.5 * (lo + hi);
 			s += comp * comp;
 		}

@@ -52,7 +52,7 @@ page_text() {
 	done
 	# the NAME line: the first sentence after the usage line
 	run page_text solve.1
-	assert_output --partial "solve - Discharges an assembled ASSB cell at constant current until the cut-off voltage"
+	assert_output --partial "solve - Discharges an assembled cell (ASSB or LIB) at constant current until the cut-off voltage"
 	run page_text genstruct.1
 	assert_output --partial ".SS import"
 	assert_output --partial "--map V:PHASE"

@@ -337,15 +337,45 @@ stopped_checkpoint() {
 	assert_no_output_file out.h5
 }
 
-@test "rejects a LIB cell (ASSB only in this version)" {
-	run solve "$BATS_FILE_TMPDIR/lib.h5" --current 8mA/cm2 -o out.h5
+@test "a LIB cell discharges: c_e in every snapshot (NaN outside the electrolyte) and in the XDMF; ASSB runs have none" {
+	f=lib-run.h5
+	run solve -q "$BATS_FILE_TMPDIR/lib.h5" --current 8mA/cm2 --max-time 20s --save-every 10s \
+		-o "$f"
+	assert_success
+	[ "$(attr "$f" /cell_type)" = lib ]
+	for k in 0001 0002 0003; do
+		run h5dump -H -d "/fields/$k/c_e" "$f"
+		assert_output --partial "( 23, 5, 5 )"
+	done
+	[ "$(attr "$f" /fields/0002/c_e/units)" = "mol/m^3" ]
+	# at rest c_e = c_e,0 = 1000 mol/m3 in every LE, separator and CBD voxel,
+	# NaN in the collectors, the Li and the CAM
+	values() { h5dump -m %.17g -w 0 -d "$1" "$f" | sed -n '/DATA {/,/}/p' |
+		sed 's/([0-9, ]*)://' | tr ',' '\n' | sed -n 's/^ *\([-0-9.e+naN][-0-9.e+naN]*\) *$/\1/p'; }
+	values /fields/0001/c_e | awk '$1 == "nan" { n++ } $1 != "nan" { k++; if ($1 != 1000) bad++ }
+		END { exit !(k > 100 && n > 100 && bad == 0) }'
+	# after 20 s at 8 mA/cm2 Li+ has piled up at the anode and thinned in the cathode
+	values /fields/0003/c_e | awk '$1 != "nan" { if ($1 > 1005) hi++; if ($1 < 995) lo++ }
+		END { exit !(hi > 0 && lo > 0) }'
+	grep -q 'lib-run.h5:/fields/0003/c_e' "$f.xdmf"
+	run h5dump -H -d /fields/0001/c_e "$BATS_FILE_TMPDIR/run.h5"
+	assert_failure
+	! grep -q 'c_e' "$BATS_FILE_TMPDIR/run.h5.xdmf"
+}
+
+@test "a LIB cell without liquid electrolyte is one line, exit 2" {
+	genstruct homogeneous --size 10x6x6um --voxel 2um --cam 0.7 --cbd 0.3 --electrolyte 0 \
+		--diameter 4um --seed 3 -o dry.h5 2>/dev/null
+	assemble -q dry.h5 --cell lib -o drycell.h5
+	run solve drycell.h5 --current 1mA/cm2 -o out.h5
 	assert_failure 2
-	assert_output --partial "ASSB cells only"
+	[ "${#lines[@]}" -eq 1 ]
+	assert_output --partial "a LIB cell needs liquid electrolyte"
+	assert_no_output_file out.h5
 }
 
 # Issue 12: t+ outside (0, 1] or a non-positive conductivity is one clear
-# line and exit 2; a constant t+ in range (Study P-t+) is taken, so the run
-# gets as far as the cell type.
+# line and exit 2; a constant t+ in range (Study P-t+) is taken.
 @test "LIB cell: --set t+ outside (0, 1] or a conductivity <= 0 is one line, exit 2; t+ = 0.3 is taken" {
 	for bad in electrolyte.transference=0 electrolyte.transference=1.5 \
 		electrolyte.conductivity=0S/m electrolyte.diffusivity=-1e-10 cbd.conductivity=0S/m; do
@@ -356,10 +386,11 @@ stopped_checkpoint() {
 		assert_output --partial "expected"
 		assert_no_output_file out.h5
 	done
-	run solve "$BATS_FILE_TMPDIR/lib.h5" --current 8mA/cm2 --set electrolyte.transference=0.3 \
-		-o out.h5
-	assert_failure 2
-	assert_output --partial "ASSB cells only"
+	run solve -q "$BATS_FILE_TMPDIR/lib.h5" --current 8mA/cm2 --set electrolyte.transference=0.3 \
+		--max-time 5s -o out.h5
+	assert_success
+	run h5dump -a /provenance/step_003/overrides out.h5
+	assert_output --partial "electrolyte.transference"
 }
 
 @test "rejects a zero or negative current" {

@@ -21,7 +21,8 @@ void mr_series_free(mr_series *s)
 int mr_series_read(hid_t file, const char *path, mr_series *s, vb_err *e)
 {
 	memset(s, 0, sizeof *s);
-	double **col[VB_H5_SERIES_COLUMNS] = {&s->time, &s->voltage, &s->current, &s->capacity, &s->energy};
+	double **col[VB_H5_SERIES_COLUMNS] = {&s->time, &s->voltage, &s->current, &s->capacity,
+					      &s->energy};
 	char what[1024];
 	snprintf(what, sizeof what, "%s:/timeseries", path);
 	if (H5Lexists(file, "timeseries", H5P_DEFAULT) <= 0)
@@ -203,7 +204,8 @@ static vb_subgrid_opts run_subgrid(hid_t file)
 /* Ionic current statistics over the electrolyte of the cathode slices. */
 static int ionic_current(hid_t file, hid_t snap, const vb_image *img, const vb_params *p,
 			 const char *path, const double *c_s, const double *phi_s,
-			 const double *phi_e, int64_t x0, mr_discharge *d, vb_err *e)
+			 const double *phi_e, const double *c_e, int64_t x0, mr_discharge *d,
+			 vb_err *e)
 {
 	const vb_subgrid_opts sub = run_subgrid(file);
 	vb_echem *m = vb_echem_new(img, p, &sub, path, e);
@@ -212,7 +214,7 @@ static int ionic_current(hid_t file, hid_t snap, const vb_image *img, const vb_p
 	const int64_t nvox = vb_voxel_count(img), per = img->ny * img->nz;
 	double *phi = malloc((size_t)vb_echem_potential_count(m) * sizeof *phi);
 	const int64_t n_sub = vb_echem_lithium_count(m) - vb_echem_cam_count(m);
-	double *c = malloc((size_t)(vb_echem_lithium_count(m) + 1) * sizeof *c);
+	double *c = malloc((size_t)(vb_echem_state_count(m) + 1) * sizeof *c);
 	double *c_sub = NULL;
 	double *mag = malloc((size_t)nvox * sizeof *mag);
 	double *vals = malloc((size_t)(d->slices * per + 1) * sizeof *vals);
@@ -228,7 +230,7 @@ static int ionic_current(hid_t file, hid_t snap, const vb_image *img, const vb_p
 	if (rc == VB_OK) {
 		vb_err why;
 		vb_err_clear(&why);
-		if (vb_echem_load_fields(m, c_s, c_sub, phi_s, phi_e, phi, c, &why) != VB_OK)
+		if (vb_echem_load_fields(m, c_s, c_sub, phi_s, phi_e, c_e, phi, c, &why) != VB_OK)
 			rc = vb_err_set(e, VB_ERR_INPUT, "%s:/fields/%04lld: %s", path,
 					(long long)d->snapshot, why.msg);
 	}
@@ -292,8 +294,9 @@ int mr_discharge_read(hid_t file, const char *path, const vb_image *img, const v
 	if (rc == VB_OK)
 		rc = pick_snapshot(fields, path, time, d, e);
 	const int64_t nvox = vb_voxel_count(img);
-	double *f[3] = {NULL, NULL, NULL};
-	static const char *const names[3] = {"c_s", "phi_s", "phi_e"};
+	/* c_e: a LIB run's */
+	double *f[4] = {NULL, NULL, NULL, NULL};
+	static const char *const names[4] = {"c_s", "phi_s", "phi_e", "c_e"};
 	d->util = malloc((size_t)(d->slices + 1) * sizeof *d->util);
 	d->cumulative = malloc((size_t)(d->slices + 1) * sizeof *d->cumulative);
 	d->i_ion = malloc((size_t)(d->slices + 1) * sizeof *d->i_ion);
@@ -304,7 +307,9 @@ int mr_discharge_read(hid_t file, const char *path, const vb_image *img, const v
 		snprintf(name, sizeof name, "%04lld", (long long)d->snapshot);
 		snprintf(what, sizeof what, "%s:/fields/%s", path, name);
 		snap = H5Gopen2(fields, name, H5P_DEFAULT);
-		for (int k = 0; k < 3 && rc == VB_OK; k++) {
+		for (int k = 0; k < 4 && rc == VB_OK; k++) {
+			if (k == 3 && H5Lexists(snap, names[k], H5P_DEFAULT) <= 0)
+				break;
 			f[k] = malloc((size_t)nvox * sizeof *f[k]);
 			rc = f[k] != NULL ? vb_h5_read_doubles(snap, names[k], what, f[k], nvox, e)
 					  : vb_err_set(e, VB_ERR_RUN, "out of memory");
@@ -320,13 +325,13 @@ int mr_discharge_read(hid_t file, const char *path, const vb_image *img, const v
 			k++;
 		d->current = s.n > 1 ? s.current[k] : 0.0;
 		lithiation(img, p, f[0], x0, d);
-		rc = ionic_current(file, snap, img, p, path, f[0], f[1], f[2], x0, d, e);
+		rc = ionic_current(file, snap, img, p, path, f[0], f[1], f[2], f[3], x0, d, e);
 	}
 	if (snap >= 0)
 		H5Gclose(snap);
 	if (fields >= 0)
 		H5Gclose(fields);
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 4; k++)
 		free(f[k]);
 	mr_series_free(&s);
 	if (rc != VB_OK)

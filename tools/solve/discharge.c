@@ -49,7 +49,7 @@ int sv_series_push(sv_series *s, double t, double u, double i, double q, double 
 
 int sv_run_snapshot(sv_run *r, vb_err *e)
 {
-	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_lithium_count(r->m);
+	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_state_count(r->m);
 	sv_snapshot *grown = realloc(r->snaps, (size_t)(r->nsnaps + 1) * sizeof *grown);
 	if (grown == NULL)
 		return vb_err_set(e, VB_ERR_RUN, "out of memory for a snapshot");
@@ -84,7 +84,7 @@ int sv_run_init(sv_run *r, vb_echem *m, const sv_options *o, vb_err *e)
 	memset(r, 0, sizeof *r);
 	r->resumed_at = NAN;
 	r->m = m;
-	const int64_t np = vb_echem_potential_count(m), nc = vb_echem_lithium_count(m);
+	const int64_t np = vb_echem_potential_count(m), nc = vb_echem_state_count(m);
 	r->phi = malloc((size_t)np * sizeof *r->phi);
 	r->c = malloc((size_t)nc * sizeof *r->c);
 	r->prev_phi = malloc((size_t)np * sizeof *r->prev_phi);
@@ -115,16 +115,18 @@ static double wall_now(void)
 /* One implicit step of length dt from the run's state into phi, c. */
 static int try_step(sv_run *r, const sv_options *o, double dt, double *phi, double *c, vb_err *e)
 {
-	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_lithium_count(r->m);
+	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_state_count(r->m);
 	/* Predictor: extrapolate the last step linearly in time (the state is
 	 * smooth within a discharge), keeping c_s inside (0, c_max). */
 	const double w = r->prev_valid && r->prev_dt > 0 ? dt / r->prev_dt : 0;
 	const double cmax = vb_echem_c_max(r->m);
 	for (int64_t t = 0; t < np; t++)
 		phi[t] = r->phi[t] + w * (r->phi[t] - r->prev_phi[t]);
+	const int64_t nl = vb_echem_lithium_count(r->m);
 	for (int64_t q = 0; q < nc; q++) {
+		/* c_s inside (0, c_max), c_e (after the CAM's state) positive */
 		double g = r->c[q] + w * (r->c[q] - r->prev_c[q]);
-		c[q] = g > 0 && g < cmax ? g : r->c[q];
+		c[q] = g > 0 && (q >= nl || g < cmax) ? g : r->c[q];
 	}
 	vb_echem_stats st = {0};
 	int rc = vb_echem_step(r->m, r->c, dt, o->current, phi, c, &o->echem, &st, e);
@@ -140,7 +142,7 @@ int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
 		   double checkpoint_every, sv_progress progress, void *ctx, vb_err *e)
 {
 	vb_echem *m = r->m;
-	const int64_t np = vb_echem_potential_count(m), nc = vb_echem_lithium_count(m);
+	const int64_t np = vb_echem_potential_count(m), nc = vb_echem_state_count(m);
 	double *phi = malloc((size_t)np * sizeof *phi), *c = malloc((size_t)nc * sizeof *c);
 	if (phi == NULL || c == NULL) {
 		free(phi), free(c);
@@ -184,7 +186,7 @@ int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
 		const double u_prev = r->ts.voltage[r->ts.n - 1];
 		double u = vb_echem_voltage(m, phi);
 		double dx = 0;
-		for (int64_t q = 0; q < nc; q++)
+		for (int64_t q = 0; q < vb_echem_lithium_count(m); q++)
 			dx = fmax(dx, fabs(c[q] - r->c[q]));
 		/* Change of lithiation c_s / c_s,max against its target. */
 		double rx = dx / (TARGET_LITHIATION * o->step_tol * vb_echem_c_max(m));

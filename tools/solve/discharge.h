@@ -35,7 +35,7 @@ typedef struct sv_series {
 
 typedef struct sv_snapshot {
 	double time;
-	double *phi, *c; /* unknown vectors of vb_echem (c: vb_echem_lithium_count values) */
+	double *phi, *c; /* unknown vectors of vb_echem (c: vb_echem_state_count values) */
 } sv_snapshot;
 
 typedef struct sv_run {
@@ -43,7 +43,7 @@ typedef struct sv_run {
 	sv_status status;
 	char message[1024]; /* why a run failed or stopped */
 	double t, dt, capacity, energy, lithium0;
-	double resumed_at; /* s: the checkpoint's time when resumed from one, else NaN */
+	double resumed_at;     /* s: the checkpoint's time when resumed from one, else NaN */
 	double dt_before_save; /* step size the control wanted before a save time cut it */
 	int64_t steps, rejected, newton, linear, outer, inner, amg_setups;
 	double *phi, *c;

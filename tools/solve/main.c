@@ -1,4 +1,4 @@
-/* solve: galvanostatic discharge of an assembled ASSB cell, every voxel
+/* solve: galvanostatic discharge of an assembled cell (ASSB or LIB), every voxel
  * resolved (PHYSICS.md §2). Reads cell.h5, writes run.h5 (the cell, the time
  * series, field snapshots, solver statistics; docs/FORMAT.md) and RUN.h5.xdmf. */
 #include <getopt.h>
@@ -28,8 +28,9 @@
 
 static const char usage_text[] =
 	"usage: solve CELL.h5 (--current I | --c-rate R) [options] -o RUN.h5\n"
-	"Discharges an assembled ASSB cell at constant current until the cut-off\n"
-	"voltage, resolving every voxel (docs/solve.md). Writes RUN.h5 and RUN.h5.xdmf.\n\n"
+	"Discharges an assembled cell (ASSB or LIB) at constant current until the\n"
+	"cut-off voltage, resolving every voxel (docs/solve.md). Writes RUN.h5 and\n"
+	"RUN.h5.xdmf.\n\n"
 	"  --current I          current density (mA/cm2, A/m2, ...), > 0; a '^' before\n"
 	"                       an exponent is optional in any unit (A/m^2 = A/m2)\n"
 	"  --c-rate R           current as a multiple of C_theo per hour (e.g. 1, 0.5);\n"

@@ -59,8 +59,8 @@ static int write_series(hid_t file, const sv_series *s, const char *group, vb_er
 	columns_of(s, col);
 	int rc = VB_OK;
 	for (int k = 0; k < VB_H5_SERIES_COLUMNS && rc == VB_OK; k++)
-		rc = write_dataset(g, vb_h5_series[k].name, 1, &n, col[k],
-				   vb_h5_series[k].units, e);
+		rc = write_dataset(g, vb_h5_series[k].name, 1, &n, col[k], vb_h5_series[k].units,
+				   e);
 	if (rc == VB_OK)
 		rc = vb_h5_attr_write_string(
 			g, "convention",
@@ -73,10 +73,18 @@ static int write_series(hid_t file, const sv_series *s, const char *group, vb_er
 	return rc;
 }
 
-/* The fields of a snapshot (docs/FORMAT.md), in this order. */
-#define N_FIELDS 5
-static const char *const field_names[N_FIELDS] = {"c_s", "c_surf", "phi_s", "phi_e", "i_bv"};
-static const char *const field_units[N_FIELDS] = {"mol/m^3", "mol/m^3", "V", "V", "A/m^3"};
+/* The fields of a snapshot (docs/FORMAT.md), in this order; c_e for a LIB
+ * cell only. */
+#define N_FIELDS 6
+static const char *const field_names[N_FIELDS] = {"c_s", "c_surf", "phi_s", "phi_e", "i_bv", "c_e"};
+static const char *const field_units[N_FIELDS] = {"mol/m^3", "mol/m^3", "V",
+						  "V",	     "A/m^3",	"mol/m^3"};
+
+/* How many of field_names a run of model m stores. */
+static int n_fields(const vb_echem *m)
+{
+	return vb_echem_electrolyte_count(m) > 0 ? N_FIELDS : N_FIELDS - 1;
+}
 
 static int write_fields(hid_t file, const sv_run *r, const vb_image *cell, vb_err *e)
 {
@@ -98,9 +106,10 @@ static int write_fields(hid_t file, const sv_run *r, const vb_image *cell, vb_er
 			break;
 		}
 		vb_echem_fields(r->m, r->snaps[k].phi, r->snaps[k].c, buf, buf + nv, buf + 2 * nv,
-				buf + 3 * nv, buf + 4 * nv);
-		for (int f = 0; f < N_FIELDS && rc == VB_OK; f++)
-			rc = write_dataset(s, field_names[f], 3, dims, buf + f * nv, field_units[f], e);
+				buf + 3 * nv, buf + 4 * nv, buf + 5 * nv);
+		for (int f = 0; f < n_fields(r->m) && rc == VB_OK; f++)
+			rc = write_dataset(s, field_names[f], 3, dims, buf + f * nv, field_units[f],
+					   e);
 		/* the sub-voxel chains, so that a reader (metrics) has the whole state */
 		if (rc == VB_OK)
 			rc = write_dataset(s, "c_sub", 1, &nsub, r->snaps[k].c + nc, "mol/m^3", e);
@@ -170,7 +179,8 @@ int sv_runfile_write(hid_t file, const void *ctx, vb_err *e)
 			{"cam_unknowns", vb_echem_cam_count(r->m)},
 			{"reacting_faces", vb_echem_face_count(r->m)},
 			{"link_chains", vb_echem_link_count(r->m)},
-			{"subgrid_unknowns", vb_echem_lithium_count(r->m) - vb_echem_cam_count(r->m)},
+			{"subgrid_unknowns",
+			 vb_echem_lithium_count(r->m) - vb_echem_cam_count(r->m)},
 			{"subgrid_cells", vb_echem_subgrid_cells(r->m)},
 			{"threads", w->threads},
 		};
@@ -185,17 +195,20 @@ int sv_runfile_write(hid_t file, const void *ctx, vb_err *e)
 		if (rc == VB_OK)
 			rc = vb_h5_attr_write_double(g, "subgrid_ratio", w->opts->subgrid.ratio, e);
 		if (rc == VB_OK)
-			rc = vb_h5_attr_write_string(g, "subgrid_law",
-						     w->opts->subgrid.split ? "split" : "superposed", e);
+			rc = vb_h5_attr_write_string(
+				g, "subgrid_law", w->opts->subgrid.split ? "split" : "superposed",
+				e);
 		if (rc == VB_OK && isfinite(r->resumed_at))
 			rc = vb_h5_attr_write_double(g, "resumed_at_s", r->resumed_at, e);
 		if (rc == VB_OK)
 			rc = vb_h5_attr_write_string(
 				g, "linear_solver",
 				"inexact Newton (Eisenstat-Walker forcing); FGMRES(5) on the whole "
-				"Jacobian, preconditioned by the condensed system (sub-voxel chains "
+				"Jacobian, preconditioned by the condensed system (sub-voxel "
+				"chains "
 				"eliminated exactly, side links between chains left out) solved by "
-				"FGMRES(10) with block elimination of the cores, potential block by "
+				"FGMRES(10) with block elimination of the cores, potential block "
+				"by "
 				"BoomerAMG-PCG (hierarchy reused), core block by Jacobi-PCG "
 				"(docs/solve.md)",
 				e);
@@ -212,7 +225,7 @@ int sv_runfile_write_xdmf(const char *h5_path, const sv_run *r, const vb_image *
 		return vb_err_set(e, VB_ERR_RUN, "out of memory");
 	for (int64_t k = 0; k < r->nsnaps; k++)
 		times[k] = r->snaps[k].time;
-	const vb_xdmf_series series = {r->nsnaps, times, field_names, N_FIELDS};
+	const vb_xdmf_series series = {r->nsnaps, times, field_names, n_fields(r->m)};
 	int rc = vb_xdmf_write(h5_path, cell, &series, e);
 	free(times);
 	return rc;
@@ -239,15 +252,14 @@ static int ckpt_write(hid_t file, const void *ctx, vb_err *e)
 	if (rc == VB_OK)
 		rc = vb_h5_attr_write_doubles(file, "scalars", scalars, 8, e);
 	if (rc == VB_OK)
-		rc = vb_h5_attr_write_doubles(file, "counters_as_double",
-					      (const double[]){(double)ints[0], (double)ints[1],
-							       (double)ints[2], (double)ints[3],
-							       (double)ints[4], (double)ints[5],
-							       (double)ints[6], (double)ints[7],
-							       (double)ints[8]},
-					      9, e);
+		rc = vb_h5_attr_write_doubles(
+			file, "counters_as_double",
+			(const double[]){(double)ints[0], (double)ints[1], (double)ints[2],
+					 (double)ints[3], (double)ints[4], (double)ints[5],
+					 (double)ints[6], (double)ints[7], (double)ints[8]},
+			9, e);
 	hsize_t np = (hsize_t)vb_echem_potential_count(r->m),
-		nc = (hsize_t)vb_echem_lithium_count(r->m);
+		nc = (hsize_t)vb_echem_state_count(r->m);
 	if (rc == VB_OK)
 		rc = write_dataset(file, "phi", 1, &np, r->phi, "V", e);
 	if (rc == VB_OK)
@@ -344,7 +356,7 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 		rc = read_doubles_attr(file, path, "scalars", sc, 8, e);
 	if (rc == VB_OK)
 		rc = read_doubles_attr(file, path, "counters_as_double", ct, 9, e);
-	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_lithium_count(r->m);
+	const int64_t np = vb_echem_potential_count(r->m), nc = vb_echem_state_count(r->m);
 	if (rc == VB_OK)
 		rc = vb_h5_read_doubles(file, "phi", path, r->phi, np, e);
 	if (rc == VB_OK)
