@@ -779,6 +779,28 @@ double vb_echem_lithium(const vb_echem *m, const double *c)
 	return vb_lithium_inventory(m->li, c) / m->area;
 }
 
+double vb_echem_electrolyte_c_init(const vb_echem *m)
+{
+	return m->ce;
+}
+
+double vb_echem_electrolyte_min(const vb_echem *m, const double *c, int64_t *voxel)
+{
+	const double *ce = c + vb_lithium_count(m->li);
+	double lo = INFINITY;
+	*voxel = -1;
+	for (int64_t k = 0; k < m->ne; k++)
+		if (ce[k] < lo)
+			lo = ce[k], *voxel = vb_electrolyte_voxel(m->el, k);
+	return lo;
+}
+
+void vb_echem_voxel_position(const vb_echem *m, int64_t v, int64_t ijk[3])
+{
+	const vb_image *g = &m->grid;
+	ijk[0] = v / (g->ny * g->nz), ijk[1] = v / g->nz % g->ny, ijk[2] = v % g->nz;
+}
+
 double vb_echem_electrolyte_lithium(const vb_echem *m, const double *c)
 {
 	if (m->el == NULL)

@@ -93,6 +93,16 @@ double vb_echem_voltage(const vb_echem *m, const double *phi);
  * node times its volume, summed in a fixed order. */
 double vb_echem_lithium(const vb_echem *m, const double *c);
 
+/* c_e,0 (mol/m^3) of the parameter set. */
+double vb_echem_electrolyte_c_init(const vb_echem *m);
+
+/* The smallest c_e of state c (mol/m^3) and its voxel (/labels index) in
+ * *voxel; INFINITY and -1 for an ASSB cell. */
+double vb_echem_electrolyte_min(const vb_echem *m, const double *c, int64_t *voxel);
+
+/* The grid position (i, j, k) of voxel v. */
+void vb_echem_voxel_position(const vb_echem *m, int64_t v, int64_t ijk[3]);
+
 /* Lithium in the electrolyte (LE and the pores of separator and CBD) per
  * projected area, mol/m^2, summed in a fixed order; 0 for an ASSB cell. */
 double vb_echem_electrolyte_lithium(const vb_echem *m, const double *c);

@@ -363,6 +363,25 @@ stopped_checkpoint() {
 	! grep -q 'c_e' "$BATS_FILE_TMPDIR/run.h5.xdmf"
 }
 
+@test "a LIB electrolyte that runs out ends the discharge as depleted: where and when, the last good state kept, exit 0" {
+	# 10 mol/m3 at 8 mA/cm2 with a cut-off low enough to get there
+	run solve -q "$BATS_FILE_TMPDIR/lib.h5" --current 8mA/cm2 --cutoff 1V \
+		--set electrolyte.c_init=10mol/m3 -o dep.h5
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	assert_output --regexp "^solve: the electrolyte is depleted: c_e = [0-9.e-]+ mol/m3 \([0-9.]+ % of c_e,0\) at voxel \([0-9]+, [0-9]+, [0-9]+\) at t = [0-9.]+ s$"
+	[ "$(attr dep.h5 /solver/status)" = depleted ]
+	attr dep.h5 /solver/message | grep -q "the electrolyte is depleted"
+	# the state kept is a solved one: c_e positive everywhere, the last
+	# snapshot at the last time
+	n=$(h5dump -n dep.h5 | grep -c 'group      /fields/[0-9]*$')
+	h5dump -m %.17g -w 0 -A 0 -d "$(printf '/fields/%04d/c_e' "$n")" dep.h5 |
+		sed -n 's/^ *([0-9, ]*): *//p' | tr ',' '\n' |
+		awk '$1 ~ /^[-0-9.e+]+$/ { k++; if ($1 + 0 <= 0) bad++ } END { exit !(k > 100 && bad == 0) }'
+	awk -v a="$(attr dep.h5 "$(printf '/fields/%04d/time' "$n")")" -v b="$(last dep.h5 /timeseries/time)" \
+		'BEGIN { exit !(a == b) }'
+}
+
 @test "a LIB cell without liquid electrolyte is one line, exit 2" {
 	genstruct homogeneous --size 10x6x6um --voxel 2um --cam 0.7 --cbd 0.3 --electrolyte 0 \
 		--diameter 4um --seed 3 -o dry.h5 2>/dev/null

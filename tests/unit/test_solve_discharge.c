@@ -9,6 +9,7 @@
 
 #include "discharge.h"
 #include "ref_film.h"
+#include "solve_cells.h"
 #include "vb_echem.h"
 #include "vb_params.h"
 #include "vb_test.h"
@@ -16,32 +17,6 @@
 
 #define FARADAY 96485.33212
 #define GAS_R 8.314462618
-
-/* A cell along x: anode collector | Li | n_sep separator | cathode (n_cat
- * slices from fill, or all CAM) | cathode collector. */
-static vb_image *make_cell(int64_t n_sep, int64_t n_cat, int64_t ny, int64_t nz, double h,
-			   uint8_t (*fill)(int64_t i, int64_t j, int64_t k))
-{
-	vb_err e;
-	vb_image *img = vb_voxel_new(3 + n_sep + n_cat, ny, nz, h, &e);
-	for (int64_t i = 0; i < img->nx; i++)
-		for (int64_t j = 0; j < ny; j++)
-			for (int64_t k = 0; k < nz; k++) {
-				uint8_t ph;
-				if (i == 0)
-					ph = VB_PHASE_ANODE_CC;
-				else if (i == 1)
-					ph = VB_PHASE_LI;
-				else if (i < 2 + n_sep)
-					ph = VB_PHASE_SEPARATOR;
-				else if (i < 2 + n_sep + n_cat)
-					ph = fill ? fill(i - 2 - n_sep, j, k) : VB_PHASE_CAM;
-				else
-					ph = VB_PHASE_CATHODE_CC;
-				img->labels[vb_voxel_index(img, i, j, k)] = ph;
-			}
-	return img;
-}
 
 /* A composite cathode of CAM spheres (radius 2.2 voxels) on a jittered
  * lattice in SE, joined to the collector; asymmetric in y on purpose. */
@@ -57,41 +32,6 @@ static uint8_t spheres(int64_t i, int64_t j, int64_t k)
 			return VB_PHASE_CAM;
 	}
 	return i >= 13 && (j + k) % 3 == 0 ? VB_PHASE_CAM : VB_PHASE_ELECTROLYTE;
-}
-
-static sv_options options(double current)
-{
-	sv_options o = {0};
-	o.current = current;
-	o.cutoff = 3.0;
-	o.max_time = INFINITY;
-	o.step_tol = 1;
-	o.dt_init = 0.1, o.dt_min = 1e-6, o.dt_max = 600;
-	o.echem = vb_echem_defaults();
-	o.subgrid = vb_subgrid_defaults();
-	return o;
-}
-
-/* Runs a whole discharge; returns 0 on success. */
-static int discharge(vb_image *img, const vb_params *p, const sv_options *o, vb_echem **m,
-		     sv_run *r)
-{
-	memset(r, 0, sizeof *r);
-	vb_err e;
-	vb_err_clear(&e);
-	*m = vb_echem_new(img, p, &o->subgrid, "test cell", &e);
-	if (*m == NULL) {
-		printf("# %s\n", e.msg);
-		return -1;
-	}
-	if (sv_run_init(r, *m, o, &e) != VB_OK)
-		return -1;
-	while (r->status == SV_RUNNING)
-		if (sv_run_advance(r, o, NULL, -1, NULL, NULL, &e) != VB_OK) {
-			printf("# %s\n", e.msg);
-			return -1;
-		}
-	return 0;
 }
 
 static vb_params *assb(void)
@@ -359,13 +299,14 @@ static void test_thin_film(void)
 		for (int64_t k = 1; k < rp.ts.n; k++) {
 			if (rp.ts.voltage[k] <= 3.3 || rp.ts.time[k] >= t_cut_ref)
 				continue;
-			worst_p = fmax(worst_p, fabs(rp.ts.voltage[k] - interp(t_ref, u_ref, n_ref,
-										rp.ts.time[k])));
+			worst_p = fmax(worst_p, fabs(rp.ts.voltage[k] -
+						     interp(t_ref, u_ref, n_ref, rp.ts.time[k])));
 			dev = fmax(dev, fabs(interp(r20.ts.time, r20.ts.voltage, r20.ts.n,
 						    rp.ts.time[k]) -
 					     rp.ts.voltage[k] - shift));
 		}
-		printf("# thin film, separator 0.8 x kappa: %.3g mV from the reference; drop %.4g mV "
+		printf("# thin film, separator 0.8 x kappa: %.3g mV from the reference; drop %.4g "
+		       "mV "
 		       "more than the unperturbed run within %.2g mV (interpolated)\n",
 		       worst_p * 1e3, shift * 1e3, dev * 1e3);
 		CHECK(worst_p > 0.4e-3);
@@ -415,10 +356,12 @@ static double real_film(const vb_params *p, double h, double current, const vb_s
 	sv_run r;
 	double u = NAN;
 	if (discharge(img, p, &o, &m, &r) == 0 && r.status == SV_CUTOFF) {
-		const double cmax = vb_params_get(p, "cam.c_max"), c0 = vb_params_get(p, "cam.c_init");
+		const double cmax = vb_params_get(p, "cam.c_max"),
+			     c0 = vb_params_get(p, "cam.c_init");
 		u = r.capacity / (FARADAY * (cmax - c0) * 4e-6);
 		*conservation =
-			fabs(FARADAY * (vb_echem_lithium(m, r.c) - r.lithium0) - r.capacity) / r.capacity;
+			fabs(FARADAY * (vb_echem_lithium(m, r.c) - r.lithium0) - r.capacity) /
+			r.capacity;
 	}
 	sv_run_free(&r);
 	vb_echem_free(&m);
@@ -448,18 +391,6 @@ static void test_real_film(void)
 		ref_film_result_free(&ref);
 	}
 	vb_params_free(&p);
-}
-
-static vb_image *mirror_y(const vb_image *a)
-{
-	vb_err e;
-	vb_image *b = vb_voxel_new(a->nx, a->ny, a->nz, a->voxel_size, &e);
-	for (int64_t i = 0; i < a->nx; i++)
-		for (int64_t j = 0; j < a->ny; j++)
-			for (int64_t k = 0; k < a->nz; k++)
-				b->labels[vb_voxel_index(b, i, a->ny - 1 - j, k)] =
-					a->labels[vb_voxel_index(a, i, j, k)];
-	return b;
 }
 
 static void test_mirror(void)
@@ -621,7 +552,8 @@ int main(int argc, char **argv)
 	RUN(test_mirror, "solve: a cell mirrored in y gives the same discharge");
 	RUN(test_threads, "solve: 1 and 2 threads give identical results");
 	RUN(test_convergence, "solve: capacity converges in step tolerance and voxel size");
-	RUN(test_high_diffusivity, "solve: Newton stays fast and conservative at 100 x the real D_s");
+	RUN(test_high_diffusivity,
+	    "solve: Newton stays fast and conservative at 100 x the real D_s");
 	RUN(test_invalid_cells, "solve: a cell without CAM or without a current path is refused");
 	DONE();
 }

@@ -26,6 +26,8 @@ typedef enum sv_status {
 	SV_MAX_TIME,	/* reached --max-time */
 	SV_FAILED,	/* the solver failed; the state is the last good one */
 	SV_INTERRUPTED, /* a signal asked to stop; the state is the last good one */
+	SV_DEPLETED,	/* LIB: c_e fell to nearly 0 somewhere (message: where and when);
+			   the state is the last good one */
 } sv_status;
 
 typedef struct sv_series {

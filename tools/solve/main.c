@@ -67,7 +67,8 @@ static const char usage_text[] =
 	"                       cut-off or the time's to --max-time) or every minute,\n"
 	"                       and the summary line at the end\n"
 	"  -h, --help           this text; --version: the program's version\n"
-	"Exit status: 0 done (cut-off or --max-time), 1 failure while running (the\n"
+	"Exit status: 0 done (cut-off, --max-time, or a LIB electrolyte depleted: c_e\n"
+	"below 0.1 % of c_e,0 somewhere, said on stderr), 1 failure while running (the\n"
 	"output then keeps the last good state), 2 invalid input, also an -o, RUN.h5.xdmf\n"
 	"or --checkpoint that cannot be created (checked before any work).\n";
 
@@ -165,8 +166,8 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	};
 	const char *current_s = NULL, *crate_s = NULL, *cutoff_s = NULL, *maxtime_s = NULL;
 	const char *save_s = NULL, *steptol_s = NULL, *maxstep_s = NULL, *newton_s = NULL;
-	const char *ckpt = NULL, *ckpt_every_s = NULL, *out = NULL, *cells_s = NULL, *ratio_s = NULL,
-		   *law_s = NULL;
+	const char *ckpt = NULL, *ckpt_every_s = NULL, *out = NULL, *cells_s = NULL,
+		   *ratio_s = NULL, *law_s = NULL;
 	const char *sets[MAX_SETS];
 	int nsets = 0, resume = 0, quiet = 0, force_progress = 0, c;
 	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
@@ -262,7 +263,8 @@ static int run_program(int argc, char **argv, const char *cmdline)
 			return usage_error("--subgrid-cells must be a whole number from 1 to 64");
 		o.subgrid.cells = (int)nc;
 	}
-	if (ratio_s && vb_units_parse_number(ratio_s, "--subgrid-ratio", &o.subgrid.ratio, &e) != VB_OK)
+	if (ratio_s &&
+	    vb_units_parse_number(ratio_s, "--subgrid-ratio", &o.subgrid.ratio, &e) != VB_OK)
 		return fail(&e);
 	if (!(o.subgrid.ratio >= 1 && o.subgrid.ratio <= 4))
 		return usage_error("--subgrid-ratio must be from 1 to 4");
@@ -279,10 +281,11 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		char xdmf[PATH_MAX] = "";
 		if (strcmp(out, "-") != 0 && vb_xdmf_name(out, xdmf, sizeof xdmf, &e) != VB_OK)
 			return fail(&e);
-		const char *what = vb_outfile_same(ckpt, in)	  ? "the input cell"
-				   : vb_outfile_same(ckpt, out)	  ? "the output (-o)"
-				   : xdmf[0] && vb_outfile_same(ckpt, xdmf) ? "the output's XDMF file"
-									    : NULL;
+		const char *what = vb_outfile_same(ckpt, in)	? "the input cell"
+				   : vb_outfile_same(ckpt, out) ? "the output (-o)"
+				   : xdmf[0] && vb_outfile_same(ckpt, xdmf)
+					   ? "the output's XDMF file"
+					   : NULL;
 		if (what != NULL) {
 			fprintf(stderr, PROGRAM ": --checkpoint %s is %s; name a file of its own\n",
 				ckpt, what);
@@ -342,8 +345,8 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		if (rc != VB_OK)
 			vb_err_prefix(&e, "--set");
 		const size_t used = strlen(overrides);
-		if ((size_t)snprintf(overrides + used, sizeof overrides - used, "%s%s", k ? "; " : "",
-				     sets[k]) >= sizeof overrides - used) {
+		if ((size_t)snprintf(overrides + used, sizeof overrides - used, "%s%s",
+				     k ? "; " : "", sets[k]) >= sizeof overrides - used) {
 			/* the record and the checkpoint's fingerprint would be cut */
 			rc = vb_err_set(&e, VB_ERR_INPUT,
 					"--set: the overrides take more than %zu characters; put "
@@ -387,8 +390,8 @@ static int run_program(int argc, char **argv, const char *cmdline)
 			int64_t counts[VB_PHASE_COUNT], other;
 			vb_voxel_count_phases(cell, counts, &other);
 			const double h = cell->voxel_size;
-			double ctheo = (cmax - c0) * 96485.33212 * (double)counts[VB_PHASE_CAM] * h *
-				       h * h / vb_echem_area(m);
+			double ctheo = (cmax - c0) * 96485.33212 * (double)counts[VB_PHASE_CAM] *
+				       h * h * h / vb_echem_area(m);
 			if (crate_s)
 				o.current = crate * ctheo / 3600.0;
 			else
@@ -449,7 +452,11 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	const int progress = !quiet;
-	progress_ctx pc = {force_progress || isatty(STDERR_FILENO), u0, o.cutoff, o.max_time, 0,
+	progress_ctx pc = {force_progress || isatty(STDERR_FILENO),
+			   u0,
+			   o.cutoff,
+			   o.max_time,
+			   0,
 			   wall_seconds()};
 	while (rc == VB_OK && run.status == SV_RUNNING) {
 		rc = sv_run_advance(&run, &o, &stop_requested, ckpt ? ckpt_every : -1,
@@ -505,8 +512,11 @@ static int run_program(int argc, char **argv, const char *cmdline)
 			exit_code = 1;
 		/* the checkpoint has served: removed if it is one of this run
 		 * (never whatever else the name holds) */
-		if (exit_code == 0 && ckpt != NULL && sv_checkpoint_probe(ckpt, fingerprint) == SV_CKPT_OURS)
+		if (exit_code == 0 && ckpt != NULL &&
+		    sv_checkpoint_probe(ckpt, fingerprint) == SV_CKPT_OURS)
 			unlink(ckpt);
+		if (exit_code == 0 && run.status == SV_DEPLETED)
+			fprintf(stderr, PROGRAM ": %s\n", run.message);
 		if (exit_code == 0 && !quiet)
 			fprintf(stderr,
 				PROGRAM ": %s at t = %.1f s, U = %.4f V, Q = %.4f mAh/cm2\n",

@@ -1,0 +1,89 @@
+/* solve_cells: cells and a driver shared by the unit tests of solve
+ * (test_solve_discharge.c, test_solve_lib.c): planar cells along x filled
+ * by a function, the default options, a whole discharge, a mirror image. */
+#ifndef SOLVE_CELLS_H
+#define SOLVE_CELLS_H
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "discharge.h"
+#include "vb_echem.h"
+#include "vb_params.h"
+#include "vb_voxel.h"
+
+/* A cell along x: anode collector | Li | n_sep separator | cathode (n_cat
+ * slices from fill, or all CAM) | cathode collector. */
+static inline vb_image *make_cell(int64_t n_sep, int64_t n_cat, int64_t ny, int64_t nz, double h,
+				  uint8_t (*fill)(int64_t i, int64_t j, int64_t k))
+{
+	vb_err e;
+	vb_image *img = vb_voxel_new(3 + n_sep + n_cat, ny, nz, h, &e);
+	for (int64_t i = 0; i < img->nx; i++)
+		for (int64_t j = 0; j < ny; j++)
+			for (int64_t k = 0; k < nz; k++) {
+				uint8_t ph;
+				if (i == 0)
+					ph = VB_PHASE_ANODE_CC;
+				else if (i == 1)
+					ph = VB_PHASE_LI;
+				else if (i < 2 + n_sep)
+					ph = VB_PHASE_SEPARATOR;
+				else if (i < 2 + n_sep + n_cat)
+					ph = fill ? fill(i - 2 - n_sep, j, k) : VB_PHASE_CAM;
+				else
+					ph = VB_PHASE_CATHODE_CC;
+				img->labels[vb_voxel_index(img, i, j, k)] = ph;
+			}
+	return img;
+}
+
+static inline sv_options options(double current)
+{
+	sv_options o = {0};
+	o.current = current;
+	o.cutoff = 3.0;
+	o.max_time = INFINITY;
+	o.step_tol = 1;
+	o.dt_init = 0.1, o.dt_min = 1e-6, o.dt_max = 600;
+	o.echem = vb_echem_defaults();
+	o.subgrid = vb_subgrid_defaults();
+	return o;
+}
+
+/* Runs a whole discharge; returns 0 on success. */
+static inline int discharge(vb_image *img, const vb_params *p, const sv_options *o, vb_echem **m,
+			    sv_run *r)
+{
+	memset(r, 0, sizeof *r);
+	vb_err e;
+	vb_err_clear(&e);
+	*m = vb_echem_new(img, p, &o->subgrid, "test cell", &e);
+	if (*m == NULL) {
+		printf("# %s\n", e.msg);
+		return -1;
+	}
+	if (sv_run_init(r, *m, o, &e) != VB_OK)
+		return -1;
+	while (r->status == SV_RUNNING)
+		if (sv_run_advance(r, o, NULL, -1, NULL, NULL, &e) != VB_OK) {
+			printf("# %s\n", e.msg);
+			return -1;
+		}
+	return 0;
+}
+
+static inline vb_image *mirror_y(const vb_image *a)
+{
+	vb_err e;
+	vb_image *b = vb_voxel_new(a->nx, a->ny, a->nz, a->voxel_size, &e);
+	for (int64_t i = 0; i < a->nx; i++)
+		for (int64_t j = 0; j < a->ny; j++)
+			for (int64_t k = 0; k < a->nz; k++)
+				b->labels[vb_voxel_index(b, i, a->ny - 1 - j, k)] =
+					a->labels[vb_voxel_index(a, i, j, k)];
+	return b;
+}
+
+#endif
