@@ -303,7 +303,7 @@ staircase() {
 	run metrics --csv c.h5
 	assert_success
 	[ "${#lines[@]}" -eq 2 ]
-	assert_line --index 0 "file,cell_type,voxel_size_um,cathode_thickness_um,vf_cam,vf_electrolyte,vf_cbd,vf_void,c_theo_mAh_cm2,m_anode_mg_cm2,m_separator_mg_cm2,m_cathode_mg_cm2,e_theo_Wh_kg,kappa_eff_S_m,kappa_rel,tau,eps_ion,sigma_eff_S_m,sigma_rel,tau_electronic,eps_electronic,time_s,voltage_V,current_mA_cm2,capacity_mAh_cm2,energy_mWh_cm2,energy_density_Wh_kg,avg_voltage_V,utilization,i_ion_mean_mA_cm2,i_ion_p50_mA_cm2,i_ion_p90_mA_cm2,i_ion_p99_mA_cm2,i_ion_max_mA_cm2,status"
+	assert_line --index 0 "file,cell_type,voxel_size_um,cathode_thickness_um,vf_cam,vf_electrolyte,vf_cbd,vf_void,c_theo_mAh_cm2,m_anode_mg_cm2,m_separator_mg_cm2,m_cathode_mg_cm2,e_theo_Wh_kg,kappa_eff_S_m,kappa_rel,tau,eps_ion,sigma_eff_S_m,sigma_rel,tau_electronic,eps_electronic,time_s,voltage_V,current_mA_cm2,capacity_mAh_cm2,energy_mWh_cm2,energy_density_Wh_kg,avg_voltage_V,utilization,i_ion_mean_mA_cm2,i_ion_p50_mA_cm2,i_ion_p90_mA_cm2,i_ion_p99_mA_cm2,i_ion_max_mA_cm2,c_e_min_mol_m3,c_e_max_mol_m3,status"
 }
 
 @test "--profile fractions prints one CSV row per x-slice of the cathode" {

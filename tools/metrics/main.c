@@ -29,9 +29,16 @@
 enum { CONDUCT_IONIC = 1, CONDUCT_ELECTRONIC = 2 };
 
 /* --profile NAME: what is printed per x-slice of the cathode */
-enum { PROFILE_NONE, PROFILE_FRACTIONS, PROFILE_UTILIZATION, PROFILE_CUMULATIVE, PROFILE_CURRENT };
-static const char *const profile_names[] = {"", "fractions", "utilization", "cumulative",
-					    "current"};
+enum {
+	PROFILE_NONE,
+	PROFILE_FRACTIONS,
+	PROFILE_UTILIZATION,
+	PROFILE_CUMULATIVE,
+	PROFILE_CURRENT,
+	PROFILE_ELECTROLYTE
+};
+static const char *const profile_names[] = {"",		  "fractions", "utilization",
+					    "cumulative", "current",   "electrolyte"};
 
 /* Unit conversions of the printed values */
 #define MAH_CM2_PER_C_M2 (1.0 / 36000.0) /* C/m^2 -> mAh/cm^2 */
@@ -49,7 +56,8 @@ static const char usage_text[] =
 	"                      from the separator side: fractions (volume fractions);\n"
 	"                      for a run also utilization, cumulative (capacity stored\n"
 	"                      up to x, mAh/cm2) and current (mean ionic current\n"
-	"                      density in the electrolyte, mA/cm2)\n"
+	"                      density in the electrolyte, mA/cm2) and, for a LIB run,\n"
+	"                      electrolyte (mean c_e / c_e,0 over the slice's pores)\n"
 	"  --timeseries        a run's time series as CSV (s, V, mA/cm2, mAh/cm2, mWh/cm2)\n"
 	"  --time T            a run's indicators at the snapshot saved at T (s, min, h;\n"
 	"                      0: at rest; default: the end of the discharge)\n"
@@ -83,11 +91,12 @@ typedef struct report {
 	double m_anode, m_separator, m_cathode; /* mg/cm^2 */
 	double e_theo;				/* Wh/kg */
 	int conductivity;
-	int direction;			   /* 0, 1, 2 = x, y, z; 3 = all */
-	const char *direction_opt;	   /* as given, NULL when not */
-	vb_conduct_result ion, el;	   /* along x or the one direction */
+	int direction;			     /* 0, 1, 2 = x, y, z; 3 = all */
+	const char *direction_opt;	     /* as given, NULL when not */
+	vb_conduct_result ion, el;	     /* along x or the one direction */
 	vb_conduct_result ion_d[3], el_d[3]; /* all: along x, y and z */
 	double kappa_bulk, eps_ion, sigma_bulk, eps_el;
+	double ce0; /* electrolyte.c_init, mol/m^3 */
 	int is_run;
 	mr_discharge run;
 } report;
@@ -167,7 +176,8 @@ static void show_progress(void *ctx, int64_t iteration, double residual, double 
 		return;
 	const double f = residual >= 1 ? 0 : fmin(log(residual) / log(rtol), 1.0);
 	if (c->terminal) {
-		fprintf(stderr, "\rmetrics: %s network: iteration %lld, residual %.2e of %.0e (%3.0f %%)",
+		fprintf(stderr,
+			"\rmetrics: %s network: iteration %lld, residual %.2e of %.0e (%3.0f %%)",
 			c->network, (long long)iteration, residual, rtol, 100 * f);
 		c->printed = 1;
 		return;
@@ -176,7 +186,8 @@ static void show_progress(void *ctx, int64_t iteration, double residual, double 
 	if (c->printed && tenths <= c->tenths && now - c->last_line < 60)
 		return;
 	c->tenths = tenths, c->last_line = now, c->printed = 1;
-	fprintf(stderr, "metrics: %s network: %3.0f %%  iteration %lld, residual %.2e of %.0e, %.0f s\n",
+	fprintf(stderr,
+		"metrics: %s network: %3.0f %%  iteration %lld, residual %.2e of %.0e, %.0f s\n",
 		c->network, 100 * f, (long long)iteration, residual, rtol, now - c->start);
 }
 
@@ -204,17 +215,24 @@ static int conductivities(const vb_image *img, const vb_params *p, report *r,
 		network(p, r->cell_type, k == 0, sigma);
 		for (int d = 0; d < axes && rc[k] == VB_OK; d++) {
 			const int axis = r->direction == 3 ? d : r->direction;
-			vb_conduct_result *out = r->direction == 3 ? (k == 0 ? &r->ion_d[d] : &r->el_d[d])
-								   : res[k];
+			vb_conduct_result *out =
+				r->direction == 3 ? (k == 0 ? &r->ion_d[d] : &r->el_d[d]) : res[k];
 			vb_linsolve_opts o = *opts;
-			progress_ctx pc = {k == 0 ? "ionic" : "electronic", isatty(STDERR_FILENO), 0, -1,
-					   wall_seconds(), 0, progress_after()};
+			progress_ctx pc = {k == 0 ? "ionic" : "electronic",
+					   isatty(STDERR_FILENO),
+					   0,
+					   -1,
+					   wall_seconds(),
+					   0,
+					   progress_after()};
 			if (!quiet)
 				o.progress = show_progress, o.progress_ctx = &pc;
-			rc[k] = vb_conduct_solve_phases(img, sigma, r->x0, r->x1, axis, &o, out, &err[k]);
+			rc[k] = vb_conduct_solve_phases(img, sigma, r->x0, r->x1, axis, &o, out,
+							&err[k]);
 			if (pc.printed)
 				fprintf(stderr,
-					"%smetrics: %s network: %s, %lld iterations, residual %.2e, %.1f s\n",
+					"%smetrics: %s network: %s, %lld iterations, residual "
+					"%.2e, %.1f s\n",
 					pc.terminal ? "\n" : "", pc.network,
 					rc[k] == VB_OK ? "solved" : "failed",
 					(long long)out->solver.iterations, out->solver.residual,
@@ -281,12 +299,12 @@ static int fields(const report *r, field *f)
 	f[n++] = (field){"eps_electronic", d ? r->eps_el : NAN};
 	if (r->direction == 3) { /* all: the three directions */
 		static const char *const names[3][6] = {
-			{"kappa_eff_x_S_m", "kappa_rel_x", "tau_x", "sigma_eff_x_S_m", "sigma_rel_x",
-			 "tau_electronic_x"},
-			{"kappa_eff_y_S_m", "kappa_rel_y", "tau_y", "sigma_eff_y_S_m", "sigma_rel_y",
-			 "tau_electronic_y"},
-			{"kappa_eff_z_S_m", "kappa_rel_z", "tau_z", "sigma_eff_z_S_m", "sigma_rel_z",
-			 "tau_electronic_z"}};
+			{"kappa_eff_x_S_m", "kappa_rel_x", "tau_x", "sigma_eff_x_S_m",
+			 "sigma_rel_x", "tau_electronic_x"},
+			{"kappa_eff_y_S_m", "kappa_rel_y", "tau_y", "sigma_eff_y_S_m",
+			 "sigma_rel_y", "tau_electronic_y"},
+			{"kappa_eff_z_S_m", "kappa_rel_z", "tau_z", "sigma_eff_z_S_m",
+			 "sigma_rel_z", "tau_electronic_z"}};
 		for (int a = 0; a < 3; a++) {
 			const double ki = r->ion_d[a].kappa_eff, se = r->el_d[a].kappa_eff;
 			f[n++] = (field){names[a][0], c ? ki : NAN};
@@ -313,6 +331,8 @@ static int fields(const report *r, field *f)
 	f[n++] = (field){"i_ion_p90_mA_cm2", x ? u->i_p90 * MA_CM2_PER_A_M2 : NAN};
 	f[n++] = (field){"i_ion_p99_mA_cm2", x ? u->i_p99 * MA_CM2_PER_A_M2 : NAN};
 	f[n++] = (field){"i_ion_max_mA_cm2", x ? u->i_max * MA_CM2_PER_A_M2 : NAN};
+	f[n++] = (field){"c_e_min_mol_m3", x ? u->ce_min : NAN};
+	f[n++] = (field){"c_e_max_mol_m3", x ? u->ce_max : NAN};
 	return n;
 }
 
@@ -388,8 +408,8 @@ static void print_table(const report *r)
 		printf("theoretical energy   %.1f Wh/kg (open-circuit bound)\n", r->e_theo);
 	}
 	if (r->conductivity && r->direction != 0)
-		printf("direction            %s\n", r->direction == 3 ? "x, y and z (x first)"
-								  : direction_names[r->direction]);
+		printf("direction            %s\n",
+		       r->direction == 3 ? "x, y and z (x first)" : direction_names[r->direction]);
 	if (r->conductivity & CONDUCT_IONIC) {
 		if (r->ion.percolates)
 			printf("ionic                kappa_eff %.6g S/m  kappa_rel %.6g  tau "
@@ -410,12 +430,14 @@ static void print_table(const report *r)
 	}
 	for (int a = 1; r->direction == 3 && a < 3; a++) {
 		if (r->conductivity & CONDUCT_IONIC)
-			printf("ionic along %s        kappa_eff %.6g S/m  kappa_rel %.6g  tau %.6g\n",
+			printf("ionic along %s        kappa_eff %.6g S/m  kappa_rel %.6g  tau "
+			       "%.6g\n",
 			       direction_names[a], r->ion_d[a].kappa_eff,
 			       r->ion_d[a].kappa_eff / r->kappa_bulk,
 			       tau(r->eps_ion, r->kappa_bulk, r->ion_d[a].kappa_eff));
 		if (r->conductivity & CONDUCT_ELECTRONIC)
-			printf("electronic along %s   sigma_eff %.6g S/m  sigma_rel %.6g  tau %.6g\n",
+			printf("electronic along %s   sigma_eff %.6g S/m  sigma_rel %.6g  tau "
+			       "%.6g\n",
 			       direction_names[a], r->el_d[a].kappa_eff,
 			       r->el_d[a].kappa_eff / r->sigma_bulk,
 			       tau(r->eps_el, r->sigma_bulk, r->el_d[a].kappa_eff));
@@ -434,6 +456,9 @@ static void print_table(const report *r)
 		printf("ionic current        in the cathode's electrolyte: mean %.4g, median %.4g, "
 		       "p90 %.4g, p99 %.4g, max %.4g mA/cm2\n",
 		       d->i_mean * k, d->i_p50 * k, d->i_p90 * k, d->i_p99 * k, d->i_max * k);
+		if (isfinite(d->ce_min))
+			printf("electrolyte          c_e from %.5g to %.5g mol/m3 (c_e,0 %.5g)\n",
+			       d->ce_min, d->ce_max, r->ce0);
 	}
 }
 
@@ -442,9 +467,12 @@ static int print_profile(const vb_image *img, const report *r, int which)
 	const double um = r->h * 1e6;
 	if (which != PROFILE_FRACTIONS) {
 		const mr_discharge *d = &r->run;
-		static const char *const head[] = {"", "", "x_um,utilization",
+		static const char *const head[] = {"",
+						   "",
+						   "x_um,utilization",
 						   "x_um,cumulative_capacity_mAh_cm2",
-						   "x_um,i_ion_mean_mA_cm2"};
+						   "x_um,i_ion_mean_mA_cm2",
+						   "x_um,c_e_rel"};
 		printf("%s\n", head[which]);
 		if (which == PROFILE_CUMULATIVE)
 			printf("0,0\n"); /* nothing is stored before the separator */
@@ -454,7 +482,8 @@ static int print_profile(const vb_image *img, const report *r, int which)
 			double v = which == PROFILE_UTILIZATION ? d->util[s]
 				   : which == PROFILE_CUMULATIVE
 					   ? d->cumulative[s] * MAH_CM2_PER_C_M2
-					   : d->i_ion[s] * MA_CM2_PER_A_M2;
+				   : which == PROFILE_ELECTROLYTE ? d->ce_rel[s]
+								  : d->i_ion[s] * MA_CM2_PER_A_M2;
 			if (isnan(v))
 				printf("%.6g,\n", x);
 			else
@@ -542,14 +571,14 @@ int main(int argc, char **argv)
 			break;
 		case 'p': {
 			const char *arg = optarg != NULL ? optarg : "";
-			for (int k = PROFILE_FRACTIONS; k <= PROFILE_CURRENT; k++)
+			for (int k = PROFILE_FRACTIONS; k <= PROFILE_ELECTROLYTE; k++)
 				if (strcmp(arg, profile_names[k]) == 0)
 					profile = k;
 			if (profile == PROFILE_NONE) {
 				fprintf(stderr,
 					PROGRAM
 					": --profile '%s': expected fractions, utilization, "
-					"cumulative or current\n",
+					"cumulative, current or electrolyte\n",
 					arg);
 				return 2;
 			}
@@ -562,7 +591,8 @@ int main(int argc, char **argv)
 				if (strcmp(arg, direction_names[a]) == 0)
 					r.direction = a;
 			if (r.direction < 0) {
-				fprintf(stderr, PROGRAM ": --direction '%s': expected x, y, z or all\n",
+				fprintf(stderr,
+					PROGRAM ": --direction '%s': expected x, y, z or all\n",
 					arg);
 				return 2;
 			}
@@ -658,8 +688,9 @@ int main(int argc, char **argv)
 				"%s: a %s; --timeseries, --time and --profile %s need a run "
 				"file of solve",
 				r.file, content,
-				profile > PROFILE_FRACTIONS ? profile_names[profile]
-							    : "utilization|cumulative|current");
+				profile > PROFILE_FRACTIONS
+					? profile_names[profile]
+					: "utilization|cumulative|current|electrolyte");
 	}
 	if (rc == VB_OK)
 		rc = vb_h5_read_image(file, r.file, &img, &e);
@@ -703,7 +734,14 @@ int main(int argc, char **argv)
 		rc = mr_series_read(file, r.file, &ts, &e);
 	else if (rc == VB_OK && r.is_run)
 		rc = mr_discharge_read(file, r.file, img, p, r.x0, r.x1, at_time, &r.run, &e);
+	if (rc == VB_OK && profile == PROFILE_ELECTROLYTE && !isfinite(r.run.ce_min))
+		rc = vb_err_set(&e, VB_ERR_INPUT,
+				"%s: --profile electrolyte needs a run of a LIB cell (c_e); this "
+				"one is %s",
+				r.file, cell_type);
 	vb_h5_close(file, NULL);
+	if (rc == VB_OK)
+		r.ce0 = vb_params_get(p, "electrolyte.c_init");
 	if (rc == VB_OK) {
 		r.content = content;
 		r.cell_type = cell_type;

@@ -70,7 +70,7 @@ int mr_series_read(hid_t file, const char *path, mr_series *s, vb_err *e)
 
 void mr_discharge_free(mr_discharge *d)
 {
-	free(d->util), free(d->cumulative), free(d->i_ion);
+	free(d->util), free(d->cumulative), free(d->i_ion), free(d->ce_rel);
 	memset(d, 0, sizeof *d);
 }
 
@@ -172,6 +172,38 @@ static void lithiation(const vb_image *img, const vb_params *p, const double *c_
 	}
 	d->utilization = n_all > 0 ? eta_all / (double)n_all : NAN;
 	d->lithium_fields = cum;
+}
+
+/* LIB: the range of c_e over the cell and its profile over the cathode's
+ * slices (c_e NULL: an ASSB run, NaN everywhere). */
+static void electrolyte(const vb_image *img, const vb_params *p, const double *c_e, int64_t x0,
+			mr_discharge *d)
+{
+	d->ce_min = d->ce_max = NAN;
+	for (int64_t s = 0; s < d->slices; s++)
+		d->ce_rel[s] = NAN;
+	if (c_e == NULL)
+		return;
+	const int64_t nv = vb_voxel_count(img), per = img->ny * img->nz;
+	double lo = INFINITY, hi = -INFINITY;
+	for (int64_t v = 0; v < nv; v++)
+		if (!isnan(c_e[v]))
+			lo = fmin(lo, c_e[v]), hi = fmax(hi, c_e[v]);
+	if (lo <= hi)
+		d->ce_min = lo, d->ce_max = hi;
+	const double ce0 = vb_params_get(p, "electrolyte.c_init");
+	const double eps_cbd = vb_params_get(p, "cbd.porosity");
+	for (int64_t s = 0; s < d->slices; s++) {
+		const int64_t v0 = vb_voxel_index(img, x0 + s, 0, 0);
+		double sum = 0, vol = 0;
+		for (int64_t v = v0; v < v0 + per; v++) {
+			if (isnan(c_e[v]))
+				continue; /* no electrolyte, or none joined to the cell */
+			const double eps = img->labels[v] == VB_PHASE_CBD ? eps_cbd : 1.0;
+			sum += eps * c_e[v], vol += eps;
+		}
+		d->ce_rel[s] = vol > 0 ? sum / vol / ce0 : NAN;
+	}
 }
 
 /* The sub-voxel chains a run was solved with (/solver subgrid_cells,
@@ -300,7 +332,8 @@ int mr_discharge_read(hid_t file, const char *path, const vb_image *img, const v
 	d->util = malloc((size_t)(d->slices + 1) * sizeof *d->util);
 	d->cumulative = malloc((size_t)(d->slices + 1) * sizeof *d->cumulative);
 	d->i_ion = malloc((size_t)(d->slices + 1) * sizeof *d->i_ion);
-	if (rc == VB_OK && (!d->util || !d->cumulative || !d->i_ion))
+	d->ce_rel = malloc((size_t)(d->slices + 1) * sizeof *d->ce_rel);
+	if (rc == VB_OK && (!d->util || !d->cumulative || !d->i_ion || !d->ce_rel))
 		rc = vb_err_set(e, VB_ERR_RUN, "out of memory");
 	if (rc == VB_OK) {
 		char name[32];
@@ -325,6 +358,7 @@ int mr_discharge_read(hid_t file, const char *path, const vb_image *img, const v
 			k++;
 		d->current = s.n > 1 ? s.current[k] : 0.0;
 		lithiation(img, p, f[0], x0, d);
+		electrolyte(img, p, f[3], x0, d);
 		rc = ionic_current(file, snap, img, p, path, f[0], f[1], f[2], f[3], x0, d, e);
 	}
 	if (snap >= 0)

@@ -1,8 +1,9 @@
 /* run: the indicators of a discharge (PHYSICS.md §4) from a run file of
  * solve (docs/FORMAT.md): practical capacity and energy from the time
  * series, CAM utilization and cumulative capacity along x from a snapshot's
- * c_s, and the ionic current density in the cathode's electrolyte from its
- * potentials. docs/metrics.md defines every quantity. */
+ * c_s, the ionic current density in the cathode's electrolyte from its
+ * potentials, and for a LIB run the electrolyte's c_e range and profile. docs/metrics.md defines
+ * every quantity. */
 #ifndef MR_RUN_H
 #define MR_RUN_H
 
@@ -20,7 +21,7 @@ typedef struct mr_series {
 } mr_series;
 
 typedef struct mr_discharge {
-	char status[32];       /* /solver status: cutoff, max_time or failed */
+	char status[32];       /* /solver status: cutoff, max_time, failed or depleted */
 	int64_t snapshot;      /* the chosen /fields/NNNN (1-based) */
 	int64_t snapshots;     /* how many the file has */
 	double time;	       /* s, of the snapshot */
@@ -39,6 +40,11 @@ typedef struct mr_discharge {
 	double *util;	    /* mean utilization */
 	double *cumulative; /* C/m^2 stored between the separator and the slice's far face */
 	double *i_ion;	    /* mean ionic current density magnitude, A/m^2 */
+	/* LIB (NAN for ASSB): the smallest and largest c_e of the cell (mol/m^3)
+	 * and per slice the mean c_e / c_e,0 over its pore volume (LE, and the
+	 * CBD's pores weighted by its porosity) */
+	double ce_min, ce_max;
+	double *ce_rel;
 } mr_discharge;
 
 /* Reads and checks /timeseries of run file `file` (path names it in

@@ -166,6 +166,7 @@ static int try_step(sv_run *r, const sv_options *o, double dt, double *phi, doub
 	r->linear += st.linear_iterations;
 	r->outer += st.outer_iterations;
 	r->inner += st.inner_iterations;
+	r->elyte += st.electrolyte_iterations;
 	return rc;
 }
 

@@ -48,6 +48,7 @@ typedef struct sv_run {
 	double resumed_at;     /* s: the checkpoint's time when resumed from one, else NaN */
 	double dt_before_save; /* step size the control wanted before a save time cut it */
 	int64_t steps, rejected, newton, linear, outer, inner, amg_setups;
+	int64_t elyte; /* AMG-PCG iterations on the c_e block (LIB) */
 	double *phi, *c;
 	double *prev_phi, *prev_c, prev_dt; /* the state one step earlier, for the predictor */
 	int prev_valid;

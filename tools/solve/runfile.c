@@ -174,6 +174,8 @@ int sv_runfile_write(hid_t file, const void *ctx, vb_err *e)
 			{"linear_iterations", r->linear},
 			{"outer_iterations", r->outer},
 			{"inner_iterations", r->inner},
+			{"electrolyte_iterations", r->elyte},
+			{"electrolyte_unknowns", vb_echem_electrolyte_count(r->m)},
 			{"amg_setups", r->amg_setups},
 			{"potential_unknowns", vb_echem_potential_count(r->m)},
 			{"cam_unknowns", vb_echem_cam_count(r->m)},
@@ -251,6 +253,8 @@ static int ckpt_write(hid_t file, const void *ctx, vb_err *e)
 	int rc = vb_h5_attr_write_string(file, "fingerprint", c->fingerprint, e);
 	if (rc == VB_OK)
 		rc = vb_h5_attr_write_doubles(file, "scalars", scalars, 8, e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_double(file, "electrolyte_iterations", (double)r->elyte, e);
 	if (rc == VB_OK)
 		rc = vb_h5_attr_write_doubles(
 			file, "counters_as_double",
@@ -393,6 +397,10 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 		r->linear = (int64_t)ct[3], r->inner = (int64_t)ct[4];
 		r->amg_setups = (int64_t)ct[5], r->next_save = (int64_t)ct[6];
 		r->outer = (int64_t)ct[8];
+		double el = 0;
+		if (H5Aexists(file, "electrolyte_iterations") > 0)
+			rc = vb_h5_attr_read_double(file, "electrolyte_iterations", path, &el, e);
+		r->elyte = (int64_t)el;
 		const int64_t ns = (int64_t)ct[7];
 		/* the checkpoint's snapshots replace those of sv_run_init (t = 0) */
 		for (int64_t k = 0; k < r->nsnaps; k++)
