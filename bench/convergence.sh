@@ -8,8 +8,10 @@
 # Newton iterations, the capacity (mAh/cm2) and its change from the run one
 # voxel size coarser; then, at STEP_VOXEL, the capacity at half the step
 # tolerance. docs/solve.md holds the tables this prints.
-# usage: [SOLVE_OPTS=...] bench/convergence.sh [BIN_DIR] [VOXELS] [RATES] [STEP_VOXEL]
-#   SOLVE_OPTS adds options to every solve (e.g. "--subgrid-law split")
+# usage: [CELL=lib] [SOLVE_OPTS=...] bench/convergence.sh [BIN_DIR] [VOXELS] [RATES] [STEP_VOXEL]
+#   CELL assb (default) or lib (the same cathode with LE, CBD pores and the
+#   shipped LIB set); SOLVE_OPTS adds options to every solve (e.g.
+#   "--subgrid-law split")
 #   VOXELS default "2um 1um 0.5um 0.25um" (refine factors 1 2 4 8 of 2 um;
 #   the 0.25 um runs take tens of minutes each), RATES default "1 0.15",
 #   STEP_VOXEL default 1um ("" skips the step-tolerance runs)
@@ -55,7 +57,7 @@ for rate in $rates; do
 			else
 				"$bin/genstruct" refine --factor "$f" "$work/base.h5" -o "$work/s$f.h5"
 			fi
-			"$bin/assemble" -q "$work/s$f.h5" --cell assb -o "$work/cell$f.h5"
+			"$bin/assemble" -q "$work/s$f.h5" --cell "${CELL:-assb}" -o "$work/cell$f.h5"
 		fi
 		run "$work/cell$f.h5" "$h" "$rate" 1
 		if [ -n "$prev" ]; then

@@ -243,7 +243,7 @@ from_fields() {
 	assert_failure 2
 	run metrics --profile heat "$BATS_FILE_TMPDIR/run.h5"
 	assert_failure 2
-	assert_output "metrics: --profile 'heat': expected fractions, utilization, cumulative or current"
+	assert_output "metrics: --profile 'heat': expected fractions, utilization, cumulative, current or electrolyte"
 	run metrics --timeseries --json "$BATS_FILE_TMPDIR/run.h5"
 	assert_failure 2
 	run metrics --time -5s "$BATS_FILE_TMPDIR/run.h5"

@@ -1,16 +1,19 @@
-/* solve_cells: cells and a driver shared by the unit tests of solve
+/* solve_cells: cells, a driver and checks shared by the unit tests of solve
  * (test_solve_discharge.c, test_solve_lib.c): planar cells along x filled
- * by a function, the default options, a whole discharge, a mirror image. */
+ * by a function, the default options, a whole discharge, a mirror image,
+ * and the symmetry and thread-count checks. */
 #ifndef SOLVE_CELLS_H
 #define SOLVE_CELLS_H
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "discharge.h"
 #include "vb_echem.h"
 #include "vb_params.h"
+#include "vb_test.h"
 #include "vb_voxel.h"
 
 /* A cell along x: anode collector | Li | n_sep separator | cathode (n_cat
@@ -84,6 +87,53 @@ static inline vb_image *mirror_y(const vb_image *a)
 				b->labels[vb_voxel_index(b, i, a->ny - 1 - j, k)] =
 					a->labels[vb_voxel_index(a, i, j, k)];
 	return b;
+}
+
+/* The cell of make_cell(5, 14, 8, 8, 1 um, fill) and its mirror image in y
+ * (which must differ) discharged at current (A/m^2) with p: the same
+ * capacity (1e-6) and voltages (1 uV). */
+static inline void check_mirror(const vb_params *p, uint8_t (*fill)(int64_t, int64_t, int64_t),
+				double current)
+{
+	vb_image *a = make_cell(5, 14, 8, 8, 1e-6, fill), *b = mirror_y(a);
+	CHECK(memcmp(a->labels, b->labels, (size_t)vb_voxel_count(a)) != 0);
+	sv_options o = options(current);
+	vb_echem *ma = NULL, *mb = NULL;
+	sv_run ra, rb;
+	CHECK(discharge(a, p, &o, &ma, &ra) == 0);
+	CHECK(discharge(b, p, &o, &mb, &rb) == 0);
+	CHECK(fabs(ra.capacity - rb.capacity) <= 1e-6 * ra.capacity);
+	CHECK(ra.ts.n == rb.ts.n);
+	for (int64_t k = 0; k < ra.ts.n && k < rb.ts.n; k++)
+		CHECK_NEAR(ra.ts.voltage[k], rb.ts.voltage[k], 1e-6);
+	sv_run_free(&ra), sv_run_free(&rb);
+	vb_echem_free(&ma), vb_echem_free(&mb);
+	vb_voxel_free(&a), vb_voxel_free(&b);
+}
+
+/* The same cell on 1 and on 2 threads: identical time series and state. */
+static inline void check_threads(const vb_params *p, uint8_t (*fill)(int64_t, int64_t, int64_t),
+				 double current)
+{
+	vb_image *a = make_cell(5, 14, 8, 8, 1e-6, fill);
+	sv_options o = options(current);
+	vb_echem *m1 = NULL, *m2 = NULL;
+	sv_run r1, r2;
+	int threads = omp_get_max_threads();
+	omp_set_num_threads(1);
+	CHECK(discharge(a, p, &o, &m1, &r1) == 0);
+	omp_set_num_threads(threads > 1 ? threads : 2);
+	CHECK(discharge(a, p, &o, &m2, &r2) == 0);
+	omp_set_num_threads(threads);
+	CHECK(r1.ts.n == r2.ts.n);
+	CHECK(r1.capacity == r2.capacity);
+	for (int64_t k = 0; k < r1.ts.n && k < r2.ts.n; k++)
+		CHECK(r1.ts.voltage[k] == r2.ts.voltage[k]);
+	if (m1 != NULL && m2 != NULL)
+		CHECK(memcmp(r1.c, r2.c, (size_t)vb_echem_state_count(m1) * sizeof *r1.c) == 0);
+	sv_run_free(&r1), sv_run_free(&r2);
+	vb_echem_free(&m1), vb_echem_free(&m2);
+	vb_voxel_free(&a);
 }
 
 #endif

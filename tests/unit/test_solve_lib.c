@@ -297,45 +297,14 @@ static void test_film(void)
 static void test_mirror(void)
 {
 	vb_params *p = load("lib");
-	vb_image *a = make_cell(5, 14, 8, 8, 1e-6, composite), *b = mirror_y(a);
-	CHECK(memcmp(a->labels, b->labels, (size_t)vb_voxel_count(a)) != 0);
-	sv_options o = options(40);
-	vb_echem *ma = NULL, *mb = NULL;
-	sv_run ra, rb;
-	CHECK(discharge(a, p, &o, &ma, &ra) == 0);
-	CHECK(discharge(b, p, &o, &mb, &rb) == 0);
-	CHECK(fabs(ra.capacity - rb.capacity) <= 1e-6 * ra.capacity);
-	CHECK(ra.ts.n == rb.ts.n);
-	for (int64_t k = 0; k < ra.ts.n && k < rb.ts.n; k++)
-		CHECK_NEAR(ra.ts.voltage[k], rb.ts.voltage[k], 1e-6);
-	sv_run_free(&ra), sv_run_free(&rb);
-	vb_echem_free(&ma), vb_echem_free(&mb);
-	vb_voxel_free(&a), vb_voxel_free(&b);
+	check_mirror(p, composite, 40);
 	vb_params_free(&p);
 }
 
 static void test_threads(void)
 {
 	vb_params *p = load("lib");
-	vb_image *a = make_cell(5, 14, 8, 8, 1e-6, composite);
-	sv_options o = options(40);
-	vb_echem *m1 = NULL, *m2 = NULL;
-	sv_run r1, r2;
-	int threads = omp_get_max_threads();
-	omp_set_num_threads(1);
-	CHECK(discharge(a, p, &o, &m1, &r1) == 0);
-	omp_set_num_threads(threads > 1 ? threads : 2);
-	CHECK(discharge(a, p, &o, &m2, &r2) == 0);
-	omp_set_num_threads(threads);
-	CHECK(r1.ts.n == r2.ts.n);
-	CHECK(r1.capacity == r2.capacity);
-	for (int64_t k = 0; k < r1.ts.n && k < r2.ts.n; k++)
-		CHECK(r1.ts.voltage[k] == r2.ts.voltage[k]);
-	const int64_t n = vb_echem_state_count(m1);
-	CHECK(memcmp(r1.c, r2.c, (size_t)n * sizeof *r1.c) == 0);
-	sv_run_free(&r1), sv_run_free(&r2);
-	vb_echem_free(&m1), vb_echem_free(&m2);
-	vb_voxel_free(&a);
+	check_threads(p, composite, 40);
 	vb_params_free(&p);
 }
 
