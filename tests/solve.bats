@@ -474,12 +474,16 @@ stopped_checkpoint() {
 # about 250 steps, seconds, and the signal comes after the first); it must
 # stop with exit 1, keep the checkpoint, write no output, and --resume must
 # start at the checkpoint's time and end where an uninterrupted run ends.
+# interrupt SIGNAL [CELL [OPTIONS]]: the cell (default $CELL) discharged
+# straight and with a signal, then resumed; OPTIONS replace the default run
+# (snapshots every 100 s from t = 0 in both).
 interrupt() {
-	local opts="--current 1mA/cm2 --max-step 2s --save-every 100s"
+	local cell=${2:-$CELL}
+	local opts=${3:-"--current 1mA/cm2 --max-step 2s --save-every 100s"}
 	# shellcheck disable=SC2086
-	solve -q "$CELL" $opts -o straight.h5
+	solve -q "$cell" $opts -o straight.h5
 	# shellcheck disable=SC2086
-	solve -q "$CELL" $opts --checkpoint ck.h5 --checkpoint-every 0s -o resumed.h5 2> err.txt &
+	solve -q "$cell" $opts --checkpoint ck.h5 --checkpoint-every 0s -o resumed.h5 2> err.txt &
 	pid=$!
 	for _ in $(seq 1 3000); do
 		[ -e ck.h5 ] && break
@@ -498,7 +502,7 @@ interrupt() {
 	t_end=$(last straight.h5 /timeseries/time)
 	awk -v t="$t_ck" -v e="$t_end" 'BEGIN { exit !(t > 0 && t < e) }' || fail "checkpoint at $t_ck s"
 	# shellcheck disable=SC2086
-	run solve -q "$CELL" $opts --checkpoint ck.h5 --checkpoint-every 0s --resume -o resumed.h5
+	run solve -q "$cell" $opts --checkpoint ck.h5 --checkpoint-every 0s --resume -o resumed.h5
 	assert_success
 	[ ! -e ck.h5 ]
 	awk -v a="$(attr resumed.h5 /solver/resumed_at_s)" -v b="$t_ck" 'BEGIN { exit !(a == b) }' ||
@@ -534,6 +538,14 @@ interrupt() {
 
 @test "SIGINT saves a checkpoint; --resume starts there and reaches the same result" {
 	interrupt INT
+}
+
+# the state of a LIB cell holds c_e after the CAM's Li: it must go through
+# the checkpoint too
+@test "a LIB cell: SIGTERM, checkpoint, --resume: the same discharge" {
+	interrupt TERM "$BATS_FILE_TMPDIR/lib.h5" \
+		"--current 1mA/cm2 --max-step 2s --save-every 100s --max-time 250s"
+	h5dump -d /fields/0002/c_e resumed.h5 > /dev/null
 }
 
 # issue 17 item 5: the reader returned failure without a message; solve went
