@@ -316,7 +316,7 @@ static void test_convergence(void)
 	double qt[3], qh[3];
 	for (int k = 0; k < 3; k++) {
 		refine = 1 << k;
-		vb_image *img = make_cell(2 * refine, 7 * refine, 4 * refine, 4 * refine,
+		vb_image *img = make_cell(2 * refine, 7 * refine, 3 * refine, 3 * refine,
 					  2e-6 / refine, composite_2um);
 		sv_options o = options(20);
 		vb_echem *m = NULL;
