@@ -307,8 +307,9 @@ static uint8_t composite_2um(int64_t i, int64_t j, int64_t k)
  * (60 times the shipped one, still in the range of NMC data), at which the
  * CAM's diffusion layer is some um thick and resolved at every voxel size
  * here, so that the electrolyte's discretisation is what is measured. With
- * the shipped D_s the voxel-size changes grow (+1.2 % then +3.5 %): the
- * sub-voxel layer's limitation of issue 11, docs/solve.md. */
+ * the shipped D_s the voxel-size changes grew (+1.2 % then +3.5 %, on the
+ * 14x8x8 um version of this cell): the sub-voxel layer's limitation of
+ * issue 11, docs/solve.md. */
 static void test_convergence(void)
 {
 	vb_params *p = load("lib");
