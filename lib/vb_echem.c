@@ -1160,8 +1160,7 @@ static int jac_apply(void *ctx, const double *x, double *y, vb_err *e)
 		 * reaches the potential rows here, both parts the c_e rows */
 		double *ye = yq + m->nc;
 		memset(ye, 0, (size_t)m->ne * sizeof *ye);
-		vb_electrolyte_apply(m->el, m->dt, NULL, xe, yp, ye);
-		vb_electrolyte_apply(m->el, m->dt, xp, NULL, NULL, ye);
+		vb_electrolyte_apply(m->el, m->dt, xp, xe, yp, ye, 0);
 		condensed_face_changes(m, xp, xq, xe);
 		add_reactions(m, m->f_dc, 1.0, ye);
 	}
@@ -1203,7 +1202,7 @@ static int precond_apply(void *ctx, const double *r, double *z, vb_err *e)
 		 * corrections change in its rows */
 		const double *re = rq + m->nc;
 		memset(m->te, 0, (size_t)m->ne * sizeof *m->te);
-		vb_electrolyte_apply(m->el, m->dt, zp, NULL, NULL, m->te);
+		vb_electrolyte_apply(m->el, m->dt, zp, NULL, NULL, m->te, 1);
 		condensed_face_changes(m, zp, m->tc, NULL);
 		add_reactions(m, m->f_dc, 1.0, m->te);
 #pragma omp parallel for schedule(static)
@@ -1297,7 +1296,7 @@ static int full_apply(void *ctx, const double *x, double *y, vb_err *e)
 	if (m->lib) {
 		double *ye = y + m->np + nl;
 		memset(ye, 0, (size_t)m->ne * sizeof *ye);
-		vb_electrolyte_apply(m->el, m->dt, x, xe, y, ye);
+		vb_electrolyte_apply(m->el, m->dt, x, xe, y, ye, 1);
 		add_reactions(m, m->f_di, 1.0, ye);
 	}
 	return VB_OK;

@@ -349,14 +349,14 @@ void vb_electrolyte_residual(const vb_electrolyte *el, const double *ce, const d
 }
 
 void vb_electrolyte_apply(vb_electrolyte *el, double dt, const double *xp, const double *xe,
-			  double *yp, double *ye)
+			  double *yp, double *ye, int conductances)
 {
 #pragma omp parallel for schedule(static)
 	for (int64_t f = 0; f < el->nf; f++) {
 		double di = 0, dn = 0;
 		if (xp != NULL) {
 			const double dv = xp[el->row[el->fa[f]]] - xp[el->row[el->fb[f]]];
-			di = el->G[f] * dv, dn = el->tf[f] * el->G[f] * dv;
+			di = conductances ? el->G[f] * dv : 0.0, dn = el->tf[f] * el->G[f] * dv;
 		}
 		if (xe != NULL) {
 			const double xa = xe[el->fa[f]], xb = xe[el->fb[f]];

@@ -76,9 +76,10 @@ void vb_electrolyte_residual(const vb_electrolyte *el, const double *ce, const d
  * adds to yp (potential rows; NULL: not wanted) and to ye (c_e rows) the
  * change of the residuals for potential changes xp (NULL: none) and c_e
  * changes xe (NULL: none; the storage term F eps V / dt then drops out
- * too). */
+ * too). With conductances 0 the potential rows get only the c_e part (the
+ * caller's matrix holds G, vb_electrolyte_conductance), in the same pass. */
 void vb_electrolyte_apply(vb_electrolyte *el, double dt, const double *xp, const double *xe,
-			  double *yp, double *ye);
+			  double *yp, double *ye, int conductances);
 
 /* An approximation of the c_e block's Schur complement, F eps V / dt +
  * the diffusion of F D_f h across the faces (the migration terms cancel
