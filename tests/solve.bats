@@ -358,18 +358,26 @@ stopped_checkpoint() {
 	values /fields/0003/c_e | awk '$1 != "nan" { if ($1 > 1005) hi++; if ($1 < 995) lo++ }
 		END { exit !(hi > 0 && lo > 0) }'
 	grep -q 'lib-run.h5:/fields/0003/c_e' "$f.xdmf"
-	# metrics: c_e's range and its profile over the cathode (10 slices of
-	# 2 um), 1 everywhere at rest; at the end higher near the separator
+	# metrics: c_e's range and its profile over the separator (10 slices of
+	# 2 um, x < 0) and the cathode (10 more), 1 everywhere at rest; at the
+	# end falling across the separator, higher there than in the cathode
 	run metrics --time 0s --profile electrolyte "$f"
 	assert_success
 	assert_line --index 0 "x_um,c_e_rel"
-	[ "${#lines[@]}" -eq 11 ]
-	for k in $(seq 1 10); do
+	[ "${#lines[@]}" -eq 21 ]
+	assert_line --index 1 "-19,1"
+	assert_line --index 10 "-1,1"
+	assert_line --index 11 "1,1"
+	for k in $(seq 1 20); do
 		awk -v l="${lines[$k]}" 'BEGIN { split(l, a, ","); d = a[2] - 1; exit !(d < 1e-12 && d > -1e-12) }'
 	done
 	run metrics --profile electrolyte "$f"
 	assert_success
-	awk -v a="${lines[1]#*,}" -v b="${lines[10]#*,}" 'BEGIN { exit !(a > 1 && b < 1) }'
+	for k in $(seq 2 10); do
+		awk -v a="${lines[$((k - 1))]#*,}" -v b="${lines[$k]#*,}" 'BEGIN { exit !(b < a) }' ||
+			fail "c_e does not fall from row $((k - 1)) to $k: $output"
+	done
+	awk -v a="${lines[1]#*,}" -v b="${lines[20]#*,}" 'BEGIN { exit !(a > 1 && b < 1) }'
 	run metrics --json "$f"
 	awk -v a="$(echo "$output" | sed -n 's/.*"c_e_min_mol_m3": \([0-9.e+-]*\).*/\1/p')" \
 		-v b="$(echo "$output" | sed -n 's/.*"c_e_max_mol_m3": \([0-9.e+-]*\).*/\1/p')" \

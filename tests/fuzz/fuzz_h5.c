@@ -32,8 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (mr_series_read(file, path, &s, &e) == VB_OK)
 				mr_series_free(&s);
 			mr_discharge d = {0};
-			if (mr_discharge_read(file, path, img, p, r.x0[VB_CELL_CATHODE],
-					      r.x1[VB_CELL_CATHODE], NAN, &d, &e) == VB_OK)
+			if (mr_discharge_read(file, path, img, p, r.x0[VB_CELL_SEPARATOR],
+					      r.x0[VB_CELL_CATHODE], r.x1[VB_CELL_CATHODE], NAN, &d,
+					      &e) == VB_OK)
 				mr_discharge_free(&d);
 		}
 		vb_h5_provenance_check(file, path, &e);

@@ -168,7 +168,7 @@ static int read_run(const char *path, double time, mr_discharge *d, vb_err *e)
 	if (p == NULL && rc == VB_OK)
 		rc = VB_ERR_INPUT;
 	if (rc == VB_OK)
-		rc = mr_discharge_read(f, path, img, p, X0, X1, time, d, e);
+		rc = mr_discharge_read(f, path, img, p, X0, X0, X1, time, d, e);
 	vb_h5_close(f, NULL);
 	vb_params_free(&p);
 	vb_voxel_free(&img);

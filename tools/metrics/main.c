@@ -57,7 +57,8 @@ static const char usage_text[] =
 	"                      for a run also utilization, cumulative (capacity stored\n"
 	"                      up to x, mAh/cm2) and current (mean ionic current\n"
 	"                      density in the electrolyte, mA/cm2) and, for a LIB run,\n"
-	"                      electrolyte (mean c_e / c_e,0 over the slice's pores)\n"
+	"                      electrolyte (mean c_e / c_e,0 over the slice's pores,\n"
+	"                      from the separator on, x < 0 there)\n"
 	"  --timeseries        a run's time series as CSV (s, V, mA/cm2, mAh/cm2, mWh/cm2)\n"
 	"  --time T            a run's indicators at the snapshot saved at T (s, min, h;\n"
 	"                      0: at rest; default: the end of the discharge)\n"
@@ -476,13 +477,15 @@ static int print_profile(const vb_image *img, const report *r, int which)
 		printf("%s\n", head[which]);
 		if (which == PROFILE_CUMULATIVE)
 			printf("0,0\n"); /* nothing is stored before the separator */
-		for (int64_t s = 0; s < d->slices; s++) {
+		/* the electrolyte's profile starts in the separator (x < 0) */
+		const int64_t from = which == PROFILE_ELECTROLYTE ? -d->sep_slices : 0;
+		for (int64_t s = from; s < d->slices; s++) {
 			/* cumulative: up to the slice's far face; the others: its centre */
 			double x = ((double)s + (which == PROFILE_CUMULATIVE ? 1.0 : 0.5)) * um;
 			double v = which == PROFILE_UTILIZATION ? d->util[s]
 				   : which == PROFILE_CUMULATIVE
 					   ? d->cumulative[s] * MAH_CM2_PER_C_M2
-				   : which == PROFILE_ELECTROLYTE ? d->ce_rel[s]
+				   : which == PROFILE_ELECTROLYTE ? d->ce_rel[s + d->sep_slices]
 								  : d->i_ion[s] * MA_CM2_PER_A_M2;
 			if (isnan(v))
 				printf("%.6g,\n", x);
@@ -733,7 +736,8 @@ int main(int argc, char **argv)
 	if (rc == VB_OK && series)
 		rc = mr_series_read(file, r.file, &ts, &e);
 	else if (rc == VB_OK && r.is_run)
-		rc = mr_discharge_read(file, r.file, img, p, r.x0, r.x1, at_time, &r.run, &e);
+		rc = mr_discharge_read(file, r.file, img, p, r.is_cell ? s0 : r.x0, r.x0, r.x1,
+				       at_time, &r.run, &e);
 	if (rc == VB_OK && profile == PROFILE_ELECTROLYTE && !isfinite(r.run.ce_min))
 		rc = vb_err_set(&e, VB_ERR_INPUT,
 				"%s: --profile electrolyte needs a run of a LIB cell (c_e); this "

@@ -174,13 +174,15 @@ static void lithiation(const vb_image *img, const vb_params *p, const double *c_
 	d->lithium_fields = cum;
 }
 
-/* LIB: the range of c_e over the cell and its profile over the cathode's
- * slices (c_e NULL: an ASSB run, NaN everywhere). */
-static void electrolyte(const vb_image *img, const vb_params *p, const double *c_e, int64_t x0,
+/* LIB: the range of c_e over the cell and its profile over the slices of
+ * the separator and the cathode, from xs on (c_e NULL: an ASSB run, NaN
+ * everywhere). */
+static void electrolyte(const vb_image *img, const vb_params *p, const double *c_e, int64_t xs,
 			mr_discharge *d)
 {
+	const int64_t n = d->sep_slices + d->slices;
 	d->ce_min = d->ce_max = NAN;
-	for (int64_t s = 0; s < d->slices; s++)
+	for (int64_t s = 0; s < n; s++)
 		d->ce_rel[s] = NAN;
 	if (c_e == NULL)
 		return;
@@ -193,8 +195,9 @@ static void electrolyte(const vb_image *img, const vb_params *p, const double *c
 		d->ce_min = lo, d->ce_max = hi;
 	const double ce0 = vb_params_get(p, "electrolyte.c_init");
 	const double eps_cbd = vb_params_get(p, "cbd.porosity");
-	for (int64_t s = 0; s < d->slices; s++) {
-		const int64_t v0 = vb_voxel_index(img, x0 + s, 0, 0);
+	for (int64_t s = 0; s < n; s++) {
+		/* the separator's voxels share one porosity: weight 1 */
+		const int64_t v0 = vb_voxel_index(img, xs + s, 0, 0);
 		double sum = 0, vol = 0;
 		for (int64_t v = v0; v < v0 + per; v++) {
 			if (isnan(c_e[v]))
@@ -298,10 +301,11 @@ static int ionic_current(hid_t file, hid_t snap, const vb_image *img, const vb_p
 }
 
 int mr_discharge_read(hid_t file, const char *path, const vb_image *img, const vb_params *p,
-		      int64_t x0, int64_t x1, double time, mr_discharge *d, vb_err *e)
+		      int64_t xs, int64_t x0, int64_t x1, double time, mr_discharge *d, vb_err *e)
 {
 	memset(d, 0, sizeof *d);
 	d->slices = x1 - x0;
+	d->sep_slices = x0 - xs;
 	mr_series s;
 	int rc = mr_series_read(file, path, &s, e);
 	if (rc != VB_OK)
@@ -332,7 +336,7 @@ int mr_discharge_read(hid_t file, const char *path, const vb_image *img, const v
 	d->util = malloc((size_t)(d->slices + 1) * sizeof *d->util);
 	d->cumulative = malloc((size_t)(d->slices + 1) * sizeof *d->cumulative);
 	d->i_ion = malloc((size_t)(d->slices + 1) * sizeof *d->i_ion);
-	d->ce_rel = malloc((size_t)(d->slices + 1) * sizeof *d->ce_rel);
+	d->ce_rel = malloc((size_t)(d->sep_slices + d->slices + 1) * sizeof *d->ce_rel);
 	if (rc == VB_OK && (!d->util || !d->cumulative || !d->i_ion || !d->ce_rel))
 		rc = vb_err_set(e, VB_ERR_RUN, "out of memory");
 	if (rc == VB_OK) {
@@ -358,7 +362,7 @@ int mr_discharge_read(hid_t file, const char *path, const vb_image *img, const v
 			k++;
 		d->current = s.n > 1 ? s.current[k] : 0.0;
 		lithiation(img, p, f[0], x0, d);
-		electrolyte(img, p, f[3], x0, d);
+		electrolyte(img, p, f[3], xs, d);
 		rc = ionic_current(file, snap, img, p, path, f[0], f[1], f[2], f[3], x0, d, e);
 	}
 	if (snap >= 0)

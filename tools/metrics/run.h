@@ -42,8 +42,10 @@ typedef struct mr_discharge {
 	double *i_ion;	    /* mean ionic current density magnitude, A/m^2 */
 	/* LIB (NAN for ASSB): the smallest and largest c_e of the cell (mol/m^3)
 	 * and per slice the mean c_e / c_e,0 over its pore volume (LE, and the
-	 * CBD's pores weighted by its porosity) */
+	 * CBD's pores weighted by its porosity): the sep_slices of the separator
+	 * first, then the cathode's */
 	double ce_min, ce_max;
+	int64_t sep_slices;
 	double *ce_rel;
 } mr_discharge;
 
@@ -55,11 +57,12 @@ void mr_series_free(mr_series *s);
 
 /* The indicators at the snapshot saved at time `time` (s), or the last one
  * when time is NAN, for the cathode x-slices [x0, x1) of the run's cell img
- * with parameter set p. VB_ERR_INPUT if no snapshot is at that time (the
+ * with parameter set p; the electrolyte profile also covers the separator's
+ * slices [xs, x0) (xs = x0: none). VB_ERR_INPUT if no snapshot is at that time (the
  * message lists the saved times) or the fields do not fit the cell. Caller
  * frees with mr_discharge_free. */
 int mr_discharge_read(hid_t file, const char *path, const vb_image *img, const vb_params *p,
-		      int64_t x0, int64_t x1, double time, mr_discharge *d, vb_err *e);
+		      int64_t xs, int64_t x0, int64_t x1, double time, mr_discharge *d, vb_err *e);
 void mr_discharge_free(mr_discharge *d);
 
 /* Linear-interpolation percentile q in [0, 1] of n sorted values (n > 0). */
