@@ -30,7 +30,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps build test check demo sanitize bench format lint man install clean fuzz fuzz-targets
-STUDIES := layered layered-rev perforated-assb graded
+STUDIES := layered layered-rev perforated-assb graded perforated-lib transference compare-cells
 .PHONY: $(STUDIES) $(STUDIES:%=%-fast) studies-fast
 
 all: deps

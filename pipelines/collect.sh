@@ -13,8 +13,15 @@
 #     DIR/ID_<I>mA.KIND.csv -> set_current_mA_cm2 and that file's columns.
 # Column names stay unique: the runs' own current_mA_cm2 (metrics; and
 # --timeseries, 0 at t = 0) keeps its name next to set_current_mA_cm2.
+#
+# A study whose second dimension is not the current (transference.mk) names
+# it in the environment: SERIES_COLUMN (default set_current_mA_cm2) and the
+# run files' tag, SERIES_PREFIX<value>SERIES_SUFFIX (default <I>mA); CURRENTS
+# then holds its values.
 set -euo pipefail
 mode=$1 design=$2 prefix=$3 suffix=$4 values=$5 currents=$6 dir=$7
+series=${SERIES_COLUMN-set_current_mA_cm2}
+tag() { printf '%s%s%s' "${SERIES_PREFIX-}" "$1" "${SERIES_SUFFIX-mA}"; }
 
 # First line of a CSV file, failing clearly if the file is missing or empty.
 header() {
@@ -27,10 +34,10 @@ runs)
 	first=""
 	for i in $currents; do
 		for v in $values; do
-			f=$dir/$prefix$v${suffix}_${i}mA.csv
+			f=$dir/$prefix$v${suffix}_$(tag "$i").csv
 			if [ -z "$first" ]; then
 				first=$f
-				echo "$design,set_current_mA_cm2,$(header "$f"),gain_energy_pct,gain_capacity_pct"
+				echo "$design,$series,$(header "$f"),gain_energy_pct,gain_capacity_pct"
 			fi
 			[ "$(header "$f")" = "$(header "$first")" ] ||
 				{ echo "collect.sh: $f: other columns than $first" >&2; exit 1; }
@@ -67,10 +74,10 @@ profiles)
 	kind=$design id=$prefix
 	first=""
 	for i in $currents; do
-		f=$dir/${id}_${i}mA.$kind.csv
+		f=$dir/${id}_$(tag "$i").$kind.csv
 		if [ -z "$first" ]; then
 			first=$f
-			echo "set_current_mA_cm2,$(header "$f")"
+			echo "$series,$(header "$f")"
 		fi
 		tail -n +2 "$f" | sed "s|^|$i,|"
 	done

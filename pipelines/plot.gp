@@ -1,16 +1,27 @@
 # The figures of the study pipelines (shared/spec/STUDIES.md), one PNG per
-# call, one curve per current:
-#   gnuplot -c plot.gp KIND CSV OUT.png DESIGN_COLUMN LABEL "CURRENTS"
+# call, one curve per current (or per value of another series):
+#   gnuplot -c plot.gp KIND CSV OUT.png DESIGN_COLUMN LABEL "CURRENTS" \
+#       [CATEGORIES [SERIES_COLUMN SERIES_TITLE]]
 # KIND: structures (kappa_eff/kappa_bulk and C_theo/C_theo(first) versus the
 # design value), energy, capacity (with the theoretical curve), gain-energy,
 # gain-capacity (versus the design value), utilization, cumulative (profiles
-# from separator to collector), discharge (U versus capacity).
+# from separator to collector), electrolyte (c_e / c_e,0 across separator and
+# cathode, LIB), discharge (U versus capacity).
 # CSV: the tidy tables of collect.sh (columns are selected by name).
 # CATEGORIES (ARG7, optional): the design values are names, not numbers
 # (Study G); they are drawn at 1, 2, ... in this order, labelled.
-#   gnuplot -c plot.gp fractions|utilization-designs CSV OUT.png design TITLE "DESIGNS"
+# SERIES_COLUMN, SERIES_TITLE (ARG8, ARG9; default set_current_mA_cm2 and
+# "@ mA/cm^2"): the column that tells the curves apart, whose values
+# CURRENTS lists, and the title of a curve, @ for the value (Study P-t+:
+# t_plus and "t_+ = @").
+#   gnuplot -c plot.gp fractions|utilization-designs|electrolyte-designs CSV OUT.png \
+#       design TITLE "DESIGNS" [CURVE_TITLE]
 # draws a profile per design (column design) from one long table: the CAM
-# volume fraction (vf_cam) or the utilization, versus x_um.
+# volume fraction (vf_cam), the utilization or c_e / c_e,0, versus x_um;
+# CURVE_TITLE names a curve, @ for the design (default: the design).
+#   gnuplot -c plot.gp gains CSV OUT.png r_um LABEL "CURRENTS"
+# two panels, capacity and energy gain versus r, one curve per cell type
+# (column cell) and current (compare-cells.mk).
 kind = ARG1
 csv = ARG2
 design = ARG4
@@ -25,10 +36,14 @@ set datafile columnheaders
 set grid
 set key outside right top
 set pointsize 1.1
+series = ARG8 ne "" ? ARG8 : "set_current_mA_cm2"
+stitle = ARG9 ne "" ? ARG9 : "@ mA/cm^2"
+# the title format with @ replaced by s
+with_value(f, s) = strstrt(f, "@") > 0 ? f[1:strstrt(f, "@") - 1] . s . f[strstrt(f, "@") + 1:] : f
 ncur = words(currents)
 cur(i) = real(word(currents, i))
-ctitle(i) = word(currents, i) . " mA/cm^2"
-sel(i, name) = column("set_current_mA_cm2") == cur(i) ? column(name) : NaN
+ctitle(i) = with_value(stitle, word(currents, i))
+sel(i, name) = column(series) == cur(i) ? column(name) : NaN
 # x of a row: its design value, or the position of its name in CATEGORIES
 ncat = words(categories)
 position(s) = sum [k=1:ncat] (word(categories, k) eq s ? k : 0)
@@ -42,7 +57,7 @@ if (ncat > 0) {
 points = ncat > 0 ? "points pt 7 ps 1.6" : "linespoints lw 2"
 theory = ncat > 0 ? "points pt 6 ps 2 lc 'black'" : "lines lw 2 dt 2 lc 'black'"
 
-if (kind eq "fractions" || kind eq "utilization-designs") {
+if (kind eq "fractions" || kind eq "utilization-designs" || kind eq "electrolyte-designs") {
 	set title label
 	set xlabel "distance from the separator (µm)"
 	set xtics autofreq norotate
@@ -50,17 +65,48 @@ if (kind eq "fractions" || kind eq "utilization-designs") {
 	set key outside right top
 	ndes = words(currents)
 	des(s, k) = s eq word(currents, k)
+	dtitle = ARG7 ne "" ? ARG7 : "@"
 	if (kind eq "fractions") {
 		set ylabel "CAM volume fraction"
 		ycol = "vf_cam"
-	} else {
+	}
+	if (kind eq "utilization-designs") {
 		# on its own scale: designs differ by a few % at high current
 		set ylabel "CAM utilization"
 		set yrange [0:*]
 		ycol = "utilization"
 	}
+	if (kind eq "electrolyte-designs") {
+		set xlabel "distance from the cathode's separator side (µm; < 0: separator)"
+		set ylabel "c_e / c_{e,0}"
+		set yrange [0:*]
+		set arrow from 0, graph 0 to 0, graph 1 nohead dt 3 lc "gray40"
+		ycol = "c_e_rel"
+	}
 	plot for [k=1:ndes] csv using (des(strcol(design), k) ? column("x_um") : NaN):(column(ycol)) \
-		with lines lw 2 title word(currents, k)
+		with lines lw 2 title with_value(dtitle, word(currents, k))
+	exit
+}
+
+if (kind eq "gains") {
+	# compare-cells: one curve per cell type and current, ASSB solid, LIB dashed
+	set terminal pngcairo size 1400,620 font "DejaVu Sans,12"
+	set output ARG3
+	set multiplot layout 1,2 title label
+	set key inside top left
+	set xlabel "channel radius r (µm)"
+	cells = "assb lib"
+	cname(c) = c eq "assb" ? "ASSB" : "LIB"
+	pick(c, i, name) = strcol("cell") eq c && column("set_current_mA_cm2") == cur(i) ? column(name) : NaN
+	do for [p=1:2] {
+		ycol = p == 1 ? "gain_capacity_pct" : "gain_energy_pct"
+		set ylabel (p == 1 ? "capacity gain against r = 0 (%)" : "energy density gain against r = 0 (%)")
+		set title (p == 1 ? "Practical capacity" : "Energy density")
+		plot for [c=1:2] for [i=1:ncur] csv using (column(design)):(pick(word(cells, c), i, ycol)) \
+			with linespoints lw 2 dt c lc i pt (c == 1 ? 7 : 6) \
+			title cname(word(cells, c)) . ", " . ctitle(i)
+	}
+	unset multiplot
 	exit
 }
 
@@ -124,6 +170,13 @@ if (kind eq "cumulative") {
 	set xlabel "distance from the separator (µm)"
 	set ylabel "cumulative capacity (mAh/cm^2)"
 	xcol = "x_um"; ycol = "cumulative_capacity_mAh_cm2"
+}
+if (kind eq "electrolyte") {
+	set xlabel "distance from the cathode's separator side (µm; < 0: separator)"
+	set ylabel "c_e / c_{e,0}"
+	set yrange [0:*]
+	set arrow from 0, graph 0 to 0, graph 1 nohead dt 3 lc "gray40"
+	xcol = "x_um"; ycol = "c_e_rel"
 }
 if (kind eq "discharge") {
 	set xlabel "capacity (mAh/cm^2)"

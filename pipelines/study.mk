@@ -1,11 +1,19 @@
-# What every study shares (included by layered.mk, layered-rev.mk,
-# perforated-assb.mk after they set the study's own variables):
+# What every study shares (included by the fragments of the studies after
+# they set the study's own variables):
 #
-#   structures/ID.h5  -> cells/ID.h5 (assemble, ASSB) -> cells/ID.csv (metrics
+#   structures/ID.h5  -> cells/ID.h5 (assemble, CELL) -> cells/ID.csv (metrics
 #   --conductivity=ionic) -> runs/ID_ImA.h5 (solve, one per current) ->
 #   metrics/ID_ImA.csv, profiles/ID_ImA.{utilization,cumulative,discharge}.csv
-#   -> STUDY.csv, STUDY-structures.csv (tidy, one row per run / design)
-#   -> fig/*.png (gnuplot)
+#   (and .electrolyte.csv for LIB) -> STUDY.csv, STUDY-structures.csv (tidy,
+#   one row per run / design) -> fig/*.png (gnuplot)
+#
+# A study's second dimension is the current unless the fragment sets another
+# series (transference.mk: t+ at one current): SERIES_VALUES, SERIES_PARAMS
+# (the variables they come from), SERIES_COLUMN (its column in the tables),
+# SERIES_PREFIX/SERIES_SUFFIX (a run is ID_<prefix><value><suffix>),
+# SERIES_TITLE (curve titles, @ for the value), series_flags (the solve
+# options of a value, $(1)) and RUN_PARAMS (more variables every run
+# depends on).
 #
 # The fragment sets: STUDY, DESIGN (column name), DESIGN_LABEL (axis label),
 # DESIGN_TITLE (figure titles, @ for the value),
@@ -30,6 +38,8 @@ CURRENTS ?= 1 2 4 6 8
 SEED ?= 1
 VOXEL ?= 1um
 CUTOFF ?= 3.0V
+# the cell type of assemble: assb (CBD -> SE) or lib (liquid electrolyte)
+CELL ?= assb
 SOLVE_FLAGS ?=
 ASSEMBLE_FLAGS ?=
 # Prefix of every simulation (solve) command, e.g. LAUNCH="srun -n1 -c4"
@@ -39,6 +49,21 @@ LAUNCH ?=
 # oversubscription.
 THREADS ?=
 PROFILE_VALUES ?= $(firstword $(DESIGN_VALUES)) $(lastword $(DESIGN_VALUES))
+
+# the second dimension: currents unless the fragment says otherwise
+SERIES_VALUES ?= $(CURRENTS)
+SERIES_PARAMS ?= CURRENTS
+SERIES_COLUMN ?= set_current_mA_cm2
+SERIES_PREFIX ?=
+SERIES_SUFFIX ?= mA
+SERIES_TITLE ?= @ mA/cm^2
+series_flags ?= --current $(1)mA/cm2
+RUN_PARAMS ?=
+# the series value of run STEM (ID_<prefix><value><suffix>)
+series_of = $(patsubst $(SERIES_PREFIX)%$(SERIES_SUFFIX),%,$(lastword $(subst _, ,$(1))))
+run_id = $(1)_$(SERIES_PREFIX)$(2)$(SERIES_SUFFIX)
+# the profiles of every run; LIB runs add the electrolyte's
+PROFILE_KINDS := utilization cumulative discharge $(if $(filter lib,$(CELL)),electrolyte)
 
 # OpenMP wait policy (OMP_WAIT_POLICY) of each solve and conductivity.
 # Empty: passive (waiting threads sleep) when make runs jobs in parallel
@@ -57,15 +82,14 @@ OMP_ENV = $(if $(wait_policy),OMP_WAIT_POLICY=$(wait_policy)) \
 
 id = $(ID_PREFIX)$(1)$(ID_SUFFIX)
 IDS := $(foreach v,$(DESIGN_VALUES),$(call id,$(v)))
-RUN_NAMES := $(foreach v,$(DESIGN_VALUES),$(foreach i,$(CURRENTS),$(call id,$(v))_$(i)mA))
+RUN_NAMES := $(foreach v,$(DESIGN_VALUES),$(foreach i,$(SERIES_VALUES),$(call run_id,$(call id,$(v)),$(i))))
 PROFILE_IDS := $(foreach v,$(PROFILE_VALUES),$(call id,$(v)))
 
 TABLE := $(OUT)/$(STUDY).csv
 STRUCT_TABLE := $(OUT)/$(STUDY)-structures.csv
 FIGURES := $(addprefix $(OUT)/fig/,conductivity.png energy.png capacity.png gain-energy.png \
 	gain-capacity.png) \
-	$(foreach d,$(PROFILE_IDS),$(addprefix $(OUT)/fig/,utilization-$(d).png \
-		cumulative-$(d).png discharge-$(d).png))
+	$(foreach d,$(PROFILE_IDS),$(foreach k,$(PROFILE_KINDS),$(OUT)/fig/$(k)-$(d).png))
 
 .PHONY: study runs tables figures
 .DELETE_ON_ERROR:
@@ -75,17 +99,10 @@ runs: $(RUN_NAMES:%=$(OUT)/runs/%.h5)
 tables: $(TABLE) $(STRUCT_TABLE)
 figures: $(FIGURES)
 
-# --- parameters: a stamp file per variable, rewritten (while make reads this
-# file) only when its value changed, so that changing one reruns only what
-# depends on it and `make -q` still tells whether anything is left to do.
-PARAMS := $(STRUCTURE_PARAMS) $(FIGURE_PARAMS) ASSEMBLE_FLAGS CUTOFF SOLVE_FLAGS DESIGN_VALUES CURRENTS
-stamp = mkdir -p $(OUT)/.params && printf '%s\n' '$(subst ','\'',$($(1)))' > $(OUT)/.params/$(1).new && \
-	{ cmp -s $(OUT)/.params/$(1).new $(OUT)/.params/$(1) && rm -f $(OUT)/.params/$(1).new || \
-	mv $(OUT)/.params/$(1).new $(OUT)/.params/$(1); }
-ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),study)),)
-$(foreach p,$(PARAMS),$(shell $(call stamp,$(p))))
-endif
-param = $(1:%=$(OUT)/.params/%)
+# --- parameters: a stamp file per variable (stamps.mk)
+PARAMS := $(sort $(STRUCTURE_PARAMS) $(FIGURE_PARAMS) ASSEMBLE_FLAGS CUTOFF SOLVE_FLAGS \
+	DESIGN_VALUES $(SERIES_PARAMS) $(RUN_PARAMS))
+include $(PIPELINES)/stamps.mk
 
 $(BIN)/solve:
 	@echo "pipelines: no $(BIN)/solve; build first (make at the top level)" >&2; exit 2
@@ -93,18 +110,18 @@ $(BIN)/solve:
 # --- cells, their conductivity, discharges
 $(OUT)/cells/%.h5: $(OUT)/structures/%.h5 $(call param,ASSEMBLE_FLAGS) | $(BIN)/solve
 	@mkdir -p $(@D)
-	$(BIN)/assemble -q $< --cell assb $(ASSEMBLE_FLAGS) -o $@
+	$(BIN)/assemble -q $< --cell $(CELL) $(ASSEMBLE_FLAGS) -o $@
 
 $(OUT)/cells/%.csv: $(OUT)/cells/%.h5
 	$(OMP_ENV) $(BIN)/metrics --conductivity=ionic --csv $< > $@.tmp && mv $@.tmp $@
 
-# runs/ID_ImA.h5: the cell ID discharged at I mA/cm2 (IDs contain no '_')
+# runs/ID_ImA.h5: the cell ID discharged at I mA/cm2 (IDs contain no '_'),
+# or at another series value
 .SECONDEXPANSION:
 $(OUT)/runs/%.h5: $$(OUT)/cells/$$(firstword $$(subst _, ,$$*)).h5 \
-		$(call param,CUTOFF SOLVE_FLAGS)
+		$(call param,CUTOFF SOLVE_FLAGS $(RUN_PARAMS))
 	@mkdir -p $(@D)
-	$(OMP_ENV) $(LAUNCH) $(BIN)/solve -q $< \
-		--current $(patsubst %mA,%,$(lastword $(subst _, ,$*)))mA/cm2 \
+	$(OMP_ENV) $(LAUNCH) $(BIN)/solve -q $< $(call series_flags,$(call series_of,$*)) \
 		--cutoff $(CUTOFF) $(SOLVE_FLAGS) -o $@
 
 $(OUT)/metrics/%.csv: $(OUT)/runs/%.h5
@@ -120,31 +137,38 @@ $(OUT)/profiles/%.cumulative.csv: $(OUT)/runs/%.h5
 $(OUT)/profiles/%.discharge.csv: $(OUT)/runs/%.h5
 	@mkdir -p $(@D)
 	$(BIN)/metrics --timeseries $< > $@.tmp && mv $@.tmp $@
+$(OUT)/profiles/%.electrolyte.csv: $(OUT)/runs/%.h5
+	@mkdir -p $(@D)
+	$(BIN)/metrics --profile electrolyte $< > $@.tmp && mv $@.tmp $@
 
 # --- tidy tables
-$(TABLE): $(RUN_NAMES:%=$(OUT)/metrics/%.csv) $(call param,DESIGN_VALUES CURRENTS) \
+COLLECT = SERIES_COLUMN='$(SERIES_COLUMN)' SERIES_PREFIX='$(SERIES_PREFIX)' \
+	SERIES_SUFFIX='$(SERIES_SUFFIX)' $(PIPELINES)/collect.sh
+$(TABLE): $(RUN_NAMES:%=$(OUT)/metrics/%.csv) $(call param,DESIGN_VALUES $(SERIES_PARAMS)) \
 		$(PIPELINES)/collect.sh
-	$(PIPELINES)/collect.sh runs $(DESIGN) '$(ID_PREFIX)' '$(ID_SUFFIX)' '$(DESIGN_VALUES)' \
-		'$(CURRENTS)' $(OUT)/metrics > $@.tmp && mv $@.tmp $@
+	$(COLLECT) runs $(DESIGN) '$(ID_PREFIX)' '$(ID_SUFFIX)' '$(DESIGN_VALUES)' \
+		'$(SERIES_VALUES)' $(OUT)/metrics > $@.tmp && mv $@.tmp $@
 
 $(STRUCT_TABLE): $(IDS:%=$(OUT)/cells/%.csv) $(call param,DESIGN_VALUES) $(PIPELINES)/collect.sh
-	$(PIPELINES)/collect.sh structures $(DESIGN) '$(ID_PREFIX)' '$(ID_SUFFIX)' \
+	$(COLLECT) structures $(DESIGN) '$(ID_PREFIX)' '$(ID_SUFFIX)' \
 		'$(DESIGN_VALUES)' '' $(OUT)/cells > $@.tmp && mv $@.tmp $@
 
-# one long table per profile kind and design: current,<the profile's columns>
-$(OUT)/profiles/%.utilization.all.csv $(OUT)/profiles/%.cumulative.all.csv \
-$(OUT)/profiles/%.discharge.all.csv: \
-		$$(foreach i,$$(CURRENTS),$$(OUT)/profiles/$$*_$$(i)mA.utilization.csv \
-		$$(OUT)/profiles/$$*_$$(i)mA.cumulative.csv $$(OUT)/profiles/$$*_$$(i)mA.discharge.csv) \
-		$(call param,CURRENTS) $(PIPELINES)/collect.sh
-	for k in utilization cumulative discharge; do \
-		$(PIPELINES)/collect.sh profiles $$k '$*' '' '' '$(CURRENTS)' $(OUT)/profiles \
+# one long table per profile kind and design: series value,<the profile's columns>
+$(foreach k,$(PROFILE_KINDS),$(OUT)/profiles/%.$(k).all.csv): \
+		$$(foreach i,$$(SERIES_VALUES),$$(foreach k,$$(PROFILE_KINDS),\
+			$$(OUT)/profiles/$$(call run_id,$$*,$$(i)).$$(k).csv)) \
+		$(call param,$(SERIES_PARAMS)) $(PIPELINES)/collect.sh
+	for k in $(PROFILE_KINDS); do \
+		$(COLLECT) profiles $$k '$*' '' '' '$(SERIES_VALUES)' $(OUT)/profiles \
 			> $(OUT)/profiles/$*.$$k.all.csv.tmp && \
 		mv $(OUT)/profiles/$*.$$k.all.csv.tmp $(OUT)/profiles/$*.$$k.all.csv || exit 1; \
 	done
 
-# --- figures (STUDIES.md "Figures a user expects"); gnuplot -c SCRIPT ARGS
+# --- figures (STUDIES.md "Figures a user expects"); gnuplot -c SCRIPT ARGS,
+# the series (column, values, curve titles) last
 PLOT = gnuplot -c $(PIPELINES)/plot.gp
+# (categories: $(1))
+plot_series = '$(SERIES_VALUES)' '$(1)' '$(SERIES_COLUMN)' '$(SERIES_TITLE)'
 $(OUT)/fig/conductivity.png: $(STRUCT_TABLE) $(PIPELINES)/plot.gp
 	@mkdir -p $(@D)
 	$(PLOT) structures $< $@.tmp.png '$(DESIGN)' '$(DESIGN_LABEL)' '' '$(CATEGORIES)' && \
@@ -152,20 +176,16 @@ $(OUT)/fig/conductivity.png: $(STRUCT_TABLE) $(PIPELINES)/plot.gp
 $(OUT)/fig/energy.png $(OUT)/fig/capacity.png $(OUT)/fig/gain-energy.png \
 $(OUT)/fig/gain-capacity.png: $(OUT)/fig/%.png: $(TABLE) $(PIPELINES)/plot.gp
 	@mkdir -p $(@D)
-	$(PLOT) $* $< $@.tmp.png '$(DESIGN)' '$(DESIGN_LABEL)' '$(CURRENTS)' '$(CATEGORIES)' && \
+	$(PLOT) $* $< $@.tmp.png '$(DESIGN)' '$(DESIGN_LABEL)' $(call plot_series,$(CATEGORIES)) && \
 		mv $@.tmp.png $@
-$(OUT)/fig/utilization-%.png: $(OUT)/profiles/%.utilization.all.csv $(PIPELINES)/plot.gp
-	@mkdir -p $(@D)
-	$(PLOT) utilization $< $@.tmp.png '$(DESIGN)' '$(call title_of,$*)' '$(CURRENTS)' && \
-		mv $@.tmp.png $@
-$(OUT)/fig/cumulative-%.png: $(OUT)/profiles/%.cumulative.all.csv $(PIPELINES)/plot.gp
-	@mkdir -p $(@D)
-	$(PLOT) cumulative $< $@.tmp.png '$(DESIGN)' '$(call title_of,$*)' '$(CURRENTS)' && \
-		mv $@.tmp.png $@
-$(OUT)/fig/discharge-%.png: $(OUT)/profiles/%.discharge.all.csv $(PIPELINES)/plot.gp
-	@mkdir -p $(@D)
-	$(PLOT) discharge $< $@.tmp.png '$(DESIGN)' '$(call title_of,$*)' '$(CURRENTS)' && \
-		mv $@.tmp.png $@
+# a profile figure per kind and design, one curve per series value
+define profile_figure
+$$(OUT)/fig/$(1)-%.png: $$(OUT)/profiles/%.$(1).all.csv $$(PIPELINES)/plot.gp
+	@mkdir -p $$(@D)
+	$$(PLOT) $(1) $$< $$@.tmp.png '$$(DESIGN)' '$$(call title_of,$$*)' $$(call plot_series,) && \
+		mv $$@.tmp.png $$@
+endef
+$(foreach k,$(PROFILE_KINDS),$(eval $(call profile_figure,$(k))))
 
 # figure title of the design ID, from DESIGN_TITLE with @ for the value
 DESIGN_TITLE ?= $(DESIGN) = @

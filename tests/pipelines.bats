@@ -1,14 +1,15 @@
 #!/usr/bin/env bats
-# The study pipelines as a user runs them (issues 5, 16): the fast variants
-# of the four ASSB studies end in their tables and figures; a second make does
-# nothing; a changed parameter reruns only what depends on it, through the
-# launcher prefix; an interrupted make leaves nothing that looks finished.
+# The study pipelines as a user runs them (issues 5, 13, 16): the fast
+# variants of the four ASSB studies, the two LIB studies and the ASSB-LIB
+# comparison end in their tables and figures; a second make does nothing; a
+# changed parameter reruns only what depends on it, through the launcher
+# prefix; an interrupted make leaves nothing that looks finished.
 
 load test_helper
 
 PIPES="$BATS_TEST_DIRNAME/../pipelines"
 
-# All four fast variants once for the file (about a minute on 2 cores).
+# All fast variants once for the file (about two minutes on 2 cores).
 setup_file() {
 	: "${VB_BIN:?VB_BIN must name the directory of the built programs}"
 	make --no-print-directory -C "$BATS_TEST_DIRNAME/../pipelines" -j2 fast BIN="$VB_BIN" \
@@ -38,7 +39,7 @@ cell() {
 }
 
 @test "the fast variants produce their tables and figures" {
-	for s in layered layered-rev perforated-assb; do
+	for s in layered layered-rev perforated-assb perforated-lib; do
 		d=$BATS_FILE_TMPDIR/$s-fast
 		# 3 design values x 2 currents, and 3 structures
 		[ "$(wc -l < "$d/$s.csv")" -eq 7 ] || fail "$s.csv: $(wc -l < "$d/$s.csv") lines"
@@ -51,15 +52,18 @@ cell() {
 	done
 }
 
-@test "study tables: every run reached the cut-off, below the theoretical bound" {
-	for s in layered layered-rev perforated-assb graded; do
+@test "study tables: every run reached the cut-off (LIB: or a depleted electrolyte), below the theoretical bound" {
+	for s in layered layered-rev perforated-assb graded perforated-lib transference; do
 		t=$BATS_FILE_TMPDIR/$s-fast/$s.csv
-		awk -F, 'NR == 1 { for (k = 1; k <= NF; k++) c[$k] = k; next }
-			$c["status"] != "cutoff" { print "row " NR ": " $c["status"]; bad = 1 }
+		awk -F, -v lib="$([[ $s == perforated-lib || $s == transference ]] && echo 1)" '
+			NR == 1 { for (k = 1; k <= NF; k++) c[$k] = k; next }
+			$c["status"] != "cutoff" && !(lib && $c["status"] == "depleted") {
+				print "row " NR ": " $c["status"]; bad = 1 }
 			!($c["capacity_mAh_cm2"] > 0 && $c["capacity_mAh_cm2"] < $c["c_theo_mAh_cm2"]) { bad = 1 }
 			!($c["energy_density_Wh_kg"] < $c["e_theo_Wh_kg"]) { bad = 1 }
 			END { exit bad }' "$t" || fail "$t"
 		# 8 mA/cm2 delivers less than 2 mA/cm2 from the same cell
+		[ "$s" = transference ] && continue
 		n=$((($(wc -l < "$t") - 1) / 2))
 		awk -v a="$(cell "$t" capacity_mAh_cm2 1)" -v b="$(cell "$t" capacity_mAh_cm2 $((n + 1)))" \
 			'BEGIN { exit !(b < a) }'
@@ -118,14 +122,20 @@ jmetric() {
 }
 
 @test "study tables: gains against the first design, checked from the run files themselves" {
-	for s in layered layered-rev perforated-assb; do
+	for s in layered layered-rev perforated-assb perforated-lib transference; do
 		d=$BATS_FILE_TMPDIR/$s-fast
 		t=$d/$s.csv
-		for row in 1 2 3 4 5 6; do
+		# 3 design values per current (per t+ for transference)
+		for row in $(seq 1 $(($(wc -l < "$t") - 1))); do
 			run_file=$(cell "$t" file "$row")
-			# the reference: the same current, the first design (rows 1 and 4)
+			# the reference: the same current, the first design (rows 1, 4, ...)
 			ref=$(cell "$t" file $(((row - 1) / 3 * 3 + 1)))
-			[[ "$run_file" == *_"$(cell "$t" set_current_mA_cm2 "$row")"mA.h5 ]] || fail "$t row $row: $run_file"
+			if [ "$s" = transference ]; then
+				[[ "$run_file" == *_t"$(cell "$t" t_plus "$row")".h5 ]] || fail "$t row $row: $run_file"
+			else
+				[[ "$run_file" == *_"$(cell "$t" set_current_mA_cm2 "$row")"mA.h5 ]] ||
+					fail "$t row $row: $run_file"
+			fi
 			for k in energy_density_Wh_kg:gain_energy_pct capacity_mAh_cm2:gain_capacity_pct; do
 				a=$(jmetric "$run_file" "${k%%:*}")
 				b=$(jmetric "$ref" "${k%%:*}")
@@ -146,6 +156,114 @@ jmetric() {
 			fail "row $row: c_theo_rel $(cell "$t" c_theo_rel "$row"), CAM voxels $n0 at r = 0"
 	done
 	awk -v c="$(cell "$t" c_theo_rel 3)" 'BEGIN { exit !(c < 1) }'
+}
+
+@test "Study P-LIB: LIB cells with CBD, c_e across separator and cathode at 8 mA/cm2 per radius" {
+	d=$BATS_FILE_TMPDIR/perforated-lib-fast
+	# the same structures as P-ASSB, assembled as LIB cells
+	for r in 0 12 24; do
+		cmp -s <(h5dump -d /labels "$d/structures/r${r}um.h5" | tail -n +3) \
+			<(h5dump -d /labels "$BATS_FILE_TMPDIR/perforated-assb-fast/structures/r${r}um.h5" | tail -n +3) ||
+			fail "r = $r um: the structures of P-LIB and P-ASSB differ"
+		[ "$(h5dump -a cell_type "$d/cells/r${r}um.h5" | sed -n 's/.*(0): "\(.*\)"/\1/p')" = lib ]
+	done
+	[ "$(cell "$d/perforated-lib.csv" cell_type 1)" = lib ]
+	# CBD stays CBD in the cell: some of the cathode's volume
+	awk -v v="$(cell "$d/perforated-lib-structures.csv" vf_cbd 1)" 'BEGIN { exit !(v > 0.1) }'
+	# the electrolyte table: r_um,x_um,c_e_rel for r = 0, 12, 24 at 8 mA/cm2,
+	# the separator (5 slices of 4 um, x < 0) and the cathode (26 slices)
+	t=$d/perforated-lib-electrolyte.csv
+	[ "$(head -n 1 "$t")" = "r_um,x_um,c_e_rel" ]
+	for r in 0 12 24; do
+		[ "$(awk -F, -v r=$r '$1 == r && $2 < 0' "$t" | wc -l)" -eq 5 ] || fail "$t: r = $r, separator"
+		[ "$(awk -F, -v r=$r '$1 == r && $2 > 0' "$t" | wc -l)" -eq 26 ] || fail "$t: r = $r, cathode"
+		# the rows are those of the run's own profile
+		diff <(awk -F, -v r=$r -v OFS=, '$1 == r { print $2, $3 }' "$t") \
+			<(tail -n +2 "$d/profiles/r${r}um_8mA.electrolyte.csv") || fail "r = $r"
+	done
+	# t+ < 1: Li+ piles up on the Li side, thins towards the collector
+	awk -F, '$1 == 0 && $2 == -18 { a = $3 } $1 == 0 && $2 == 102 { b = $3 }
+		END { exit !(a > 1.2 && b < 0.9) }' "$t" || fail "$t: no gradient at r = 0"
+	for f in electrolyte-designs electrolyte-r0um electrolyte-r24um capacity gain-capacity discharge-r0um; do
+		[ "$(head -c 4 "$d/fig/$f.png" | od -An -c | tr -d ' ')" = '211PNG' ] ||
+			fail "$d/fig/$f.png is not a PNG"
+	done
+}
+
+@test "Study P-t+: one run per radius and t+ at 8 mA/cm2; at t+ = 1 c_e stays flat to 1e-6" {
+	d=$BATS_FILE_TMPDIR/transference-fast
+	t=$d/transference.csv
+	# 3 radii x t+ 0.3, 0.6, 1.0, rows by t+ then radius
+	[ "$(cut -d, -f1,2 "$t" | tail -n +2 | tr '\n' ' ')" = \
+		"$(for tp in 0.3 0.6 1.0; do for r in 0 12 24; do printf '%s,%s ' $r $tp; done; done)" ] ||
+		fail "$(cut -d, -f1,2 "$t")"
+	[ "$(head -n 1 "$t" | cut -d, -f1,2)" = "r_um,t_plus" ]
+	# every run at 8 mA/cm2 with its own constant t+, in the run file's parameters
+	for row in $(seq 1 9); do
+		[ "$(cell "$t" current_mA_cm2 "$row")" = 8 ] || fail "row $row: $(cell "$t" current_mA_cm2 "$row") mA/cm2"
+		f=$(cell "$t" file "$row")
+		h5dump -a history "$f" | grep -q -- "--set electrolyte.transference=$(cell "$t" t_plus "$row")" ||
+			fail "$f: $(h5dump -a history "$f")"
+	done
+	# t+ = 1: migration carries every Li+ the reactions take, so c_e stays
+	# c_e,0 everywhere (min and max over the cell) and in every profile
+	for row in 7 8 9; do
+		awk -v lo="$(cell "$t" c_e_min_mol_m3 "$row")" -v hi="$(cell "$t" c_e_max_mol_m3 "$row")" \
+			'BEGIN { exit !(lo / 1000 - 1 > -1e-6 && hi / 1000 - 1 < 1e-6) }' ||
+			fail "row $row: c_e from $(cell "$t" c_e_min_mol_m3 "$row") to $(cell "$t" c_e_max_mol_m3 "$row")"
+	done
+	for r in 0 24; do # the profiled radii: first and last
+		tail -n +2 "$d/profiles/r${r}um_t1.0.electrolyte.csv" |
+			awk -F, '{ n++; e = $2 - 1; if (e > 1e-6 || e < -1e-6) bad++ } END { exit !(n == 31 && !bad) }' ||
+			fail "r = $r: c_e profile not flat"
+	done
+	# t+ < 1 does build a gradient: the mark of the liquid electrolyte
+	awk -v hi="$(cell "$t" c_e_max_mol_m3 1)" 'BEGIN { exit !(hi > 1500) }'
+	# figures: one curve per t+
+	for f in capacity gain-capacity utilization-r0um electrolyte-r0um; do
+		[ "$(head -c 4 "$d/fig/$f.png" | od -An -c | tr -d ' ')" = '211PNG' ] ||
+			fail "$d/fig/$f.png is not a PNG"
+	done
+	[ "$(head -n 1 "$d/profiles/r0um.electrolyte.all.csv")" = "t_plus,x_um,c_e_rel" ]
+}
+
+@test "Study P-t+: a t+ outside (0, 1] is one line, before any work" {
+	run make --no-print-directory -C "$PIPES" -f transference.mk study FAST=1 BIN="$VB_BIN" \
+		STUDIES_DIR="$BATS_TEST_TMPDIR" TRANSFERENCE="0.5 1.5"
+	assert_failure
+	assert_output --partial "TRANSFERENCE: '1.5' is not a number in (0, 1]"
+	[ ! -e "$BATS_TEST_TMPDIR/transference-fast" ]
+}
+
+@test "compare-cells: the ASSB and LIB rows of the two studies side by side, and the figure" {
+	d=$BATS_FILE_TMPDIR/compare-cells-fast
+	t=$d/compare-cells.csv
+	# cell,<the study tables' columns>: 2 cells x 2 currents x 3 radii
+	[ "$(head -n 1 "$t")" = "cell,$(head -n 1 "$BATS_FILE_TMPDIR/perforated-assb-fast/perforated-assb.csv")" ]
+	[ "$(wc -l < "$t")" -eq 13 ]
+	for c in assb lib; do
+		diff <(grep "^$c," "$t" | cut -d, -f2-) \
+			<(tail -n +2 "$BATS_FILE_TMPDIR/perforated-$c-fast/perforated-$c.csv") || fail "$c rows"
+	done
+	# the same structures: the same theoretical capacity per radius
+	for row in 1 2 3; do
+		[ "$(cell "$t" c_theo_mAh_cm2 "$row")" = "$(cell "$t" c_theo_mAh_cm2 $((row + 6)))" ] ||
+			fail "row $row: C_theo differs between ASSB and LIB"
+	done
+	[ "$(head -c 4 "$d/fig/gains.png" | od -An -c | tr -d ' ')" = '211PNG' ]
+	# a comparison current that the studies did not run: one line (on a
+	# copy of the three studies)
+	for s in perforated-assb perforated-lib compare-cells; do private $s; done
+	run make --no-print-directory -C "$PIPES" -f compare-cells.mk study FAST=1 \
+		STUDIES_DIR="$BATS_TEST_TMPDIR" COMPARE_CURRENTS="1 8"
+	assert_failure
+	assert_output --partial "has no run at 1 mA/cm2"
+	[ -z "$(find "$BATS_TEST_TMPDIR/compare-cells-fast" -name '*.tmp*')" ]
+	# several studies in one OUT: refused before any work
+	run make --no-print-directory -C "$PIPES" compare-cells-fast OUT="$BATS_TEST_TMPDIR/one"
+	assert_failure
+	assert_output --partial "OUT would put them in one folder"
+	[ ! -e "$BATS_TEST_TMPDIR/one" ]
 }
 
 @test "every CSV of the studies has unique column names, and pandas reads them as written" {
@@ -170,7 +288,7 @@ for f in sys.stdin.read().split():
 }
 
 @test "a second make with nothing changed has nothing to do" {
-	for s in layered layered-rev perforated-assb graded; do
+	for s in layered layered-rev perforated-assb graded perforated-lib transference compare-cells; do
 		run make -q -C "$PIPES" -f "$s.mk" study FAST=1 BIN="$VB_BIN" STUDIES_DIR="$BATS_FILE_TMPDIR"
 		assert_success
 	done
