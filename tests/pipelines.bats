@@ -227,6 +227,24 @@ jmetric() {
 	[ "$(head -n 1 "$d/profiles/r0um.electrolyte.all.csv")" = "t_plus,x_um,c_e_rel" ]
 }
 
+@test "Study P-t+: a new t+ runs only its own discharges; a new CURRENT reruns every run, not the cells" {
+	private transference
+	# dry runs (make -n) of the fast study with one more t+, and at 6 mA/cm2
+	run tmake -n transference-fast TRANSFERENCE="0.3 0.6 0.8 1.0"
+	assert_success
+	[ "$(grep -c 'solve -q' <<< "$output")" -eq 3 ] || fail "$output"
+	[ "$(grep -c -- '--current 8mA/cm2 --set electrolyte.transference=0.8' <<< "$output")" -eq 3 ]
+	[ "$(grep -c -- '-o .*/runs/r[0-9]*um_t0.8.h5' <<< "$output")" -eq 3 ]
+	[ "$(grep -c -e genstruct -e 'assemble -q' <<< "$output")" -eq 0 ]
+	rm -rf "$BATS_TEST_TMPDIR/transference-fast"
+	private transference
+	run tmake -n transference-fast CURRENT=6
+	assert_success
+	[ "$(grep -c 'solve -q .* --current 6mA/cm2 --set electrolyte.transference=' <<< "$output")" -eq 9 ] ||
+		fail "$output"
+	[ "$(grep -c -e genstruct -e 'assemble -q' <<< "$output")" -eq 0 ]
+}
+
 @test "Study P-t+: a t+ outside (0, 1] is one line, before any work" {
 	run make --no-print-directory -C "$PIPES" -f transference.mk study FAST=1 BIN="$VB_BIN" \
 		STUDIES_DIR="$BATS_TEST_TMPDIR" TRANSFERENCE="0.5 1.5"
