@@ -90,10 +90,11 @@ if (kind eq "fractions" || kind eq "utilization-designs" || kind eq "electrolyte
 
 if (kind eq "gains") {
 	# compare-cells: one curve per cell type and current, ASSB solid, LIB dashed
-	set terminal pngcairo size 1400,620 font "DejaVu Sans,12"
+	set terminal pngcairo size 1400,680 font "DejaVu Sans,12"
 	set output ARG3
 	set multiplot layout 1,2 title label
-	set key inside top left
+	set key below
+	set bmargin 7
 	set xlabel "channel radius r (µm)"
 	cells = "assb lib"
 	cname(c) = c eq "assb" ? "ASSB" : "LIB"
