@@ -44,11 +44,10 @@ $(TABLE): $(TABLE_assb) $(TABLE_lib) $(call param,COMPARE_CURRENTS)
 		done; \
 	done
 	{ echo "cell,$$(head -n 1 $(TABLE_assb))"; \
-	for c in assb lib; do \
-		awk -F, -v OFS=, -v c="$$c" -v want="$(COMPARE_CURRENTS)" \
+	for ct in assb:$(TABLE_assb) lib:$(TABLE_lib); do \
+		awk -F, -v OFS=, -v c="$${ct%%:*}" -v want="$(COMPARE_CURRENTS)" \
 			'BEGIN { n = split(want, w, " "); for (k = 1; k <= n; k++) keep[w[k] + 0] = 1 } \
-			NR > 1 && (($$2 + 0) in keep) { print c, $$0 }' \
-			$(STUDIES_DIR)/perforated-$$c$(fast)/perforated-$$c.csv || exit 1; \
+			NR > 1 && (($$2 + 0) in keep) { print c, $$0 }' "$${ct#*:}" || exit 1; \
 	done; } > $@.tmp && mv $@.tmp $@
 
 $(OUT)/fig/gains.png: $(TABLE) $(PIPELINES)/plot.gp

@@ -107,16 +107,12 @@ $(OUT)/profiles/%.fractions.csv: $(OUT)/cells/%.h5
 	@mkdir -p $(@D)
 	$(BIN)/metrics --profile fractions $< > $@.tmp && mv $@.tmp $@
 
-# design,<the profile's columns>, one block per design
-design_profiles = for d in $(DESIGNS); do f=$(OUT)/profiles/$${d}$(1); \
-	[ -s "$$f" ] || { echo "graded.mk: $$f: missing or empty" >&2; exit 1; }; \
-	if [ -z "$$h" ]; then h=1; echo "design,$$(head -n 1 "$$f")"; fi; \
-	tail -n +2 "$$f" | sed "s|^|$$d,|"; done
+# design,<the profile's columns>, one block per design (study.mk)
 $(FRACTIONS_TABLE): $(DESIGNS:%=$(OUT)/profiles/%.fractions.csv) $(call param,DESIGN_VALUES)
-	h=; { $(call design_profiles,.fractions.csv); } > $@.tmp && mv $@.tmp $@
+	$(call design_profiles,$(DESIGNS),.fractions.csv) > $@.tmp && mv $@.tmp $@
 $(INTERFACE_TABLE): $(DESIGNS:%=$(OUT)/profiles/%_$(TOP_CURRENT)mA.utilization.csv) \
 		$(call param,DESIGN_VALUES CURRENTS)
-	h=; { $(call design_profiles,_$(TOP_CURRENT)mA.utilization.csv); } > $@.tmp && mv $@.tmp $@
+	$(call design_profiles,$(DESIGNS),_$(TOP_CURRENT)mA.utilization.csv) > $@.tmp && mv $@.tmp $@
 
 # per current: the linear slope with the highest energy density
 $(BEST_TABLE): $(TABLE)

@@ -24,11 +24,8 @@ tables: $(CE_TABLE)
 figures: $(OUT)/fig/electrolyte-designs.png
 
 $(CE_TABLE): $(CE_FILES) $(call param,ELECTROLYTE_VALUES CURRENTS)
-	h=; for r in $(ELECTROLYTE_VALUES); do \
-		f=$(OUT)/profiles/$(call id,$${r})_$(TOP_CURRENT)mA.electrolyte.csv; \
-		[ -z "$$h" ] && h=1 && echo "$(DESIGN),$$(head -n 1 "$$f")"; \
-		tail -n +2 "$$f" | sed "s|^|$$r,|"; \
-	done > $@.tmp && mv $@.tmp $@
+	$(call design_profiles,$(ELECTROLYTE_VALUES),_$(TOP_CURRENT)mA.electrolyte.csv) > $@.tmp && \
+		mv $@.tmp $@
 $(OUT)/fig/electrolyte-designs.png: $(CE_TABLE) $(PIPELINES)/plot.gp
 	@mkdir -p $(@D)
 	$(PLOT) electrolyte-designs $< $@.tmp.png $(DESIGN) \

@@ -40,6 +40,10 @@ series = ARG8 ne "" ? ARG8 : "set_current_mA_cm2"
 stitle = ARG9 ne "" ? ARG9 : "@ mA/cm^2"
 # the title format with @ replaced by s
 with_value(f, s) = strstrt(f, "@") > 0 ? f[1:strstrt(f, "@") - 1] . s . f[strstrt(f, "@") + 1:] : f
+# the axes of a c_e profile (LIB): separator at x < 0, its face marked
+electrolyte_axes = "set xlabel \"distance from the cathode's separator side (µm; < 0: separator)\"; " . \
+	"set ylabel \"c_e / c_{e,0}\"; set yrange [0:*]; " . \
+	"set arrow from 0, graph 0 to 0, graph 1 nohead dt 3 lc \"gray40\""
 ncur = words(currents)
 cur(i) = real(word(currents, i))
 ctitle(i) = with_value(stitle, word(currents, i))
@@ -77,10 +81,7 @@ if (kind eq "fractions" || kind eq "utilization-designs" || kind eq "electrolyte
 		ycol = "utilization"
 	}
 	if (kind eq "electrolyte-designs") {
-		set xlabel "distance from the cathode's separator side (µm; < 0: separator)"
-		set ylabel "c_e / c_{e,0}"
-		set yrange [0:*]
-		set arrow from 0, graph 0 to 0, graph 1 nohead dt 3 lc "gray40"
+		@electrolyte_axes
 		ycol = "c_e_rel"
 	}
 	plot for [k=1:ndes] csv using (des(strcol(design), k) ? column("x_um") : NaN):(column(ycol)) \
@@ -173,10 +174,7 @@ if (kind eq "cumulative") {
 	xcol = "x_um"; ycol = "cumulative_capacity_mAh_cm2"
 }
 if (kind eq "electrolyte") {
-	set xlabel "distance from the cathode's separator side (µm; < 0: separator)"
-	set ylabel "c_e / c_{e,0}"
-	set yrange [0:*]
-	set arrow from 0, graph 0 to 0, graph 1 nohead dt 3 lc "gray40"
+	@electrolyte_axes
 	xcol = "x_um"; ycol = "c_e_rel"
 }
 if (kind eq "discharge") {

@@ -164,6 +164,14 @@ $(foreach k,$(PROFILE_KINDS),$(OUT)/profiles/%.$(k).all.csv): \
 		mv $(OUT)/profiles/$*.$$k.all.csv.tmp $(OUT)/profiles/$*.$$k.all.csv || exit 1; \
 	done
 
+# DESIGN,<the profile's columns>: the profiles profiles/ID<$(2)> of the
+# design values $(1), one block each, as one shell command (graded.mk,
+# perforated-lib.mk)
+design_profiles = { h=; for d in $(1); do f=$(OUT)/profiles/$(ID_PREFIX)$${d}$(ID_SUFFIX)$(2); \
+	[ -s "$$f" ] || { echo "$(STUDY): $$f: missing or empty" >&2; exit 1; }; \
+	if [ -z "$$h" ]; then h=1; echo "$(DESIGN),$$(head -n 1 "$$f")"; fi; \
+	tail -n +2 "$$f" | sed "s|^|$$d,|"; done; }
+
 # --- figures (STUDIES.md "Figures a user expects"); gnuplot -c SCRIPT ARGS,
 # the series (column, values, curve titles) last
 PLOT = gnuplot -c $(PIPELINES)/plot.gp
