@@ -41,15 +41,15 @@ typedef struct level {
 typedef struct mg {
 	const vb_mg_problem *p;
 	int64_t n0, n1, n2, s0, s1, count;
-	float g[TAB * TAB], gd[TAB]; /* scaled face and Dirichlet conductances */
+	float g[TAB * TAB], gd[TAB];	  /* scaled face and Dirichlet conductances */
 	double g64[TAB * TAB], gd64[TAB]; /* the same in double: the true residual's */
-	uint8_t *off_line;	     /* n2 off sites: the neighbour line beyond the lattice */
-	float *zero_line;	     /* n2 zeros */
-	double *line_sum;	     /* per-line partial sums */
-	uint8_t *deg;		     /* one class only: each site's diagonal (0: off) */
-	float *tbuf;		     /* a line per thread */
-	float *alt[2];		     /* 1 at the even (alt[0]) or odd (alt[1]) k of a line, else 0 */
-	int nlev;		     /* coarse levels, lev[0] the first coarse one */
+	uint8_t *off_line;		  /* n2 off sites: the neighbour line beyond the lattice */
+	float *zero_line;		  /* n2 zeros */
+	double *line_sum;		  /* per-line partial sums */
+	uint8_t *deg;			  /* one class only: each site's diagonal (0: off) */
+	float *tbuf;			  /* a line per thread */
+	int64_t he;			  /* one class: the even sites of a line, stored first */
+	int nlev;			  /* coarse levels, lev[0] the first coarse one */
 	level lev[40];
 	int64_t ncoarse, *coarse_cell; /* the coarsest level's unknowns */
 	double *chol;		       /* their dense Cholesky factor, row-major lower */
@@ -60,9 +60,10 @@ typedef struct mg {
 void *vb_mg_alloc(size_t bytes)
 {
 	const size_t huge = (size_t)2 << 20;
-	if (bytes < huge)
+	if (bytes < huge / 4)
 		return calloc(bytes ? bytes : 1, 1);
 	void *q = NULL;
+	bytes = (bytes + huge - 1) / huge * huge; /* whole huge pages, the tail too */
 	if (posix_memalign(&q, huge, bytes) != 0)
 		return NULL;
 	(void)madvise(q, bytes, MADV_HUGEPAGE); /* advice only: fine if refused */
@@ -119,9 +120,7 @@ static nbl lattice_line(const mg *m, int64_t i, int64_t j)
 	L.cym = j > 0 ? L.c - m->s1 : m->off_line;
 	L.cyp = j < m->n1 - 1 ? L.c + m->s1 : m->off_line;
 	const int a = m->p->axis;
-	L.dir = a == 0	 ? (i == 0) + (i == m->n0 - 1)
-		: a == 1 ? (j == 0) + (j == m->n1 - 1)
-			 : -1;
+	L.dir = a == 0 ? (i == 0) + (i == m->n0 - 1) : a == 1 ? (j == 0) + (j == m->n1 - 1) : -1;
 	return L;
 }
 
@@ -254,45 +253,14 @@ static void lattice_prolong(mg *m, float *z, const level *c)
 static double lattice_residual(mg *m, const double *x, float *r);
 
 /* lattice_residual when one class conducts: every face conductance 1, a
- * Dirichlet face 2, x 0 off the network. */
-static double fast_residual(mg *m, const double *x, float *r)
-{
-	if (x == NULL) /* the caller's case x = 0, r = b */
-		return lattice_residual(m, NULL, r);
-	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
-	const int a = m->p->axis;
-#pragma omp parallel for schedule(static)
-	for (int64_t l = 0; l < lines; l++) {
-		const int64_t i = l / m->n1, j = l % m->n1, b = i * m->s0 + j * m->s1;
-		const double *c = x + b;
-		const double *xm = i > 0 ? c - m->s0 : NULL, *xp = i < m->n0 - 1 ? c + m->s0 : NULL;
-		const double *ym = j > 0 ? c - m->s1 : NULL, *yp = j < m->n1 - 1 ? c + m->s1 : NULL;
-		const uint8_t *d = m->deg + b;
-		const int inlet_line = (a == 0 && i == 0) || (a == 1 && j == 0);
-		double s = 0;
-		for (int64_t k = 0; k < n2; k++) {
-			if (d[k] == 0) {
-				r[b + k] = 0;
-				continue;
-			}
-			double nb = (xm ? xm[k] : 0) + (xp ? xp[k] : 0) + (ym ? ym[k] : 0) +
-				    (yp ? yp[k] : 0) + (k > 0 ? c[k - 1] : 0) +
-				    (k < n2 - 1 ? c[k + 1] : 0);
-			const double res = (inlet_line || (a == 2 && k == 0) ? 2.0 : 0.0) -
-					   ((double)d[k] * c[k] - nb);
-			r[b + k] = (float)res;
-			s += res * res;
-		}
-		m->line_sum[l] = s;
-	}
-	return sum_lines(m, lines);
-}
+ * Dirichlet face 2, x 0 off the network (x and r in split order). */
+static double fast_residual(mg *m, const double *x, float *r);
 
 /* r = b - A x in double precision (b: Dirichlet inflow on the 1 V face),
  * stored in single; returns ||r||^2. With x == NULL, x = 0: r = b. */
 static double lattice_residual(mg *m, const double *x, float *r)
 {
-	if (m->deg != NULL && x != NULL)
+	if (m->deg != NULL)
 		return fast_residual(m, x, r);
 	const int64_t lines = m->n0 * m->n1;
 	const int a = m->p->axis;
@@ -319,7 +287,7 @@ static double lattice_residual(mg *m, const double *x, float *r)
 						      k > 0 ? row[L.c[k - 1] & 15] : 0.0,
 						      k < m->n2 - 1 ? row[L.c[k + 1] & 15] : 0.0};
 				const int64_t nb[6] = {v - m->s0, v + m->s0, v - m->s1,
-						       v + m->s1, v - 1,       v + 1};
+						       v + m->s1, v - 1,     v + 1};
 				double ax = (double)site_dir(m, &L, k) * m->gd64[c] * x[v];
 				for (int q = 0; q < 6; q++)
 					if (g6[q] != 0.0)
@@ -334,15 +302,31 @@ static double lattice_residual(mg *m, const double *x, float *r)
 	return sum_lines(m, lines);
 }
 
-
 /* ---- the lattice level with one class: every vector is 0 on off sites,
  * every face conductance is 1 and a Dirichlet face 2, so (A z)_v =
- * deg_v z_v - (sum of the six neighbours), deg_v the diagonal: loops the
- * compiler vectorises. ----------------------------------------------------- */
+ * deg_v z_v - (sum of the six neighbours), deg_v the diagonal. Each line
+ * of every lattice vector (and of deg) is stored split by the parity of
+ * k: its he = (n2 + 1) / 2 even sites first, then its n2 / 2 odd ones,
+ * so that a colour of a line is contiguous and every loop below runs
+ * over contiguous memory (a half sweep over every other site of a line
+ * in natural order took 1.7 to 2.2 times as long: docs/conductivity.md).
+ * The site of natural index k of a line is at split_k(m, k). ---------- */
+
+static inline int64_t split_k(const mg *m, int64_t k)
+{
+	return (k & 1) ? m->he + (k >> 1) : k >> 1;
+}
+
+/* Where the value of natural site v (any index of the lattice) is stored. */
+static inline int64_t split_site(const mg *m, int64_t v)
+{
+	const int64_t k = v % m->n2;
+	return v - k + split_k(m, k);
+}
 
 typedef struct fline {
-	float *c;
-	const float *xm, *xp, *ym, *yp;
+	float *c;			/* the line: evens, then odds */
+	const float *xm, *xp, *ym, *yp; /* the neighbour lines, same layout */
 	const uint8_t *d;
 	int64_t base;
 } fline;
@@ -360,28 +344,69 @@ static fline fast_line(const mg *m, float *z, int64_t i, int64_t j)
 	return L;
 }
 
-/* (A z)_k with the line's ends checked. */
-static inline float fast_y(const fline *L, int64_t k, int64_t n2)
+/* The sum of the six neighbours of natural site k, ends checked. */
+static inline float fast_nb(const mg *m, const fline *L, int64_t k)
 {
-	const float s = L->xm[k] + L->xp[k] + L->ym[k] + L->yp[k] + (k > 0 ? L->c[k - 1] : 0.0f) +
-			(k < n2 - 1 ? L->c[k + 1] : 0.0f);
-	return L->d[k] ? (float)L->d[k] * L->c[k] - s : 0.0f;
+	const int64_t v = split_k(m, k);
+	return L->xm[v] + L->xp[v] + L->ym[v] + L->yp[v] +
+	       (k > 0 ? L->c[split_k(m, k - 1)] : 0.0f) +
+	       (k < m->n2 - 1 ? L->c[split_k(m, k + 1)] : 0.0f);
+}
+
+/* The sites of one parity whose two neighbours along the line both exist,
+ * as [q0, q1) of that half, and the natural indices of the others (at most
+ * two; -1 if none). The evens' line neighbours are odds q - 1 and q, the
+ * odds' evens q and q + 1. */
+typedef struct fhalf {
+	int64_t q0, q1, edge[2];
+} fhalf;
+
+static fhalf fast_half(const mg *m, int kp)
+{
+	const int64_t he = m->he, ho = m->n2 / 2;
+	fhalf H = {0, 0, {-1, -1}};
+	if (kp == 0) {
+		H.q0 = 1, H.q1 = ho > 1 ? ho : 1;
+		H.edge[0] = 0;
+		if (he > ho && he - 1 >= 1)
+			H.edge[1] = 2 * (he - 1);
+	} else {
+		H.q0 = 0, H.q1 = he - 1 < ho ? he - 1 : ho;
+		if (ho == he && ho > 0)
+			H.edge[0] = 2 * (ho - 1) + 1;
+	}
+	if (H.q1 < H.q0)
+		H.q1 = H.q0;
+	return H;
 }
 
 /* y = A z along the whole line. */
-__attribute__((target_clones("avx2", "default"))) static void fast_row(const fline *L, int64_t n2,
-									     float *y)
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+fast_row(const mg *m, const fline *L, float *y)
 {
-	y[0] = fast_y(L, 0, n2);
-	const float *c = L->c, *xm = L->xm, *xp = L->xp, *ym = L->ym, *yp = L->yp;
+	const float *xm = L->xm, *xp = L->xp, *ym = L->ym, *yp = L->yp;
 	const uint8_t *d = L->d;
+	for (int kp = 0; kp < 2; kp++) {
+		const fhalf H = fast_half(m, kp);
+		const int64_t o = kp ? m->he : 0; /* the half's offset in the line */
+		const float *c = L->c + o, *lft = kp ? L->c : L->c + m->he - 1;
+		const float *rgt = kp ? L->c + 1 : L->c + m->he;
+		const uint8_t *dd = d + o;
+		float *yy = y + o;
 #pragma omp simd
-	for (int64_t k = 1; k < n2 - 1; k++) {
-		const float s = xm[k] + xp[k] + ym[k] + yp[k] + c[k - 1] + c[k + 1];
-		y[k] = (float)(d[k] != 0) * ((float)d[k] * c[k] - s);
+		for (int64_t q = H.q0; q < H.q1; q++) {
+			const float s =
+				xm[o + q] + xp[o + q] + ym[o + q] + yp[o + q] + lft[q] + rgt[q];
+			yy[q] = (float)(dd[q] != 0) * ((float)dd[q] * c[q] - s);
+		}
+		for (int e = 0; e < 2; e++) {
+			const int64_t k = H.edge[e];
+			if (k < 0)
+				continue;
+			const int64_t v = split_k(m, k);
+			y[v] = d[v] ? (float)d[v] * L->c[v] - fast_nb(m, L, k) : 0.0f;
+		}
 	}
-	if (n2 > 1)
-		y[n2 - 1] = fast_y(L, n2 - 1, n2);
 }
 
 static double fast_apply(mg *m, float *p, float *q)
@@ -391,7 +416,7 @@ static double fast_apply(mg *m, float *p, float *q)
 	for (int64_t l = 0; l < lines; l++) {
 		const fline L = fast_line(m, p, l / m->n1, l % m->n1);
 		float *y = q + L.base;
-		fast_row(&L, n2, y);
+		fast_row(m, &L, y);
 		double s = 0;
 #pragma omp simd reduction(+ : s)
 		for (int64_t k = 0; k < n2; k++)
@@ -401,124 +426,148 @@ static double fast_apply(mg *m, float *p, float *q)
 	return sum_lines(m, lines);
 }
 
-/* Gauss-Seidel at the sites k & 1 == kp of a line, from the values of the
- * others (which this does not change), strided so that it vectorises. Off
- * sites have r = 0 and zero neighbours' sum ... times 0: they stay 0. */
-__attribute__((target_clones("avx2", "default"))) static void relax_row(const fline *L,
-									 const float *r, int64_t n2,
-									 int kp)
+/* Gauss-Seidel at the sites k & 1 == kp of a line (one half of it), from
+ * the values of the others (which this does not change). Off sites have
+ * r = 0 and zero neighbours' sum ... times 0: they stay 0. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+relax_row(const mg *m, const fline *L, const float *r, int kp)
 {
-	float *c = L->c;
-	const float *xm = L->xm, *xp = L->xp, *ym = L->ym, *yp = L->yp;
-	const uint8_t *d = L->d;
-	if (kp == 0 && d[0])
-		c[0] += (r[0] - fast_y(L, 0, n2)) / (float)d[0];
-	const int64_t first = kp == 0 ? 2 : 1; /* the inner sites of the parity */
-	const int64_t count = n2 - 2 >= first ? (n2 - 2 - first) / 2 + 1 : 0;
+	const fhalf H = fast_half(m, kp);
+	const int64_t o = kp ? m->he : 0;
+	float *c = L->c + o;
+	const float *lft = kp ? L->c : L->c + m->he - 1, *rgt = kp ? L->c + 1 : L->c + m->he;
+	const float *xm = L->xm + o, *xp = L->xp + o, *ym = L->ym + o, *yp = L->yp + o;
+	const float *rr = r + o;
+	const uint8_t *d = L->d + o;
 #pragma omp simd
-	for (int64_t q = 0; q < count; q++) {
-		const int64_t k = first + 2 * q;
-		const float s = xm[k] + xp[k] + ym[k] + yp[k] + c[k - 1] + c[k + 1];
-		const float dk = (float)d[k], on = dk > 0.0f ? 1.0f : 0.0f;
-		c[k] += on * (r[k] - (dk * c[k] - s)) / (dk + 1.0f - on);
+	for (int64_t q = H.q0; q < H.q1; q++) {
+		const float s = xm[q] + xp[q] + ym[q] + yp[q] + lft[q] + rgt[q];
+		const float dk = (float)d[q], on = dk > 0.0f ? 1.0f : 0.0f;
+		c[q] += on * (rr[q] - (dk * c[q] - s)) / (dk + 1.0f - on);
 	}
-	const int64_t last = n2 - 1;
-	if (last > 0 && (int)(last & 1) == kp && d[last])
-		c[last] += (r[last] - fast_y(L, last, n2)) / (float)d[last];
-}
-
-/* A half sweep: the sites of one colour, (i + j + k) & 1 == colour, each
- * from its neighbours of the other. Lines of one parity (i + j) & 1 at a
- * time, so that no line is read while its neighbour lines are written. */
-static void fast_smooth(mg *m, float *z, const float *r, int colour)
-{
-	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
-	for (int parity = 0; parity < 2; parity++) {
-#pragma omp parallel for schedule(static)
-		for (int64_t l = 0; l < lines; l++) {
-			const int64_t i = l / m->n1, j = l % m->n1;
-			if ((int)((i + j) & 1) != parity)
-				continue;
-			const fline L = fast_line(m, z, i, j);
-			relax_row(&L, r + L.base, n2, colour ^ parity);
-		}
+	for (int e = 0; e < 2; e++) {
+		const int64_t k = H.edge[e];
+		if (k < 0)
+			continue;
+		const int64_t v = split_k(m, k);
+		if (L->d[v])
+			L->c[v] += (r[v] - ((float)L->d[v] * L->c[v] - fast_nb(m, L, k))) /
+				   (float)L->d[v];
 	}
 }
 
-/* The first half sweep from z = 0: the sites of colour 0 get r / diag,
- * the others 0. */
-static void fast_first(mg *m, float *z, const float *r)
+/* The first half sweep of line (i, j) from z = 0: the sites of colour 0
+ * get r / diag, the others 0. */
+static void first_line(mg *m, float *z, const float *r, int64_t i, int64_t j)
 {
-	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
-#pragma omp parallel for schedule(static)
-	for (int64_t l = 0; l < lines; l++) {
-		const int64_t b = l * n2;
-		const float *on = m->alt[((l / m->n1) + (l % m->n1)) & 1];
-		const uint8_t *d = m->deg + b;
-		float *zl = z + b;
-		const float *rl = r + b;
+	const int64_t n2 = m->n2, b = i * m->s0 + j * m->s1;
+	const int kp = (int)((i + j) & 1); /* colour 0's half */
+	const int64_t o = kp ? m->he : 0, cnt = kp ? n2 / 2 : m->he;
+	const uint8_t *d = m->deg + b + o;
+	float *zl = z + b;
+	const float *rl = r + b + o;
+	memset(zl + (kp ? 0 : m->he), 0, (size_t)(kp ? m->he : n2 / 2) * sizeof *zl);
+	zl += o;
 #pragma omp simd
-		for (int64_t k = 0; k < n2; k++)
-			zl[k] = on[k] * rl[k] / ((float)d[k] + (float)(d[k] == 0));
-	}
+	for (int64_t q = 0; q < cnt; q++)
+		zl[q] = rl[q] / ((float)d[q] + (float)(d[q] == 0));
 }
 
-static void fast_restrict(mg *m, float *z, const float *r, level *c)
+/* The first coarse level's right-hand side from line (i, j): its r - A z
+ * added to its aggregate's line (zeroed by the aggregate's first line);
+ * natural sites 2q and 2q + 1 are evens q and odds q. */
+static void restrict_line(mg *m, float *z, const float *r, level *c, int64_t i, int64_t j)
 {
-	const int64_t clines = c->n[0] * c->n[1], n2 = m->n2;
-#pragma omp parallel for schedule(static)
-	for (int64_t cl = 0; cl < clines; cl++) {
-		const int64_t I = cl / c->n[1], J = cl % c->n[1];
-		float *b = c->b + I * c->s0 + J * c->s1;
-		float *y = m->tbuf + (int64_t)omp_get_thread_num() * n2;
+	const int64_t n2 = m->n2, he = m->he, ho = n2 / 2;
+	float *b = c->b + (i / c->r[0]) * c->s0 + (j / c->r[1]) * c->s1;
+	float *y = m->tbuf + (int64_t)omp_get_thread_num() * n2;
+	if (i % c->r[0] == 0 && j % c->r[1] == 0)
 		memset(b, 0, (size_t)c->n[2] * sizeof *b);
-		for (int64_t i = I * c->r[0]; i < (I + 1) * c->r[0] && i < m->n0; i++)
-			for (int64_t j = J * c->r[1]; j < (J + 1) * c->r[1] && j < m->n1; j++) {
-				const fline L = fast_line(m, z, i, j);
-				const float *rl = r + L.base;
-				fast_row(&L, n2, y);
-				if (c->r[2] == 2) {
-					for (int64_t k = 0; k + 1 < n2; k += 2)
-						b[k / 2] += (rl[k] - y[k]) + (rl[k + 1] - y[k + 1]);
-					if (n2 & 1)
-						b[n2 / 2] += rl[n2 - 1] - y[n2 - 1];
-				} else {
-					for (int64_t k = 0; k < n2; k++)
-						b[k] += rl[k] - y[k];
-				}
-			}
-	}
+	const fline L = fast_line(m, z, i, j);
+	const float *rl = r + L.base;
+	fast_row(m, &L, y);
+	for (int64_t q = 0; q < he; q++)
+		b[q] += rl[q] - y[q];
+	for (int64_t q = 0; q < ho; q++)
+		b[q] += rl[he + q] - y[he + q];
 }
 
-__attribute__((target_clones("avx2", "default"))) static void
-prolong_line(float *z, const float *e, const uint8_t *d, int64_t n2)
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+prolong_half(float *z, const float *e, const uint8_t *d, int64_t count)
 {
 #pragma omp simd
-	for (int64_t k = 0; k < n2; k++)
-		z[k] += (float)(d[k] != 0) * e[k];
+	for (int64_t q = 0; q < count; q++)
+		z[q] += (float)(d[q] != 0) * e[q];
 }
 
-static void fast_prolong(mg *m, float *z, const level *c)
+/* z += the first coarse level's correction, on line (i, j). */
+static void prolong_line(mg *m, float *z, const level *c, int64_t i, int64_t j)
 {
-	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
-#pragma omp parallel for schedule(static)
-	for (int64_t l = 0; l < lines; l++) {
-		const int64_t i = l / m->n1, j = l % m->n1;
-		const uint8_t *d = m->deg + i * m->s0 + j * m->s1;
-		const float *x = c->x + (i / c->r[0]) * c->s0 + (j / c->r[1]) * c->s1;
-		float *zl = z + i * m->s0 + j * m->s1;
-		const float *e = x; /* the correction of each site of the line */
-		if (c->r[2] == 2) {
-			float *t = m->tbuf + (int64_t)omp_get_thread_num() * n2;
-			for (int64_t k = 0; k < n2; k++)
-				t[k] = x[k >> 1];
-			e = t;
-		}
-		prolong_line(zl, e, d, n2);
-	}
+	const int64_t b = i * m->s0 + j * m->s1;
+	const float *e = c->x + (i / c->r[0]) * c->s0 + (j / c->r[1]) * c->s1;
+	prolong_half(z + b, e, m->deg + b, m->he);
+	prolong_half(z + b + m->he, e, m->deg + b + m->he, m->n2 / 2);
 }
 
-/* The diagonal of every site, when one class conducts. */
+/* The lattice's part of a V-cycle, in one pass over the planes i. `pre`:
+ * the half sweeps red (from z = 0), black, red, black (SMOOTH_SWEEPS
+ * pairs), then the restriction of r - A z to the first coarse level (if
+ * any); otherwise the prolongation of its correction, the half sweeps
+ * black, red, black, red, and r . z, which it returns. At step s, stage t
+ * works on plane s - t. A half sweep of a plane reads the other colour of
+ * the planes beside it, which the stage before has finished there (its
+ * plane s - t + 1 comes first in the step) and the stage after has not yet
+ * overwritten; within a plane the sites of one colour are independent.
+ * Every thread takes the same pairs of lines j of every plane, so the
+ * neighbours along i it reads within a step are its own, and no two
+ * threads add to one coarse line; one barrier per step. The result is that
+ * of the stages one after the other, to the bit, but the planes in flight
+ * stay in cache: the lattice vectors are read and written once per pass,
+ * not once per stage (docs/conductivity.md). */
+static double fast_pass(mg *m, float *z, const float *r, int pre)
+{
+	const int64_t n0 = m->n0, n1 = m->n1, pairs = (n1 + 1) / 2;
+	const int coarse = m->nlev > 0, sweeps = 2 * SMOOTH_SWEEPS;
+	const int stages =
+		sweeps + coarse; /* pre: the restriction last; post: prolongation first */
+	level *c = coarse ? &m->lev[0] : NULL;
+#pragma omp parallel
+	for (int64_t s = 0; s < n0 + stages - 1; s++) {
+#pragma omp for schedule(static)
+		for (int64_t jp = 0; jp < pairs; jp++)
+			for (int64_t j = 2 * jp; j < 2 * jp + 2 && j < n1; j++)
+				for (int t = 0; t < stages; t++) {
+					const int64_t i = s - t;
+					if (i < 0 || i >= n0)
+						continue;
+					const int sweep =
+						pre ? t
+						    : t - coarse; /* which half sweep, or none */
+					if (pre && t == 0)
+						first_line(m, z, r, i, j);
+					else if (pre && sweep == sweeps)
+						restrict_line(m, z, r, c, i, j);
+					else if (!pre && sweep < 0)
+						prolong_line(m, z, c, i, j);
+					else {
+						const fline L = fast_line(m, z, i, j);
+						const int colour = (sweep + !pre) & 1;
+						relax_row(m, &L, r + L.base,
+							  colour ^ (int)((i + j) & 1));
+					}
+					if (!pre && t == stages - 1) { /* the line is final */
+						const int64_t b = i * m->s0 + j * m->s1;
+						double sum = 0;
+						for (int64_t k = 0; k < m->n2; k++)
+							sum += (double)r[b + k] * z[b + k];
+						m->line_sum[i * n1 + j] = sum;
+					}
+				}
+	}
+	return pre ? 0.0 : sum_lines(m, n0 * n1);
+}
+
+/* The diagonal of every site, when one class conducts, in split order. */
 static void fast_setup(mg *m)
 {
 	const int64_t lines = m->n0 * m->n1;
@@ -527,17 +576,54 @@ static void fast_setup(mg *m)
 		const int64_t i = l / m->n1, j = l % m->n1;
 		const nbl L = lattice_line(m, i, j);
 		for (int64_t k = 0; k < m->n2; k++) {
+			uint8_t *dv = m->deg + L.base + split_k(m, k);
 			if (L.c[k] == VB_MG_OFF) {
-				m->deg[L.base + k] = 0;
+				*dv = 0;
 				continue;
 			}
 			float g6[6];
 			site_g(m, &L, k, g6);
 			const float dg = g6[0] + g6[1] + g6[2] + g6[3] + g6[4] + g6[5] +
 					 (float)site_dir(m, &L, k) * m->gd[L.c[k] & 15];
-			m->deg[L.base + k] = (uint8_t)lrintf(dg);
+			*dv = (uint8_t)lrintf(dg);
 		}
 	}
+}
+
+static double fast_residual(mg *m, const double *x, float *r)
+{
+	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
+	const int a = m->p->axis;
+#pragma omp parallel for schedule(static)
+	for (int64_t l = 0; l < lines; l++) {
+		const int64_t i = l / m->n1, j = l % m->n1, b = i * m->s0 + j * m->s1;
+		const double *c = x ? x + b : NULL;
+		const double *xm = x && i > 0 ? c - m->s0 : NULL;
+		const double *xp = x && i < m->n0 - 1 ? c + m->s0 : NULL;
+		const double *ym = x && j > 0 ? c - m->s1 : NULL;
+		const double *yp = x && j < m->n1 - 1 ? c + m->s1 : NULL;
+		const uint8_t *d = m->deg + b;
+		const int inlet_line = (a == 0 && i == 0) || (a == 1 && j == 0);
+		double s = 0;
+		for (int64_t k = 0; k < n2; k++) {
+			const int64_t v = split_k(m, k);
+			if (d[v] == 0) {
+				r[b + v] = 0;
+				continue;
+			}
+			double ax = 0;
+			if (c != NULL)
+				ax = (double)d[v] * c[v] -
+				     ((xm ? xm[v] : 0) + (xp ? xp[v] : 0) + (ym ? ym[v] : 0) +
+				      (yp ? yp[v] : 0) + (k > 0 ? c[split_k(m, k - 1)] : 0) +
+				      (k < n2 - 1 ? c[split_k(m, k + 1)] : 0));
+			const double res = (inlet_line || (a == 2 && k == 0) ? 2.0 : 0.0) - ax;
+			r[b + v] = (float)res;
+			s += res * res;
+		}
+		m->line_sum[l] = s;
+	}
+	return sum_lines(m, lines);
 }
 
 /* ---- coarse levels ------------------------------------------------------- */
@@ -552,7 +638,7 @@ static cline coarse_line(const mg *m, const level *c, const float *x, int64_t I,
 {
 	const int64_t b = I * c->s0 + J * c->s1;
 	const float *zero = m->zero_line;
-	const int xm = I > 0, xp = I < c->n[0] - 1, ym = J > 0, yp = J < c->n[1] - 1;
+	const int xm = I > 0, xp = I<c->n[0] - 1, ym = J> 0, yp = J < c->n[1] - 1;
 	cline L = {x + b,
 		   xm ? x + b - c->s0 : zero,
 		   xp ? x + b + c->s0 : zero,
@@ -568,11 +654,11 @@ static cline coarse_line(const mg *m, const level *c, const float *x, int64_t I,
 	return L;
 }
 
-__attribute__((target_clones("avx2", "default"))) static void coarse_row(const cline *L,
-									  int64_t n2, float *y)
+__attribute__((target_clones("avx2", "default"))) static void coarse_row(const cline *L, int64_t n2,
+									 float *y)
 {
 	const float *x = L->x, *gz = L->gz;
-	for (int64_t k = 0; k < n2; k += n2 > 1 ? n2 - 1 : 1) { /* the two ends */
+	for (int64_t k = 0; k<n2; k += n2> 1 ? n2 - 1 : 1) { /* the two ends */
 		const float s = L->gxm[k] * L->xm[k] + L->gxp[k] * L->xp[k] + L->gym[k] * L->ym[k] +
 				L->gyp[k] * L->yp[k] + (k > 0 ? gz[k - 1] * x[k - 1] : 0.0f) +
 				(k < n2 - 1 ? gz[k] * x[k + 1] : 0.0f);
@@ -611,9 +697,8 @@ coarse_relax_row(const cline *L, float *x, const float *b, int64_t n2, int kp)
 #pragma omp simd
 	for (int64_t q = 0; q < count; q++) {
 		const int64_t k = first + 2 * q;
-		const float s = L->gxm[k] * L->xm[k] + L->gxp[k] * L->xp[k] +
-				L->gym[k] * L->ym[k] + L->gyp[k] * L->yp[k] + gz[k - 1] * x[k - 1] +
-				gz[k] * x[k + 1];
+		const float s = L->gxm[k] * L->xm[k] + L->gxp[k] * L->xp[k] + L->gym[k] * L->ym[k] +
+				L->gyp[k] * L->yp[k] + gz[k - 1] * x[k - 1] + gz[k] * x[k + 1];
 		const float on = dg[k] > 0.0f ? 1.0f : 0.0f;
 		x[k] += on * (b[k] - (dg[k] * x[k] - s)) / (dg[k] + 1.0f - on);
 	}
@@ -709,30 +794,40 @@ static void coarse_cycle(mg *m, int l)
 		coarse_smooth(m, c, 1), coarse_smooth(m, c, 0);
 }
 
-/* z = M r: one V-cycle from z = 0. */
-static void precondition(mg *m, const float *r, float *z)
+static double dot_lines(mg *m, const float *a, const float *b)
 {
-	void (*smooth)(mg *, float *, const float *, int) = m->deg ? fast_smooth : lattice_smooth;
-	if (m->deg)
-		fast_first(m, z, r); /* z = 0, then the first half sweep */
-	else
-		memset(z, 0, (size_t)m->count * sizeof *z), smooth(m, z, r, 0);
-	smooth(m, z, r, 1);
+	const int64_t lines = m->n0 * m->n1;
+#pragma omp parallel for schedule(static)
+	for (int64_t l = 0; l < lines; l++) {
+		double s = 0;
+		for (int64_t v = l * m->n2; v < (l + 1) * m->n2; v++)
+			s += (double)a[v] * b[v];
+		m->line_sum[l] = s;
+	}
+	return sum_lines(m, lines);
+}
+
+/* z = M r: one V-cycle from z = 0; returns r . z. */
+static double precondition(mg *m, const float *r, float *z)
+{
+	if (m->deg) {
+		fast_pass(m, z, r, 1);
+		if (m->nlev > 0)
+			coarse_cycle(m, 0);
+		return fast_pass(m, z, r, 0);
+	}
+	memset(z, 0, (size_t)m->count * sizeof *z), lattice_smooth(m, z, r, 0);
+	lattice_smooth(m, z, r, 1);
 	for (int s = 1; s < SMOOTH_SWEEPS; s++)
-		smooth(m, z, r, 0), smooth(m, z, r, 1);
+		lattice_smooth(m, z, r, 0), lattice_smooth(m, z, r, 1);
 	if (m->nlev > 0) {
-		if (m->deg)
-			fast_restrict(m, z, r, &m->lev[0]);
-		else
-			lattice_restrict(m, z, r, &m->lev[0]);
+		lattice_restrict(m, z, r, &m->lev[0]);
 		coarse_cycle(m, 0);
-		if (m->deg)
-			fast_prolong(m, z, &m->lev[0]);
-		else
-			lattice_prolong(m, z, &m->lev[0]);
+		lattice_prolong(m, z, &m->lev[0]);
 	}
 	for (int s = 0; s < SMOOTH_SWEEPS; s++)
-		smooth(m, z, r, 1), smooth(m, z, r, 0);
+		lattice_smooth(m, z, r, 1), lattice_smooth(m, z, r, 0);
+	return dot_lines(m, r, z);
 }
 
 /* ---- setup --------------------------------------------------------------- */
@@ -744,12 +839,13 @@ static int alloc_level(mg *m, level *c, const int64_t nf[3])
 		c->n[a] = (nf[a] + c->r[a] - 1) / c->r[a];
 	}
 	c->s1 = c->n[2], c->s0 = c->n[1] * c->n[2], c->count = c->n[0] * c->s0;
-	const size_t n = (size_t)c->count;
-	c->gx = grab(m, n, sizeof(float)), c->gy = grab(m, n, sizeof(float));
-	c->gz = grab(m, n, sizeof(float)), c->gd = grab(m, n, sizeof(float));
-	c->diag = grab(m, n, sizeof(float)), c->x = grab(m, n, sizeof(float));
-	c->b = grab(m, n, sizeof(float));
-	return c->gx && c->gy && c->gz && c->gd && c->diag && c->x && c->b;
+	const size_t n = ((size_t)c->count + 15) / 16 * 16; /* 64-byte aligned arrays */
+	c->gx = grab(m, 7 * n, sizeof(float));		    /* one allocation: one huge-page tail */
+	if (!c->gx)
+		return 0;
+	c->gy = c->gx + n, c->gz = c->gy + n, c->gd = c->gz + n;
+	c->diag = c->gd + n, c->x = c->diag + n, c->b = c->x + n;
+	return 1;
 }
 
 /* Diagonal of a coarse level from its faces and Dirichlet conductances. */
@@ -815,7 +911,8 @@ static void build_from_coarse(const mg *m, const level *f, level *c)
 		for (int64_t i = I * c->r[0]; i < (I + 1) * c->r[0] && i < f->n[0]; i++)
 			for (int64_t j = J * c->r[1]; j < (J + 1) * c->r[1] && j < f->n[1]; j++)
 				for (int64_t k = 0; k < f->n[2]; k++) {
-					const int64_t v = i * f->s0 + j * f->s1 + k, K = k / c->r[2];
+					const int64_t v = i * f->s0 + j * f->s1 + k,
+						      K = k / c->r[2];
 					if (i == (I + 1) * c->r[0] - 1)
 						c->gx[cb + K] += f->gx[v] / ((float)c->r[0]);
 					if (j == (J + 1) * c->r[1] - 1)
@@ -855,7 +952,8 @@ static int factor_coarsest(mg *m, vb_err *e)
 		const int64_t I = v / c->s0, J = (v / c->s1) % c->n[1], K = v % c->s1;
 		m->chol[q * n + q] = c->diag[v];
 		const int64_t nb[3] = {I < c->n[0] - 1 ? v + c->s0 : -1,
-				       J < c->n[1] - 1 ? v + c->s1 : -1, K < c->n[2] - 1 ? v + 1 : -1};
+				       J < c->n[1] - 1 ? v + c->s1 : -1,
+				       K < c->n[2] - 1 ? v + 1 : -1};
 		const float *g[3] = {c->gx, c->gy, c->gz};
 		for (int d = 0; d < 3; d++)
 			if (nb[d] >= 0 && nb[d] < c->count && row[nb[d]] >= 0 && g[d][v] > 0) {
@@ -888,12 +986,10 @@ static void mg_free(mg *m)
 {
 	for (int l = 0; l < m->nlev; l++) {
 		level *c = &m->lev[l];
-		free(c->gx), free(c->gy), free(c->gz), free(c->gd), free(c->diag);
-		free(c->x), free(c->b);
+		free(c->gx); /* and the level's other arrays */
 	}
 	free(m->coarse_cell), free(m->chol), free(m->work);
 	free(m->off_line), free(m->zero_line), free(m->line_sum), free(m->deg), free(m->tbuf);
-	free(m->alt[0]), free(m->alt[1]);
 }
 
 static int setup(mg *m, const vb_mg_problem *p, vb_err *e)
@@ -901,6 +997,7 @@ static int setup(mg *m, const vb_mg_problem *p, vb_err *e)
 	m->p = p;
 	m->n0 = p->n[0], m->n1 = p->n[1], m->n2 = p->n[2];
 	m->s1 = m->n2, m->s0 = m->n1 * m->n2, m->count = m->n0 * m->s0;
+	m->he = (m->n2 + 1) / 2;
 	double smax = 0;
 	for (int c = 0; c < VB_MG_CLASSES; c++)
 		smax = fmax(smax, p->sigma[c]);
@@ -918,13 +1015,9 @@ static int setup(mg *m, const vb_mg_problem *p, vb_err *e)
 	m->zero_line = grab(m, (size_t)m->n2, sizeof(float));
 	m->line_sum = grab(m, (size_t)(m->n0 * m->n1), sizeof(double));
 	m->tbuf = grab(m, (size_t)(omp_get_max_threads() * m->n2), sizeof(float));
-	m->alt[0] = grab(m, (size_t)m->n2, sizeof(float));
-	m->alt[1] = grab(m, (size_t)m->n2, sizeof(float));
-	if (!m->off_line || !m->zero_line || !m->line_sum || !m->tbuf || !m->alt[0] || !m->alt[1])
+	if (!m->off_line || !m->zero_line || !m->line_sum || !m->tbuf)
 		return vb_err_set(e, VB_ERR_RUN, "out of memory");
 	memset(m->off_line, VB_MG_OFF, (size_t)m->n2);
-	for (int64_t k = 0; k < m->n2; k++)
-		m->alt[k & 1][k] = 1.0f;
 	int classes = 0;
 	for (int c = 0; c < VB_MG_CLASSES; c++)
 		classes += p->sigma[c] > 0;
@@ -952,19 +1045,6 @@ static int setup(mg *m, const vb_mg_problem *p, vb_err *e)
 
 /* ---- the solve ----------------------------------------------------------- */
 
-static double dot_lines(mg *m, const float *a, const float *b)
-{
-	const int64_t lines = m->n0 * m->n1;
-#pragma omp parallel for schedule(static)
-	for (int64_t l = 0; l < lines; l++) {
-		double s = 0;
-		for (int64_t v = l * m->n2; v < (l + 1) * m->n2; v++)
-			s += (double)a[v] * b[v];
-		m->line_sum[l] = s;
-	}
-	return sum_lines(m, lines);
-}
-
 /* Inner conjugate gradients on A d = r (single precision) until ||r|| has
  * fallen by INNER_RTOL or reached `stop`. Returns iterations. */
 static int64_t inner_cg(mg *m, float *r, float *d, float *p, float *qz, double r0, double stop,
@@ -972,10 +1052,9 @@ static int64_t inner_cg(mg *m, float *r, float *d, float *p, float *qz, double r
 {
 	const int64_t n = m->count;
 	const int64_t lines = m->n0 * m->n1;
-	precondition(m, r, qz);
+	double rz = precondition(m, r, qz);
 	memcpy(p, qz, (size_t)n * sizeof *p);
 	memset(d, 0, (size_t)n * sizeof *d);
-	double rz = dot_lines(m, r, qz);
 	int64_t it = 0;
 	const double target = fmax(INNER_RTOL * r0, stop);
 	while (it < INNER_MAX) {
@@ -999,8 +1078,7 @@ static int64_t inner_cg(mg *m, float *r, float *d, float *p, float *qz, double r
 			m->p->progress(m->p->progress_ctx, *total, rn * scale, m->p->rtol);
 		if (rn <= target)
 			break;
-		precondition(m, r, qz);
-		const double rz_new = dot_lines(m, r, qz), beta = rz_new / rz;
+		const double rz_new = precondition(m, r, qz), beta = rz_new / rz;
 		rz = rz_new;
 #pragma omp parallel for schedule(static)
 		for (int64_t v = 0; v < n; v++)
@@ -1018,12 +1096,13 @@ int vb_mg_solve(const vb_mg_problem *p, vb_mg_result *res, vb_err *e)
 	memset(&m, 0, sizeof m);
 	int rc = setup(&m, p, e);
 	const size_t n = (size_t)m.count;
-	double *x = rc == VB_OK ? grab(&m, n, sizeof *x) : NULL;
-	float *r = rc == VB_OK ? grab(&m, n, sizeof *r) : NULL;
-	float *d = rc == VB_OK ? grab(&m, n, sizeof *d) : NULL;
-	float *pv = rc == VB_OK ? grab(&m, n, sizeof *pv) : NULL;
-	float *qz = rc == VB_OK ? grab(&m, n, sizeof *qz) : NULL;
-	if (rc == VB_OK && (!x || !r || !d || !pv || !qz))
+	/* x and the four single-precision vectors in one allocation (one
+	 * huge-page tail), each 64-byte aligned */
+	const size_t nv = (n + 15) / 16 * 16;
+	double *x = rc == VB_OK ? grab(&m, 6 * nv, sizeof(float)) : NULL;
+	float *r = x ? (float *)(x + nv) : NULL, *d = r ? r + nv : NULL;
+	float *pv = d ? d + nv : NULL, *qz = pv ? pv + nv : NULL;
+	if (rc == VB_OK && !x)
 		rc = vb_err_set(e, VB_ERR_RUN, "out of memory for %lld lattice sites",
 				(long long)m.count);
 	res->levels = 1 + m.nlev;
@@ -1033,10 +1112,11 @@ int vb_mg_solve(const vb_mg_problem *p, vb_mg_result *res, vb_err *e)
 		double rn = bnorm;
 		while (bnorm > 0 && rn > p->rtol * bnorm) {
 			if (res->iterations >= p->max_iter) {
-				rc = vb_err_set(e, VB_ERR_RUN,
-						"lattice conduction: residual %.2e of %.0e after %lld "
-						"iterations",
-						rn / bnorm, p->rtol, (long long)res->iterations);
+				rc = vb_err_set(
+					e, VB_ERR_RUN,
+					"lattice conduction: residual %.2e of %.0e after %lld "
+					"iterations",
+					rn / bnorm, p->rtol, (long long)res->iterations);
 				break;
 			}
 			const int64_t it = inner_cg(&m, r, d, pv, qz, rn, 0.5 * p->rtol * bnorm,
@@ -1051,19 +1131,24 @@ int vb_mg_solve(const vb_mg_problem *p, vb_mg_result *res, vb_err *e)
 		}
 		res->residual = bnorm > 0 ? rn / bnorm : 0;
 		if (rc == VB_OK && bnorm > 0 && rn > p->rtol * bnorm)
-			rc = vb_err_set(e, VB_ERR_RUN, "lattice conduction: stalled at residual %.2e",
+			rc = vb_err_set(e, VB_ERR_RUN,
+					"lattice conduction: stalled at residual %.2e",
 					res->residual);
 		/* Currents through the two potential faces, in site order. */
 		double in = 0, out = 0;
 		const int a = p->axis;
 		const int64_t na = p->n[a], stride = a == 0 ? m.s0 : a == 1 ? m.s1 : 1;
 		for (int64_t l = 0; l < m.count / na; l++) { /* the lines along the axis */
-			const int64_t v0 = a == 0 ? l : a == 1 ? (l / m.n2) * m.s0 + l % m.n2 : l * m.n2;
+			const int64_t v0 = a == 0   ? l
+					   : a == 1 ? (l / m.n2) * m.s0 + l % m.n2
+						    : l * m.n2;
 			const int64_t v1 = v0 + (na - 1) * stride;
+			const int64_t u0 = m.deg ? split_site(&m, v0) : v0; /* where x is */
+			const int64_t u1 = m.deg ? split_site(&m, v1) : v1;
 			if (p->cls[v0] != VB_MG_OFF)
-				in += 2.0 * p->sigma[p->cls[v0] & 15] * p->h * (1.0 - x[v0]);
+				in += 2.0 * p->sigma[p->cls[v0] & 15] * p->h * (1.0 - x[u0]);
 			if (p->cls[v1] != VB_MG_OFF)
-				out += 2.0 * p->sigma[p->cls[v1] & 15] * p->h * x[v1];
+				out += 2.0 * p->sigma[p->cls[v1] & 15] * p->h * x[u1];
 		}
 		res->current_in = in, res->current_out = out;
 		double smax = 0;
@@ -1078,7 +1163,7 @@ int vb_mg_solve(const vb_mg_problem *p, vb_mg_result *res, vb_err *e)
 		}
 		res->current = in - smax * p->h * sum_lines(&m, m.n0 * m.n1);
 	}
-	free(x), free(r), free(d), free(pv), free(qz);
+	free(x); /* and r, d, pv, qz */
 	mg_free(&m);
 	return rc;
 }

@@ -339,7 +339,8 @@ static void test_direction_transposed(void)
 	for (int i = 0; i < nx; i++)
 		for (int j = 0; j < ny; j++)
 			for (int k = 0; k < nz; k++) {
-				const double u = vb_rng_uniform(11, 0, (uint64_t)((i * ny + j) * nz + k), 0);
+				const double u =
+					vb_rng_uniform(11, 0, (uint64_t)((i * ny + j) * nz + k), 0);
 				const double v = u < 0.4 ? 0.0 : (u < 0.6 ? 0.12 : 1.0);
 				s[vb_voxel_index(img, i, j, k)] = v;
 				t[vb_voxel_index(tr, j, i, k)] = v;
@@ -385,7 +386,8 @@ static void test_mg_threads(void)
 			CHECK(vb_conduct_solve(img, s, 0, nx, ax, &o, &a, &e) == VB_OK);
 			omp_set_num_threads(2);
 			CHECK(vb_conduct_solve(img, s, 0, nx, ax, &o, &b, &e) == VB_OK);
-			CHECK(a.kappa_eff == b.kappa_eff && a.solver.iterations == b.solver.iterations);
+			CHECK(a.kappa_eff == b.kappa_eff &&
+			      a.solver.iterations == b.solver.iterations);
 			CHECK(a.levels >= 3 && a.solver.residual <= 1e-6);
 			vb_linsolve_opts d = method(VB_LINSOLVE_CHOLMOD);
 			CHECK(vb_conduct_solve(img, s, 0, nx, ax, &d, &c, &e) == VB_OK);
@@ -397,19 +399,55 @@ static void test_mg_threads(void)
 	vb_voxel_free(&img);
 }
 
+/* mg's one-class kernels store every line split by the parity of its
+ * sites (evens, then odds): lines of 1 to 7 sites, whose ends fall on
+ * either parity, on every axis, against CHOLMOD; and one line of 2 and 3
+ * sites inside a larger lattice so that the coarse levels aggregate them.
+ * Fails if an end site of either half is relaxed, applied, restricted or
+ * prolonged with the wrong neighbour. */
+static void test_mg_line_lengths(void)
+{
+	for (int nz = 1; nz <= 7; nz++)
+		for (int big = 0; big < 2; big++) {
+			const int nx = big ? 24 : 7, ny = big ? 20 : 5, n = nx * ny * nz;
+			vb_image *img = box(nx, ny, nz);
+			double *s = malloc((size_t)n * sizeof *s);
+			for (int v = 0; v < n; v++)
+				s[v] = vb_rng_uniform(11, (uint64_t)nz, (uint64_t)v, 3) < 0.3 ? 0.0
+											      : 0.5;
+			for (int ax = 0; ax < 3; ax++) {
+				vb_conduct_result a, c;
+				vb_err e;
+				vb_linsolve_opts o = method(VB_LINSOLVE_MG),
+						 d = method(VB_LINSOLVE_CHOLMOD);
+				o.rtol = 1e-10;
+				CHECK(vb_conduct_solve(img, s, 0, nx, ax, &d, &c, &e) == VB_OK);
+				CHECK(vb_conduct_solve(img, s, 0, nx, ax, &o, &a, &e) == VB_OK);
+				if (c.kappa_eff > 0)
+					CHECK_NEAR(a.kappa_eff / c.kappa_eff, 1.0, 1e-9);
+				else
+					CHECK(a.kappa_eff == 0);
+				CHECK(a.balance < 1e-6);
+			}
+			free(s);
+			vb_voxel_free(&img);
+		}
+}
+
 /* The 7-point matrix of an n^3 resistor network with random face
  * conductances over two decades, plus a small diagonal (a ground): SPD. */
 static vb_csr random_network(int n)
 {
 	const int64_t N = (int64_t)n * n * n;
-	vb_csr A = {N, calloc((size_t)N + 1, sizeof(int64_t)), malloc((size_t)N * 7 * sizeof(int64_t)),
+	vb_csr A = {N, calloc((size_t)N + 1, sizeof(int64_t)),
+		    malloc((size_t)N * 7 * sizeof(int64_t)),
 		    malloc((size_t)N * 7 * sizeof(double))};
 	int64_t q = 0;
 	for (int64_t v = 0; v < N; v++) {
 		const int64_t i = v / (n * n), j = v / n % n, k = v % n;
-		const int64_t nb[6] = {i > 0 ? v - n * n : -1,	   j > 0 ? v - n : -1,
-				       k > 0 ? v - 1 : -1,	   k < n - 1 ? v + 1 : -1,
-				       j < n - 1 ? v + n : -1,	   i < n - 1 ? v + n * n : -1};
+		const int64_t nb[6] = {i > 0 ? v - n * n : -1, j > 0 ? v - n : -1,
+				       k > 0 ? v - 1 : -1,     k < n - 1 ? v + 1 : -1,
+				       j < n - 1 ? v + n : -1, i < n - 1 ? v + n * n : -1};
 		double diag = v % 97 == 0 ? 1e-3 : 0;
 		const int64_t start = q;
 		for (int d = 0; d < 6; d++) {
@@ -419,7 +457,8 @@ static vb_csr random_network(int n)
 				continue;
 			/* the same value seen from both sides of a face */
 			const int64_t lo = v < nb[d] ? v : nb[d], hi = v < nb[d] ? nb[d] : v;
-			const double g = pow(10.0, 2 * vb_rng_uniform(7, (uint64_t)lo, (uint64_t)hi, 0));
+			const double g =
+				pow(10.0, 2 * vb_rng_uniform(7, (uint64_t)lo, (uint64_t)hi, 0));
 			diag += g;
 			A.col[q] = nb[d], A.val[q++] = -g;
 		}
@@ -593,9 +632,12 @@ int main(void)
 	    "conduct: along y equals along x of the transposed image; mg = CHOLMOD on every axis");
 	RUN(test_mg_threads, "conduct: mg is bit-identical on 1 and 2 threads and within 1e-8 of "
 			     "CHOLMOD at its default tolerance");
+	RUN(test_mg_line_lengths, "conduct: mg's split lines of 1 to 7 sites agree with CHOLMOD on "
+				  "every axis");
 	RUN(test_thread_independence,
 	    "conduct: PCG and AMG are bit-identical on 1 and 2 threads, agree with CHOLMOD");
-	RUN(test_amg_hierarchy, "linsolve: the AMG V-cycle is symmetric positive definite, the same on "
-				"1 and 2 threads, and its PCG agrees with CHOLMOD");
+	RUN(test_amg_hierarchy,
+	    "linsolve: the AMG V-cycle is symmetric positive definite, the same on "
+	    "1 and 2 threads, and its PCG agrees with CHOLMOD");
 	DONE();
 }
