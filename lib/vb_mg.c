@@ -597,27 +597,22 @@ static double fast_residual(mg *m, const double *x, float *r)
 #pragma omp parallel for schedule(static)
 	for (int64_t l = 0; l < lines; l++) {
 		const int64_t i = l / m->n1, j = l % m->n1, b = i * m->s0 + j * m->s1;
-		const double *c = x ? x + b : NULL;
-		const double *xm = x && i > 0 ? c - m->s0 : NULL;
-		const double *xp = x && i < m->n0 - 1 ? c + m->s0 : NULL;
-		const double *ym = x && j > 0 ? c - m->s1 : NULL;
-		const double *yp = x && j < m->n1 - 1 ? c + m->s1 : NULL;
 		const uint8_t *d = m->deg + b;
 		const int inlet_line = (a == 0 && i == 0) || (a == 1 && j == 0);
 		double s = 0;
 		for (int64_t k = 0; k < n2; k++) {
 			const int64_t v = split_k(m, k);
-			if (d[v] == 0) {
-				r[b + v] = 0;
-				continue;
+			double res = d[v] && (inlet_line || (a == 2 && k == 0)) ? 2.0 : 0.0;
+			if (d[v] != 0 && x != NULL) {
+				const double *c = x + b;
+				const double nb = (i > 0 ? c[v - m->s0] : 0) +
+						  (i < m->n0 - 1 ? c[v + m->s0] : 0) +
+						  (j > 0 ? c[v - m->s1] : 0) +
+						  (j < m->n1 - 1 ? c[v + m->s1] : 0) +
+						  (k > 0 ? c[split_k(m, k - 1)] : 0) +
+						  (k < n2 - 1 ? c[split_k(m, k + 1)] : 0);
+				res -= (double)d[v] * c[v] - nb;
 			}
-			double ax = 0;
-			if (c != NULL)
-				ax = (double)d[v] * c[v] -
-				     ((xm ? xm[v] : 0) + (xp ? xp[v] : 0) + (ym ? ym[v] : 0) +
-				      (yp ? yp[v] : 0) + (k > 0 ? c[split_k(m, k - 1)] : 0) +
-				      (k < n2 - 1 ? c[split_k(m, k + 1)] : 0));
-			const double res = (inlet_line || (a == 2 && k == 0) ? 2.0 : 0.0) - ax;
 			r[b + v] = (float)res;
 			s += res * res;
 		}
@@ -1099,10 +1094,11 @@ int vb_mg_solve(const vb_mg_problem *p, vb_mg_result *res, vb_err *e)
 	/* x and the four single-precision vectors in one allocation (one
 	 * huge-page tail), each 64-byte aligned */
 	const size_t nv = (n + 15) / 16 * 16;
-	double *x = rc == VB_OK ? grab(&m, 6 * nv, sizeof(float)) : NULL;
-	float *r = x ? (float *)(x + nv) : NULL, *d = r ? r + nv : NULL;
-	float *pv = d ? d + nv : NULL, *qz = pv ? pv + nv : NULL;
-	if (rc == VB_OK && !x)
+	char *arena = rc == VB_OK ? grab(&m, 6 * nv, sizeof(float)) : NULL;
+	double *x = (double *)(void *)arena;
+	float *r = arena ? (float *)(void *)(arena + nv * sizeof *x) : NULL;
+	float *d = r ? r + nv : NULL, *pv = d ? d + nv : NULL, *qz = pv ? pv + nv : NULL;
+	if (rc == VB_OK && (!arena || !r || !d || !pv || !qz))
 		rc = vb_err_set(e, VB_ERR_RUN, "out of memory for %lld lattice sites",
 				(long long)m.count);
 	res->levels = 1 + m.nlev;
@@ -1163,7 +1159,7 @@ int vb_mg_solve(const vb_mg_problem *p, vb_mg_result *res, vb_err *e)
 		}
 		res->current = in - smax * p->h * sum_lines(&m, m.n0 * m.n1);
 	}
-	free(x); /* and r, d, pv, qz */
+	free(arena); /* x, r, d, pv, qz */
 	mg_free(&m);
 	return rc;
 }
