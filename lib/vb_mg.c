@@ -486,8 +486,10 @@ static void restrict_line(mg *m, float *z, const float *r, level *c, int64_t i, 
 	const fline L = fast_line(m, z, i, j);
 	const float *rl = r + L.base;
 	fast_row(m, &L, y);
+#pragma omp simd
 	for (int64_t q = 0; q < he; q++)
 		b[q] += rl[q] - y[q];
+#pragma omp simd
 	for (int64_t q = 0; q < ho; q++)
 		b[q] += rl[he + q] - y[he + q];
 }
@@ -558,6 +560,7 @@ static double fast_pass(mg *m, float *z, const float *r, int pre)
 					if (!pre && t == stages - 1) { /* the line is final */
 						const int64_t b = i * m->s0 + j * m->s1;
 						double sum = 0;
+#pragma omp simd reduction(+ : sum)
 						for (int64_t k = 0; k < m->n2; k++)
 							sum += (double)r[b + k] * z[b + k];
 						m->line_sum[i * n1 + j] = sum;
@@ -795,6 +798,7 @@ static double dot_lines(mg *m, const float *a, const float *b)
 #pragma omp parallel for schedule(static)
 	for (int64_t l = 0; l < lines; l++) {
 		double s = 0;
+#pragma omp simd reduction(+ : s)
 		for (int64_t v = l * m->n2; v < (l + 1) * m->n2; v++)
 			s += (double)a[v] * b[v];
 		m->line_sum[l] = s;
@@ -1060,6 +1064,7 @@ static int64_t inner_cg(mg *m, float *r, float *d, float *p, float *qz, double r
 #pragma omp parallel for schedule(static)
 		for (int64_t l = 0; l < lines; l++) {
 			double s = 0;
+#pragma omp simd reduction(+ : s)
 			for (int64_t v = l * m->n2; v < (l + 1) * m->n2; v++) {
 				d[v] += (float)alpha * p[v];
 				r[v] -= (float)alpha * qz[v];
@@ -1153,6 +1158,7 @@ int vb_mg_solve(const vb_mg_problem *p, vb_mg_result *res, vb_err *e)
 #pragma omp parallel for schedule(static)
 		for (int64_t l = 0; l < m.n0 * m.n1; l++) {
 			double s = 0;
+#pragma omp simd reduction(+ : s)
 			for (int64_t v = l * m.n2; v < (l + 1) * m.n2; v++)
 				s += x[v] * r[v];
 			m.line_sum[l] = s;
