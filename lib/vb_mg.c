@@ -511,7 +511,36 @@ static void prolong_line(mg *m, float *z, const level *c, int64_t i, int64_t j)
 	prolong_half(z + b + m->he, e, m->deg + b + m->he, m->n2 / 2);
 }
 
-/* The lattice's part of a V-cycle, in one pass over the planes i. `pre`:
+/* Stage t of a pass (fast_pass) on line (i, j). */
+static void stage_line(mg *m, float *z, const float *r, int pre, int t, int64_t i, int64_t j)
+{
+	const int coarse = m->nlev > 0, sweeps = 2 * SMOOTH_SWEEPS;
+	const int stages =
+		sweeps + coarse; /* pre: the restriction last; post: prolongation first */
+	const int sweep = pre ? t : t - coarse; /* which half sweep, or none */
+	if (pre && t == 0)
+		first_line(m, z, r, i, j);
+	else if (pre && sweep == sweeps)
+		restrict_line(m, z, r, &m->lev[0], i, j);
+	else if (!pre && sweep < 0)
+		prolong_line(m, z, &m->lev[0], i, j);
+	else {
+		const fline L = fast_line(m, z, i, j);
+		relax_row(m, &L, r + L.base, ((sweep + !pre) & 1) ^ (int)((i + j) & 1));
+	}
+	if (!pre && t == stages - 1) { /* the line is final */
+		const int64_t b = i * m->s0 + j * m->s1;
+		double sum = 0;
+#pragma omp simd reduction(+ : sum)
+		for (int64_t k = 0; k < m->n2; k++)
+			sum += (double)r[b + k] * z[b + k];
+		m->line_sum[i * m->n1 + j] = sum;
+	}
+}
+
+/* The lattice's part of a V-cycle, in one pass over the planes i (on
+ * lattices of more than VB_MG_STAGED_MAX sites; smaller ones stage after stage,
+ * each a loop over aggregates of 2 x 2 lines). `pre`:
  * the half sweeps red (from z = 0), black, red, black (SMOOTH_SWEEPS
  * pairs), then the restriction of r - A z to the first coarse level (if
  * any); otherwise the prolongation of its correction, the half sweeps
@@ -529,43 +558,31 @@ static void prolong_line(mg *m, float *z, const level *c, int64_t i, int64_t j)
 static double fast_pass(mg *m, float *z, const float *r, int pre)
 {
 	const int64_t n0 = m->n0, n1 = m->n1, pairs = (n1 + 1) / 2;
-	const int coarse = m->nlev > 0, sweeps = 2 * SMOOTH_SWEEPS;
-	const int stages =
-		sweeps + coarse; /* pre: the restriction last; post: prolongation first */
-	level *c = coarse ? &m->lev[0] : NULL;
+	const int stages = 2 * SMOOTH_SWEEPS + (m->nlev > 0);
+	const int64_t staged_max = m->p->staged_max ? m->p->staged_max : VB_MG_STAGED_MAX;
+	if (m->count <= staged_max) { /* small: stage after stage */
+		const int64_t ipairs = (n0 + 1) / 2;
+#pragma omp parallel
+		for (int t = 0; t < stages; t++) {
+#pragma omp for schedule(static)
+			for (int64_t q = 0; q < ipairs * pairs;
+			     q++) { /* 2 x 2 lines: an aggregate's */
+				const int64_t i0 = 2 * (q / pairs), j0 = 2 * (q % pairs);
+				for (int64_t i = i0; i < i0 + 2 && i < n0; i++)
+					for (int64_t j = j0; j < j0 + 2 && j < n1; j++)
+						stage_line(m, z, r, pre, t, i, j);
+			}
+		}
+		return pre ? 0.0 : sum_lines(m, n0 * n1);
+	}
 #pragma omp parallel
 	for (int64_t s = 0; s < n0 + stages - 1; s++) {
 #pragma omp for schedule(static)
 		for (int64_t jp = 0; jp < pairs; jp++)
 			for (int64_t j = 2 * jp; j < 2 * jp + 2 && j < n1; j++)
-				for (int t = 0; t < stages; t++) {
-					const int64_t i = s - t;
-					if (i < 0 || i >= n0)
-						continue;
-					const int sweep =
-						pre ? t
-						    : t - coarse; /* which half sweep, or none */
-					if (pre && t == 0)
-						first_line(m, z, r, i, j);
-					else if (pre && sweep == sweeps)
-						restrict_line(m, z, r, c, i, j);
-					else if (!pre && sweep < 0)
-						prolong_line(m, z, c, i, j);
-					else {
-						const fline L = fast_line(m, z, i, j);
-						const int colour = (sweep + !pre) & 1;
-						relax_row(m, &L, r + L.base,
-							  colour ^ (int)((i + j) & 1));
-					}
-					if (!pre && t == stages - 1) { /* the line is final */
-						const int64_t b = i * m->s0 + j * m->s1;
-						double sum = 0;
-#pragma omp simd reduction(+ : sum)
-						for (int64_t k = 0; k < m->n2; k++)
-							sum += (double)r[b + k] * z[b + k];
-						m->line_sum[i * n1 + j] = sum;
-					}
-				}
+				for (int t = 0; t < stages; t++)
+					if (s - t >= 0 && s - t < n0)
+						stage_line(m, z, r, pre, t, s - t, j);
 	}
 	return pre ? 0.0 : sum_lines(m, n0 * n1);
 }

@@ -20,18 +20,29 @@
 enum {
 	VB_MG_CLASSES = 15, /* classes 0..14 conduct */
 	VB_MG_OFF = 255,    /* a site without an unknown (insulating, or cut off) */
+	/* Lattices of up to this many sites run a V-cycle's lattice stages one
+	 * after the other, larger ones pipelined over the planes: the
+	 * pipeline's barrier per plane costs more than it saves while the
+	 * vectors stay in cache. Measured on this project's 2-core machine
+	 * (docs/conductivity.md): stage after stage took 0.89 times the
+	 * pipeline's time at 100^3, 0.94 at 130^3, 1.06 at 160^3, 1.15 at 200^3. */
+	VB_MG_STAGED_MAX = 1 << 21,
 };
 
 typedef struct vb_mg_problem {
-	int64_t n[3];	    /* lattice sites per axis; axis 2 varies fastest */
-	const uint8_t *cls; /* per site: its class, or VB_MG_OFF */
-	double sigma[VB_MG_CLASSES]; /* S/m per class used (> 0) */
-	double h;	    /* site spacing, m */
-	int axis;	    /* transport axis: 0, 1 or 2 */
-	double rtol;	    /* stop at ||b - A x|| <= rtol ||b|| (double precision) */
-	int64_t max_iter;   /* limit on preconditioned CG iterations, all passes */
+	int64_t n[3];		       /* lattice sites per axis; axis 2 varies fastest */
+	const uint8_t *cls;	       /* per site: its class, or VB_MG_OFF */
+	double sigma[VB_MG_CLASSES];   /* S/m per class used (> 0) */
+	double h;		       /* site spacing, m */
+	int axis;		       /* transport axis: 0, 1 or 2 */
+	double rtol;		       /* stop at ||b - A x|| <= rtol ||b|| (double precision) */
+	int64_t max_iter;	       /* limit on preconditioned CG iterations, all passes */
 	vb_linsolve_progress progress; /* NULL or a report after every iteration */
 	void *progress_ctx;
+	int64_t staged_max; /* one class: lattices of up to this many sites run the
+			       V-cycle's lattice stages one after the other, larger
+			       ones pipelined over the planes; 0 = VB_MG_STAGED_MAX.
+			       Both give the same result to the bit (tests set it) */
 } vb_mg_problem;
 
 typedef struct vb_mg_result {
