@@ -62,15 +62,19 @@ within() {
 }
 
 # The split chains (--subgrid-law split, the law before): 1 um +3.8 %, 2 um
-# +2.9 % at 0.15C (0.6451, 0.6396 against 0.6215 mAh/cm2; 0.25 um 0.6293:
-# not monotone, docs/solve.md): their corners hold too little Li.
+# +2.9 % at 0.15C (0.6451, 0.6396 against 0.6214 mAh/cm2; 0.25 um 0.6293:
+# not monotone, docs/solve.md): their corners hold too little Li. The
+# reference is the superposed chains' 0.5 um run of the setup: both laws
+# discretise one model, and at 0.5 um they agree within 0.02 % (0.62147
+# split, 0.62138 superposed), so the split 0.5 um run (78 s) is left to
+# bench/convergence.sh and docs/solve.md.
 @test "0.15C, split chains: the 1 um capacity within 4 % of the 0.5 um one, 2 um within 5 %" {
 	cd "$BATS_FILE_TMPDIR" || return 1
-	for h in 2 1 05; do
+	for h in 2 1; do
 		solve -q "cell$h.h5" --c-rate 0.15 --subgrid-law split -o "split$h.h5"
 		echo "# split, ${h} um, 0.15C: $(capacity "split$h.h5") mAh/cm2" >&3
 	done
-	q05=$(capacity split05.h5)
+	q05=$(capacity run05_0.15.h5)
 	within "$(capacity split1.h5)" "$q05" 0.04
 	within "$(capacity split2.h5)" "$q05" 0.05
 }
