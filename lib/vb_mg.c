@@ -38,6 +38,10 @@ typedef struct level {
 	float *x, *b;		     /* correction and right-hand side */
 } level;
 
+typedef struct fhalf {
+	int64_t q0, q1, edge[2], o, lft, rgt; /* fast_half */
+} fhalf;
+
 typedef struct mg {
 	const vb_mg_problem *p;
 	int64_t n0, n1, n2, s0, s1, count;
@@ -49,6 +53,7 @@ typedef struct mg {
 	uint8_t *deg;			  /* one class only: each site's diagonal (0: off) */
 	float *tbuf;			  /* a line per thread */
 	int64_t he;			  /* one class: the even sites of a line, stored first */
+	fhalf half[2];			  /* one class: the halves of every line */
 	int nlev;			  /* coarse levels, lev[0] the first coarse one */
 	level lev[40];
 	int64_t ncoarse, *coarse_cell; /* the coarsest level's unknowns */
@@ -353,18 +358,16 @@ static inline float fast_nb(const mg *m, const fline *L, int64_t k)
 	       (k < m->n2 - 1 ? L->c[split_k(m, k + 1)] : 0.0f);
 }
 
-/* The sites of one parity whose two neighbours along the line both exist,
- * as [q0, q1) of that half, and the natural indices of the others (at most
- * two; -1 if none). The evens' line neighbours are odds q - 1 and q, the
- * odds' evens q and q + 1. */
-typedef struct fhalf {
-	int64_t q0, q1, edge[2];
-} fhalf;
-
+/* Half kp of a line (its sites k & 1 == kp): its offset o in the line,
+ * the offsets lft and rgt at which its sites' neighbours k - 1 and k + 1
+ * lie (the evens' are odds q - 1 and q, the odds' evens q and q + 1), the
+ * range [q0, q1) of its sites that have both, and the natural indices of
+ * the others (at most two; -1 if none). The same for every line: setup
+ * computes both halves once (m->half). */
 static fhalf fast_half(const mg *m, int kp)
 {
 	const int64_t he = m->he, ho = m->n2 / 2;
-	fhalf H = {0, 0, {-1, -1}};
+	fhalf H = {0, 0, {-1, -1}, kp ? he : 0, kp ? 0 : he - 1, kp ? 1 : he};
 	if (kp == 0) {
 		H.q0 = 1, H.q1 = ho > 1 ? ho : 1;
 		H.edge[0] = 0;
@@ -380,32 +383,32 @@ static fhalf fast_half(const mg *m, int kp)
 	return H;
 }
 
+/* (A z) at natural site k of the line, ends checked: the edge sites. */
+static inline float fast_y(const mg *m, const fline *L, int64_t k)
+{
+	const int64_t v = split_k(m, k);
+	return L->d[v] ? (float)L->d[v] * L->c[v] - fast_nb(m, L, k) : 0.0f;
+}
+
 /* y = A z along the whole line. */
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void
 fast_row(const mg *m, const fline *L, float *y)
 {
-	const float *xm = L->xm, *xp = L->xp, *ym = L->ym, *yp = L->yp;
-	const uint8_t *d = L->d;
 	for (int kp = 0; kp < 2; kp++) {
-		const fhalf H = fast_half(m, kp);
-		const int64_t o = kp ? m->he : 0; /* the half's offset in the line */
-		const float *c = L->c + o, *lft = kp ? L->c : L->c + m->he - 1;
-		const float *rgt = kp ? L->c + 1 : L->c + m->he;
-		const uint8_t *dd = d + o;
-		float *yy = y + o;
+		const fhalf *H = &m->half[kp];
+		const float *c = L->c + H->o, *lft = L->c + H->lft, *rgt = L->c + H->rgt;
+		const float *xm = L->xm + H->o, *xp = L->xp + H->o, *ym = L->ym + H->o;
+		const float *yp = L->yp + H->o;
+		const uint8_t *d = L->d + H->o;
+		float *yy = y + H->o;
 #pragma omp simd
-		for (int64_t q = H.q0; q < H.q1; q++) {
-			const float s =
-				xm[o + q] + xp[o + q] + ym[o + q] + yp[o + q] + lft[q] + rgt[q];
-			yy[q] = (float)(dd[q] != 0) * ((float)dd[q] * c[q] - s);
+		for (int64_t q = H->q0; q < H->q1; q++) {
+			const float s = xm[q] + xp[q] + ym[q] + yp[q] + lft[q] + rgt[q];
+			yy[q] = (float)(d[q] != 0) * ((float)d[q] * c[q] - s);
 		}
-		for (int e = 0; e < 2; e++) {
-			const int64_t k = H.edge[e];
-			if (k < 0)
-				continue;
-			const int64_t v = split_k(m, k);
-			y[v] = d[v] ? (float)d[v] * L->c[v] - fast_nb(m, L, k) : 0.0f;
-		}
+		for (int e = 0; e < 2; e++)
+			if (H->edge[e] >= 0)
+				y[split_k(m, H->edge[e])] = fast_y(m, L, H->edge[e]);
 	}
 }
 
@@ -432,27 +435,22 @@ static double fast_apply(mg *m, float *p, float *q)
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void
 relax_row(const mg *m, const fline *L, const float *r, int kp)
 {
-	const fhalf H = fast_half(m, kp);
-	const int64_t o = kp ? m->he : 0;
-	float *c = L->c + o;
-	const float *lft = kp ? L->c : L->c + m->he - 1, *rgt = kp ? L->c + 1 : L->c + m->he;
-	const float *xm = L->xm + o, *xp = L->xp + o, *ym = L->ym + o, *yp = L->yp + o;
-	const float *rr = r + o;
-	const uint8_t *d = L->d + o;
+	const fhalf *H = &m->half[kp];
+	float *c = L->c + H->o;
+	const float *lft = L->c + H->lft, *rgt = L->c + H->rgt;
+	const float *xm = L->xm + H->o, *xp = L->xp + H->o, *ym = L->ym + H->o;
+	const float *yp = L->yp + H->o, *rr = r + H->o;
+	const uint8_t *d = L->d + H->o;
 #pragma omp simd
-	for (int64_t q = H.q0; q < H.q1; q++) {
+	for (int64_t q = H->q0; q < H->q1; q++) {
 		const float s = xm[q] + xp[q] + ym[q] + yp[q] + lft[q] + rgt[q];
 		const float dk = (float)d[q], on = dk > 0.0f ? 1.0f : 0.0f;
 		c[q] += on * (rr[q] - (dk * c[q] - s)) / (dk + 1.0f - on);
 	}
 	for (int e = 0; e < 2; e++) {
-		const int64_t k = H.edge[e];
-		if (k < 0)
-			continue;
-		const int64_t v = split_k(m, k);
-		if (L->d[v])
-			L->c[v] += (r[v] - ((float)L->d[v] * L->c[v] - fast_nb(m, L, k))) /
-				   (float)L->d[v];
+		const int64_t k = H->edge[e], v = split_k(m, k);
+		if (k >= 0 && L->d[v])
+			L->c[v] += (r[v] - fast_y(m, L, k)) / (float)L->d[v];
 	}
 }
 
@@ -1014,6 +1012,7 @@ static int setup(mg *m, const vb_mg_problem *p, vb_err *e)
 	m->n0 = p->n[0], m->n1 = p->n[1], m->n2 = p->n[2];
 	m->s1 = m->n2, m->s0 = m->n1 * m->n2, m->count = m->n0 * m->s0;
 	m->he = (m->n2 + 1) / 2;
+	m->half[0] = fast_half(m, 0), m->half[1] = fast_half(m, 1);
 	double smax = 0;
 	for (int c = 0; c < VB_MG_CLASSES; c++)
 		smax = fmax(smax, p->sigma[c]);
