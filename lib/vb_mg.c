@@ -2,7 +2,9 @@
  *
  * The lattice level is applied from the class of each site and a 16 x 16
  * table of face conductances (class 15 is VB_MG_OFF & 15: no conductance),
- * so the finest level stores no matrix. Coarser levels aggregate 2 x 2 x 2
+ * so the finest level stores no matrix; when one or two classes conduct
+ * (every network voxbat builds), from one byte per site in lines split by
+ * parity, by the vectorised kernels below. Coarser levels aggregate 2 x 2 x 2
  * sites (1 along an axis of one site) and store, per cell, its conductance
  * to the next cell along each axis, its Dirichlet conductance and its
  * diagonal: the Galerkin operator of piecewise-constant transfer (the sum of
@@ -17,6 +19,7 @@
 #include "vb_mg.h"
 
 #include <math.h>
+#include <immintrin.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +53,11 @@ typedef struct mg {
 	uint8_t *off_line;		  /* n2 off sites: the neighbour line beyond the lattice */
 	float *zero_line;		  /* n2 zeros */
 	double *line_sum;		  /* per-line partial sums */
-	uint8_t *deg;			  /* one class only: each site's diagonal (0: off) */
+	uint8_t *deg;			  /* one or two classes: each site's byte (0: off), */
+	int duo;			  /* one class: its diagonal; two (duo): its code */
+	int avx2;			  /* duo: the machine has AVX2 */
+	int dcls[3];			  /* duo: the classes of codes 1 and 2 */
+	float ds[3], dh;		  /* duo: faces 1|1 and 2|2, 1|2 */
 	float *tbuf;			  /* a line per thread */
 	int64_t he;			  /* one class: the even sites of a line, stored first */
 	fhalf half[2];			  /* one class: the halves of every line */
@@ -330,22 +337,33 @@ static inline int64_t split_site(const mg *m, int64_t v)
 }
 
 typedef struct fline {
-	float *c;			/* the line: evens, then odds */
-	const float *xm, *xp, *ym, *yp; /* the neighbour lines, same layout */
-	const uint8_t *d;
+	float *c;			      /* the line: evens, then odds */
+	const float *xm, *xp, *ym, *yp;	      /* the neighbour lines, same layout */
+	const uint8_t *d;		      /* its site bytes (deg, or two classes' codes) */
+	const uint8_t *dxm, *dxp, *dym, *dyp; /* the neighbour lines' (0 beyond) */
 	int64_t base;
+	int dir; /* Dirichlet faces of each site (axis 0 or 1; axis 2: 0) */
 } fline;
 
 static fline fast_line(const mg *m, float *z, int64_t i, int64_t j)
 {
 	const int64_t b = i * m->s0 + j * m->s1;
+	const uint8_t *none = (const uint8_t *)(const void *)m->zero_line;
+	const int a = m->p->axis;
 	fline L = {z + b,
 		   i > 0 ? z + b - m->s0 : m->zero_line,
 		   i < m->n0 - 1 ? z + b + m->s0 : m->zero_line,
 		   j > 0 ? z + b - m->s1 : m->zero_line,
 		   j < m->n1 - 1 ? z + b + m->s1 : m->zero_line,
 		   m->deg + b,
-		   b};
+		   i > 0 ? m->deg + b - m->s0 : none,
+		   i < m->n0 - 1 ? m->deg + b + m->s0 : none,
+		   j > 0 ? m->deg + b - m->s1 : none,
+		   j < m->n1 - 1 ? m->deg + b + m->s1 : none,
+		   b,
+		   a == 0   ? (i == 0) + (i == m->n0 - 1)
+		   : a == 1 ? (j == 0) + (j == m->n1 - 1)
+			    : 0};
 	return L;
 }
 
@@ -390,6 +408,232 @@ static inline float fast_y(const mg *m, const fline *L, int64_t k)
 	return L->d[v] ? (float)L->d[v] * L->c[v] - fast_nb(m, L, k) : 0.0f;
 }
 
+/* ---- two classes (duo): the site byte is a code, 0 off, 1 and 2 the two
+ * classes that conduct, in the same split order. A face between codes u
+ * and w conducts nothing if w is 0, ds[u] if w is u and dh (their harmonic
+ * mean) otherwise: the same number from both sides, so A stays symmetric
+ * in single precision. A site's diagonal is summed from its faces at every
+ * visit: storing it would cost 4 bytes per site (docs/conductivity.md). */
+
+static inline float duo_face(uint8_t u, uint8_t w, float su, float dh)
+{
+	return w == 0 ? 0.0f : w == u ? su : dh;
+}
+
+/* The diagonal of natural site k of the line, ends checked, and (A z)
+ * there (z the line's values). */
+static inline float duo_y(const mg *m, const fline *L, int64_t k, float *diag)
+{
+	const int64_t v = split_k(m, k), n2 = m->n2;
+	const uint8_t u = L->d[v];
+	const float su = m->ds[u], dh = m->dh;
+	const int dir = L->dir + (m->p->axis == 2 ? (k == 0) + (k == n2 - 1) : 0);
+	const uint8_t wl = k > 0 ? L->d[split_k(m, k - 1)] : 0;
+	const uint8_t wr = k < n2 - 1 ? L->d[split_k(m, k + 1)] : 0;
+	const float zl = k > 0 ? L->c[split_k(m, k - 1)] : 0.0f;
+	const float zr = k < n2 - 1 ? L->c[split_k(m, k + 1)] : 0.0f;
+	const float g0 = duo_face(u, L->dxm[v], su, dh), g1 = duo_face(u, L->dxp[v], su, dh);
+	const float g2 = duo_face(u, L->dym[v], su, dh), g3 = duo_face(u, L->dyp[v], su, dh);
+	const float g4 = duo_face(u, wl, su, dh), g5 = duo_face(u, wr, su, dh);
+	const float d = 2.0f * (float)dir * su + g0 + g1 + g2 + g3 + g4 + g5;
+	const float s =
+		g0 * L->xm[v] + g1 * L->xp[v] + g2 * L->ym[v] + g3 * L->yp[v] + g4 * zl + g5 * zr;
+	*diag = u ? d : 0.0f;
+	return u ? d * L->c[v] - s : 0.0f;
+}
+
+/* The pointers of half kp of a line, for the duo loops. */
+typedef struct dhalf {
+	float *c;
+	const float *lft, *rgt, *xm, *xp, *ym, *yp;
+	const uint8_t *w, *wl, *wr, *wxm, *wxp, *wym, *wyp;
+} dhalf;
+
+static dhalf duo_half(const fline *L, const fhalf *H)
+{
+	dhalf D = {L->c + H->o,	  L->c + H->lft, L->c + H->rgt, L->xm + H->o,  L->xp + H->o,
+		   L->ym + H->o,  L->yp + H->o,	 L->d + H->o,	L->d + H->lft, L->d + H->rgt,
+		   L->dxm + H->o, L->dxp + H->o, L->dym + H->o, L->dyp + H->o};
+	return D;
+}
+
+/* Site q of a half: its diagonal d, the sum s of its faces times the
+ * neighbours' values and 1 if it is on, else 0. */
+#define DUO_SITE(D, q, d, s, on)                                                                   \
+	const uint8_t u_ = (D).w[q];                                                               \
+	const float su_ = u_ == 2 ? s2 : s1;                                                       \
+	const float g0_ = duo_face(u_, (D).wxm[q], su_, dh),                                       \
+		    g1_ = duo_face(u_, (D).wxp[q], su_, dh);                                       \
+	const float g2_ = duo_face(u_, (D).wym[q], su_, dh),                                       \
+		    g3_ = duo_face(u_, (D).wyp[q], su_, dh);                                       \
+	const float g4_ = duo_face(u_, (D).wl[q], su_, dh),                                        \
+		    g5_ = duo_face(u_, (D).wr[q], su_, dh);                                        \
+	const float d = dd * su_ + g0_ + g1_ + g2_ + g3_ + g4_ + g5_;                              \
+	const float s = g0_ * (D).xm[q] + g1_ * (D).xp[q] + g2_ * (D).ym[q] + g3_ * (D).yp[q] +    \
+			g4_ * (D).lft[q] + g5_ * (D).rgt[q];                                       \
+	const float on = u_ != 0 ? 1.0f : 0.0f
+
+/* The duo loops: sites [q, q1) of a half, DUO_SITE one at a time (the
+ * remainder, and machines without AVX2), and eight at a time with AVX2:
+ * left to the auto-vectoriser, the byte codes made it take 32 sites per
+ * step and spill its registers (2.8 times the time of relax_row per site),
+ * and GCC's generic vectors widened the codes through general registers.
+ * Both compute the same operations in the same order: the same result. */
+static void duo_row_sites(const mg *m, const fline *L, const dhalf *D, int64_t q, int64_t q1,
+			  float *yy)
+{
+	const float s1 = m->ds[1], s2 = m->ds[2], dh = m->dh, dd = 2.0f * (float)L->dir;
+	for (; q < q1; q++) {
+		DUO_SITE(*D, q, d, s, on);
+		yy[q] = on * (d * D->c[q] - s);
+	}
+}
+
+static void duo_relax_sites(const mg *m, const fline *L, const dhalf *D, const float *rr, int64_t q,
+			    int64_t q1)
+{
+	const float s1 = m->ds[1], s2 = m->ds[2], dh = m->dh, dd = 2.0f * (float)L->dir;
+	for (; q < q1; q++) {
+		DUO_SITE(*D, q, d, s, on);
+		D->c[q] += on * (rr[q] - (d * D->c[q] - s)) / (d + 1.0f - on);
+	}
+}
+
+__attribute__((target("avx2"))) static inline __m256i duo_codes8(const uint8_t *p)
+{
+	return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p));
+}
+
+/* All ones in the first `left` lanes (up to 8), zeros in the others. */
+__attribute__((target("avx2"))) static inline __m256i duo_lanes(int64_t left)
+{
+	const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(left < 8 ? left : 8)), idx);
+}
+
+/* Sites q..q+7 of half D: DUO_SITE's d, s and on (0 outside `lanes`);
+ * The codes are read 8 at a time also past the half's
+ * end (the site bytes and the zero line have 16 bytes of slack), the
+ * values only within `lanes` (masked loads if `tail`). k[0]: the faces
+ * by 3 (u - 1) + w: 0, ds[1], dh, 0, dh, ds[2], 0, 0; k[1]: 2 L->dir. */
+__attribute__((target("avx2"))) static inline void duo_block8(const dhalf *D, int64_t q,
+							      const __m256 k[2], int tail,
+							      __m256i lanes, __m256 *d, __m256 *s,
+							      __m256 *on)
+{
+	const __m256i u = duo_codes8(D->w + q), zero = _mm256_setzero_si256();
+	/* face u|w is entry 3 (u - 1) + w of k[0] (off sites: masked by on) */
+	const __m256i u3 =
+		_mm256_sub_epi32(_mm256_add_epi32(u, _mm256_add_epi32(u, u)), _mm256_set1_epi32(3));
+	const __m256 su = _mm256_permutevar8x32_ps(k[0], _mm256_add_epi32(u3, u));
+	__m256 dd = _mm256_mul_ps(k[1], su), ss = _mm256_setzero_ps();
+	const uint8_t *wp[6] = {D->wxm, D->wxp, D->wym, D->wyp, D->wl, D->wr};
+	const float *zp[6] = {D->xm, D->xp, D->ym, D->yp, D->lft, D->rgt};
+#pragma GCC unroll 6
+	for (int f = 0; f < 6; f++) {
+		const __m256 g =
+			_mm256_permutevar8x32_ps(k[0], _mm256_add_epi32(u3, duo_codes8(wp[f] + q)));
+		const __m256 z =
+			tail ? _mm256_maskload_ps(zp[f] + q, lanes) : _mm256_loadu_ps(zp[f] + q);
+		dd = _mm256_add_ps(dd, g);
+		ss = _mm256_add_ps(ss, _mm256_mul_ps(g, z));
+	}
+	*d = dd, *s = ss;
+	*on = _mm256_and_ps(_mm256_andnot_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(u, zero)),
+					     _mm256_set1_ps(1.0f)),
+			    _mm256_castsi256_ps(lanes));
+}
+
+__attribute__((target("avx2"))) static int64_t duo_row8(const mg *m, const fline *L, const dhalf *D,
+							int64_t q, int64_t q1, float *yy)
+{
+	const __m256 k[2] = {
+		_mm256_setr_ps(0.0f, m->ds[1], m->dh, 0.0f, m->dh, m->ds[2], 0.0f, 0.0f),
+		_mm256_set1_ps(2.0f * (float)L->dir)};
+	const __m256i all = _mm256_set1_epi32(-1);
+	for (; q + 8 <= q1; q += 8) {
+		__m256 d, s, on;
+		duo_block8(D, q, k, 0, all, &d, &s, &on);
+		const __m256 c = _mm256_loadu_ps(D->c + q);
+		_mm256_storeu_ps(yy + q, _mm256_mul_ps(on, _mm256_sub_ps(_mm256_mul_ps(d, c), s)));
+	}
+	if (q < q1) { /* the tail: stores one by one (a masked store is slow on AMD) */
+		__m256 d, s, on;
+		const __m256i lanes = duo_lanes(q1 - q);
+		duo_block8(D, q, k, 1, lanes, &d, &s, &on);
+		const __m256 c = _mm256_maskload_ps(D->c + q, lanes);
+		float out[8];
+		_mm256_storeu_ps(out, _mm256_mul_ps(on, _mm256_sub_ps(_mm256_mul_ps(d, c), s)));
+		memcpy(yy + q, out, (size_t)(q1 - q) * sizeof *out);
+	}
+	return q1;
+}
+
+__attribute__((target("avx2"))) static int64_t
+duo_relax8(const mg *m, const fline *L, const dhalf *D, const float *rr, int64_t q, int64_t q1)
+{
+	const __m256 k[2] = {
+		_mm256_setr_ps(0.0f, m->ds[1], m->dh, 0.0f, m->dh, m->ds[2], 0.0f, 0.0f),
+		_mm256_set1_ps(2.0f * (float)L->dir)};
+	const __m256 one = _mm256_set1_ps(1.0f);
+	const __m256i all = _mm256_set1_epi32(-1);
+	for (; q < q1; q += 8) {
+		const int tail = q + 8 > q1;
+		const __m256i lanes = tail ? duo_lanes(q1 - q) : all;
+		__m256 d, s, on;
+		duo_block8(D, q, k, tail, lanes, &d, &s, &on);
+		const __m256 c =
+			tail ? _mm256_maskload_ps(D->c + q, lanes) : _mm256_loadu_ps(D->c + q);
+		const __m256 rv =
+			tail ? _mm256_maskload_ps(rr + q, lanes) : _mm256_loadu_ps(rr + q);
+		const __m256 res = _mm256_sub_ps(rv, _mm256_sub_ps(_mm256_mul_ps(d, c), s));
+		const __m256 den = _mm256_sub_ps(_mm256_add_ps(d, one), on);
+		const __m256 cn = _mm256_add_ps(c, _mm256_div_ps(_mm256_mul_ps(on, res), den));
+		if (!tail) {
+			_mm256_storeu_ps(D->c + q, cn);
+			continue;
+		}
+		float out[8]; /* stores one by one: a masked store is slow on AMD */
+		_mm256_storeu_ps(out, cn);
+		memcpy(D->c + q, out, (size_t)(q1 - q) * sizeof *out);
+	}
+	return q1;
+}
+
+/* y = A z along the whole line, two classes. */
+static void duo_row(const mg *m, const fline *L, float *y)
+{
+	for (int kp = 0; kp < 2; kp++) {
+		const fhalf *H = &m->half[kp];
+		const dhalf D = duo_half(L, H);
+		const int64_t q = m->avx2 ? duo_row8(m, L, &D, H->q0, H->q1, y + H->o) : H->q0;
+		duo_row_sites(m, L, &D, q, H->q1, y + H->o);
+		for (int e = 0; e < 2; e++)
+			if (H->edge[e] >= 0) {
+				float d;
+				y[split_k(m, H->edge[e])] = duo_y(m, L, H->edge[e], &d);
+			}
+	}
+}
+
+/* relax_row with two classes. */
+static void duo_relax(const mg *m, const fline *L, const float *r, int kp)
+{
+	const fhalf *H = &m->half[kp];
+	const dhalf D = duo_half(L, H);
+	const float *rr = r + H->o;
+	const int64_t q = m->avx2 ? duo_relax8(m, L, &D, rr, H->q0, H->q1) : H->q0;
+	duo_relax_sites(m, L, &D, rr, q, H->q1);
+	for (int e = 0; e < 2; e++) {
+		const int64_t k = H->edge[e], v = split_k(m, k);
+		float d;
+		if (k >= 0 && L->d[v]) {
+			const float y = duo_y(m, L, k, &d);
+			L->c[v] += (r[v] - y) / d;
+		}
+	}
+}
+
 /* y = A z along the whole line. */
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void
 fast_row(const mg *m, const fline *L, float *y)
@@ -419,7 +663,10 @@ static double fast_apply(mg *m, float *p, float *q)
 	for (int64_t l = 0; l < lines; l++) {
 		const fline L = fast_line(m, p, l / m->n1, l % m->n1);
 		float *y = q + L.base;
-		fast_row(m, &L, y);
+		if (m->duo)
+			duo_row(m, &L, y);
+		else
+			fast_row(m, &L, y);
 		double s = 0;
 #pragma omp simd reduction(+ : s)
 		for (int64_t k = 0; k < n2; k++)
@@ -465,6 +712,13 @@ static void first_line(mg *m, float *z, const float *r, int64_t i, int64_t j)
 	float *zl = z + b;
 	const float *rl = r + b + o;
 	memset(zl + (kp ? 0 : m->he), 0, (size_t)(kp ? m->he : n2 / 2) * sizeof *zl);
+	if (m->duo) { /* a relaxation from zeros: the neighbours' values may be stale */
+		memset(zl + o, 0, (size_t)cnt * sizeof *zl);
+		fline L = fast_line(m, z, i, j);
+		L.xm = L.xp = L.ym = L.yp = m->zero_line;
+		duo_relax(m, &L, r + b, kp);
+		return;
+	}
 	zl += o;
 #pragma omp simd
 	for (int64_t q = 0; q < cnt; q++)
@@ -483,7 +737,10 @@ static void restrict_line(mg *m, float *z, const float *r, level *c, int64_t i, 
 		memset(b, 0, (size_t)c->n[2] * sizeof *b);
 	const fline L = fast_line(m, z, i, j);
 	const float *rl = r + L.base;
-	fast_row(m, &L, y);
+	if (m->duo)
+		duo_row(m, &L, y);
+	else
+		fast_row(m, &L, y);
 #pragma omp simd
 	for (int64_t q = 0; q < he; q++)
 		b[q] += rl[q] - y[q];
@@ -524,7 +781,11 @@ static void stage_line(mg *m, float *z, const float *r, int pre, int t, int64_t 
 		prolong_line(m, z, &m->lev[0], i, j);
 	else {
 		const fline L = fast_line(m, z, i, j);
-		relax_row(m, &L, r + L.base, ((sweep + !pre) & 1) ^ (int)((i + j) & 1));
+		const int kp = ((sweep + !pre) & 1) ^ (int)((i + j) & 1);
+		if (m->duo)
+			duo_relax(m, &L, r + L.base, kp);
+		else
+			relax_row(m, &L, r + L.base, kp);
 	}
 	if (!pre && t == stages - 1) { /* the line is final */
 		const int64_t b = i * m->s0 + j * m->s1;
@@ -585,7 +846,8 @@ static double fast_pass(mg *m, float *z, const float *r, int pre)
 	return pre ? 0.0 : sum_lines(m, n0 * n1);
 }
 
-/* The diagonal of every site, when one class conducts, in split order. */
+/* Each site's byte in split order: its diagonal when one class conducts,
+ * its code when two do. */
 static void fast_setup(mg *m)
 {
 	const int64_t lines = m->n0 * m->n1;
@@ -595,8 +857,8 @@ static void fast_setup(mg *m)
 		const nbl L = lattice_line(m, i, j);
 		for (int64_t k = 0; k < m->n2; k++) {
 			uint8_t *dv = m->deg + L.base + split_k(m, k);
-			if (L.c[k] == VB_MG_OFF) {
-				*dv = 0;
+			if (L.c[k] == VB_MG_OFF || m->duo) {
+				*dv = L.c[k] == VB_MG_OFF ? 0 : (L.c[k] & 15) == m->dcls[1] ? 1 : 2;
 				continue;
 			}
 			float g6[6];
@@ -606,6 +868,31 @@ static void fast_setup(mg *m)
 			*dv = (uint8_t)lrintf(dg);
 		}
 	}
+}
+
+/* (A x) at site v (split index) of a line of two classes, in double
+ * precision: c and d the line's values and codes, (i, j, k) its place. */
+static double duo_ax(const mg *m, const double *c, const uint8_t *d, int64_t v, int64_t i,
+		     int64_t j, int64_t k)
+{
+	const int64_t n2 = m->n2;
+	const int a = m->p->axis;
+	const int64_t nb[6] = {v - m->s0,
+			       v + m->s0,
+			       v - m->s1,
+			       v + m->s1,
+			       k > 0 ? split_k(m, k - 1) : 0,
+			       k < n2 - 1 ? split_k(m, k + 1) : 0};
+	const int in[6] = {i > 0, i<m->n0 - 1, j> 0, j<m->n1 - 1, k> 0, k < n2 - 1};
+	const int pos = a == 0	 ? (int)(i == 0) + (i == m->n0 - 1)
+			: a == 1 ? (int)(j == 0) + (j == m->n1 - 1)
+				 : (int)(k == 0) + (k == n2 - 1);
+	const int cu = m->dcls[d[v]];
+	double ax = pos * m->gd64[cu] * c[v];
+	for (int q = 0; q < 6; q++)
+		if (in[q] && d[nb[q]])
+			ax += m->g64[cu * TAB + m->dcls[d[nb[q]]]] * (c[v] - c[nb[q]]);
+	return ax;
 }
 
 static double fast_residual(mg *m, const double *x, float *r)
@@ -621,7 +908,11 @@ static double fast_residual(mg *m, const double *x, float *r)
 		for (int64_t k = 0; k < n2; k++) {
 			const int64_t v = split_k(m, k);
 			double res = d[v] && (inlet_line || (a == 2 && k == 0)) ? 2.0 : 0.0;
-			if (d[v] != 0 && x != NULL) {
+			if (d[v] != 0 && m->duo) {
+				res *= m->gd64[m->dcls[d[v]]] / 2.0;
+				if (x != NULL)
+					res -= duo_ax(m, x + b, d, v, i, j, k);
+			} else if (d[v] != 0 && x != NULL) {
 				const double *c = x + b;
 				const double nb = (i > 0 ? c[v - m->s0] : 0) +
 						  (i < m->n0 - 1 ? c[v + m->s0] : 0) +
@@ -1027,7 +1318,7 @@ static int setup(mg *m, const vb_mg_problem *p, vb_err *e)
 		}
 	}
 	m->off_line = grab(m, (size_t)m->n2, 1);
-	m->zero_line = grab(m, (size_t)m->n2, sizeof(float));
+	m->zero_line = grab(m, (size_t)m->n2 + 16, sizeof(float)); /* slack: duo_block8 */
 	m->line_sum = grab(m, (size_t)(m->n0 * m->n1), sizeof(double));
 	m->tbuf = grab(m, (size_t)(omp_get_max_threads() * m->n2), sizeof(float));
 	if (!m->off_line || !m->zero_line || !m->line_sum || !m->tbuf)
@@ -1035,9 +1326,15 @@ static int setup(mg *m, const vb_mg_problem *p, vb_err *e)
 	memset(m->off_line, VB_MG_OFF, (size_t)m->n2);
 	int classes = 0;
 	for (int c = 0; c < VB_MG_CLASSES; c++)
-		classes += p->sigma[c] > 0;
-	if (classes == 1) { /* the fast lattice kernels */
-		m->deg = grab(m, (size_t)m->count, 1);
+		if (p->sigma[c] > 0 && ++classes <= 2)
+			m->dcls[classes] = c;
+	if (classes <= 2 && classes > 0) { /* the split kernels */
+		m->duo = classes == 2;
+		m->avx2 = !p->portable && __builtin_cpu_supports("avx2");
+		const int c1 = m->dcls[1], c2 = m->dcls[2];
+		m->ds[1] = m->g[c1 * TAB + c1], m->ds[2] = m->g[c2 * TAB + c2];
+		m->dh = m->g[c1 * TAB + c2];
+		m->deg = grab(m, (size_t)m->count + 16, 1); /* slack: duo_block8 */
 		if (!m->deg)
 			return vb_err_set(e, VB_ERR_RUN, "out of memory");
 		fast_setup(m);

@@ -6,8 +6,9 @@
  * per-class conductivities, potential 1 V on the outer face of the first
  * layer along the transport axis and 0 V on that of the last, the other
  * faces insulating. Memory: 30 bytes per lattice site (x in double, four
- * vectors in single precision, the diagonal byte of one class, 4 over the
- * coarse levels) besides the caller's class byte (docs/conductivity.md). */
+ * vectors in single precision, a byte per site when one or two classes
+ * conduct, 4 over the coarse levels) besides the caller's class byte
+ * (docs/conductivity.md). */
 #ifndef VB_MG_H
 #define VB_MG_H
 
@@ -43,6 +44,9 @@ typedef struct vb_mg_problem {
 			       V-cycle's lattice stages one after the other, larger
 			       ones pipelined over the planes; 0 = VB_MG_STAGED_MAX.
 			       Both give the same result to the bit (tests set it) */
+	int portable;	    /* two classes: 1 runs the loops written for any x86-64
+			       even where AVX2 is there (tests: the same result
+			       to the bit) */
 } vb_mg_problem;
 
 typedef struct vb_mg_result {

@@ -400,22 +400,23 @@ static void test_mg_threads(void)
 	vb_voxel_free(&img);
 }
 
-/* mg's one-class kernels store every line split by the parity of its
- * sites (evens, then odds): lines of 1 to 7 sites, whose ends fall on
- * either parity, on every axis, against CHOLMOD; and one line of 2 and 3
- * sites inside a larger lattice so that the coarse levels aggregate them.
- * Fails if an end site of either half is relaxed, applied, restricted or
- * prolonged with the wrong neighbour. */
+/* mg's one- and two-class kernels store every line split by the parity
+ * of its sites (evens, then odds): lines of 1 to 7 sites, whose ends fall
+ * on either parity, on every axis, against CHOLMOD; and one line of 2 and
+ * 3 sites inside a larger lattice so that the coarse levels aggregate
+ * them. Fails if an end site of either half is relaxed, applied,
+ * restricted or prolonged with the wrong neighbour or conductance. */
 static void test_mg_line_lengths(void)
 {
 	for (int nz = 1; nz <= 7; nz++)
-		for (int big = 0; big < 2; big++) {
-			const int nx = big ? 24 : 7, ny = big ? 20 : 5, n = nx * ny * nz;
+		for (int big = 0; big < 4; big++) {
+			const int nx = big & 1 ? 24 : 7, ny = big & 1 ? 20 : 5, n = nx * ny * nz;
 			vb_image *img = box(nx, ny, nz);
 			double *s = malloc((size_t)n * sizeof *s);
-			for (int v = 0; v < n; v++)
-				s[v] = vb_rng_uniform(11, (uint64_t)nz, (uint64_t)v, 3) < 0.3 ? 0.0
-											      : 0.5;
+			for (int v = 0; v < n; v++) {
+				const double u = vb_rng_uniform(11, (uint64_t)nz, (uint64_t)v, 3);
+				s[v] = u < 0.3 ? 0.0 : big >= 2 && u < 0.6 ? 0.12 : 0.5;
+			}
 			for (int ax = 0; ax < 3; ax++) {
 				vb_conduct_result a, c;
 				vb_err e;
@@ -437,45 +438,52 @@ static void test_mg_line_lengths(void)
 
 /* mg's two orders of a V-cycle's lattice stages (one after the other on
  * small lattices, pipelined over the planes on large ones) give the same
- * result to the bit, on 1 and 2 threads, on every axis. The lattice: one
- * class, off sites only among those with i, j, k all even (so every site
- * stays joined to both faces), an odd line length. Fails if a stage of the
+ * result to the bit, on 1 and 2 threads, on every axis, with one class and
+ * with two; with two, so do the loops for any x86-64 and the AVX2 ones.
+ * The lattice: off sites only among those with i, j, k all even (so every
+ * site stays joined to both faces), an odd line length (each half of a
+ * line ends in a part block of the AVX2 loops). Fails if a stage of the
  * pipeline reads a plane its neighbour stage has not finished, or
- * overwrites one the stage before still has to read. */
+ * overwrites one the stage before still has to read, or if the two kinds
+ * of loops differ in a site or an operation. */
 static void test_mg_pass_orders(void)
 {
 	const int64_t n[3] = {37, 30, 33}, count = n[0] * n[1] * n[2];
 	uint8_t *cls = malloc((size_t)count);
-	for (int64_t v = 0; v < count; v++) {
-		const int64_t i = v / (n[1] * n[2]), j = v / n[2] % n[1], k = v % n[2];
-		const int even = i % 2 == 0 && j % 2 == 0 && k % 2 == 0;
-		cls[v] = even && vb_rng_uniform(13, 0, (uint64_t)v, 0) < 0.7 ? VB_MG_OFF : 0;
-	}
-	for (int ax = 0; ax < 3; ax++) {
-		vb_mg_result res[3];
-		for (int run = 0; run < 3; run++) {
-			vb_mg_problem p = {{n[0], n[1], n[2]},
-					   cls,
-					   {0},
-					   1e-6,
-					   ax,
-					   1e-8,
-					   1000,
-					   NULL,
-					   NULL,
-					   run == 0 ? INT64_MAX : -1};
-			p.sigma[0] = 0.3;
-			vb_err e;
-			omp_set_num_threads(run == 2 ? 1 : 2);
-			CHECK(vb_mg_solve(&p, &res[run], &e) == VB_OK);
+	for (int classes = 1; classes <= 2; classes++) {
+		for (int64_t v = 0; v < count; v++) {
+			const int64_t i = v / (n[1] * n[2]), j = v / n[2] % n[1], k = v % n[2];
+			const int even = i % 2 == 0 && j % 2 == 0 && k % 2 == 0;
+			const double u = vb_rng_uniform(13, 0, (uint64_t)v, 0);
+			cls[v] = even && u < 0.7 ? VB_MG_OFF : classes == 2 && u > 0.6 ? 1 : 0;
 		}
-		omp_set_num_threads(2);
-		for (int run = 1; run < 3; run++) {
-			CHECK(res[run].current == res[0].current);
-			CHECK(res[run].iterations == res[0].iterations);
-			CHECK(res[run].residual == res[0].residual);
+		for (int ax = 0; ax < 3; ax++) {
+			vb_mg_result res[4];
+			for (int run = 0; run < 4; run++) {
+				vb_mg_problem p = {{n[0], n[1], n[2]},
+						   cls,
+						   {0},
+						   1e-6,
+						   ax,
+						   1e-8,
+						   1000,
+						   NULL,
+						   NULL,
+						   run == 0 ? INT64_MAX : -1,
+						   run == 3};
+				p.sigma[0] = 0.3, p.sigma[1] = classes == 2 ? 0.05 : 0.0;
+				vb_err e;
+				omp_set_num_threads(run == 2 ? 1 : 2);
+				CHECK(vb_mg_solve(&p, &res[run], &e) == VB_OK);
+			}
+			omp_set_num_threads(2);
+			for (int run = 1; run < 4; run++) {
+				CHECK(res[run].current == res[0].current);
+				CHECK(res[run].iterations == res[0].iterations);
+				CHECK(res[run].residual == res[0].residual);
+			}
+			CHECK(res[0].current > 0 && res[0].residual <= 1e-8 && res[0].levels >= 3);
 		}
-		CHECK(res[0].current > 0 && res[0].residual <= 1e-8 && res[0].levels >= 3);
 	}
 	free(cls);
 }
