@@ -551,6 +551,8 @@ __attribute__((target("avx2"))) static int64_t duo_row8(const mg *m, const fline
 		_mm256_setr_ps(0.0f, m->ds[1], m->dh, 0.0f, m->dh, m->ds[2], 0.0f, 0.0f),
 		_mm256_set1_ps(2.0f * (float)L->dir)};
 	const __m256i all = _mm256_set1_epi32(-1);
+	const dhalf Dl = *D; /* a local copy: the stores to yy cannot change its pointers */
+	D = &Dl;
 	for (; q + 8 <= q1; q += 8) {
 		__m256 d, s, on;
 		duo_block8(D, q, k, 0, all, &d, &s, &on);
@@ -569,34 +571,38 @@ __attribute__((target("avx2"))) static int64_t duo_row8(const mg *m, const fline
 	return q1;
 }
 
+/* Relaxes sites q..q+7 of half D (only those in `lanes` if `tail`). */
+__attribute__((target("avx2"))) static inline void
+duo_relax_block(const dhalf *D, const float *rr, int64_t q, const __m256 k[2], int tail, int64_t q1)
+{
+	const __m256i lanes = tail ? duo_lanes(q1 - q) : _mm256_set1_epi32(-1);
+	__m256 d, s, on;
+	duo_block8(D, q, k, tail, lanes, &d, &s, &on);
+	const __m256 c = tail ? _mm256_maskload_ps(D->c + q, lanes) : _mm256_loadu_ps(D->c + q);
+	const __m256 rv = tail ? _mm256_maskload_ps(rr + q, lanes) : _mm256_loadu_ps(rr + q);
+	const __m256 res = _mm256_sub_ps(rv, _mm256_sub_ps(_mm256_mul_ps(d, c), s));
+	const __m256 den = _mm256_sub_ps(_mm256_add_ps(d, _mm256_set1_ps(1.0f)), on);
+	const __m256 cn = _mm256_add_ps(c, _mm256_div_ps(_mm256_mul_ps(on, res), den));
+	if (!tail) {
+		_mm256_storeu_ps(D->c + q, cn);
+		return;
+	}
+	float out[8]; /* stores one by one: a masked store is slow on AMD */
+	_mm256_storeu_ps(out, cn);
+	memcpy(D->c + q, out, (size_t)(q1 - q) * sizeof *out);
+}
+
 __attribute__((target("avx2"))) static int64_t
 duo_relax8(const mg *m, const fline *L, const dhalf *D, const float *rr, int64_t q, int64_t q1)
 {
 	const __m256 k[2] = {
 		_mm256_setr_ps(0.0f, m->ds[1], m->dh, 0.0f, m->dh, m->ds[2], 0.0f, 0.0f),
 		_mm256_set1_ps(2.0f * (float)L->dir)};
-	const __m256 one = _mm256_set1_ps(1.0f);
-	const __m256i all = _mm256_set1_epi32(-1);
-	for (; q < q1; q += 8) {
-		const int tail = q + 8 > q1;
-		const __m256i lanes = tail ? duo_lanes(q1 - q) : all;
-		__m256 d, s, on;
-		duo_block8(D, q, k, tail, lanes, &d, &s, &on);
-		const __m256 c =
-			tail ? _mm256_maskload_ps(D->c + q, lanes) : _mm256_loadu_ps(D->c + q);
-		const __m256 rv =
-			tail ? _mm256_maskload_ps(rr + q, lanes) : _mm256_loadu_ps(rr + q);
-		const __m256 res = _mm256_sub_ps(rv, _mm256_sub_ps(_mm256_mul_ps(d, c), s));
-		const __m256 den = _mm256_sub_ps(_mm256_add_ps(d, one), on);
-		const __m256 cn = _mm256_add_ps(c, _mm256_div_ps(_mm256_mul_ps(on, res), den));
-		if (!tail) {
-			_mm256_storeu_ps(D->c + q, cn);
-			continue;
-		}
-		float out[8]; /* stores one by one: a masked store is slow on AMD */
-		_mm256_storeu_ps(out, cn);
-		memcpy(D->c + q, out, (size_t)(q1 - q) * sizeof *out);
-	}
+	const dhalf Dl = *D; /* a local copy: the stores to c cannot change its pointers */
+	for (; q + 8 <= q1; q += 8)
+		duo_relax_block(&Dl, rr, q, k, 0, q1);
+	if (q < q1)
+		duo_relax_block(&Dl, rr, q, k, 1, q1);
 	return q1;
 }
 
