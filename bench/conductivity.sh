@@ -2,12 +2,16 @@
 # Benchmark of `metrics --conductivity` (issues 3 and 14): wall time, peak
 # memory and kappa_eff on random structures of N^3 voxels at 1 um, 65 vol%
 # CAM and 35 % electrolyte (the ion-conducting phase), on the threads
-# OMP_NUM_THREADS allows (default: all cores).
+# OMP_NUM_THREADS allows (default: all cores); by default also the two
+# networks of a LIB cathode of 65 % CAM, 21 % CBD and 14 % electrolyte
+# (two conducting classes each: LE and CBD pores, CAM and CBD).
 # usage: bench/conductivity.sh [BIN_DIR] [SIZES...]
 #        bench/conductivity.sh [BIN_DIR] --compare [SIZES...]
 #        bench/conductivity.sh [BIN_DIR] --taufactor DIR [SIZES...]
 #   default: the cost of the default solver (mg) for the ionic and the electronic
-#     network, per voxel: linear in the voxel count? (SIZES default "100 200 300 500";
+#     network, per voxel: linear in the voxel count? and for the LIB cathode's two
+#     (lib-ionic, lib-electronic): as fast per voxel and iteration (ns/vox/it)? (SIZES
+#     default "100 200 300 500";
 #     500^3 needs about 4 GB and a minute or two; issue 14's targets: 100^3 in 0.2 s,
 #     200^3 in 1.5 s, 500^3 under 60 s and 4 GB, 32 bytes per voxel)
 #   --compare also runs every solver on the ionic network, amg and pcg up to 100^3,
@@ -61,18 +65,23 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-run() { # size solver what (ionic: the 35 % ion-conducting phase; electronic: the 65 % CAM)
+run() { # size solver what [lib] (ionic: the 35 % ion-conducting phase; electronic: the 65 %
+	# CAM; with lib, the LIB cathode's networks: LE and CBD pores, CAM and CBD)
+	file=$work/c$1.h5 cell=assb name=$3
+	if [ "${4:-}" = lib ]; then file=$work/l$1.h5 cell=lib name=lib-$3; fi
 	/usr/bin/time -f '%e %M' -o "$work/time" "$bin/metrics" -q --conductivity="$3" \
-		--solver "$2" --json "$work/c$1.h5" > "$work/out.json"
+		--cell "$cell" --solver "$2" --json "$file" > "$work/out.json"
 	read -r wall kb < "$work/time"
 	if [ "$3" = ionic ]; then key=kappa_eff_S_m; else key=sigma_eff_S_m; fi
 	kappa=$(jq -r ".$key" "$work/out.json")
 	used=$(jq -r .solver "$work/out.json")
 	its=$(jq -r .solver_iterations "$work/out.json")
-	printf '%-7s %-10s %-7s %6s %8s %8.0f %6s %6s %18s\n' "$1^3" "$3" "$used" "$its" "$wall" \
-		"$(echo "$kb" | awk '{ print $1 / 1024 }')" \
+	printf '%-7s %-15s %-7s %6s %8s %8.0f %6s %6s %9s %18s\n' "$1^3" "$name" "$used" "$its" \
+		"$wall" "$(echo "$kb" | awk '{ print $1 / 1024 }')" \
 		"$(echo "$kb $1" | awk '{ printf "%.1f", $1 * 1024 / $2 ^ 3 }')" \
-		"$(echo "$wall $1" | awk '{ printf "%.0f", $1 * 1e9 / $2 ^ 3 }')" "$kappa"
+		"$(echo "$wall $1" | awk '{ printf "%.0f", $1 * 1e9 / $2 ^ 3 }')" \
+		"$(echo "$wall $1 $its" | awk '$3 > 0 { printf "%.2f", $1 * 1e9 / $2 ^ 3 / $3 }')" \
+		"$kappa"
 }
 
 if [ "$mode" = "--taufactor" ]; then
@@ -154,10 +163,15 @@ fi
 for n in $sizes; do
 	"$bin/genstruct" homogeneous --size "${n}x${n}x${n}um" --voxel 1um --cam 0.65 --seed 7 \
 		-o "$work/c$n.h5"
+	if [ "$mode" != "--compare" ]; then
+		"$bin/genstruct" homogeneous --size "${n}x${n}x${n}um" --voxel 1um --cam 0.65 \
+			--cbd 0.21 --electrolyte 0.14 --seed 7 -o "$work/l$n.h5"
+	fi
 done
-# B/vox: peak memory of the whole run per voxel; ns/vox: wall time per voxel
-printf '%-7s %-10s %-7s %6s %8s %8s %6s %6s %18s\n' size network solver iters wall_s \
-	peak_MB B/vox ns/vox kappa_or_sigma_S_m
+# B/vox: peak memory of the whole run per voxel; ns/vox: wall time per voxel; ns/vox/it:
+# the same per CG iteration (the set-up, a few tenths of the time, included)
+printf '%-7s %-15s %-7s %6s %8s %8s %6s %6s %9s %18s\n' size network solver iters wall_s \
+	peak_MB B/vox ns/vox ns/vox/it kappa_or_sigma_S_m
 for n in $sizes; do
 	if [ "$mode" = "--compare" ]; then
 		run "$n" mg ionic
@@ -167,6 +181,8 @@ for n in $sizes; do
 	else
 		run "$n" auto ionic
 		run "$n" auto electronic
+		run "$n" auto ionic lib
+		run "$n" auto electronic lib
 	fi
 done
 echo "threads: ${OMP_NUM_THREADS:-$(nproc)}"
