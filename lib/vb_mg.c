@@ -458,22 +458,22 @@ static dhalf duo_half(const fline *L, const fhalf *H)
 }
 
 /* Site q of a half: its diagonal d, the sum s of its faces times the
- * neighbours' values and 1 if it is on, else 0. */
-#define DUO_SITE(D, q, d, s, on)                                                                   \
-	const uint8_t u_ = (D).w[q];                                                               \
-	const float su_ = u_ == 2 ? s2 : s1;                                                       \
-	const float g0_ = duo_face(u_, (D).wxm[q], su_, dh),                                       \
-		    g1_ = duo_face(u_, (D).wxp[q], su_, dh);                                       \
-	const float g2_ = duo_face(u_, (D).wym[q], su_, dh),                                       \
-		    g3_ = duo_face(u_, (D).wyp[q], su_, dh);                                       \
-	const float g4_ = duo_face(u_, (D).wl[q], su_, dh),                                        \
-		    g5_ = duo_face(u_, (D).wr[q], su_, dh);                                        \
-	const float d = dd * su_ + g0_ + g1_ + g2_ + g3_ + g4_ + g5_;                              \
-	const float s = g0_ * (D).xm[q] + g1_ * (D).xp[q] + g2_ * (D).ym[q] + g3_ * (D).yp[q] +    \
-			g4_ * (D).lft[q] + g5_ * (D).rgt[q];                                       \
-	const float on = u_ != 0 ? 1.0f : 0.0f
+ * neighbours' values, and on = 1 if it is on, else 0. */
+static inline void duo_site(const dhalf *D, int64_t q, const float k[4], float *d, float *s,
+			    float *on)
+{
+	const uint8_t u = D->w[q];
+	const float su = u == 2 ? k[1] : k[0], dh = k[2];
+	const float g0 = duo_face(u, D->wxm[q], su, dh), g1 = duo_face(u, D->wxp[q], su, dh);
+	const float g2 = duo_face(u, D->wym[q], su, dh), g3 = duo_face(u, D->wyp[q], su, dh);
+	const float g4 = duo_face(u, D->wl[q], su, dh), g5 = duo_face(u, D->wr[q], su, dh);
+	*d = k[3] * su + g0 + g1 + g2 + g3 + g4 + g5;
+	*s = g0 * D->xm[q] + g1 * D->xp[q] + g2 * D->ym[q] + g3 * D->yp[q] + g4 * D->lft[q] +
+	     g5 * D->rgt[q];
+	*on = u != 0 ? 1.0f : 0.0f;
+}
 
-/* The duo loops: sites [q, q1) of a half, DUO_SITE one at a time (the
+/* The duo loops: sites [q, q1) of a half, duo_site one at a time (the
  * remainder, and machines without AVX2), and eight at a time with AVX2:
  * left to the auto-vectoriser, the byte codes made it take 32 sites per
  * step and spill its registers (2.8 times the time of relax_row per site),
@@ -482,9 +482,10 @@ static dhalf duo_half(const fline *L, const fhalf *H)
 static void duo_row_sites(const mg *m, const fline *L, const dhalf *D, int64_t q, int64_t q1,
 			  float *yy)
 {
-	const float s1 = m->ds[1], s2 = m->ds[2], dh = m->dh, dd = 2.0f * (float)L->dir;
+	const float k[4] = {m->ds[1], m->ds[2], m->dh, 2.0f * (float)L->dir};
 	for (; q < q1; q++) {
-		DUO_SITE(*D, q, d, s, on);
+		float d, s, on;
+		duo_site(D, q, k, &d, &s, &on);
 		yy[q] = on * (d * D->c[q] - s);
 	}
 }
@@ -492,9 +493,10 @@ static void duo_row_sites(const mg *m, const fline *L, const dhalf *D, int64_t q
 static void duo_relax_sites(const mg *m, const fline *L, const dhalf *D, const float *rr, int64_t q,
 			    int64_t q1)
 {
-	const float s1 = m->ds[1], s2 = m->ds[2], dh = m->dh, dd = 2.0f * (float)L->dir;
+	const float k[4] = {m->ds[1], m->ds[2], m->dh, 2.0f * (float)L->dir};
 	for (; q < q1; q++) {
-		DUO_SITE(*D, q, d, s, on);
+		float d, s, on;
+		duo_site(D, q, k, &d, &s, &on);
 		D->c[q] += on * (rr[q] - (d * D->c[q] - s)) / (d + 1.0f - on);
 	}
 }
@@ -511,7 +513,7 @@ __attribute__((target("avx2"))) static inline __m256i duo_lanes(int64_t left)
 	return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(left < 8 ? left : 8)), idx);
 }
 
-/* Sites q..q+7 of half D: DUO_SITE's d, s and on (0 outside `lanes`);
+/* Sites q..q+7 of half D: duo_site's d, s and on (0 outside `lanes`);
  * The codes are read 8 at a time also past the half's
  * end (the site bytes and the zero line have 16 bytes of slack), the
  * values only within `lanes` (masked loads if `tail`). k[0]: the faces
