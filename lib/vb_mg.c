@@ -58,6 +58,7 @@ typedef struct mg {
 	int avx2;			  /* duo: the machine has AVX2 */
 	int dcls[3];			  /* duo: the classes of codes 1 and 2 */
 	float ds[3], dh;		  /* duo: faces 1|1 and 2|2, 1|2 */
+	double ds64[3], dh64;		  /* the same in double */
 	float *tbuf;			  /* a line per thread */
 	int64_t he;			  /* one class: the even sites of a line, stored first */
 	fhalf half[2];			  /* one class: the halves of every line */
@@ -878,28 +879,41 @@ static void fast_setup(mg *m)
 	}
 }
 
+/* The double-precision conductance of a face between codes u (on) and w. */
+static inline double duo_g64(const mg *m, uint8_t u, uint8_t w)
+{
+	return w == 0 ? 0.0 : w == u ? m->ds64[u] : m->dh64;
+}
+
 /* (A x) at site v (split index) of a line of two classes, in double
  * precision: c and d the line's values and codes, (i, j, k) its place. */
-static double duo_ax(const mg *m, const double *c, const uint8_t *d, int64_t v, int64_t i,
-		     int64_t j, int64_t k)
+static inline double duo_ax(const mg *m, const double *c, const uint8_t *d, int64_t v, int64_t i,
+			    int64_t j, int64_t k)
 {
-	const int64_t n2 = m->n2;
+	const int64_t n2 = m->n2, s0 = m->s0, s1 = m->s1;
 	const int a = m->p->axis;
-	const int64_t nb[6] = {v - m->s0,
-			       v + m->s0,
-			       v - m->s1,
-			       v + m->s1,
-			       k > 0 ? split_k(m, k - 1) : 0,
-			       k < n2 - 1 ? split_k(m, k + 1) : 0};
-	const int in[6] = {i > 0, i<m->n0 - 1, j> 0, j<m->n1 - 1, k> 0, k < n2 - 1};
 	const int pos = a == 0	 ? (int)(i == 0) + (i == m->n0 - 1)
 			: a == 1 ? (int)(j == 0) + (j == m->n1 - 1)
 				 : (int)(k == 0) + (k == n2 - 1);
-	const int cu = m->dcls[d[v]];
-	double ax = pos * m->gd64[cu] * c[v];
-	for (int q = 0; q < 6; q++)
-		if (in[q] && d[nb[q]])
-			ax += m->g64[cu * TAB + m->dcls[d[nb[q]]]] * (c[v] - c[nb[q]]);
+	const uint8_t u = d[v];
+	const double cv = c[v];
+	double ax = pos * m->gd64[m->dcls[u]] * cv;
+	if (i > 0)
+		ax += duo_g64(m, u, d[v - s0]) * (cv - c[v - s0]);
+	if (i < m->n0 - 1)
+		ax += duo_g64(m, u, d[v + s0]) * (cv - c[v + s0]);
+	if (j > 0)
+		ax += duo_g64(m, u, d[v - s1]) * (cv - c[v - s1]);
+	if (j < m->n1 - 1)
+		ax += duo_g64(m, u, d[v + s1]) * (cv - c[v + s1]);
+	if (k > 0) {
+		const int64_t w = split_k(m, k - 1);
+		ax += duo_g64(m, u, d[w]) * (cv - c[w]);
+	}
+	if (k < n2 - 1) {
+		const int64_t w = split_k(m, k + 1);
+		ax += duo_g64(m, u, d[w]) * (cv - c[w]);
+	}
 	return ax;
 }
 
@@ -1342,6 +1356,8 @@ static int setup(mg *m, const vb_mg_problem *p, vb_err *e)
 		const int c1 = m->dcls[1], c2 = m->dcls[2];
 		m->ds[1] = m->g[c1 * TAB + c1], m->ds[2] = m->g[c2 * TAB + c2];
 		m->dh = m->g[c1 * TAB + c2];
+		m->ds64[1] = m->g64[c1 * TAB + c1], m->ds64[2] = m->g64[c2 * TAB + c2];
+		m->dh64 = m->g64[c1 * TAB + c2];
 		m->deg = grab(m, (size_t)m->count + 16, 1); /* slack: duo_block8 */
 		if (!m->deg)
 			return vb_err_set(e, VB_ERR_RUN, "out of memory");
