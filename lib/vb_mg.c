@@ -341,30 +341,32 @@ typedef struct fline {
 	float *c;			      /* the line: evens, then odds */
 	const float *xm, *xp, *ym, *yp;	      /* the neighbour lines, same layout */
 	const uint8_t *d;		      /* its site bytes (deg, or two classes' codes) */
-	const uint8_t *dxm, *dxp, *dym, *dyp; /* the neighbour lines' (0 beyond) */
+	const uint8_t *dxm, *dxp, *dym, *dyp; /* two classes: the neighbour lines' (0 beyond) */
 	int64_t base;
-	int dir; /* Dirichlet faces of each site (axis 0 or 1; axis 2: 0) */
+	int dir; /* two classes: Dirichlet faces of each site (axis 0 or 1; axis 2: 0) */
 } fline;
 
 static fline fast_line(const mg *m, float *z, int64_t i, int64_t j)
 {
 	const int64_t b = i * m->s0 + j * m->s1;
-	const uint8_t *none = (const uint8_t *)(const void *)m->zero_line;
-	const int a = m->p->axis;
 	fline L = {z + b,
 		   i > 0 ? z + b - m->s0 : m->zero_line,
 		   i < m->n0 - 1 ? z + b + m->s0 : m->zero_line,
 		   j > 0 ? z + b - m->s1 : m->zero_line,
 		   j < m->n1 - 1 ? z + b + m->s1 : m->zero_line,
-		   m->deg + b,
-		   i > 0 ? m->deg + b - m->s0 : none,
-		   i < m->n0 - 1 ? m->deg + b + m->s0 : none,
-		   j > 0 ? m->deg + b - m->s1 : none,
-		   j < m->n1 - 1 ? m->deg + b + m->s1 : none,
-		   b,
-		   a == 0   ? (i == 0) + (i == m->n0 - 1)
-		   : a == 1 ? (j == 0) + (j == m->n1 - 1)
-			    : 0};
+		   m->deg + b};
+	L.base = b;
+	if (m->duo) { /* the neighbours' codes, and the Dirichlet faces */
+		const uint8_t *none = (const uint8_t *)(const void *)m->zero_line;
+		const int a = m->p->axis;
+		L.dxm = i > 0 ? m->deg + b - m->s0 : none;
+		L.dxp = i < m->n0 - 1 ? m->deg + b + m->s0 : none;
+		L.dym = j > 0 ? m->deg + b - m->s1 : none;
+		L.dyp = j < m->n1 - 1 ? m->deg + b + m->s1 : none;
+		L.dir = a == 0	 ? (i == 0) + (i == m->n0 - 1)
+			: a == 1 ? (j == 0) + (j == m->n1 - 1)
+				 : 0;
+	}
 	return L;
 }
 
