@@ -51,14 +51,15 @@ typedef struct mg {
 	float g[TAB * TAB], gd[TAB];	  /* scaled face and Dirichlet conductances */
 	double g64[TAB * TAB], gd64[TAB]; /* the same in double: the true residual's */
 	uint8_t *off_line;		  /* n2 off sites: the neighbour line beyond the lattice */
-	float *zero_line;		  /* n2 zeros */
+	float *zero_line;		  /* n2 zeros (and 16 of slack) */
+	double *zero64;			  /* n2 zeros in double */
 	double *line_sum;		  /* per-line partial sums */
 	uint8_t *deg;			  /* one or two classes: each site's byte (0: off), */
 	int duo;			  /* one class: its diagonal; two (duo): its code */
 	int avx2;			  /* duo: the machine has AVX2 */
 	int dcls[3];			  /* duo: the classes of codes 1 and 2 */
 	float ds[3], dh;		  /* duo: faces 1|1 and 2|2, 1|2 */
-	double ds64[3], dh64;		  /* the same in double */
+	double dg64[9];			  /* the same in double: face u|w at 3 u + w */
 	float *tbuf;			  /* a line per thread */
 	int64_t he;			  /* one class: the even sites of a line, stored first */
 	fhalf half[2];			  /* one class: the halves of every line */
@@ -884,7 +885,7 @@ static void fast_setup(mg *m)
 /* The double-precision conductance of a face between codes u (on) and w. */
 static inline double duo_g64(const mg *m, uint8_t u, uint8_t w)
 {
-	return w == 0 ? 0.0 : w == u ? m->ds64[u] : m->dh64;
+	return m->dg64[3 * u + w]; /* a lookup: the branches cost a third of the residual */
 }
 
 /* (A x) at site v (split index) of a line of two classes, in double
@@ -919,6 +920,81 @@ static inline double duo_ax(const mg *m, const double *c, const uint8_t *d, int6
 	return ax;
 }
 
+/* b - A x at site v (split index, natural k) of line (i, j), ends
+ * checked; c and d the line's values and site bytes, x 0 off the network. */
+static double residual_site(const mg *m, const double *c, const uint8_t *d, int64_t v, int64_t i,
+			    int64_t j, int64_t k)
+{
+	const int64_t n2 = m->n2;
+	const int a = m->p->axis;
+	if (d[v] == 0)
+		return 0.0;
+	const int inlet = (a == 0 && i == 0) || (a == 1 && j == 0) || (a == 2 && k == 0);
+	if (m->duo)
+		return (inlet ? m->gd64[m->dcls[d[v]]] : 0.0) - duo_ax(m, c, d, v, i, j, k);
+	const double nb = (i > 0 ? c[v - m->s0] : 0) + (i < m->n0 - 1 ? c[v + m->s0] : 0) +
+			  (j > 0 ? c[v - m->s1] : 0) + (j < m->n1 - 1 ? c[v + m->s1] : 0) +
+			  (k > 0 ? c[split_k(m, k - 1)] : 0) +
+			  (k < n2 - 1 ? c[split_k(m, k + 1)] : 0);
+	return (inlet ? 2.0 : 0.0) - ((double)d[v] * c[v] - nb);
+}
+
+/* r = b - A x along line (i, j), x given: each half's inner sites in one
+ * contiguous loop (the neighbours beyond the lattice from zero lines), its
+ * end sites by residual_site. Returns the line's sum of squares, summed
+ * in split order. */
+static double residual_line(const mg *m, const double *x, float *r, int64_t i, int64_t j)
+{
+	const int64_t b = i * m->s0 + j * m->s1, s0 = m->s0, s1 = m->s1;
+	const int a = m->p->axis;
+	const double *c = x + b, *zero = m->zero64;
+	const double *xm = i > 0 ? c - s0 : zero, *xp = i < m->n0 - 1 ? c + s0 : zero;
+	const double *ym = j > 0 ? c - s1 : zero, *yp = j < m->n1 - 1 ? c + s1 : zero;
+	const uint8_t *d = m->deg + b, *none = (const uint8_t *)(const void *)m->zero_line;
+	const uint8_t *dxm = i > 0 ? d - s0 : none, *dxp = i < m->n0 - 1 ? d + s0 : none;
+	const uint8_t *dym = j > 0 ? d - s1 : none, *dyp = j < m->n1 - 1 ? d + s1 : none;
+	const int dir = a == 0	 ? (i == 0) + (i == m->n0 - 1)
+			: a == 1 ? (j == 0) + (j == m->n1 - 1)
+				 : 0;
+	const int inlet = (a == 0 && i == 0) || (a == 1 && j == 0);
+	float *rl = r + b;
+	double sum = 0;
+	for (int kp = 0; kp < 2; kp++) {
+		const fhalf *H = &m->half[kp];
+		for (int64_t q = H->q0; q < H->q1; q++) {
+			const int64_t v = H->o + q, vl = H->lft + q, vr = H->rgt + q;
+			const uint8_t u = d[v];
+			double res = 0.0;
+			if (u != 0 && m->duo) {
+				const double cv = c[v], gd = m->gd64[m->dcls[u]];
+				double ax = dir * gd * cv;
+				ax += duo_g64(m, u, dxm[v]) * (cv - xm[v]);
+				ax += duo_g64(m, u, dxp[v]) * (cv - xp[v]);
+				ax += duo_g64(m, u, dym[v]) * (cv - ym[v]);
+				ax += duo_g64(m, u, dyp[v]) * (cv - yp[v]);
+				ax += duo_g64(m, u, d[vl]) * (cv - c[vl]);
+				ax += duo_g64(m, u, d[vr]) * (cv - c[vr]);
+				res = (inlet ? gd : 0.0) - ax;
+			} else if (u != 0) {
+				const double nb = xm[v] + xp[v] + ym[v] + yp[v] + c[vl] + c[vr];
+				res = (inlet ? 2.0 : 0.0) - ((double)u * c[v] - nb);
+			}
+			rl[v] = (float)res;
+			sum += res * res;
+		}
+		for (int e = 0; e < 2; e++) {
+			const int64_t k = H->edge[e];
+			if (k < 0)
+				continue;
+			const int64_t v = split_k(m, k);
+			const double res = residual_site(m, c, d, v, i, j, k);
+			rl[v] = (float)res;
+			sum += res * res;
+		}
+	}
+	return sum;
+}
+
 static double fast_residual(mg *m, const double *x, float *r)
 {
 	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
@@ -926,26 +1002,17 @@ static double fast_residual(mg *m, const double *x, float *r)
 #pragma omp parallel for schedule(static)
 	for (int64_t l = 0; l < lines; l++) {
 		const int64_t i = l / m->n1, j = l % m->n1, b = i * m->s0 + j * m->s1;
-		const uint8_t *d = m->deg + b;
+		if (x != NULL) {
+			m->line_sum[l] = residual_line(m, x, r, i, j);
+			continue;
+		}
+		const uint8_t *d = m->deg + b; /* x = 0: r = b, the inflow on the 1 V face */
 		const int inlet_line = (a == 0 && i == 0) || (a == 1 && j == 0);
 		double s = 0;
 		for (int64_t k = 0; k < n2; k++) {
 			const int64_t v = split_k(m, k);
-			double res = d[v] && (inlet_line || (a == 2 && k == 0)) ? 2.0 : 0.0;
-			if (d[v] != 0 && m->duo) {
-				res *= m->gd64[m->dcls[d[v]]] / 2.0;
-				if (x != NULL)
-					res -= duo_ax(m, x + b, d, v, i, j, k);
-			} else if (d[v] != 0 && x != NULL) {
-				const double *c = x + b;
-				const double nb = (i > 0 ? c[v - m->s0] : 0) +
-						  (i < m->n0 - 1 ? c[v + m->s0] : 0) +
-						  (j > 0 ? c[v - m->s1] : 0) +
-						  (j < m->n1 - 1 ? c[v + m->s1] : 0) +
-						  (k > 0 ? c[split_k(m, k - 1)] : 0) +
-						  (k < n2 - 1 ? c[split_k(m, k + 1)] : 0);
-				res -= (double)d[v] * c[v] - nb;
-			}
+			const double g = m->duo ? m->gd64[m->dcls[d[v]]] : 2.0;
+			const double res = d[v] && (inlet_line || (a == 2 && k == 0)) ? g : 0.0;
 			r[b + v] = (float)res;
 			s += res * res;
 		}
@@ -1318,7 +1385,8 @@ static void mg_free(mg *m)
 		free(c->gx); /* and the level's other arrays */
 	}
 	free(m->coarse_cell), free(m->chol), free(m->work);
-	free(m->off_line), free(m->zero_line), free(m->line_sum), free(m->deg), free(m->tbuf);
+	free(m->off_line), free(m->zero_line), free(m->zero64), free(m->line_sum), free(m->deg),
+		free(m->tbuf);
 }
 
 static int setup(mg *m, const vb_mg_problem *p, vb_err *e)
@@ -1343,9 +1411,10 @@ static int setup(mg *m, const vb_mg_problem *p, vb_err *e)
 	}
 	m->off_line = grab(m, (size_t)m->n2, 1);
 	m->zero_line = grab(m, (size_t)m->n2 + 16, sizeof(float)); /* slack: duo_block8 */
+	m->zero64 = grab(m, (size_t)m->n2, sizeof(double));
 	m->line_sum = grab(m, (size_t)(m->n0 * m->n1), sizeof(double));
 	m->tbuf = grab(m, (size_t)(omp_get_max_threads() * m->n2), sizeof(float));
-	if (!m->off_line || !m->zero_line || !m->line_sum || !m->tbuf)
+	if (!m->off_line || !m->zero_line || !m->zero64 || !m->line_sum || !m->tbuf)
 		return vb_err_set(e, VB_ERR_RUN, "out of memory");
 	memset(m->off_line, VB_MG_OFF, (size_t)m->n2);
 	int classes = 0;
@@ -1358,8 +1427,9 @@ static int setup(mg *m, const vb_mg_problem *p, vb_err *e)
 		const int c1 = m->dcls[1], c2 = m->dcls[2];
 		m->ds[1] = m->g[c1 * TAB + c1], m->ds[2] = m->g[c2 * TAB + c2];
 		m->dh = m->g[c1 * TAB + c2];
-		m->ds64[1] = m->g64[c1 * TAB + c1], m->ds64[2] = m->g64[c2 * TAB + c2];
-		m->dh64 = m->g64[c1 * TAB + c2];
+		for (int u = 1; u <= 2; u++)
+			for (int w = 1; w <= 2; w++)
+				m->dg64[3 * u + w] = m->g64[m->dcls[u] * TAB + m->dcls[w]];
 		m->deg = grab(m, (size_t)m->count + 16, 1); /* slack: duo_block8 */
 		if (!m->deg)
 			return vb_err_set(e, VB_ERR_RUN, "out of memory");
