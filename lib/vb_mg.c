@@ -61,8 +61,8 @@ typedef struct mg {
 	float ds[3], dh;		  /* duo: faces 1|1 and 2|2, 1|2 */
 	double dg64[9];			  /* the same in double: face u|w at 3 u + w */
 	float *tbuf;			  /* a line per thread */
-	int64_t he;			  /* one class: the even sites of a line, stored first */
-	fhalf half[2];			  /* one class: the halves of every line */
+	int64_t he;			  /* split lines: the even sites of a line, stored first */
+	fhalf half[2];			  /* split lines: the halves of every line */
 	int nlev;			  /* coarse levels, lev[0] the first coarse one */
 	level lev[40];
 	int64_t ncoarse, *coarse_cell; /* the coarsest level's unknowns */
@@ -517,11 +517,11 @@ __attribute__((target("avx2"))) static inline __m256i duo_lanes(int64_t left)
 	return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(left < 8 ? left : 8)), idx);
 }
 
-/* Sites q..q+7 of half D: duo_site's d, s and on (0 outside `lanes`);
- * The codes are read 8 at a time also past the half's
- * end (the site bytes and the zero line have 16 bytes of slack), the
- * values only within `lanes` (masked loads if `tail`). k[0]: the faces
- * by 3 (u - 1) + w: 0, ds[1], dh, 0, dh, ds[2], 0, 0; k[1]: 2 L->dir. */
+/* Sites q..q+7 of half D: duo_site's d, s and on (on 0 outside `lanes`).
+ * The codes are read 8 at a time also past the half's end (the site bytes
+ * and the zero line have 16 bytes of slack), the values only within
+ * `lanes` (masked loads if `tail`). k[0]: the faces by 3 (u - 1) + w: 0,
+ * ds[1], dh, 0, dh, ds[2], 0, 0; k[1]: 2 L->dir. */
 __attribute__((target("avx2"))) static inline void duo_block8(const dhalf *D, int64_t q,
 							      const __m256 k[2], int tail,
 							      __m256i lanes, __m256 *d, __m256 *s,

@@ -40,7 +40,7 @@ typedef struct vb_mg_problem {
 	int64_t max_iter;	       /* limit on preconditioned CG iterations, all passes */
 	vb_linsolve_progress progress; /* NULL or a report after every iteration */
 	void *progress_ctx;
-	int64_t staged_max; /* one class: lattices of up to this many sites run the
+	int64_t staged_max; /* one or two classes: lattices of up to this many sites run the
 			       V-cycle's lattice stages one after the other, larger
 			       ones pipelined over the planes; 0 = VB_MG_STAGED_MAX.
 			       Both give the same result to the bit (tests set it) */
