@@ -441,8 +441,9 @@ static void test_mg_line_lengths(void)
  * result to the bit, on 1 and 2 threads, on every axis, with one class and
  * with two; with two, so do the loops for any x86-64 and the AVX2 ones.
  * The lattice: off sites only among those with i, j, k all even (so every
- * site stays joined to both faces), an odd line length (each half of a
- * line ends in a part block of the AVX2 loops). Fails if a stage of the
+ * site stays joined to both faces), lines of 33 sites (the even half's
+ * inner sites end in a part block of the AVX2 loops; test_mg_line_lengths
+ * has lines of part blocks only). Fails if a stage of the
  * pipeline reads a plane its neighbour stage has not finished, or
  * overwrites one the stage before still has to read, or if the two kinds
  * of loops differ in a site or an operation. */
