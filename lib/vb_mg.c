@@ -58,8 +58,8 @@ typedef struct mg {
 	int duo;			  /* one class: its diagonal; two (duo): its code */
 	int avx2;			  /* duo: the machine has AVX2 */
 	int dcls[3];			  /* duo: the classes of codes 1 and 2 */
-	float ds[3], dh;		  /* duo: faces 1|1 and 2|2, 1|2 */
-	double dg64[9];			  /* the same in double: face u|w at 3 u + w */
+	float dg[9];			  /* duo: face u|w at 3 u + w (0 if either is off) */
+	double dg64[9];			  /* the same in double */
 	float *tbuf;			  /* a line per thread */
 	int64_t he;			  /* split lines: the even sites of a line, stored first */
 	fhalf half[2];			  /* split lines: the halves of every line */
@@ -414,14 +414,14 @@ static inline float fast_y(const mg *m, const fline *L, int64_t k)
 
 /* ---- two classes (duo): the site byte is a code, 0 off, 1 and 2 the two
  * classes that conduct, in the same split order. A face between codes u
- * and w conducts nothing if w is 0, ds[u] if w is u and dh (their harmonic
- * mean) otherwise: the same number from both sides, so A stays symmetric
+ * and w (m->dg[3 u + w]) conducts nothing if w is 0, class u's if w is u
+ * and their harmonic mean otherwise: the same number from both sides, so A stays symmetric
  * in single precision. A site's diagonal is summed from its faces at every
  * visit: storing it would cost 4 bytes per site (docs/conductivity.md). */
 
-static inline float duo_face(uint8_t u, uint8_t w, float su, float dh)
+static inline float duo_face(const float *dg, uint8_t u, uint8_t w)
 {
-	return w == 0 ? 0.0f : w == u ? su : dh;
+	return dg[3 * u + w];
 }
 
 /* The diagonal of natural site k of the line, ends checked, and (A z)
@@ -430,15 +430,15 @@ static inline float duo_y(const mg *m, const fline *L, int64_t k, float *diag)
 {
 	const int64_t v = split_k(m, k), n2 = m->n2;
 	const uint8_t u = L->d[v];
-	const float su = m->ds[u], dh = m->dh;
+	const float *dg = m->dg, su = dg[4 * u];
 	const int dir = L->dir + (m->p->axis == 2 ? (k == 0) + (k == n2 - 1) : 0);
 	const uint8_t wl = k > 0 ? L->d[split_k(m, k - 1)] : 0;
 	const uint8_t wr = k < n2 - 1 ? L->d[split_k(m, k + 1)] : 0;
 	const float zl = k > 0 ? L->c[split_k(m, k - 1)] : 0.0f;
 	const float zr = k < n2 - 1 ? L->c[split_k(m, k + 1)] : 0.0f;
-	const float g0 = duo_face(u, L->dxm[v], su, dh), g1 = duo_face(u, L->dxp[v], su, dh);
-	const float g2 = duo_face(u, L->dym[v], su, dh), g3 = duo_face(u, L->dyp[v], su, dh);
-	const float g4 = duo_face(u, wl, su, dh), g5 = duo_face(u, wr, su, dh);
+	const float g0 = duo_face(dg, u, L->dxm[v]), g1 = duo_face(dg, u, L->dxp[v]);
+	const float g2 = duo_face(dg, u, L->dym[v]), g3 = duo_face(dg, u, L->dyp[v]);
+	const float g4 = duo_face(dg, u, wl), g5 = duo_face(dg, u, wr);
 	const float d = 2.0f * (float)dir * su + g0 + g1 + g2 + g3 + g4 + g5;
 	const float s =
 		g0 * L->xm[v] + g1 * L->xp[v] + g2 * L->ym[v] + g3 * L->yp[v] + g4 * zl + g5 * zr;
@@ -463,15 +463,15 @@ static dhalf duo_half(const fline *L, const fhalf *H)
 
 /* Site q of a half: its diagonal d, the sum s of its faces times the
  * neighbours' values, and on = 1 if it is on, else 0. */
-static inline void duo_site(const dhalf *D, int64_t q, const float k[4], float *d, float *s,
-			    float *on)
+static inline void duo_site(const dhalf *D, int64_t q, const float *dg, float dd, float *d,
+			    float *s, float *on)
 {
 	const uint8_t u = D->w[q];
-	const float su = u == 2 ? k[1] : k[0], dh = k[2];
-	const float g0 = duo_face(u, D->wxm[q], su, dh), g1 = duo_face(u, D->wxp[q], su, dh);
-	const float g2 = duo_face(u, D->wym[q], su, dh), g3 = duo_face(u, D->wyp[q], su, dh);
-	const float g4 = duo_face(u, D->wl[q], su, dh), g5 = duo_face(u, D->wr[q], su, dh);
-	*d = k[3] * su + g0 + g1 + g2 + g3 + g4 + g5;
+	const float su = dg[4 * u]; /* face u|u */
+	const float g0 = duo_face(dg, u, D->wxm[q]), g1 = duo_face(dg, u, D->wxp[q]);
+	const float g2 = duo_face(dg, u, D->wym[q]), g3 = duo_face(dg, u, D->wyp[q]);
+	const float g4 = duo_face(dg, u, D->wl[q]), g5 = duo_face(dg, u, D->wr[q]);
+	*d = dd * su + g0 + g1 + g2 + g3 + g4 + g5;
 	*s = g0 * D->xm[q] + g1 * D->xp[q] + g2 * D->ym[q] + g3 * D->yp[q] + g4 * D->lft[q] +
 	     g5 * D->rgt[q];
 	*on = u != 0 ? 1.0f : 0.0f;
@@ -486,10 +486,10 @@ static inline void duo_site(const dhalf *D, int64_t q, const float k[4], float *
 static void duo_row_sites(const mg *m, const fline *L, const dhalf *D, int64_t q, int64_t q1,
 			  float *yy)
 {
-	const float k[4] = {m->ds[1], m->ds[2], m->dh, 2.0f * (float)L->dir};
+	const float dd = 2.0f * (float)L->dir;
 	for (; q < q1; q++) {
 		float d, s, on;
-		duo_site(D, q, k, &d, &s, &on);
+		duo_site(D, q, m->dg, dd, &d, &s, &on);
 		yy[q] = on * (d * D->c[q] - s);
 	}
 }
@@ -497,10 +497,10 @@ static void duo_row_sites(const mg *m, const fline *L, const dhalf *D, int64_t q
 static void duo_relax_sites(const mg *m, const fline *L, const dhalf *D, const float *rr, int64_t q,
 			    int64_t q1)
 {
-	const float k[4] = {m->ds[1], m->ds[2], m->dh, 2.0f * (float)L->dir};
+	const float dd = 2.0f * (float)L->dir;
 	for (; q < q1; q++) {
 		float d, s, on;
-		duo_site(D, q, k, &d, &s, &on);
+		duo_site(D, q, m->dg, dd, &d, &s, &on);
 		D->c[q] += on * (rr[q] - (d * D->c[q] - s)) / (d + 1.0f - on);
 	}
 }
@@ -520,8 +520,8 @@ __attribute__((target("avx2"))) static inline __m256i duo_lanes(int64_t left)
 /* Sites q..q+7 of half D: duo_site's d, s and on (on 0 outside `lanes`).
  * The codes are read 8 at a time also past the half's end (the site bytes
  * and the zero line have 16 bytes of slack), the values only within
- * `lanes` (masked loads if `tail`). k[0]: the faces by 3 (u - 1) + w: 0,
- * ds[1], dh, 0, dh, ds[2], 0, 0; k[1]: 2 L->dir. */
+ * `lanes` (masked loads if `tail`). k[0]: the faces by 3 (u - 1) + w,
+ * m->dg[3..8], 0, 0; k[1]: 2 L->dir. */
 __attribute__((target("avx2"))) static inline void duo_block8(const dhalf *D, int64_t q,
 							      const __m256 k[2], int tail,
 							      __m256i lanes, __m256 *d, __m256 *s,
@@ -553,9 +553,9 @@ __attribute__((target("avx2"))) static inline void duo_block8(const dhalf *D, in
 __attribute__((target("avx2"))) static int64_t duo_row8(const mg *m, const fline *L, const dhalf *D,
 							int64_t q, int64_t q1, float *yy)
 {
-	const __m256 k[2] = {
-		_mm256_setr_ps(0.0f, m->ds[1], m->dh, 0.0f, m->dh, m->ds[2], 0.0f, 0.0f),
-		_mm256_set1_ps(2.0f * (float)L->dir)};
+	const __m256 k[2] = {_mm256_setr_ps(m->dg[3], m->dg[4], m->dg[5], m->dg[6], m->dg[7],
+					    m->dg[8], 0.0f, 0.0f),
+			     _mm256_set1_ps(2.0f * (float)L->dir)};
 	const __m256i all = _mm256_set1_epi32(-1);
 	const dhalf Dl = *D; /* a local copy: the stores to yy cannot change its pointers */
 	D = &Dl;
@@ -601,9 +601,9 @@ duo_relax_block(const dhalf *D, const float *rr, int64_t q, const __m256 k[2], i
 __attribute__((target("avx2"))) static int64_t
 duo_relax8(const mg *m, const fline *L, const dhalf *D, const float *rr, int64_t q, int64_t q1)
 {
-	const __m256 k[2] = {
-		_mm256_setr_ps(0.0f, m->ds[1], m->dh, 0.0f, m->dh, m->ds[2], 0.0f, 0.0f),
-		_mm256_set1_ps(2.0f * (float)L->dir)};
+	const __m256 k[2] = {_mm256_setr_ps(m->dg[3], m->dg[4], m->dg[5], m->dg[6], m->dg[7],
+					    m->dg[8], 0.0f, 0.0f),
+			     _mm256_set1_ps(2.0f * (float)L->dir)};
 	const dhalf Dl = *D; /* a local copy: the stores to c cannot change its pointers */
 	for (; q + 8 <= q1; q += 8)
 		duo_relax_block(&Dl, rr, q, k, 0, q1);
@@ -668,6 +668,15 @@ fast_row(const mg *m, const fline *L, float *y)
 	}
 }
 
+/* y = A z along line L: one class or two. */
+static void line_apply(const mg *m, const fline *L, float *y)
+{
+	if (m->duo)
+		duo_row(m, L, y);
+	else
+		fast_row(m, L, y);
+}
+
 static double fast_apply(mg *m, float *p, float *q)
 {
 	const int64_t lines = m->n0 * m->n1, n2 = m->n2;
@@ -675,10 +684,7 @@ static double fast_apply(mg *m, float *p, float *q)
 	for (int64_t l = 0; l < lines; l++) {
 		const fline L = fast_line(m, p, l / m->n1, l % m->n1);
 		float *y = q + L.base;
-		if (m->duo)
-			duo_row(m, &L, y);
-		else
-			fast_row(m, &L, y);
+		line_apply(m, &L, y);
 		double s = 0;
 #pragma omp simd reduction(+ : s)
 		for (int64_t k = 0; k < n2; k++)
@@ -749,10 +755,7 @@ static void restrict_line(mg *m, float *z, const float *r, level *c, int64_t i, 
 		memset(b, 0, (size_t)c->n[2] * sizeof *b);
 	const fline L = fast_line(m, z, i, j);
 	const float *rl = r + L.base;
-	if (m->duo)
-		duo_row(m, &L, y);
-	else
-		fast_row(m, &L, y);
+	line_apply(m, &L, y);
 #pragma omp simd
 	for (int64_t q = 0; q < he; q++)
 		b[q] += rl[q] - y[q];
@@ -1424,12 +1427,11 @@ static int setup(mg *m, const vb_mg_problem *p, vb_err *e)
 	if (classes <= 2 && classes > 0) { /* the split kernels */
 		m->duo = classes == 2;
 		m->avx2 = !p->portable && __builtin_cpu_supports("avx2");
-		const int c1 = m->dcls[1], c2 = m->dcls[2];
-		m->ds[1] = m->g[c1 * TAB + c1], m->ds[2] = m->g[c2 * TAB + c2];
-		m->dh = m->g[c1 * TAB + c2];
-		for (int u = 1; u <= 2; u++)
-			for (int w = 1; w <= 2; w++)
+		for (int u = 1; u <= 2; u++) /* w = 0 and u = 0: no face, 0 */
+			for (int w = 1; w <= 2; w++) {
 				m->dg64[3 * u + w] = m->g64[m->dcls[u] * TAB + m->dcls[w]];
+				m->dg[3 * u + w] = m->g[m->dcls[u] * TAB + m->dcls[w]];
+			}
 		m->deg = grab(m, (size_t)m->count + 16, 1); /* slack: duo_block8 */
 		if (!m->deg)
 			return vb_err_set(e, VB_ERR_RUN, "out of memory");
