@@ -27,6 +27,7 @@ struct vb_electrolyte {
 	int64_t *pos_ab, *pos_ba, *diag;
 	vb_linsolve_amg *amg;
 	int64_t its_base, its_max;
+	int stale; /* S changed since amg took its copy */
 };
 
 /* Harmonic mean of two effective coefficients and its derivative in the first. */
@@ -267,15 +268,15 @@ void vb_electrolyte_eval(vb_electrolyte *el, const double *phi, const double *ce
 #pragma omp parallel for schedule(static)
 	for (int64_t k = 0; k < el->n; k++) {
 		const double c = ce[k], fk = el->fac[k];
-		el->kap[k] = fk * vb_params_eval(p, "electrolyte.conductivity", c);
-		el->dkap[k] = fk * vb_params_eval_derivative(p, "electrolyte.conductivity", c);
-		el->dif[k] = fk * vb_params_eval(p, "electrolyte.diffusivity", c);
-		el->ddif[k] = fk * vb_params_eval_derivative(p, "electrolyte.diffusivity", c);
-		const double t = vb_params_eval(p, "electrolyte.transference", c);
-		const double dtr = vb_params_eval_derivative(p, "electrolyte.transference", c);
-		const double tdf = vb_params_eval(p, "electrolyte.thermodynamic_factor", c);
-		const double dtdf =
-			vb_params_eval_derivative(p, "electrolyte.thermodynamic_factor", c);
+		double d;
+		el->kap[k] = fk * vb_params_eval_with_derivative(p, "electrolyte.conductivity", c, &d);
+		el->dkap[k] = fk * d;
+		el->dif[k] = fk * vb_params_eval_with_derivative(p, "electrolyte.diffusivity", c, &d);
+		el->ddif[k] = fk * d;
+		double dtr, dtdf;
+		const double t = vb_params_eval_with_derivative(p, "electrolyte.transference", c, &dtr);
+		const double tdf = vb_params_eval_with_derivative(
+			p, "electrolyte.thermodynamic_factor", c, &dtdf);
 		el->tp[k] = t, el->dtp[k] = dtr;
 		el->beta[k] = el->two_rt_f * (1 - t) * tdf;
 		el->dbeta[k] = el->two_rt_f * (-dtr * tdf + (1 - t) * dtdf);
@@ -392,6 +393,7 @@ void vb_electrolyte_prepare(vb_electrolyte *el, double dt)
 		}
 		el->S.val[el->diag[k]] = s;
 	}
+	el->stale = 1;
 }
 
 int vb_electrolyte_solve(vb_electrolyte *el, const double *b, double *x, double rtol,
@@ -402,9 +404,15 @@ int vb_electrolyte_solve(vb_electrolyte *el, const double *b, double *x, double 
 	if (el->amg == NULL) {
 		if ((el->amg = vb_linsolve_amg_new(&el->S, e)) == NULL)
 			return e->status;
-		el->its_base = -1, el->its_max = 0;
+		el->its_base = -1, el->its_max = 0, el->stale = 0;
 		if (setups != NULL)
 			(*setups)++;
+	}
+	if (el->stale) {
+		int rc = vb_linsolve_amg_refresh(el->amg, &el->S, e);
+		if (rc != VB_OK)
+			return rc;
+		el->stale = 0;
 	}
 	vb_linsolve_stats st = {0};
 	int rc = vb_linsolve_amg_pcg(el->amg, &el->S, b, x, rtol, 200, &st, e);

@@ -431,16 +431,29 @@ int vb_linsolve_spd(const vb_csr *A, const double *b, double *x, const vb_linsol
 /* The coarsest level is factorised by CHOLMOD; hypre stops coarsening here. */
 #define AMG_MAX_COARSE 200
 
+/* A level's matrix as the V-cycle reads it: 32-bit columns and
+ * single-precision values, 8 bytes an entry instead of 16. The cycle is
+ * bound by memory traffic (docs/solve.md), and as a preconditioner it needs
+ * no more than single precision: the conjugate gradients around it multiply
+ * by the double-precision matrix. Rounding keeps a symmetric matrix
+ * symmetric, so the cycle stays a symmetric operator. */
+typedef struct amg_mat {
+	int64_t n;
+	int64_t *rowptr; /* n+1 */
+	int32_t *col;	 /* ascending within a row */
+	float *val;
+} amg_mat;
+
 typedef struct amg_level {
-	vb_csr A;	     /* the level's operator (level 0: the caller's, not owned) */
-	vb_csr P, R;	     /* interpolation from the next level, and its transpose */
-	double *dinv;	     /* 1 / (a_ii + sum of |a_ij| outside row i's block) */
-	double *b, *x, *r;   /* right-hand side, iterate, residual (b, x unused on level 0) */
-	int nblk;	     /* smoother blocks */
+	amg_mat A;	   /* the level's operator (level 0: a copy of the caller's) */
+	amg_mat P, R;	   /* interpolation from the next level, and its transpose */
+	double *dinv;	   /* 1 / (a_ii + sum of |a_ij| outside row i's block) */
+	double *b, *x, *r; /* right-hand side, iterate, residual (b, x unused on level 0) */
+	int nblk;	   /* smoother blocks */
 } amg_level;
 
 struct vb_linsolve_amg {
-	int64_t n;
+	int64_t n, nnz; /* the finest level's size and entries */
 	int nlev;
 	amg_level *lev;
 	cholmod_common cc;
@@ -456,8 +469,23 @@ static int amg_blocks(int64_t n)
 	return nb;
 }
 
+static void amg_mat_free(amg_mat *M)
+{
+	free(M->rowptr), free(M->col), free(M->val);
+	M->rowptr = NULL, M->col = NULL, M->val = NULL;
+}
+
+static int amg_mat_alloc(amg_mat *M, int64_t n, int64_t nnz)
+{
+	M->n = n;
+	M->rowptr = malloc((size_t)(n + 1) * sizeof *M->rowptr);
+	M->col = malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof *M->col);
+	M->val = malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof *M->val);
+	return M->rowptr && M->col && M->val ? 0 : -1;
+}
+
 /* The l1-scaled inverse diagonal of a level's operator for its blocks. */
-static void amg_l1_diagonal(const vb_csr *A, int nblk, double *dinv)
+static void amg_l1_diagonal(const amg_mat *A, int nblk, double *dinv)
 {
 #pragma omp parallel for schedule(static)
 	for (int k = 0; k < nblk; k++) {
@@ -476,51 +504,91 @@ static void amg_l1_diagonal(const vb_csr *A, int nblk, double *dinv)
 	}
 }
 
-/* One l1 Gauss-Seidel sweep on A x = b, forward or backward within each
- * block. Columns outside a row's block read xold; xold NULL means a zero
- * starting guess (x is set, not updated). */
-static void amg_smooth(const vb_csr *A, const double *dinv, int nblk, const double *b, double *x,
-		       const double *xold, int backward)
+/* The finest level's copy of A (same size and entries as the hierarchy's)
+ * and its l1 diagonal. */
+static void amg_take_finest(vb_linsolve_amg *a, const vb_csr *A)
+{
+	amg_mat *M = &a->lev[0].A;
+#pragma omp parallel for schedule(static)
+	for (int64_t i = 0; i <= A->n; i++)
+		M->rowptr[i] = A->rowptr[i];
+#pragma omp parallel for schedule(static)
+	for (int64_t p = 0; p < a->nnz; p++) {
+		M->col[p] = (int32_t)A->col[p];
+		M->val[p] = (float)A->val[p];
+	}
+	amg_l1_diagonal(M, a->lev[0].nblk, a->lev[0].dinv);
+}
+
+/* The l1 Gauss-Seidel sweeps on A x = b, Gauss-Seidel within each block,
+ * Jacobi across blocks. Each row's sum is ordered so that the entry of the
+ * row just updated comes last: the next row's other terms then need not
+ * wait for it (the sweep is bound by that chain, not by memory). */
+
+/* Forward, from x = 0 (x is set): a row sees only the entries left of its
+ * diagonal within its block. */
+static void amg_smooth_down(const amg_mat *A, const double *dinv, int nblk, const double *b,
+			    double *x)
 {
 #pragma omp parallel for schedule(static)
 	for (int k = 0; k < nblk; k++) {
 		const int64_t lo = A->n * k / nblk, hi = A->n * (k + 1) / nblk;
-		if (xold == NULL)
-			memset(x + lo, 0, (size_t)(hi - lo) * sizeof *x);
-		for (int64_t t = 0; t < hi - lo; t++) {
-			const int64_t i = backward ? hi - 1 - t : lo + t;
+		for (int64_t i = lo; i < hi; i++) {
 			double s = b[i];
-			for (int64_t p = A->rowptr[i]; p < A->rowptr[i + 1]; p++) {
-				const int64_t j = A->col[p];
-				if (j >= lo && j < hi)
-					s -= A->val[p] * x[j];
-				else if (xold != NULL)
-					s -= A->val[p] * xold[j];
-			}
-			x[i] += s * dinv[i];
+			for (int64_t p = A->rowptr[i]; p < A->rowptr[i + 1] && A->col[p] < i; p++)
+				if (A->col[p] >= lo)
+					s -= A->val[p] * x[A->col[p]];
+			x[i] = s * dinv[i];
 		}
 	}
 }
 
-/* z = one V-cycle applied to r, level 0 being A. */
-static void amg_vcycle(vb_linsolve_amg *a, const vb_csr *A, const double *r, double *z)
+/* Backward, from x = xold: the entries up to the diagonal read xold (not
+ * yet updated), those right of it the updated x within the block, in
+ * reverse order. */
+static void amg_smooth_up(const amg_mat *A, const double *dinv, int nblk, const double *b,
+			  double *x, const double *xold)
+{
+#pragma omp parallel for schedule(static)
+	for (int k = 0; k < nblk; k++) {
+		const int64_t lo = A->n * k / nblk, hi = A->n * (k + 1) / nblk;
+		for (int64_t i = hi - 1; i >= lo; i--) {
+			double s = b[i];
+			int64_t p = A->rowptr[i];
+			for (; p < A->rowptr[i + 1] && A->col[p] <= i; p++)
+				s -= A->val[p] * xold[A->col[p]];
+			for (int64_t q = A->rowptr[i + 1] - 1; q >= p; q--) {
+				const int64_t j = A->col[q];
+				s -= A->val[q] * (j < hi ? x[j] : xold[j]);
+			}
+			x[i] = xold[i] + s * dinv[i];
+		}
+	}
+}
+
+/* y = A x, or with r non-NULL y = r - A x. */
+static void amg_spmv(const amg_mat *A, const double *r, const double *x, double *y)
+{
+#pragma omp parallel for schedule(static)
+	for (int64_t i = 0; i < A->n; i++) {
+		double s = 0;
+		for (int64_t p = A->rowptr[i]; p < A->rowptr[i + 1]; p++)
+			s += A->val[p] * x[A->col[p]];
+		y[i] = r != NULL ? r[i] - s : s;
+	}
+}
+
+/* z = one V-cycle applied to r with the hierarchy's finest copy. */
+static void amg_vcycle(vb_linsolve_amg *a, const double *r, double *z)
 {
 	const int top = a->nlev - 1;
-	a->lev[0].A = *A;
 	for (int l = 0; l < top; l++) {
 		amg_level *L = &a->lev[l];
 		const double *b = l == 0 ? r : L->b;
 		double *x = l == 0 ? z : L->x;
-		const vb_csr *M = &L->A;
-		amg_smooth(M, L->dinv, L->nblk, b, x, NULL, 0);
-#pragma omp parallel for schedule(static)
-		for (int64_t i = 0; i < M->n; i++) {
-			double s = b[i];
-			for (int64_t p = M->rowptr[i]; p < M->rowptr[i + 1]; p++)
-				s -= M->val[p] * x[M->col[p]];
-			L->r[i] = s;
-		}
-		vb_linsolve_spmv(&L->R, L->r, a->lev[l + 1].b);
+		amg_smooth_down(&L->A, L->dinv, L->nblk, b, x);
+		amg_spmv(&L->A, b, x, L->r);
+		amg_spmv(&L->R, NULL, L->r, a->lev[l + 1].b);
 	}
 	/* the coarsest level: directly */
 	amg_level *C = &a->lev[top];
@@ -532,15 +600,16 @@ static void amg_vcycle(vb_linsolve_amg *a, const vb_csr *A, const double *r, dou
 		const double *b = l == 0 ? r : L->b;
 		double *x = l == 0 ? z : L->x;
 		const double *xc = a->lev[l + 1].x;
+		const amg_mat *P = &L->P;
 #pragma omp parallel for schedule(static)
-		for (int64_t i = 0; i < L->P.n; i++) {
+		for (int64_t i = 0; i < P->n; i++) {
 			double s = 0;
-			for (int64_t p = L->P.rowptr[i]; p < L->P.rowptr[i + 1]; p++)
-				s += L->P.val[p] * xc[L->P.col[p]];
+			for (int64_t p = P->rowptr[i]; p < P->rowptr[i + 1]; p++)
+				s += P->val[p] * xc[P->col[p]];
 			x[i] += s;
 			L->r[i] = x[i];
 		}
-		amg_smooth(&L->A, L->dinv, L->nblk, b, x, L->r, 1);
+		amg_smooth_up(&L->A, L->dinv, L->nblk, b, x, L->r);
 	}
 }
 
@@ -551,10 +620,7 @@ void vb_linsolve_amg_free(vb_linsolve_amg **amg)
 	vb_linsolve_amg *a = *amg;
 	for (int l = 0; l < a->nlev; l++) {
 		amg_level *L = &a->lev[l];
-		if (l > 0)
-			vb_linsolve_csr_free(&L->A);
-		vb_linsolve_csr_free(&L->P);
-		vb_linsolve_csr_free(&L->R);
+		amg_mat_free(&L->A), amg_mat_free(&L->P), amg_mat_free(&L->R);
 		free(L->dinv), free(L->b), free(L->x), free(L->r);
 	}
 	free(a->lev);
@@ -568,6 +634,61 @@ void vb_linsolve_amg_free(vb_linsolve_amg **amg)
 	}
 	free(a);
 	*amg = NULL;
+}
+
+/* A single-precision copy of hypre's sequential CSR matrix m (one process:
+ * all of it), each row in ascending columns. */
+static int amg_from_hypre(hypre_CSRMatrix *m, amg_mat *out)
+{
+	const int64_t n = hypre_CSRMatrixNumRows(m);
+	const HYPRE_Int *ip = hypre_CSRMatrixI(m), *jp = hypre_CSRMatrixJ(m);
+	const HYPRE_Complex *v = hypre_CSRMatrixData(m);
+	const int64_t nnz = ip[n];
+	if (amg_mat_alloc(out, n, nnz) != 0)
+		return -1;
+	for (int64_t i = 0; i <= n; i++)
+		out->rowptr[i] = ip[i];
+	for (int64_t p = 0; p < nnz; p++)
+		out->col[p] = (int32_t)jp[p], out->val[p] = (float)v[p];
+	/* hypre keeps the diagonal first; the smoothers want each row in
+	 * ascending columns (insertion sort: rows are short) */
+	for (int64_t i = 0; i < n; i++)
+		for (int64_t p = out->rowptr[i] + 1; p < out->rowptr[i + 1]; p++) {
+			const int32_t c = out->col[p];
+			const float w = out->val[p];
+			int64_t q = p;
+			for (; q > out->rowptr[i] && out->col[q - 1] > c; q--)
+				out->col[q] = out->col[q - 1], out->val[q] = out->val[q - 1];
+			out->col[q] = c, out->val[q] = w;
+		}
+	return 0;
+}
+
+/* R = P^T for P with ncol columns. */
+static int amg_transpose(const amg_mat *P, int64_t ncol, amg_mat *R)
+{
+	const int64_t nnz = P->rowptr[P->n];
+	int64_t *fill = malloc((size_t)(ncol > 0 ? ncol : 1) * sizeof *fill);
+	if (amg_mat_alloc(R, ncol, nnz) != 0 || fill == NULL) {
+		free(fill);
+		return -1;
+	}
+	memset(R->rowptr, 0, (size_t)(ncol + 1) * sizeof *R->rowptr);
+	for (int64_t p = 0; p < nnz; p++)
+		/* P->col holds nnz columns (amg_from_hypre), which the analyzer
+		 * cannot follow through the copy */
+		// NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
+		R->rowptr[P->col[p] + 1]++;
+	for (int64_t c = 0; c < ncol; c++)
+		R->rowptr[c + 1] += R->rowptr[c];
+	memcpy(fill, R->rowptr, (size_t)ncol * sizeof *fill);
+	for (int64_t i = 0; i < P->n; i++) /* ascending rows: columns of R sorted */
+		for (int64_t p = P->rowptr[i]; p < P->rowptr[i + 1]; p++) {
+			const int64_t q = fill[P->col[p]]++;
+			R->col[q] = (int32_t)i, R->val[q] = P->val[p];
+		}
+	free(fill);
+	return 0;
 }
 
 /* A copy of hypre's sequential CSR matrix m (one process: all of it). */
@@ -590,37 +711,8 @@ static int csr_from_hypre(hypre_CSRMatrix *m, vb_csr *out)
 	return 0;
 }
 
-/* R = P^T for P with ncol columns. */
-static int csr_transpose(const vb_csr *P, int64_t ncol, vb_csr *R)
-{
-	const int64_t nnz = P->rowptr[P->n];
-	R->n = ncol;
-	R->rowptr = calloc((size_t)ncol + 1, sizeof *R->rowptr);
-	R->col = malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof *R->col);
-	R->val = malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof *R->val);
-	int64_t *fill = malloc((size_t)(ncol > 0 ? ncol : 1) * sizeof *fill);
-	if (!R->rowptr || !R->col || !R->val || !fill) {
-		free(fill);
-		return -1;
-	}
-	for (int64_t p = 0; p < nnz; p++)
-		/* P->col holds nnz columns (csr_from_hypre), which the analyzer
-		 * cannot follow through the copy */
-		// NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
-		R->rowptr[P->col[p] + 1]++;
-	for (int64_t c = 0; c < ncol; c++)
-		R->rowptr[c + 1] += R->rowptr[c];
-	memcpy(fill, R->rowptr, (size_t)ncol * sizeof *fill);
-	for (int64_t i = 0; i < P->n; i++) /* ascending rows: columns of R sorted */
-		for (int64_t p = P->rowptr[i]; p < P->rowptr[i + 1]; p++) {
-			const int64_t q = fill[P->col[p]]++;
-			R->col[q] = i, R->val[q] = P->val[p];
-		}
-	free(fill);
-	return 0;
-}
-
-/* The levels of a hypre hierarchy built on A, copied; the coarsest factorised. */
+/* The levels of a hypre hierarchy built on A, copied (single precision);
+ * the coarsest factorised. */
 static int amg_take_levels(vb_linsolve_amg *a, const vb_csr *A, HYPRE_Solver solver, vb_err *e)
 {
 	hypre_ParAMGData *d = (hypre_ParAMGData *)solver;
@@ -636,14 +728,14 @@ static int amg_take_levels(vb_linsolve_amg *a, const vb_csr *A, HYPRE_Solver sol
 			return vb_err_set(e, VB_ERR_RUN, "AMG: level %d is not local", l);
 		int bad = 0;
 		if (l == 0)
-			L->A = *A;
+			bad |= amg_mat_alloc(&L->A, A->n, a->nnz);
 		else
-			bad |= csr_from_hypre(hypre_ParCSRMatrixDiag(As[l]), &L->A);
+			bad |= amg_from_hypre(hypre_ParCSRMatrixDiag(As[l]), &L->A);
 		const int64_t n = L->A.n;
 		if (l + 1 < nlev) {
-			bad |= csr_from_hypre(hypre_ParCSRMatrixDiag(Ps[l]), &L->P);
+			bad |= amg_from_hypre(hypre_ParCSRMatrixDiag(Ps[l]), &L->P);
 			if (!bad)
-				bad |= csr_transpose(
+				bad |= amg_transpose(
 					&L->P, hypre_CSRMatrixNumRows(hypre_ParCSRMatrixDiag(As[l + 1])),
 					&L->R);
 		}
@@ -656,11 +748,23 @@ static int amg_take_levels(vb_linsolve_amg *a, const vb_csr *A, HYPRE_Solver sol
 		}
 		if (bad || !L->dinv || !L->r || (l > 0 && (!L->b || !L->x)))
 			return vb_err_set(e, VB_ERR_RUN, "AMG: out of memory for level %d", l);
-		if (l > 0)
+		if (l == 0)
+			amg_take_finest(a, A);
+		else
 			amg_l1_diagonal(&L->A, L->nblk, L->dinv);
 	}
-	/* CHOLMOD on the coarsest level; CSR of a symmetric matrix is its CSC. */
-	const vb_csr *C = &a->lev[nlev - 1].A;
+	/* CHOLMOD on the coarsest level in double precision (hypre's, or A
+	 * itself when it is the only level); CSR of a symmetric matrix is its
+	 * CSC. */
+	vb_csr Cd = {0};
+	const vb_csr *C = A;
+	if (nlev > 1) {
+		if (csr_from_hypre(hypre_ParCSRMatrixDiag(As[nlev - 1]), &Cd) != 0) {
+			vb_linsolve_csr_free(&Cd);
+			return vb_err_set(e, VB_ERR_RUN, "AMG: out of memory for the coarsest level");
+		}
+		C = &Cd;
+	}
 	cholmod_l_start(&a->cc);
 	a->cc.print = 0;
 	a->cc.error_handler = NULL;
@@ -677,6 +781,7 @@ static int amg_take_levels(vb_linsolve_amg *a, const vb_csr *A, HYPRE_Solver sol
 			cholmod_l_factorize(S, a->L, &a->cc);
 	}
 	cholmod_l_free_sparse(&S, &a->cc);
+	vb_linsolve_csr_free(&Cd);
 	if (a->L == NULL || a->B == NULL || a->cc.status != CHOLMOD_OK) {
 		if (a->L == NULL) /* free() below must still finish the common */
 			a->L = cholmod_l_allocate_factor(0, &a->cc);
@@ -695,12 +800,19 @@ vb_linsolve_amg *vb_linsolve_amg_new(const vb_csr *A, vb_err *e)
 			   (long long)A->n);
 		return NULL;
 	}
+	for (int64_t i = 0; i < A->n; i++) /* the smoothers rely on it */
+		for (int64_t p = A->rowptr[i] + 1; p < A->rowptr[i + 1]; p++)
+			if (A->col[p] <= A->col[p - 1]) {
+				vb_err_set(e, VB_ERR_RUN, "AMG: row %lld's columns are not ascending",
+					   (long long)i);
+				return NULL;
+			}
 	vb_linsolve_amg *a = calloc(1, sizeof *a);
 	if (a == NULL) {
 		vb_err_set(e, VB_ERR_RUN, "AMG: out of memory");
 		return NULL;
 	}
-	a->n = A->n;
+	a->n = A->n, a->nnz = A->rowptr[A->n];
 	MPI_Comm comm;
 	const int mpi = ensure_mpi(&comm);
 	if (mpi != 0) {
@@ -745,21 +857,29 @@ int vb_linsolve_amg_levels(const vb_linsolve_amg *amg)
 	return amg->nlev;
 }
 
-void vb_linsolve_amg_apply(vb_linsolve_amg *amg, const vb_csr *A, const double *r, double *z)
+int vb_linsolve_amg_refresh(vb_linsolve_amg *amg, const vb_csr *A, vb_err *e)
 {
-	amg_l1_diagonal(A, amg->lev[0].nblk, amg->lev[0].dinv);
-	amg_vcycle(amg, A, r, z);
+	if (A->n != amg->n || A->rowptr[A->n] != amg->nnz)
+		return vb_err_set(e, VB_ERR_RUN,
+				  "AMG: matrix has %lld rows and %lld entries, hierarchy %lld and %lld",
+				  (long long)A->n, (long long)A->rowptr[A->n], (long long)amg->n,
+				  (long long)amg->nnz);
+	amg_take_finest(amg, A);
+	return VB_OK;
 }
 
-typedef struct amg_ctx {
-	vb_linsolve_amg *amg;
-	const vb_csr *A;
-} amg_ctx;
+int vb_linsolve_amg_apply(vb_linsolve_amg *amg, const vb_csr *A, const double *r, double *z,
+			  vb_err *e)
+{
+	int rc = vb_linsolve_amg_refresh(amg, A, e);
+	if (rc == VB_OK)
+		amg_vcycle(amg, r, z);
+	return rc;
+}
 
 static void amg_precond(void *ctx, const double *r, double *z)
 {
-	amg_ctx *c = ctx;
-	amg_vcycle(c->amg, c->A, r, z);
+	amg_vcycle(ctx, r, z);
 }
 
 static int amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x, double rtol,
@@ -771,11 +891,8 @@ static int amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, doubl
 				  (long long)A->n, (long long)amg->n);
 	if (st != NULL)
 		st->used = VB_LINSOLVE_AMG;
-	/* the finest level smooths A itself: its l1 diagonal, once per solve */
-	amg_l1_diagonal(A, amg->lev[0].nblk, amg->lev[0].dinv);
-	amg_ctx c = {amg, A};
-	return pcg(A, b, x, rtol, max_iter, amg_precond, &c, "AMG-PCG", progress, progress_ctx, st,
-		   e);
+	return pcg(A, b, x, rtol, max_iter, amg_precond, amg, "AMG-PCG", progress, progress_ctx,
+		   st, e);
 }
 
 int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x,
@@ -788,11 +905,18 @@ int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, 
 
 int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op precond,
 		       void *precond_ctx, const double *b, double *x, double rtol, int restart,
-		       int64_t max_iter, vb_linsolve_stats *st, vb_err *e)
+		       int64_t max_iter, vb_linsolve_stats *st, vb_err *e, vb_linsolve_work *work)
 {
 	const int m = restart < 1 ? 1 : restart;
-	double *V = malloc((size_t)(m + 1) * (size_t)n * sizeof *V);
-	double *Z = malloc((size_t)m * (size_t)n * sizeof *Z);
+	const size_t need = (size_t)(2 * m + 1) * (size_t)n;
+	vb_linsolve_work own = {0};
+	vb_linsolve_work *ws = work != NULL ? work : &own;
+	if (ws->size < need) {
+		free(ws->buf);
+		ws->buf = malloc((need > 0 ? need : 1) * sizeof *ws->buf);
+		ws->size = ws->buf != NULL ? need : 0;
+	}
+	double *V = ws->buf, *Z = V != NULL ? V + (size_t)(m + 1) * (size_t)n : NULL;
 	double *H = calloc((size_t)(m + 1) * (size_t)m, sizeof *H);
 	double *cs = malloc((size_t)m * sizeof *cs), *sn = malloc((size_t)m * sizeof *sn);
 	double *g = malloc((size_t)(m + 1) * sizeof *g), *y = malloc((size_t)m * sizeof *y);
@@ -932,6 +1056,13 @@ done:
 		st->iterations = it;
 		st->residual = rel;
 	}
-	free(V), free(Z), free(H), free(cs), free(sn), free(g), free(y);
+	vb_linsolve_work_free(&own);
+	free(H), free(cs), free(sn), free(g), free(y);
 	return rc;
+}
+
+void vb_linsolve_work_free(vb_linsolve_work *w)
+{
+	free(w->buf);
+	w->buf = NULL, w->size = 0;
 }

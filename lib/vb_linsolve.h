@@ -7,6 +7,7 @@
 #ifndef VB_LINSOLVE_H
 #define VB_LINSOLVE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vb_err.h"
@@ -71,15 +72,24 @@ void vb_linsolve_csr_free(vb_csr *A);
 /* An algebraic multigrid hierarchy of one SPD matrix: hypre BoomerAMG
  * builds it (serially), voxbat copies its levels and applies the V-cycle
  * itself with OpenMP (l1 Gauss-Seidel over fixed row blocks, forward down
- * and backward up, the coarsest level factorised by CHOLMOD). It serves as
- * the preconditioner of conjugate gradients on that matrix or on later ones
- * of the same size and sparsity (docs/solve.md measures when to rebuild).
- * Opaque. */
+ * and backward up, the coarsest level factorised by CHOLMOD). The levels,
+ * the finest included, are kept in single precision with 32-bit columns:
+ * the cycle is bound by memory traffic, and as a preconditioner it needs no
+ * more (docs/solve.md). It serves as the preconditioner of conjugate
+ * gradients on that matrix or on later ones of the same size and sparsity
+ * (docs/solve.md measures when to rebuild). Opaque. */
 typedef struct vb_linsolve_amg vb_linsolve_amg;
 
-/* Builds the hierarchy of A (the caller keeps A). Returns NULL and sets e
- * on failure. Caller frees with vb_linsolve_amg_free. */
+/* Builds the hierarchy of A (the caller keeps A; the finest level is a
+ * copy of it). Returns NULL and sets e on failure. Caller frees with
+ * vb_linsolve_amg_free. */
 vb_linsolve_amg *vb_linsolve_amg_new(const vb_csr *A, vb_err *e);
+
+/* The finest level becomes a copy of A, whose values changed since the
+ * hierarchy was built or last refreshed (same size and sparsity: else
+ * VB_ERR_RUN). Without it the cycle smooths the old values: still a valid
+ * preconditioner, a weaker one. */
+int vb_linsolve_amg_refresh(vb_linsolve_amg *amg, const vb_csr *A, vb_err *e);
 
 /* Frees *amg and sets it to NULL; NULL is a no-op. */
 void vb_linsolve_amg_free(vb_linsolve_amg **amg);
@@ -87,13 +97,15 @@ void vb_linsolve_amg_free(vb_linsolve_amg **amg);
 /* Number of levels, the finest included (1: A was factorised whole). */
 int vb_linsolve_amg_levels(const vb_linsolve_amg *amg);
 
-/* z = M r, one V-cycle whose finest level smooths A itself (the coarser
- * levels are the hierarchy's). M is symmetric positive definite for SPD A.
- * A has the hierarchy's size; r and z have A->n values. Deterministic. */
-void vb_linsolve_amg_apply(vb_linsolve_amg *amg, const vb_csr *A, const double *r, double *z);
+/* z = M r, one V-cycle after refreshing the finest level from A
+ * (vb_linsolve_amg_refresh, whose errors it returns). M is symmetric
+ * positive definite for SPD A. r and z have A->n values. Deterministic. */
+int vb_linsolve_amg_apply(vb_linsolve_amg *amg, const vb_csr *A, const double *r, double *z,
+			  vb_err *e);
 
 /* Conjugate gradients on A x = b (A SPD, the hierarchy's size), one
- * V-cycle (vb_linsolve_amg_apply) per iteration. x holds the starting guess.
+ * V-cycle per iteration on the hierarchy as built or last refreshed; the
+ * products with A are in double precision. x holds the starting guess.
  * Stops when ||b - A x|| <= rtol ||b|| or after max_iter iterations
  * (VB_ERR_RUN then, x holding the last iterate). Deterministic. */
 int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x,
@@ -111,6 +123,16 @@ double vb_linsolve_sum(const double *a, int64_t n);
 /* A linear operator y = op(ctx, x) on vectors of n values. */
 typedef int (*vb_linsolve_op)(void *ctx, const double *x, double *y, vb_err *e);
 
+/* The Krylov basis of vb_linsolve_fgmres kept between calls: for a large
+ * system it is hundreds of MB, whose pages the kernel would clear again at
+ * every call. Zero-initialise; vb_linsolve_work_free releases it. */
+typedef struct vb_linsolve_work {
+	size_t size; /* doubles held */
+	double *buf;
+} vb_linsolve_work;
+
+void vb_linsolve_work_free(vb_linsolve_work *w);
+
 /* Flexible GMRES(restart) for a general (non-symmetric) system A x = b,
  * right-preconditioned by precond (which may change between iterations,
  * e.g. an inner iterative solve). x holds the starting guess. Stops when
@@ -118,9 +140,11 @@ typedef int (*vb_linsolve_op)(void *ctx, const double *x, double *y, vb_err *e);
  * iteration count goes to stats->iterations. stats->residual follows the
  * relative residual while the iteration runs, so that a preconditioner that
  * sees stats can loosen its own tolerance as the residual falls (inexact
- * Krylov; stats may be NULL). Deterministic. */
+ * Krylov; stats may be NULL). work (NULL: allocated for this call) holds
+ * the basis. Deterministic. */
 int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op precond,
 		       void *precond_ctx, const double *b, double *x, double rtol, int restart,
-		       int64_t max_iter, vb_linsolve_stats *stats, vb_err *e);
+		       int64_t max_iter, vb_linsolve_stats *stats, vb_err *e,
+		       vb_linsolve_work *work);
 
 #endif

@@ -50,6 +50,10 @@ double vb_params_eval(const vb_params *p, const char *name, double x);
  * piecewise for tables). */
 double vb_params_eval_derivative(const vb_params *p, const char *name, double x);
 
+/* Both at once: returns the value and sets *deriv (one evaluation). */
+double vb_params_eval_with_derivative(const vb_params *p, const char *name, double x,
+				      double *deriv);
+
 /* Stores the set (canonical text and each value with its units) in group
  * name under loc, e.g. "/parameters" of a cell file. */
 int vb_params_write_h5(const vb_params *p, hid_t loc, const char *name, vb_err *e);

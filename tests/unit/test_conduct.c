@@ -561,14 +561,14 @@ static void test_amg_hierarchy(void)
 			x[v] = vb_rng_uniform(11, (uint64_t)pass, (uint64_t)v, 0) - 0.5;
 			y[v] = vb_rng_uniform(12, (uint64_t)pass, (uint64_t)v, 0) - 0.5;
 		}
-		vb_linsolve_amg_apply(amg, &A, x, Mx);
-		vb_linsolve_amg_apply(amg, &A, y, My);
+		CHECK(vb_linsolve_amg_apply(amg, &A, x, Mx, &e) == VB_OK);
+		CHECK(vb_linsolve_amg_apply(amg, &A, y, My, &e) == VB_OK);
 		const double yMx = vb_linsolve_dot(y, Mx, n), xMy = vb_linsolve_dot(x, My, n);
 		const double xMx = vb_linsolve_dot(x, Mx, n);
 		CHECK(xMx > 0 && vb_linsolve_dot(y, My, n) > 0);
 		CHECK_NEAR(yMx, xMy, 1e-12 * xMx);
 		omp_set_num_threads(1);
-		vb_linsolve_amg_apply(amg, &A, x, Mx1);
+		CHECK(vb_linsolve_amg_apply(amg, &A, x, Mx1, &e) == VB_OK);
 		omp_set_num_threads(2);
 		CHECK(memcmp(Mx, Mx1, (size_t)n * sizeof *Mx) == 0);
 		for (int64_t v = 0; v < n; v++) /* a stiffer diagonal for the second pass */
@@ -576,10 +576,29 @@ static void test_amg_hierarchy(void)
 				if (A.col[t] == v)
 					A.val[t] *= 1.1;
 	}
+	/* a matrix the hierarchy's coarse levels still suit (the original one
+	 * with its conductances and ground 1.5 times as large), refreshed into
+	 * the hierarchy: AMG-PCG (whose products are in double precision, its
+	 * V-cycle in single) agrees with CHOLMOD to 1e-8 */
+	vb_linsolve_csr_free(&A);
+	A = random_network(32);
+	for (int64_t t = 0; t < A.rowptr[n]; t++)
+		A.val[t] *= 1.5;
+	CHECK(vb_linsolve_amg_refresh(amg, &A, &e) == VB_OK);
+	memset(Mx, 0, (size_t)n * sizeof *Mx);
+	CHECK(vb_linsolve_amg_pcg(amg, &A, x, Mx, 1e-10, 60, &st, &e) == VB_OK);
+	CHECK(st.iterations <= 30);
+	CHECK(vb_linsolve_spd(&A, x, My, &o, NULL, &e) == VB_OK);
+	d2 = 0, r2 = 0;
+	for (int64_t v = 0; v < n; v++)
+		d2 += (Mx[v] - My[v]) * (Mx[v] - My[v]), r2 += My[v] * My[v];
+	CHECK(sqrt(d2) <= 1e-8 * sqrt(r2));
 	/* a wrong size is refused */
 	vb_csr B = A;
 	B.n = n - 1;
 	CHECK(vb_linsolve_amg_pcg(amg, &B, x, Mx, 1e-10, 60, &st, &e) == VB_ERR_RUN);
+	CHECK(vb_linsolve_amg_refresh(amg, &B, &e) == VB_ERR_RUN);
+	CHECK(vb_linsolve_amg_apply(amg, &B, x, Mx, &e) == VB_ERR_RUN);
 	vb_linsolve_amg_free(&amg);
 	vb_linsolve_amg_free(&amg); /* NULL: no-op */
 	CHECK(amg == NULL);

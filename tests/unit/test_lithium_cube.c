@@ -124,7 +124,7 @@ static void run(int n, double len, uint8_t mask, double J, double D, double dt,
 		vb_lithium_assemble(b.L, c, dt, b.a0, NULL);
 		for (int64_t i = 0; i < ns; i++)
 			R[i] = -R[i], dx[i] = 0;
-		if (vb_linsolve_fgmres(ns, op, &b, pc, &b, R, dx, 1e-12, 30, 3000, NULL, &e) != VB_OK) {
+		if (vb_linsolve_fgmres(ns, op, &b, pc, &b, R, dx, 1e-12, 30, 3000, NULL, &e, NULL) != VB_OK) {
 			printf("# %s\n", e.msg);
 			exit(1);
 		}

@@ -135,6 +135,35 @@ static void test_lib_functions(void)
 	double fd = (vb_params_eval(p, "cam.ocp", x + dx) - vb_params_eval(p, "cam.ocp", x - dx)) /
 		    (2 * dx);
 	CHECK_NEAR(vb_params_eval_derivative(p, "cam.ocp", x), fd, 1e-5 * fabs(fd));
+	/* value and derivative in one evaluation: the same numbers as the two
+	 * calls, for every function kind (sum, exp10, tanh, Gauss terms) and a
+	 * scalar key (derivative 0) */
+	const char *all[] = {"electrolyte.conductivity", "electrolyte.diffusivity",
+			     "electrolyte.transference", "electrolyte.thermodynamic_factor",
+			     "cam.ocp", "cam.diffusivity", "cam.conductivity", "cam.c_max"};
+	for (int f = 0; f < 8; f++)
+		for (int k = 0; k < 5; k++) {
+			const double xa = f < 4 ? 200.0 + 700.0 * k : 0.1 + 0.2 * k;
+			double d = -1;
+			const double v = vb_params_eval_with_derivative(p, all[f], xa, &d);
+			CHECK(v == (f < 7 ? vb_params_eval(p, all[f], xa)
+					  : vb_params_get(p, all[f])));
+			CHECK(d == (f < 7 ? vb_params_eval_derivative(p, all[f], xa) : 0.0));
+		}
+	/* the powers of the Nyman polynomials (multiplications and sqrt, not
+	 * pow) against the formula of the parameter file with pow */
+	for (int k = 0; k < 5; k++) {
+		const double c = 0.2 + 0.7 * k; /* mol/L */
+		const double kap = 0.990829556 *
+				   (0.1297 * pow(c, 3) - 2.51 * pow(c, 1.5) + 3.329 * c);
+		const double dkap = 0.990829556 *
+				    (3 * 0.1297 * pow(c, 2) - 1.5 * 2.51 * pow(c, 0.5) + 3.329);
+		double d;
+		CHECK_NEAR(vb_params_eval_with_derivative(p, "electrolyte.conductivity", 1000 * c,
+							  &d),
+			   kap, 1e-14);
+		CHECK_NEAR(d, dkap / 1000, 1e-17);
+	}
 	vb_params_free(&p);
 }
 
