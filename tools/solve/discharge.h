@@ -50,8 +50,14 @@ typedef struct sv_run {
 	int64_t steps, rejected, newton, linear, outer, inner, amg_setups;
 	int64_t elyte; /* AMG-PCG iterations on the c_e block (LIB) */
 	double *phi, *c;
-	double *prev_phi, *prev_c, prev_dt; /* the state one step earlier, for the predictor */
-	int prev_valid;
+	/* the states one and two steps earlier and those steps' lengths, for
+	 * the predictor (prev2_valid: two steps of a discharge behind; moved:
+	 * the last step needed a Newton iteration, so that the state evolves
+	 * and a quadratic extrapolation pays) */
+	double *prev_phi, *prev_c, prev_dt;
+	double *prev2_phi, *prev2_c, prev2_dt;
+	int prev_valid, prev2_valid, moved;
+	int last_newton; /* Newton iterations of the last step tried */
 	sv_series ts;
 	sv_snapshot *snaps;
 	int64_t nsnaps, next_save; /* next_save: index k of the next save time k*save_every */

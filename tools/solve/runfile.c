@@ -272,6 +272,16 @@ static int ckpt_write(hid_t file, const void *ctx, vb_err *e)
 		rc = write_dataset(file, "prev_phi", 1, &np, r->prev_phi, "V", e);
 	if (rc == VB_OK)
 		rc = write_dataset(file, "prev_c", 1, &nc, r->prev_c, "mol/m^3", e);
+	/* the state two steps back (the quadratic predictor), whose attribute
+	 * a checkpoint of an earlier version lacks */
+	if (rc == VB_OK)
+		rc = write_dataset(file, "prev2_phi", 1, &np, r->prev2_phi, "V", e);
+	if (rc == VB_OK)
+		rc = write_dataset(file, "prev2_c", 1, &nc, r->prev2_c, "mol/m^3", e);
+	if (rc == VB_OK)
+		rc = vb_h5_attr_write_doubles(
+			file, "predictor2",
+			(const double[]){r->prev2_dt, (double)r->prev2_valid, (double)r->moved}, 3, e);
 	if (rc == VB_OK)
 		rc = write_series(file, &r->ts, "timeseries", e);
 	for (int64_t k = 0; k < r->nsnaps && rc == VB_OK; k++) {
@@ -369,6 +379,15 @@ int sv_checkpoint_read(const char *path, sv_run *r, const char *fingerprint, vb_
 		rc = vb_h5_read_doubles(file, "prev_phi", path, r->prev_phi, np, e);
 	if (rc == VB_OK)
 		rc = vb_h5_read_doubles(file, "prev_c", path, r->prev_c, nc, e);
+	double p2[3] = {0, 0, 0}; /* without it (an earlier version): a linear first predictor */
+	if (rc == VB_OK && H5Aexists(file, "predictor2") > 0) {
+		rc = read_doubles_attr(file, path, "predictor2", p2, 3, e);
+		if (rc == VB_OK)
+			rc = vb_h5_read_doubles(file, "prev2_phi", path, r->prev2_phi, np, e);
+		if (rc == VB_OK)
+			rc = vb_h5_read_doubles(file, "prev2_c", path, r->prev2_c, nc, e);
+	}
+	r->prev2_dt = p2[0], r->prev2_valid = p2[1] != 0, r->moved = p2[2] != 0;
 	int64_t n = 0;
 	if (rc == VB_OK) {
 		rc = vb_h5_dataset_count(file, "timeseries/time", path, &n, e);
