@@ -88,21 +88,18 @@ struct vb_echem {
 	/* model constants */
 	double f, alpha, i00, ce, cmax, c0, alpha_li, i0_li, u_li, sigma_cc, sigma_cbd;
 	/* Newton workspace */
-	vb_linsolve_amg *amg;
+	vb_linsolve_kept amg; /* S's hierarchy */
 	double dt;
 	const double *phi_now; /* potentials of the current Newton iterate (sigma(c) terms) */
 	double *sb_val;	       /* per entry of J: sigma_coupling */
 	int32_t *sb_col;
-	int64_t inner_its, inner_max, cond_its; /* AMG-PCG, condensed GMRES iterations */
-	int64_t inner_base; /* AMG-PCG iterations of a fresh hierarchy's first solve */
+	int64_t inner_its, cond_its; /* AMG-PCG, condensed GMRES iterations */
 	double amg_rtol, cond_rtol;
 	int64_t amg_rebuild;
 	const vb_linsolve_stats *outer;	 /* the outer GMRES's, while it runs */
-	int64_t amg_setups;		 /* hierarchies built */
 	double *tc, *yp, *tmp_c, *b_red; /* preconditioner and condensation workspace */
 	double *te;			 /* ne: preconditioner workspace (LIB) */
 	int64_t el_its, el_setups;	 /* c_e block: AMG-PCG iterations, hierarchies */
-	int s_stale;			 /* S changed since amg took its copy */
 	/* kept between steps: the GMRES bases (outer, condensed) and Newton's
 	 * four vectors of all unknowns (nw) */
 	vb_linsolve_work w_outer, w_cond, nw;
@@ -278,7 +275,7 @@ void vb_echem_free(vb_echem **mp)
 	vb_electrolyte_free(&m->el);
 	free(m->ee_ab), free(m->ee_ba), free(m->ceu);
 	vb_cam_free(&m->law);
-	vb_linsolve_amg_free(&m->amg);
+	vb_linsolve_kept_free(&m->amg);
 	free(m->tc), free(m->yp), free(m->tmp_c), free(m->b_red), free(m->te);
 	vb_linsolve_work_free(&m->w_outer), vb_linsolve_work_free(&m->w_cond);
 	vb_linsolve_work_free(&m->nw);
@@ -1015,7 +1012,7 @@ static void assemble(vb_echem *m, const double *c)
 		vb_electrolyte_prepare(m->el, m->dt);
 	}
 	memcpy(m->S.val, m->J.val, (size_t)nnz * sizeof *m->S.val);
-	m->s_stale = 1;
+	m->amg.changed = 1;
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < m->nf + m->nl; t++) {
 		double g = m->f_g[t], gs = g;
@@ -1156,11 +1153,11 @@ static void sigma_coupling(vb_echem *m)
 		const int64_t r = m->J.col[t];
 		const int64_t q = r == m->cc ? -1 : m->cam[m->pot_voxel[r]];
 		m->sb_val[t] = 0, m->sb_col[t] = 0;
-		if (q >= 0) /* q < 0: the collector itself, or a CBD (LIB): constant */
+		if (q >= 0) { /* q < 0: the collector itself, or a CBD (LIB): constant */
 			m->sb_val[t] = -m->n_cc[q] * dconductance(m->sig[q], m->sigma_cc, h) *
 				       m->dsig[q] * (phi[r] - phi[m->cc]);
-		if (q >= 0)
 			m->sb_col[t] = (int32_t)q;
+		}
 	}
 }
 
@@ -1220,25 +1217,9 @@ static int precond_apply(void *ctx, const double *r, double *z, vb_err *e)
 	memcpy(m->yp, rp, (size_t)m->np * sizeof *m->yp);
 	add_pc(m, m->tc, NULL, -1.0, m->yp);
 	memset(zp, 0, (size_t)m->np * sizeof *zp);
-	if (m->amg == NULL) {
-		if ((m->amg = vb_linsolve_amg_new(&m->S, e)) == NULL)
-			return e->status;
-		m->inner_max = 0, m->inner_base = -1, m->s_stale = 0;
-		m->amg_setups++;
-	}
-	if (m->s_stale) {
-		int rc = vb_linsolve_amg_refresh(m->amg, &m->S, e);
-		if (rc != VB_OK)
-			return rc;
-		m->s_stale = 0;
-	}
 	vb_linsolve_stats st = {0};
-	int rc_ = vb_linsolve_amg_pcg(m->amg, &m->S, m->yp, zp, m->amg_rtol, 200, &st, e);
+	int rc_ = vb_linsolve_kept_pcg(&m->amg, &m->S, m->yp, zp, m->amg_rtol, 200, &st, e);
 	m->inner_its += st.iterations;
-	if (m->inner_base < 0)
-		m->inner_base = st.iterations;
-	if (st.iterations > m->inner_max)
-		m->inner_max = st.iterations;
 	if (rc_ != VB_OK)
 		return rc_;
 	if (m->lib) {
@@ -1482,7 +1463,7 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 	}
 	double *R = m->nw.buf, *dx = R + n, *trial = dx + n, *rhs = trial + n;
 	vb_echem_stats st = {0};
-	const int64_t setups_before = m->amg_setups + m->el_setups;
+	const int64_t setups_before = m->amg.setups + m->el_setups;
 	int rc = VB_OK;
 	eval_state(m, phi, c);
 	residual(m, phi, c, c_old, current, R);
@@ -1521,13 +1502,9 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		assemble(m, c);
 		m->phi_now = phi;
 		sigma_coupling(m);
-		/* a hierarchy is stale when a solve takes more than amg_rebuild
-		 * iterations and 2 more than it did fresh (where a fresh one
-		 * needs 5 already, as on the Study P cell at 1 um, rebuilding
-		 * at every such solve spent a fifth of the run in the setup) */
-		if (m->amg != NULL && m->inner_max > o.amg_rebuild &&
-		    m->inner_max > m->inner_base + 2)
-			vb_linsolve_amg_free(&m->amg);
+		/* the potentials' hierarchy is checked for staleness once per
+		 * Newton iteration (the c_e block's at each of its solves) */
+		vb_linsolve_kept_check(&m->amg, o.amg_rebuild);
 #pragma omp parallel for schedule(static)
 		for (int64_t t = 0; t < n; t++)
 			rhs[t] = -R[t], dx[t] = 0;
@@ -1628,7 +1605,7 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 	m->phi_now = NULL;
 	st.newton_iterations = it;
 	st.residual = rn / scale;
-	st.amg_setups = m->amg_setups + m->el_setups - setups_before;
+	st.amg_setups = m->amg.setups + m->el_setups - setups_before;
 	if (stats != NULL)
 		*stats = st;
 	return rc;

@@ -25,9 +25,7 @@ struct vb_electrolyte {
 	double *dI, *dN; /* nf: apply workspace */
 	vb_csr S;	 /* the Schur approximation; S.val[pos] of face f's entries */
 	int64_t *pos_ab, *pos_ba, *diag;
-	vb_linsolve_amg *amg;
-	int64_t its_base, its_max;
-	int stale; /* S changed since amg took its copy */
+	vb_linsolve_kept amg; /* S's hierarchy */
 };
 
 /* Harmonic mean of two effective coefficients and its derivative in the first. */
@@ -54,7 +52,7 @@ void vb_electrolyte_free(vb_electrolyte **elp)
 	free(el->Ib), free(el->Na), free(el->Nb), free(el->dI), free(el->dN);
 	vb_linsolve_csr_free(&el->S);
 	free(el->pos_ab), free(el->pos_ba), free(el->diag);
-	vb_linsolve_amg_free(&el->amg);
+	vb_linsolve_kept_free(&el->amg);
 	free(el);
 	*elp = NULL;
 }
@@ -220,7 +218,6 @@ vb_electrolyte *vb_electrolyte_new(const vb_image *g, const vb_params *p, const 
 		vb_electrolyte_free(&el);
 		return NULL;
 	}
-	el->its_base = -1;
 	return el;
 }
 
@@ -393,35 +390,17 @@ void vb_electrolyte_prepare(vb_electrolyte *el, double dt)
 		}
 		el->S.val[el->diag[k]] = s;
 	}
-	el->stale = 1;
+	el->amg.changed = 1;
 }
 
 int vb_electrolyte_solve(vb_electrolyte *el, const double *b, double *x, double rtol,
 			 int64_t rebuild, vb_linsolve_stats *stats, int64_t *setups, vb_err *e)
 {
-	if (el->amg != NULL && el->its_max > rebuild && el->its_max > el->its_base + 2)
-		vb_linsolve_amg_free(&el->amg);
-	if (el->amg == NULL) {
-		if ((el->amg = vb_linsolve_amg_new(&el->S, e)) == NULL)
-			return e->status;
-		el->its_base = -1, el->its_max = 0, el->stale = 0;
-		if (setups != NULL)
-			(*setups)++;
-	}
-	if (el->stale) {
-		int rc = vb_linsolve_amg_refresh(el->amg, &el->S, e);
-		if (rc != VB_OK)
-			return rc;
-		el->stale = 0;
-	}
-	vb_linsolve_stats st = {0};
-	int rc = vb_linsolve_amg_pcg(el->amg, &el->S, b, x, rtol, 200, &st, e);
-	if (el->its_base < 0)
-		el->its_base = st.iterations;
-	if (st.iterations > el->its_max)
-		el->its_max = st.iterations;
-	if (stats != NULL)
-		*stats = st;
+	vb_linsolve_kept_check(&el->amg, rebuild);
+	const int64_t built = el->amg.setups;
+	int rc = vb_linsolve_kept_pcg(&el->amg, &el->S, b, x, rtol, 200, stats, e);
+	if (setups != NULL)
+		*setups += el->amg.setups - built;
 	return rc;
 }
 

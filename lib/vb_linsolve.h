@@ -111,6 +111,32 @@ int vb_linsolve_amg_apply(vb_linsolve_amg *amg, const vb_csr *A, const double *r
 int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x,
 			double rtol, int64_t max_iter, vb_linsolve_stats *stats, vb_err *e);
 
+/* An AMG hierarchy kept across the solves of a matrix whose values change
+ * with its size and sparsity fixed (a Newton iteration's blocks): built at
+ * the first solve, its finest level refreshed before a solve when the
+ * owner has set `changed` (after changing A's values), and dropped by
+ * vb_linsolve_kept_check when stale (docs/solve.md). Zero-initialise. */
+typedef struct vb_linsolve_kept {
+	vb_linsolve_amg *amg;
+	int64_t its_base; /* AMG-PCG iterations of the hierarchy's first solve */
+	int64_t its_max;  /* the most of any solve since */
+	int changed;	  /* A's values changed since the finest level's copy */
+	int64_t setups;	  /* hierarchies built */
+} vb_linsolve_kept;
+
+/* Drops the hierarchy when a solve took more than rebuild iterations and 2
+ * more than its first did (where a fresh one needs 5 already, as on the
+ * Study P cell at 1 um, rebuilding at every such solve spent a fifth of the
+ * run in the setup). */
+void vb_linsolve_kept_check(vb_linsolve_kept *k, int64_t rebuild);
+
+/* vb_linsolve_amg_pcg on A with the kept hierarchy, built or refreshed
+ * first as needed. */
+int vb_linsolve_kept_pcg(vb_linsolve_kept *k, const vb_csr *A, const double *b, double *x,
+			 double rtol, int64_t max_iter, vb_linsolve_stats *stats, vb_err *e);
+
+void vb_linsolve_kept_free(vb_linsolve_kept *k);
+
 /* y = A x (OpenMP, deterministic). */
 void vb_linsolve_spmv(const vb_csr *A, const double *x, double *y);
 
