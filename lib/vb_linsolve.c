@@ -99,19 +99,69 @@ void vb_linsolve_spmv(const vb_csr *A, const double *x, double *y)
 /* z = M^-1 r for a preconditioner M. */
 typedef void (*precond_fn)(void *ctx, const double *r, double *z);
 
-/* Preconditioned conjugate gradients on A x = b (x: starting guess), the
- * one CG loop of this file. name prefixes the failure messages. */
-static int pcg(const vb_csr *A, const double *b, double *x, double rtol, int64_t max_iter,
-	       precond_fn precond, void *ctx, const char *name, vb_linsolve_progress progress,
-	       void *progress_ctx, vb_linsolve_stats *st, vb_err *e)
+/* y = A x for the matrix behind ctx; returns x . y summed as
+ * vb_linsolve_dot sums it (the same blocks in the same order: the same
+ * bits), in the pass that writes y. */
+typedef double (*matvec_fn)(const void *ctx, const double *x, double *y);
+
+static double blocks_total(const double *part)
 {
+	double s = 0;
+	for (int blk = 0; blk < REDUCE_BLOCKS; blk++)
+		s += part[blk];
+	return s;
+}
+
+static double csr_matvec(const void *ctx, const double *x, double *y)
+{
+	const vb_csr *A = ctx;
 	const int64_t n = A->n;
-	double *r = malloc((size_t)n * sizeof *r), *z = malloc((size_t)n * sizeof *z);
-	double *p = malloc((size_t)n * sizeof *p), *q = malloc((size_t)n * sizeof *q);
+	double part[REDUCE_BLOCKS];
+#pragma omp parallel for schedule(static)
+	for (int blk = 0; blk < REDUCE_BLOCKS; blk++) {
+		const int64_t lo = n * blk / REDUCE_BLOCKS, hi = n * (blk + 1) / REDUCE_BLOCKS;
+		double d = 0;
+		for (int64_t i = lo; i < hi; i++) {
+			double s = 0;
+			for (int64_t p = A->rowptr[i]; p < A->rowptr[i + 1]; p++)
+				s += A->val[p] * x[A->col[p]];
+			y[i] = s;
+			d += x[i] * s;
+		}
+		part[blk] = d;
+	}
+	return blocks_total(part);
+}
+
+/* Makes w hold at least need doubles (its old values lost); -1 when out of
+ * memory. */
+static int work_reserve(vb_linsolve_work *w, size_t need)
+{
+	if (w->size < need) {
+		free(w->buf);
+		w->buf = malloc((need > 0 ? need : 1) * sizeof *w->buf);
+		w->size = w->buf != NULL ? need : 0;
+	}
+	return w->buf != NULL ? 0 : -1;
+}
+
+/* Preconditioned conjugate gradients on A x = b (x: starting guess), the
+ * one CG loop of this file. A is n x n behind A_ctx; work (NULL: own)
+ * holds its four vectors. name prefixes the failure messages. */
+static int pcg(int64_t n, matvec_fn A, const void *A_ctx, const double *b, double *x,
+	       double rtol, int64_t max_iter, precond_fn precond, void *ctx, const char *name,
+	       vb_linsolve_progress progress, void *progress_ctx, vb_linsolve_stats *st,
+	       vb_err *e, vb_linsolve_work *work)
+{
+	vb_linsolve_work own = {0};
+	vb_linsolve_work *ws = work != NULL ? work : &own;
+	double *r = NULL, *z = NULL, *p = NULL, *q = NULL;
+	if (work_reserve(ws, 4 * (size_t)n) == 0)
+		r = ws->buf, z = r + n, p = z + n, q = p + n;
 	int rc = VB_OK;
 	double rel = 0;
 	int64_t it = 0;
-	if (!r || !z || !p || !q) {
+	if (r == NULL) {
 		rc = vb_err_set(e, VB_ERR_RUN, "out of memory for %s on %lld unknowns", name,
 				(long long)n);
 		goto done;
@@ -121,7 +171,7 @@ static int pcg(const vb_csr *A, const double *b, double *x, double rtol, int64_t
 		memset(x, 0, (size_t)n * sizeof *x);
 		goto done;
 	}
-	vb_linsolve_spmv(A, x, q);
+	(void)A(A_ctx, x, q);
 #pragma omp parallel for schedule(static)
 	for (int64_t i = 0; i < n; i++)
 		r[i] = b[i] - q[i];
@@ -139,8 +189,7 @@ static int pcg(const vb_csr *A, const double *b, double *x, double rtol, int64_t
 				p[i] = z[i] + beta * p[i];
 		}
 		rz = rz_new;
-		vb_linsolve_spmv(A, p, q);
-		const double pq = vb_linsolve_dot(p, q, n);
+		const double pq = A(A_ctx, p, q);
 		if (!(pq > 0)) {
 			rc = vb_err_set(
 				e, VB_ERR_RUN,
@@ -150,13 +199,20 @@ static int pcg(const vb_csr *A, const double *b, double *x, double rtol, int64_t
 			break;
 		}
 		const double alpha = rz / pq;
+		double part[REDUCE_BLOCKS]; /* r . r, summed as vb_linsolve_dot does */
 #pragma omp parallel for schedule(static)
-		for (int64_t i = 0; i < n; i++) {
-			x[i] += alpha * p[i];
-			r[i] -= alpha * q[i];
+		for (int blk = 0; blk < REDUCE_BLOCKS; blk++) {
+			const int64_t lo = n * blk / REDUCE_BLOCKS, hi = n * (blk + 1) / REDUCE_BLOCKS;
+			double d = 0;
+			for (int64_t i = lo; i < hi; i++) {
+				x[i] += alpha * p[i];
+				r[i] -= alpha * q[i];
+				d += r[i] * r[i];
+			}
+			part[blk] = d;
 		}
 		it++;
-		rel = sqrt(vb_linsolve_dot(r, r, n)) / bnorm;
+		rel = sqrt(blocks_total(part)) / bnorm;
 		if (progress != NULL)
 			progress(progress_ctx, it, rel, rtol);
 	}
@@ -170,7 +226,7 @@ done:
 		st->iterations = it;
 		st->residual = rel;
 	}
-	free(r), free(z), free(p), free(q);
+	vb_linsolve_work_free(&own);
 	return rc;
 }
 
@@ -207,8 +263,8 @@ static int solve_pcg(const vb_csr *A, const double *b, double *x, const vb_linso
 		rc = vb_err_set(e, VB_ERR_RUN, "PCG: matrix has a non-positive diagonal entry");
 	} else {
 		vb_csr D = {n, NULL, NULL, dinv};
-		rc = pcg(A, b, x, o->rtol, o->max_iter, jacobi, &D, "PCG", o->progress,
-			 o->progress_ctx, st, e);
+		rc = pcg(n, csr_matvec, A, b, x, o->rtol, o->max_iter, jacobi, &D, "PCG",
+			 o->progress, o->progress_ctx, st, e, NULL);
 	}
 	free(dinv);
 	return rc;
@@ -434,8 +490,9 @@ int vb_linsolve_spd(const vb_csr *A, const double *b, double *x, const vb_linsol
 /* A level's matrix as the V-cycle reads it: 32-bit columns and
  * single-precision values, 8 bytes an entry instead of 16. The cycle is
  * bound by memory traffic (docs/solve.md), and as a preconditioner it needs
- * no more than single precision: the conjugate gradients around it multiply
- * by the double-precision matrix. Rounding keeps a symmetric matrix
+ * no more than single precision (vb_linsolve_amg_pcg's conjugate gradients
+ * multiply by the caller's double-precision matrix; vb_linsolve_kept_pcg's,
+ * an inner solve, by this copy). Rounding keeps a symmetric matrix
  * symmetric, so the cycle stays a symmetric operator. */
 typedef struct amg_mat {
 	int64_t n;
@@ -882,6 +939,29 @@ static void amg_precond(void *ctx, const double *r, double *z)
 	amg_vcycle(ctx, r, z);
 }
 
+/* y = A x with the hierarchy's finest level, the single-precision copy,
+ * and x . y (matvec_fn). */
+static double amg_finest_matvec(const void *ctx, const double *x, double *y)
+{
+	const amg_mat *A = &((const vb_linsolve_amg *)ctx)->lev[0].A;
+	const int64_t n = A->n;
+	double part[REDUCE_BLOCKS];
+#pragma omp parallel for schedule(static)
+	for (int blk = 0; blk < REDUCE_BLOCKS; blk++) {
+		const int64_t lo = n * blk / REDUCE_BLOCKS, hi = n * (blk + 1) / REDUCE_BLOCKS;
+		double d = 0;
+		for (int64_t i = lo; i < hi; i++) {
+			double s = 0;
+			for (int64_t p = A->rowptr[i]; p < A->rowptr[i + 1]; p++)
+				s += A->val[p] * x[A->col[p]];
+			y[i] = s;
+			d += x[i] * s;
+		}
+		part[blk] = d;
+	}
+	return blocks_total(part);
+}
+
 static int amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x, double rtol,
 		   int64_t max_iter, vb_linsolve_progress progress, void *progress_ctx,
 		   vb_linsolve_stats *st, vb_err *e)
@@ -891,8 +971,8 @@ static int amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, doubl
 				  (long long)A->n, (long long)amg->n);
 	if (st != NULL)
 		st->used = VB_LINSOLVE_AMG;
-	return pcg(A, b, x, rtol, max_iter, amg_precond, amg, "AMG-PCG", progress, progress_ctx,
-		   st, e);
+	return pcg(A->n, csr_matvec, A, b, x, rtol, max_iter, amg_precond, amg, "AMG-PCG",
+		   progress, progress_ctx, st, e, NULL);
 }
 
 int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x,
@@ -922,8 +1002,12 @@ int vb_linsolve_kept_pcg(vb_linsolve_kept *k, const vb_csr *A, const double *b, 
 			return rc;
 		k->changed = 0;
 	}
-	vb_linsolve_stats st = {0};
-	int rc = vb_linsolve_amg_pcg(k->amg, A, b, x, rtol, max_iter, &st, e);
+	/* a preconditioner's inner solve (rtol 0.3 in vb_echem): the products
+	 * too use the finest level's single-precision copy, half the memory
+	 * traffic of A's (docs/solve.md) */
+	vb_linsolve_stats st = {.used = VB_LINSOLVE_AMG};
+	int rc = pcg(A->n, amg_finest_matvec, k->amg, b, x, rtol, max_iter, amg_precond, k->amg,
+		     "AMG-PCG", NULL, NULL, &st, e, &k->work);
 	if (k->its_base < 0)
 		k->its_base = st.iterations;
 	if (st.iterations > k->its_max)
@@ -936,6 +1020,7 @@ int vb_linsolve_kept_pcg(vb_linsolve_kept *k, const vb_csr *A, const double *b, 
 void vb_linsolve_kept_free(vb_linsolve_kept *k)
 {
 	vb_linsolve_amg_free(&k->amg);
+	vb_linsolve_work_free(&k->work);
 }
 
 /* ---- Flexible GMRES (Saad 1993), modified Gram-Schmidt, Givens rotations ---- */
@@ -945,14 +1030,9 @@ int vb_linsolve_fgmres(int64_t n, vb_linsolve_op A, void *A_ctx, vb_linsolve_op 
 		       int64_t max_iter, vb_linsolve_stats *st, vb_err *e, vb_linsolve_work *work)
 {
 	const int m = restart < 1 ? 1 : restart;
-	const size_t need = (size_t)(2 * m + 1) * (size_t)n;
 	vb_linsolve_work own = {0};
 	vb_linsolve_work *ws = work != NULL ? work : &own;
-	if (ws->size < need) {
-		free(ws->buf);
-		ws->buf = malloc((need > 0 ? need : 1) * sizeof *ws->buf);
-		ws->size = ws->buf != NULL ? need : 0;
-	}
+	work_reserve(ws, (size_t)(2 * m + 1) * (size_t)n); /* V NULL: checked below */
 	double *V = ws->buf, *Z = V != NULL ? V + (size_t)(m + 1) * (size_t)n : NULL;
 	double *H = calloc((size_t)(m + 1) * (size_t)m, sizeof *H);
 	double *cs = malloc((size_t)m * sizeof *cs), *sn = malloc((size_t)m * sizeof *sn);

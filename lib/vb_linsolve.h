@@ -111,6 +111,17 @@ int vb_linsolve_amg_apply(vb_linsolve_amg *amg, const vb_csr *A, const double *r
 int vb_linsolve_amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x,
 			double rtol, int64_t max_iter, vb_linsolve_stats *stats, vb_err *e);
 
+/* Work vectors kept between calls (the Krylov basis of vb_linsolve_fgmres,
+ * the vectors of vb_linsolve_kept_pcg): for a large system they are
+ * hundreds of MB, whose pages the kernel would clear again at
+ * every call. Zero-initialise; vb_linsolve_work_free releases it. */
+typedef struct vb_linsolve_work {
+	size_t size; /* doubles held */
+	double *buf;
+} vb_linsolve_work;
+
+void vb_linsolve_work_free(vb_linsolve_work *w);
+
 /* An AMG hierarchy kept across the solves of a matrix whose values change
  * with its size and sparsity fixed (a Newton iteration's blocks): built at
  * the first solve, its finest level refreshed before a solve when the
@@ -122,6 +133,7 @@ typedef struct vb_linsolve_kept {
 	int64_t its_max;  /* the most of any solve since */
 	int changed;	  /* A's values changed since the finest level's copy */
 	int64_t setups;	  /* hierarchies built */
+	vb_linsolve_work work; /* the conjugate gradients' vectors */
 } vb_linsolve_kept;
 
 /* Drops the hierarchy when a solve took more than rebuild iterations and 2
@@ -130,8 +142,12 @@ typedef struct vb_linsolve_kept {
  * run in the setup). */
 void vb_linsolve_kept_check(vb_linsolve_kept *k, int64_t rebuild);
 
-/* vb_linsolve_amg_pcg on A with the kept hierarchy, built or refreshed
- * first as needed. */
+/* Conjugate gradients on A x = b with the kept hierarchy, built or
+ * refreshed first as needed: vb_linsolve_amg_pcg, except that the products
+ * with A too use the finest level's single-precision copy. Meant for the
+ * inner solves of a preconditioner (the rounding, 6e-8 relative, is far
+ * below their tolerance); a solve whose answer is the result wants
+ * vb_linsolve_amg_pcg. */
 int vb_linsolve_kept_pcg(vb_linsolve_kept *k, const vb_csr *A, const double *b, double *x,
 			 double rtol, int64_t max_iter, vb_linsolve_stats *stats, vb_err *e);
 
@@ -148,16 +164,6 @@ double vb_linsolve_sum(const double *a, int64_t n);
 
 /* A linear operator y = op(ctx, x) on vectors of n values. */
 typedef int (*vb_linsolve_op)(void *ctx, const double *x, double *y, vb_err *e);
-
-/* The Krylov basis of vb_linsolve_fgmres kept between calls: for a large
- * system it is hundreds of MB, whose pages the kernel would clear again at
- * every call. Zero-initialise; vb_linsolve_work_free releases it. */
-typedef struct vb_linsolve_work {
-	size_t size; /* doubles held */
-	double *buf;
-} vb_linsolve_work;
-
-void vb_linsolve_work_free(vb_linsolve_work *w);
 
 /* Flexible GMRES(restart) for a general (non-symmetric) system A x = b,
  * right-preconditioned by precond (which may change between iterations,
