@@ -1008,6 +1008,16 @@ int vb_linsolve_kept_pcg(vb_linsolve_kept *k, const vb_csr *A, const double *b, 
 	vb_linsolve_stats st = {.used = VB_LINSOLVE_AMG};
 	int rc = pcg(A->n, amg_finest_matvec, k->amg, b, x, rtol, max_iter, amg_precond, k->amg,
 		     "AMG-PCG", NULL, NULL, &st, e, &k->work);
+	if (rc != VB_OK) {
+		/* where A is nearly singular the copy's rounding can make it
+		 * indefinite or stall the iteration: the products in double
+		 * precision then go on from where it stopped */
+		vb_linsolve_stats sd = {0};
+		rc = pcg(A->n, csr_matvec, A, b, x, rtol, max_iter, amg_precond, k->amg, "AMG-PCG",
+			 NULL, NULL, &sd, e, &k->work);
+		st.iterations += sd.iterations, st.residual = sd.residual;
+		k->fallbacks++;
+	}
 	if (k->its_base < 0)
 		k->its_base = st.iterations;
 	if (st.iterations > k->its_max)

@@ -133,6 +133,7 @@ typedef struct vb_linsolve_kept {
 	int64_t its_max;  /* the most of any solve since */
 	int changed;	  /* A's values changed since the finest level's copy */
 	int64_t setups;	  /* hierarchies built */
+	int64_t fallbacks; /* solves finished in double precision */
 	vb_linsolve_work work; /* the conjugate gradients' vectors */
 } vb_linsolve_kept;
 
@@ -147,7 +148,9 @@ void vb_linsolve_kept_check(vb_linsolve_kept *k, int64_t rebuild);
  * with A too use the finest level's single-precision copy. Meant for the
  * inner solves of a preconditioner (the rounding, 6e-8 relative, is far
  * below their tolerance); a solve whose answer is the result wants
- * vb_linsolve_amg_pcg. */
+ * vb_linsolve_amg_pcg. Where the copy fails (indefinite, or no convergence
+ * within max_iter) the products in double precision go on from there
+ * (counted in fallbacks). */
 int vb_linsolve_kept_pcg(vb_linsolve_kept *k, const vb_csr *A, const double *b, double *x,
 			 double rtol, int64_t max_iter, vb_linsolve_stats *stats, vb_err *e);
 

@@ -692,6 +692,12 @@ static void test_amg_kept(void)
 	CHECK(vb_linsolve_kept_pcg(&k, &A, b, x, 1e-4, 60, &st, &e) == VB_OK);
 	CHECK(k.setups == 2 && k.changed == 0);
 	CHECK(rel_residual(&A, b, x) <= TOL_KEPT);
+	/* a solve the copy cannot finish goes on in double precision: here
+	 * max_iter 2 at rtol 1e-9, so both fail, after 2 + 2 iterations */
+	CHECK(k.fallbacks == 0);
+	memset(x, 0, (size_t)n * sizeof *x);
+	CHECK(vb_linsolve_kept_pcg(&k, &A, b, x, 1e-9, 2, &st, &e) == VB_ERR_RUN);
+	CHECK(k.fallbacks == 1 && st.iterations == 4 && st.residual > 1e-9);
 	vb_linsolve_kept_free(&k);
 	CHECK(k.amg == NULL && k.work.buf == NULL);
 	vb_linsolve_kept_free(&k); /* freed: no-op */
@@ -809,6 +815,6 @@ int main(void)
 	    "linsolve: the AMG V-cycle is symmetric positive definite, the same on "
 	    "1 and 2 threads, and its PCG agrees with CHOLMOD");
 	RUN(test_amg_kept, "linsolve: a kept hierarchy is refreshed when marked, rebuilt when "
-			   "stale, and its single-precision PCG meets the tolerance");
+			   "stale, its single-precision PCG meets the tolerance, and falls back to double");
 	DONE();
 }
