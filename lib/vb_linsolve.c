@@ -1005,6 +1005,9 @@ int vb_linsolve_kept_pcg(vb_linsolve_kept *k, const vb_csr *A, const double *b, 
 	/* a preconditioner's inner solve (rtol 0.3 in vb_echem): the products
 	 * too use the finest level's single-precision copy, half the memory
 	 * traffic of A's (docs/solve.md) */
+	if (A->n != k->amg->n)
+		return vb_err_set(e, VB_ERR_RUN, "AMG: matrix has %lld rows, hierarchy %lld",
+				  (long long)A->n, (long long)k->amg->n);
 	vb_linsolve_stats st = {.used = VB_LINSOLVE_AMG};
 	int rc = pcg(A->n, amg_finest_matvec, k->amg, b, x, rtol, max_iter, amg_precond, k->amg,
 		     "AMG-PCG", NULL, NULL, &st, e, &k->work);

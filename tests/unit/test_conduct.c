@@ -698,6 +698,10 @@ static void test_amg_kept(void)
 	memset(x, 0, (size_t)n * sizeof *x);
 	CHECK(vb_linsolve_kept_pcg(&k, &A, b, x, 1e-9, 2, &st, &e) == VB_ERR_RUN);
 	CHECK(k.fallbacks == 1 && st.iterations == 4 && st.residual > 1e-9);
+	/* a matrix of another size is refused */
+	vb_csr B = A;
+	B.n = n - 1;
+	CHECK(vb_linsolve_kept_pcg(&k, &B, b, x, 1e-4, 60, &st, &e) == VB_ERR_RUN);
 	vb_linsolve_kept_free(&k);
 	CHECK(k.amg == NULL && k.work.buf == NULL);
 	vb_linsolve_kept_free(&k); /* freed: no-op */
