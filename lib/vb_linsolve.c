@@ -85,6 +85,14 @@ double vb_linsolve_sum(const double *a, int64_t n)
 	return s;
 }
 
+static double blocks_total(const double *part)
+{
+	double s = 0;
+	for (int blk = 0; blk < REDUCE_BLOCKS; blk++)
+		s += part[blk];
+	return s;
+}
+
 void vb_linsolve_spmv(const vb_csr *A, const double *x, double *y)
 {
 #pragma omp parallel for schedule(static)
@@ -101,36 +109,17 @@ typedef void (*precond_fn)(void *ctx, const double *r, double *z);
 
 /* y = A x for the matrix behind ctx; returns x . y summed as
  * vb_linsolve_dot sums it (the same blocks in the same order: the same
- * bits), in the pass that writes y. */
+ * bits). The single-precision one (amg_finest_matvec) sums it in the pass
+ * that writes y. */
 typedef double (*matvec_fn)(const void *ctx, const double *x, double *y);
 
-static double blocks_total(const double *part)
-{
-	double s = 0;
-	for (int blk = 0; blk < REDUCE_BLOCKS; blk++)
-		s += part[blk];
-	return s;
-}
-
+/* The double-precision matrix: its product, then x . y in a second pass
+ * (used where the answer is the result, not in the hot inner solves). */
 static double csr_matvec(const void *ctx, const double *x, double *y)
 {
 	const vb_csr *A = ctx;
-	const int64_t n = A->n;
-	double part[REDUCE_BLOCKS];
-#pragma omp parallel for schedule(static)
-	for (int blk = 0; blk < REDUCE_BLOCKS; blk++) {
-		const int64_t lo = n * blk / REDUCE_BLOCKS, hi = n * (blk + 1) / REDUCE_BLOCKS;
-		double d = 0;
-		for (int64_t i = lo; i < hi; i++) {
-			double s = 0;
-			for (int64_t p = A->rowptr[i]; p < A->rowptr[i + 1]; p++)
-				s += A->val[p] * x[A->col[p]];
-			y[i] = s;
-			d += x[i] * s;
-		}
-		part[blk] = d;
-	}
-	return blocks_total(part);
+	vb_linsolve_spmv(A, x, y);
+	return vb_linsolve_dot(x, y, A->n);
 }
 
 /* Makes w hold at least need doubles (its old values lost); -1 when out of
@@ -623,16 +612,29 @@ static void amg_smooth_up(const amg_mat *A, const double *dinv, int nblk, const 
 	}
 }
 
-/* y = A x, or with r non-NULL y = r - A x. */
-static void amg_spmv(const amg_mat *A, const double *r, const double *x, double *y)
+/* y = A x, or with r non-NULL y = r - A x. With dot non-NULL (a square A,
+ * r NULL) also *dot = x . y, summed as vb_linsolve_dot sums it (the same
+ * blocks in the same order: the same bits), in the pass that writes y. */
+static void amg_spmv(const amg_mat *A, const double *r, const double *x, double *y, double *dot)
 {
+	const int64_t n = A->n;
+	double part[REDUCE_BLOCKS];
 #pragma omp parallel for schedule(static)
-	for (int64_t i = 0; i < A->n; i++) {
-		double s = 0;
-		for (int64_t p = A->rowptr[i]; p < A->rowptr[i + 1]; p++)
-			s += A->val[p] * x[A->col[p]];
-		y[i] = r != NULL ? r[i] - s : s;
+	for (int blk = 0; blk < REDUCE_BLOCKS; blk++) {
+		const int64_t lo = n * blk / REDUCE_BLOCKS, hi = n * (blk + 1) / REDUCE_BLOCKS;
+		double d = 0;
+		for (int64_t i = lo; i < hi; i++) {
+			double s = 0;
+			for (int64_t p = A->rowptr[i]; p < A->rowptr[i + 1]; p++)
+				s += A->val[p] * x[A->col[p]];
+			y[i] = r != NULL ? r[i] - s : s;
+			if (dot != NULL)
+				d += x[i] * s;
+		}
+		part[blk] = d;
 	}
+	if (dot != NULL)
+		*dot = blocks_total(part);
 }
 
 /* z = one V-cycle applied to r with the hierarchy's finest copy. */
@@ -644,8 +646,8 @@ static void amg_vcycle(vb_linsolve_amg *a, const double *r, double *z)
 		const double *b = l == 0 ? r : L->b;
 		double *x = l == 0 ? z : L->x;
 		amg_smooth_down(&L->A, L->dinv, L->nblk, b, x);
-		amg_spmv(&L->A, b, x, L->r);
-		amg_spmv(&L->R, NULL, L->r, a->lev[l + 1].b);
+		amg_spmv(&L->A, b, x, L->r, NULL);
+		amg_spmv(&L->R, NULL, L->r, a->lev[l + 1].b, NULL);
 	}
 	/* the coarsest level: directly */
 	amg_level *C = &a->lev[top];
@@ -943,23 +945,9 @@ static void amg_precond(void *ctx, const double *r, double *z)
  * and x . y (matvec_fn). */
 static double amg_finest_matvec(const void *ctx, const double *x, double *y)
 {
-	const amg_mat *A = &((const vb_linsolve_amg *)ctx)->lev[0].A;
-	const int64_t n = A->n;
-	double part[REDUCE_BLOCKS];
-#pragma omp parallel for schedule(static)
-	for (int blk = 0; blk < REDUCE_BLOCKS; blk++) {
-		const int64_t lo = n * blk / REDUCE_BLOCKS, hi = n * (blk + 1) / REDUCE_BLOCKS;
-		double d = 0;
-		for (int64_t i = lo; i < hi; i++) {
-			double s = 0;
-			for (int64_t p = A->rowptr[i]; p < A->rowptr[i + 1]; p++)
-				s += A->val[p] * x[A->col[p]];
-			y[i] = s;
-			d += x[i] * s;
-		}
-		part[blk] = d;
-	}
-	return blocks_total(part);
+	double d;
+	amg_spmv(&((const vb_linsolve_amg *)ctx)->lev[0].A, NULL, x, y, &d);
+	return d;
 }
 
 static int amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x, double rtol,
