@@ -895,7 +895,15 @@ static void side_residual(vb_lithium *L, const double *phi, double *R)
 	/* a pair of superposed chains links node j to node j on their
 	 * deviations from their cores (the cores exchange the mean through K);
 	 * what a chain's deviations gain as a whole goes to its own core as
-	 * every uptake does, so such a pair moves no Li between voxels */
+	 * every uptake does, so such a pair moves no Li between voxels. Two
+	 * saturated nodes differ in deviation as their cores differ, so the
+	 * pair would push Li into a node at c_max (Study P LIB cell, 1 um, 1
+	 * mA/cm2, t = 9324 s: Newton stalled there with nodes 1-4 of a chain one
+	 * rounding step below c_max, each row asking for more, and the steps
+	 * collapsed to microseconds). So a pair fades with the smaller of its
+	 * two nodes' weights fw (follow()), as their uniform parts do: exact
+	 * wherever neither node is within FADE c_max of its bound; the weight's
+	 * own derivative is left out of the Jacobian. */
 	for (int col = 0; col < 6; col++) {
 #pragma omp parallel for schedule(static)
 		for (int64_t p = L->pair_ptr[col]; p < L->pair_ptr[col + 1]; p++) {
@@ -904,9 +912,12 @@ static void side_residual(vb_lithium *L, const double *phi, double *R)
 			const int sup = superposed(L, a);
 			const double pa = sup ? phi[L->ch_core[a]] : 0, pb = sup ? phi[L->ch_core[b]] : 0;
 			const double *g = L->pair_g + p * n;
+			const double *wa = sup ? L->fw + a * (n + 1) : NULL,
+				     *wb = sup ? L->fw + b * (n + 1) : NULL;
 			double net = 0;
 			for (int j = 1; j <= n; j++) {
-				const double f = g[j - 1] * ((phi[oa + j] - pa) - (phi[ob + j] - pb));
+				const double gj = sup ? g[j - 1] * fmin(wa[j], wb[j]) : g[j - 1];
+				const double f = gj * ((phi[oa + j] - pa) - (phi[ob + j] - pb));
 				R[oa + j] += f, R[ob + j] -= f;
 				net += f;
 			}
@@ -1008,7 +1019,8 @@ static void balances(vb_lithium *L, const double *phi, const double *c, const do
  * the bound the core moves towards (c_max when it rises, 0 when it falls).
  * Only the deviations are cut there (a chain's sum to slightly less than
  * zero); the voxel's Li is its core's and stays conserved. Exact wherever
- * no node is within FADE c_max of the bound. */
+ * no node is within FADE c_max of the bound. The side pairs fade with the
+ * same weights (side_residual). */
 #define FADE 1e-3
 
 /* Before a residual (i_face NULL): each superposed node's weight fw at

@@ -8,7 +8,8 @@
  * Superposed chains (the default, docs/solve.md) hold exactly that sum in
  * a voxel; the split chains of earlier versions saw edges and corners as 1D
  * layers in the voxel's nearness split. This test measures both at voxel
- * sizes from the box edge down. */
+ * sizes from the box edge down. A last test checks that a side pair of
+ * saturated superposed chains pushes no Li into them. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +217,55 @@ static void test_split_law(void)
 	CHECK(fabs(m[NT - 1] / x[NT - 1] - 1) < 0.02);
 }
 
+/* Two voxels side by side along x, each with a reacting -y face: their
+ * superposed chains are a side pair, linked node by node on their
+ * deviations from their cores. Every chain node is one part in 1e12 below
+ * c_max, the cores differ (0.9 and 0.8 c_max), nothing else moves. The
+ * nodes' deviations differ by the cores' difference, so without the fade
+ * of the pair at saturation the pair pushed F h D dq (4.7e-13 A) into the
+ * saturated nodes of the first chain, Newton stalled there, and the steps
+ * collapsed (Study P LIB cell, 1 um, 1 mA/cm2, t = 9324 s; vb_lithium). */
+static void test_saturated_pair(void)
+{
+	vb_err e;
+	vb_err_clear(&e);
+	const double h = 1e-6, cmax = 49030, D = 1e-15;
+	vb_image *img = vb_voxel_new(2, 1, 1, h, &e);
+	const int64_t core[2] = {0, 1};
+	const uint8_t react[2] = {0x02, 0x02};
+	vb_cam law = {0};
+	law.cmax = cmax, law.d_constant = 1, law.d0 = D, law.sigma_constant = 1, law.sigma0 = 1;
+	vb_lithium *L = vb_lithium_new(img, core, 2, react, &law, NULL, &e);
+	CHECK(L != NULL);
+	if (L == NULL) {
+		vb_test_note("# %s\n", e.msg);
+		vb_voxel_free(&img);
+		return;
+	}
+	CHECK(vb_lithium_faces(L) == 2 && vb_lithium_links(L) == 0);
+	const int64_t ns = vb_lithium_count(L), n = vb_lithium_cells(L);
+	double *c = malloc((size_t)ns * sizeof *c), *R = malloc((size_t)ns * sizeof *R);
+	double *sub = malloc((size_t)(ns - 2) * sizeof *sub);
+	const double mean[2] = {0.9 * cmax, 0.8 * cmax}, i_face[2] = {0, 0};
+	for (int64_t i = 0; i < ns - 2; i++)
+		sub[i] = cmax * (1 - 1e-12);
+	CHECK(vb_lithium_load(L, mean, sub, c, &e) == VB_OK);
+	vb_lithium_residual(L, c, c, 10, i_face, R);
+	const double push = FARADAY * h * D * (mean[0] - mean[1]);
+	for (int64_t t = 0; t < 2; t++) {
+		const int64_t o = vb_lithium_surface_index(L, t);
+		double s = 0;
+		for (int64_t j = 1; j <= n; j++)
+			s += fabs(R[o + j]);
+		vb_test_note("# saturated pair, chain %lld: sum |R| of its nodes %.3g A (unfaded: %.3g A)\n",
+			     (long long)t, s, push);
+		CHECK(s < 1e-6 * push);
+	}
+	free(c), free(R), free(sub);
+	vb_lithium_free(&L);
+	vb_voxel_free(&img);
+}
+
 int main(void)
 {
 	RUN(test_table, "the box table (into the log)");
@@ -223,5 +273,6 @@ int main(void)
 	RUN(test_edges_corners,
 	    "edges and corners: within 1 % of the exact in one voxel, 7 % at every voxel size");
 	RUN(test_split_law, "the split law: a one-voxel corner 35 % short of the exact excess");
+	RUN(test_saturated_pair, "a side pair of saturated superposed chains pushes no Li into them");
 	DONE();
 }
