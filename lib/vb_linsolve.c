@@ -950,13 +950,21 @@ static double amg_finest_matvec(const void *ctx, const double *x, double *y)
 	return d;
 }
 
+/* VB_ERR_RUN when A has another number of rows than the hierarchy. */
+static int amg_rows_check(const vb_linsolve_amg *amg, const vb_csr *A, vb_err *e)
+{
+	if (A->n == amg->n)
+		return VB_OK;
+	return vb_err_set(e, VB_ERR_RUN, "AMG: matrix has %lld rows, hierarchy %lld",
+			  (long long)A->n, (long long)amg->n);
+}
+
 static int amg_pcg(vb_linsolve_amg *amg, const vb_csr *A, const double *b, double *x, double rtol,
 		   int64_t max_iter, vb_linsolve_progress progress, void *progress_ctx,
 		   vb_linsolve_stats *st, vb_err *e)
 {
-	if (A->n != amg->n)
-		return vb_err_set(e, VB_ERR_RUN, "AMG: matrix has %lld rows, hierarchy %lld",
-				  (long long)A->n, (long long)amg->n);
+	if (amg_rows_check(amg, A, e) != VB_OK)
+		return VB_ERR_RUN;
 	if (st != NULL)
 		st->used = VB_LINSOLVE_AMG;
 	return pcg(A->n, csr_matvec, A, b, x, rtol, max_iter, amg_precond, amg, "AMG-PCG",
@@ -993,9 +1001,8 @@ int vb_linsolve_kept_pcg(vb_linsolve_kept *k, const vb_csr *A, const double *b, 
 	/* a preconditioner's inner solve (rtol 0.3 in vb_echem): the products
 	 * too use the finest level's single-precision copy, half the memory
 	 * traffic of A's (docs/solve.md) */
-	if (A->n != k->amg->n)
-		return vb_err_set(e, VB_ERR_RUN, "AMG: matrix has %lld rows, hierarchy %lld",
-				  (long long)A->n, (long long)k->amg->n);
+	if (amg_rows_check(k->amg, A, e) != VB_OK)
+		return VB_ERR_RUN;
 	vb_linsolve_stats st = {.used = VB_LINSOLVE_AMG};
 	int rc = pcg(A->n, amg_finest_matvec, k->amg, b, x, rtol, max_iter, amg_precond, k->amg,
 		     "AMG-PCG", NULL, NULL, &st, e, &k->work);
