@@ -77,6 +77,18 @@ struct vb_echem {
 	double *f_src, *f_u0, *f_ds; /* nf: A f_i, chain solves, source changes */
 	double *f_di;		     /* nf + nl: the currents' change, A (full_apply) */
 	vb_lithium_face *f_li;	     /* nf */
+	/* lateral modes (vb_lithium.h; docs/solve.md, "Lateral modes"): their
+	 * values follow c_e in the state (nm of them). Each face with modes
+	 * reacts on four quarters at its surface node plus the other chains'
+	 * part f_off (fixed over a step) plus its own modes' surface values
+	 * f_S with the quarter's signs; during a step (md_solve) f_S solves
+	 * the face's two mode chains, S_k = u_k - r_k I_k (f_ur: u_0, u_1,
+	 * r_0, r_1), I_k (f_I) the quarters' currents weighted by their signs */
+	int64_t nm;
+	int md_solve;
+	double *f_off;	      /* 4 nf */
+	double *f_ur;	      /* 4 nf */
+	double *f_S, *f_I;    /* 2 nf */
 	int64_t *rf_ptr, *rf; /* per potential row: faces (2 f + 1 on the electrolyte side) */
 	int64_t *cf_ptr, *cf; /* per core: its CAM|SE faces */
 	double *sig, *dsig;   /* nc: electronic conductivity of each core and its derivative */
@@ -269,6 +281,7 @@ void vb_echem_free(vb_echem **mp)
 	free(m->f_i), free(m->f_g), free(m->f_a), free(m->f_w), free(m->f_b), free(m->f_ce);
 	free(m->f_gp), free(m->f_ac), free(m->f_gc), free(m->f_bp), free(m->f_bc), free(m->f_dc);
 	free(m->f_src), free(m->f_u0), free(m->f_ds), free(m->f_di), free(m->f_li);
+	free(m->f_off), free(m->f_ur), free(m->f_S), free(m->f_I);
 	free(m->rf_ptr), free(m->rf), free(m->cf_ptr), free(m->cf);
 	free(m->sig), free(m->dsig), free(m->sb_val), free(m->sb_col);
 	vb_lithium_free(&m->li);
@@ -697,6 +710,15 @@ vb_echem *vb_echem_new(const vb_image *img, const vb_params *p, const vb_subgrid
 		vb_echem_free(&m);
 		return NULL;
 	}
+	m->nm = vb_lithium_mode_count(m->li);
+	if (m->nm > 0 && ((m->f_off = calloc(4 * (size_t)m->nf, sizeof *m->f_off)) == NULL ||
+			  (m->f_ur = calloc(4 * (size_t)m->nf, sizeof *m->f_ur)) == NULL ||
+			  (m->f_S = calloc(2 * (size_t)m->nf, sizeof *m->f_S)) == NULL ||
+			  (m->f_I = calloc(2 * (size_t)m->nf, sizeof *m->f_I)) == NULL)) {
+		vb_echem_free(&m);
+		vb_err_set(e, VB_ERR_RUN, "out of memory for the faces' quarters");
+		return NULL;
+	}
 	return m;
 }
 
@@ -722,7 +744,7 @@ int64_t vb_echem_electrolyte_count(const vb_echem *m)
 
 int64_t vb_echem_state_count(const vb_echem *m)
 {
-	return vb_lithium_count(m->li) + m->ne;
+	return vb_lithium_count(m->li) + m->ne + m->nm;
 }
 
 int64_t vb_echem_link_count(const vb_echem *m)
@@ -777,6 +799,8 @@ void vb_echem_rest(const vb_echem *m, double *phi, double *c)
 		c[q] = m->c0;
 	for (int64_t k = 0; k < m->ne; k++)
 		c[nl + k] = m->ce;
+	for (int64_t k = 0; k < m->nm; k++)
+		c[nl + m->ne + k] = 0;
 }
 
 double vb_echem_voltage(const vb_echem *m, const double *phi)
@@ -870,42 +894,243 @@ static void eval_cores(vb_echem *m, const double *c)
 	m->fixed[m->diag[m->cc]] = dcc;
 }
 
+/* Butler-Volmer current density (A/m^2, positive anodic) of a CAM face
+ * reacting on the share w of its area at surface concentration cs, c_e on
+ * its electrolyte side and dphi = phi_s - phi_e; *dg = di/deta and *da =
+ * di/dcs. Outside (0, c_max) i_0 and the current are 0.
+ * A quarter of a face with lateral modes (quarter != 0) sits at the surface
+ * node plus an offset fixed over a Newton step, and approaches c_max while
+ * the rest of its face still reacts: there the factor (c_max - cs)^(1 - alpha)
+ * of i_0, whose slope is infinite at c_max, is taken over the last
+ * QUARTER_ROOM c_max as the quadratic in (c_max - cs) that meets it with the
+ * same value and slope, so that it reaches 0 at c_max with a finite slope
+ * (Newton stalled on quarters at saturation otherwise; docs/solve.md). */
+#define QUARTER_ROOM 1e-3
+static double cam_bv(const vb_echem *m, double dphi, double cs, double c_e, double w, int quarter,
+		     double *dg, double *da)
+{
+	double dU = 0, dlni0 = 0, di_deta, i0;
+	const double x = fmin(fmax(cs / m->cmax, 0.0), 1.0);
+	const double eta = dphi - vb_params_eval_with_derivative(m->p, "cam.ocp", x, &dU);
+	const double room = m->cmax - cs, band = QUARTER_ROOM * m->cmax;
+	if (quarter && cs > 0 && room > 0 && room < band) {
+		const double p = 1 - m->alpha, u = room / band;
+		const double g = (3 - p) * u * u + (p - 2) * u * u * u;
+		const double dg_du = 2 * (3 - p) * u + 3 * (p - 2) * u * u;
+		i0 = m->i00 * pow(c_e, m->alpha) * pow(cs, m->alpha) * pow(band, p) * g;
+		dlni0 = m->alpha / cs - dg_du / (g * band);
+	} else {
+		i0 = vb_kinetics_cam_exchange(m->i00, m->alpha, c_e, cs, m->cmax, &dlni0);
+	}
+	const double i = w * vb_kinetics_current(i0, m->alpha, m->f, eta, &di_deta);
+	*dg = w * di_deta;
+	*da = -w * di_deta * dU / m->cmax + i * dlni0;
+	return i;
+}
+
+/* The four quarters of a face at offsets base[k] + s_0 S_0 + s_1 S_1 from
+ * its surface node: their currents (A/m^2), derivatives in dphi and in
+ * their concentration, and the modes' sources I_k = (A / 4) sum s_k i_q
+ * with dI_k / dS_l. */
+typedef struct quarters {
+	double i[4], g[4], a[4], I[2], dI[2][2];
+} quarters;
+
+static void quarters_at(const vb_echem *m, const double *base, const double S[2], double dphi,
+			double c_e, double w, quarters *q)
+{
+	const double A = m->grid.voxel_size * m->grid.voxel_size;
+	q->I[0] = q->I[1] = 0;
+	q->dI[0][0] = q->dI[0][1] = 0;
+	for (int k = 0; k < 4; k++) {
+		const int s0 = vb_lithium_quarter_sign(k, 0), s1 = vb_lithium_quarter_sign(k, 1);
+		q->i[k] = cam_bv(m, dphi, base[k] + s0 * S[0] + s1 * S[1], c_e, w, 1, &q->g[k],
+				 &q->a[k]);
+		q->I[0] += 0.25 * A * s0 * q->i[k], q->I[1] += 0.25 * A * s1 * q->i[k];
+		q->dI[0][0] += 0.25 * A * q->a[k], q->dI[0][1] += 0.25 * A * s0 * s1 * q->a[k];
+	}
+	q->dI[1][1] = q->dI[0][0], q->dI[1][0] = q->dI[0][1];
+}
+
+/* The mean current density (A/m^2) of the four quarters of CAM face t with
+ * lateral modes, at the face's surface node cs, dphi = phi_s - phi_e and
+ * c_e; with md_solve its modes' surface values f_S first solve their chains,
+ * S_k = u_k - r_k I_k(S): a monotone system (each I_k grows with S_k), by
+ * Newton from the last values with backtracking, since a quarter's current
+ * is flat beyond c_max and steep just below it. The derivatives *dc, *dg
+ * and *db (in cs, dphi and c_e) include the modes' response. */
+static double face_quarters(vb_echem *m, int64_t t, double dphi, double cs, double c_e, double w,
+			    double *dc, double *dg, double *db)
+{
+	const double A = m->grid.voxel_size * m->grid.voxel_size, *ur = m->f_ur + 4 * t;
+	double *S = m->f_S + 2 * t, base[4];
+	for (int k = 0; k < 4; k++)
+		base[k] = cs + m->f_off[4 * t + k];
+	quarters q;
+	quarters_at(m, base, S, dphi, c_e, w, &q);
+	for (int it = 0; m->md_solve && it < 60; it++) {
+		const double G0 = S[0] - ur[0] + ur[2] * q.I[0], G1 = S[1] - ur[1] + ur[3] * q.I[1];
+		const double gn = fabs(G0) + fabs(G1);
+		if (gn <= 1e-13 * m->cmax)
+			break;
+		const double j00 = 1 + ur[2] * q.dI[0][0], j01 = ur[2] * q.dI[0][1];
+		const double j10 = ur[3] * q.dI[1][0], j11 = 1 + ur[3] * q.dI[1][1];
+		const double det = j00 * j11 - j01 * j10;
+		const double d0 = (-G0 * j11 + G1 * j01) / det, d1 = (-G1 * j00 + G0 * j10) / det;
+		double lam = 1, T[2];
+		quarters qt;
+		int better = 0;
+		for (int ls = 0; ls < 40 && !better; ls++, lam *= 0.5) {
+			T[0] = S[0] + lam * d0, T[1] = S[1] + lam * d1;
+			quarters_at(m, base, T, dphi, c_e, w, &qt);
+			better = fabs(T[0] - ur[0] + ur[2] * qt.I[0]) +
+					 fabs(T[1] - ur[1] + ur[3] * qt.I[1]) <
+				 gn;
+		}
+		if (!better) /* rounding: as close as it gets */
+			break;
+		S[0] = T[0], S[1] = T[1], q = qt;
+	}
+	m->f_I[2 * t] = q.I[0], m->f_I[2 * t + 1] = q.I[1];
+	/* d/dp of the mean current: the quarters' own change plus the modes'
+	 * response dS/dp = -J^-1 (r o dI/dp) for p = cs, dphi, c_e */
+	const double j00 = 1 + ur[2] * q.dI[0][0], j01 = ur[2] * q.dI[0][1];
+	const double j10 = ur[3] * q.dI[1][0], j11 = 1 + ur[3] * q.dI[1][1];
+	const double det = j00 * j11 - j01 * j10;
+	double i = 0, out[3];
+	for (int p = 0; p < 3; p++) {
+		double dIp[2] = {0, 0}, own = 0, dS[2] = {0, 0};
+		for (int k = 0; k < 4; k++) {
+			const double d = p == 0	  ? q.a[k]
+					 : p == 1 ? q.g[k]
+						  : q.i[k] * m->alpha / c_e;
+			dIp[0] += 0.25 * A * vb_lithium_quarter_sign(k, 0) * d;
+			dIp[1] += 0.25 * A * vb_lithium_quarter_sign(k, 1) * d;
+			own += 0.25 * d;
+		}
+		if (m->md_solve) {
+			const double b0 = -ur[2] * dIp[0], b1 = -ur[3] * dIp[1];
+			dS[0] = (b0 * j11 - b1 * j01) / det;
+			dS[1] = (b1 * j00 - b0 * j10) / det;
+		}
+		for (int k = 0; k < 4; k++)
+			own += 0.25 * q.a[k] *
+			       (vb_lithium_quarter_sign(k, 0) * dS[0] +
+				vb_lithium_quarter_sign(k, 1) * dS[1]);
+		out[p] = own;
+	}
+	for (int k = 0; k < 4; k++)
+		i += 0.25 * q.i[k];
+	*dc = out[0], *dg = out[1], *db = out[2];
+	return i;
+}
+
 /* Butler-Volmer on every face (PHYSICS.md §2) at the potentials phi and, on
  * CAM faces, the surface node of the face's chain and (LIB) the c_e of its
  * electrolyte side: current density f_i (A/m^2 of face, positive anodic;
  * a face into a CBD's pores reacts on the CBD's porosity f_w of it), f_g =
- * A di/deta (S), f_a = A di/dc_surf and f_b = A di/dc_e. The Li metal's i_0
- * does not depend on c_e (PHYSICS.md §2-3). */
+ * A di/deta (S), f_a = A di/dc_surf and f_b = A di/dc_e. A face with lateral
+ * modes takes the mean of its four quarters' currents (face_quarters). The
+ * Li metal's i_0 does not depend on c_e (PHYSICS.md §2-3). */
 static void eval_faces(vb_echem *m, const double *phi, const double *c)
 {
 	const double A = m->grid.voxel_size * m->grid.voxel_size, f = m->f;
 	const double *ce = c + vb_lithium_count(m->li);
 #pragma omp parallel for schedule(static)
 	for (int64_t t = 0; t < m->nf + m->nl; t++) {
-		double eta, i0, al, dlni0 = 0, dU = 0, di_deta, w = 1, c_e = m->ce;
+		const double dphi = phi[m->f_ps[t]] - phi[m->f_pe[t]];
 		if (t < m->nf) {
-			const double cs = c[vb_lithium_surface_index(m->li, t)], x = cs / m->cmax;
-			al = m->alpha, w = m->f_w[t];
-			if (m->lib)
-				c_e = ce[m->f_ce[t]];
-			eta = phi[m->f_ps[t]] - phi[m->f_pe[t]] -
-			      vb_params_eval_with_derivative(m->p, "cam.ocp", x, &dU);
-			dU /= m->cmax;
-			i0 = vb_kinetics_cam_exchange(m->i00, al, c_e, cs, m->cmax, &dlni0);
-		} else {
-			al = m->alpha_li;
-			eta = phi[m->f_ps[t]] - phi[m->f_pe[t]] - m->u_li;
-			i0 = m->i0_li;
-		}
-		const double i = w * vb_kinetics_current(i0, al, f, eta, &di_deta);
-		m->f_i[t] = i;
-		m->f_g[t] = A * w * di_deta;
-		if (t < m->nf) {
-			m->f_a[t] = A * (-w * di_deta * dU + i * dlni0);
-			m->f_b[t] = m->lib ? A * i * al / c_e : 0.0;
+			const double cs = c[vb_lithium_surface_index(m->li, t)], w = m->f_w[t];
+			const double c_e = m->lib ? ce[m->f_ce[t]] : m->ce;
+			double i, g, a, b;
+			if (m->nm > 0 && vb_lithium_mode_index(m->li, t) >= 0) {
+				i = face_quarters(m, t, dphi, cs, c_e, w, &a, &g, &b);
+			} else {
+				i = cam_bv(m, dphi, cs, c_e, w, 0, &g, &a);
+				b = i * m->alpha / c_e;
+			}
+			m->f_i[t] = i;
+			m->f_g[t] = A * g;
+			m->f_a[t] = A * a;
+			m->f_b[t] = m->lib ? A * b : 0.0;
 			m->f_src[t] = A * i;
+			continue;
 		}
+		double di_deta;
+		const double i =
+			vb_kinetics_current(m->i0_li, m->alpha_li, f, dphi - m->u_li, &di_deta);
+		m->f_i[t] = i;
+		m->f_g[t] = A * di_deta;
 	}
+}
+
+/* At state c (the modes after c_e): the other chains' part of every
+ * quarter's offset (f_off) and each face's own modes' surface values (f_S). */
+static void face_offsets(vb_echem *m, const double *c)
+{
+	if (m->nm == 0)
+		return;
+	const double *modes = c + vb_lithium_count(m->li) + m->ne;
+	const int64_t n1 = vb_lithium_cells(m->li) + 1;
+	vb_lithium_lateral_cross(m->li, c, modes, m->f_off);
+#pragma omp parallel for schedule(static)
+	for (int64_t t = 0; t < m->nf; t++) {
+		const int64_t mi = vb_lithium_mode_index(m->li, t);
+		m->f_S[2 * t] = mi >= 0 ? modes[mi] : 0;
+		m->f_S[2 * t + 1] = mi >= 0 ? modes[mi + n1] : 0;
+	}
+}
+
+/* Before a step from c_old over dt: the quarters' offsets of c_old (kept
+ * over the step) and each face's mode chains' u_k and r_k; the faces' own
+ * modes are solved with every evaluation of the faces from then on. */
+static int begin_modes(vb_echem *m, const double *c_old, double dt, vb_err *e)
+{
+	if (m->nm == 0)
+		return VB_OK;
+	face_offsets(m, c_old);
+	const double *m_old = c_old + vb_lithium_count(m->li) + m->ne;
+	const size_t ws = vb_lithium_mode_work(m->li);
+	double *work = malloc(ws * (size_t)omp_get_max_threads() * sizeof *work);
+	if (work == NULL)
+		return vb_err_set(e, VB_ERR_RUN, "out of memory for the lateral modes");
+#pragma omp parallel for schedule(dynamic, 64)
+	for (int64_t t = 0; t < m->nf; t++) {
+		if (vb_lithium_mode_index(m->li, t) < 0)
+			continue;
+		double u[2], r[2];
+		vb_lithium_mode_factor(m->li, t, c_old, m_old, dt,
+				       work + ws * (size_t)omp_get_thread_num(), u, r);
+		m->f_ur[4 * t] = u[0], m->f_ur[4 * t + 1] = u[1];
+		m->f_ur[4 * t + 2] = r[0], m->f_ur[4 * t + 3] = r[1];
+	}
+	free(work);
+	m->md_solve = 1;
+	return VB_OK;
+}
+
+/* After Newton converged at (phi, c): the mode chains with the sources of
+ * the faces' last evaluation (at that state), into c's modes. */
+static int advance_modes(vb_echem *m, const double *c_old, const double *phi, double *c, vb_err *e)
+{
+	eval_faces(m, phi, c);
+	m->md_solve = 0;
+	const double *m_old = c_old + vb_lithium_count(m->li) + m->ne;
+	double *m_new = c + vb_lithium_count(m->li) + m->ne;
+	const size_t ws = vb_lithium_mode_work(m->li);
+	double *work = malloc(ws * (size_t)omp_get_max_threads() * sizeof *work);
+	if (work == NULL)
+		return vb_err_set(e, VB_ERR_RUN, "out of memory for the lateral modes");
+#pragma omp parallel for schedule(dynamic, 64)
+	for (int64_t t = 0; t < m->nf; t++) {
+		if (vb_lithium_mode_index(m->li, t) < 0)
+			continue;
+		double *wk = work + ws * (size_t)omp_get_thread_num(), u[2], r[2];
+		vb_lithium_mode_factor(m->li, t, c_old, m_old, m->dt, wk, u, r);
+		vb_lithium_mode_finish(m->li, t, wk, m->f_I + 2 * t, m_new);
+	}
+	free(work);
+	return VB_OK;
 }
 
 static void eval_state(vb_echem *m, const double *phi, const double *c)
@@ -1450,6 +1675,7 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 	const vb_echem_opts o = opts ? *opts : vb_echem_defaults();
 	const int64_t np = m->np, nl = vb_lithium_count(m->li), ne = m->ne, n = np + nl + ne;
 	m->dt = dt;
+	const uint8_t *comp = vb_lithium_components(m->li);
 	m->amg_rtol = o.amg_rtol;
 	m->amg_rebuild = o.amg_rebuild;
 	/* the tolerance scales with the applied current (a rest needs a scale
@@ -1465,6 +1691,10 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 	vb_echem_stats st = {0};
 	const int64_t setups_before = m->amg.setups + m->el_setups;
 	int rc = VB_OK;
+	/* the quarters' offsets stay those of the step's start; each face's own
+	 * modes are solved with it (face_quarters), their chains after Newton */
+	if ((rc = begin_modes(m, c_old, dt, e)) != VB_OK)
+		return rc;
 	eval_state(m, phi, c);
 	residual(m, phi, c, c_old, current, R);
 	double rn = norm2(R, n), bal = balance_defect(m, R), rn_prev = rn;
@@ -1562,7 +1792,9 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 				trial[t] = phi[t] + lam * dx[t];
 #pragma omp parallel for schedule(static)
 			for (int64_t q = 0; q < nl; q++)
-				trial[np + q] = keep_inside(c[q], c[q] + lam * dx[np + q], m->cmax);
+				trial[np + q] =
+					keep_inside(c[q], c[q] + lam * dx[np + q],
+						    comp != NULL && comp[q] ? INFINITY : m->cmax);
 #pragma omp parallel for schedule(static)
 			for (int64_t q = nl; q < nl + ne; q++)
 				trial[np + q] =
@@ -1603,6 +1835,9 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 		rn = rn_new, bal = bal_new;
 	}
 	m->phi_now = NULL;
+	if (rc == VB_OK && m->nm > 0)
+		rc = advance_modes(m, c_old, phi, c, e);
+	m->md_solve = 0;
 	st.newton_iterations = it;
 	st.residual = rn / scale;
 	st.amg_setups = m->amg.setups + m->el_setups - setups_before;
@@ -1614,6 +1849,7 @@ int vb_echem_step(vb_echem *m, const double *c_old, double dt, double current, d
 void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_s, double *c_surf,
 		     double *phi_s, double *phi_e, double *i_bv, double *c_e)
 {
+	face_offsets(m, c);
 	eval_state(m, phi, c);
 	const double A = m->grid.voxel_size * m->grid.voxel_size;
 	const double *ce = c + vb_lithium_count(m->li);
@@ -1630,6 +1866,15 @@ void vb_echem_fields(vb_echem *m, const double *phi, const double *c, double *c_
 			for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++)
 				s += m->f_i[m->cf[t]];
 			cv = m->tc[q], cu = m->tmp_c[q];
+			if (m->nm > 0 && m->cf_ptr[q + 1] > m->cf_ptr[q]) {
+				/* with lateral modes a face's mean surface concentration
+				 * is its surface node's plus its quarters' mean offset */
+				double off = 0;
+				for (int64_t t = m->cf_ptr[q]; t < m->cf_ptr[q + 1]; t++)
+					for (int k = 0; k < 4; k++)
+						off += 0.25 * m->f_off[4 * m->cf[t] + k];
+				cu += off / (double)(m->cf_ptr[q + 1] - m->cf_ptr[q]);
+			}
 			ib = A * s / m->vol;
 		}
 		if (re >= 0)
@@ -1699,6 +1944,8 @@ int vb_echem_load_fields(const vb_echem *m, const double *c_s, const double *c_s
 				  (long long)(bad / g->nz % g->ny), (long long)(bad % g->nz),
 				  vb_voxel_phase_name(m->lab[bad]));
 	}
+	for (int64_t k = 0; k < m->nm; k++) /* not in a run file: the snapshot's layer as flat */
+		c[nl + m->ne + k] = 0;
 	return vb_lithium_load(m->li, m->tc, c_sub, c, e);
 }
 
@@ -1735,6 +1982,7 @@ static double ion_face_current(const vb_echem *m, int64_t v, int64_t r, int d, i
 
 void vb_echem_ionic_current(vb_echem *m, const double *phi, const double *c, double *i_ion)
 {
+	face_offsets(m, c);
 	eval_state(m, phi, c);
 #pragma omp parallel for schedule(static)
 	for (int64_t v = 0; v < m->nvox; v++) {

@@ -20,6 +20,11 @@
 
 #define FARADAY 96485.33212
 
+/* With lateral modes a reacting chain's node may pass c_max (it is a
+ * component of the superposition, not a concentration); a run file's value
+ * beyond this many c_max is taken as corrupt. */
+#define UNBOUNDED 2.0
+
 /* Link chains: cells and growth. They carry the grading of a reacting chain
  * (whose last cells are about 0.15 h) on to the voxel scale one voxel deeper
  * (docs/solve.md measures what the abrupt step to h costs without them). */
@@ -30,32 +35,32 @@ struct vb_lithium {
 	int64_t nx, ny, nz, nc;
 	double h, vol;
 	const vb_cam *law;
-	vb_subgrid *sg, *sgl;	  /* reacting (split) and link chain geometry */
-	vb_subgrid *sgs;	  /* superposed reacting chains (NULL: none) */
-	uint8_t *sup_q;		  /* nc: 1 where the core's reacting chains are superposed */
+	vb_subgrid *sg, *sgl;	      /* reacting (split) and link chain geometry */
+	vb_subgrid *sgs;	      /* superposed reacting chains (NULL: none) */
+	uint8_t *sup_q;		      /* nc: 1 where the core's reacting chains are superposed */
 	int64_t nf, nlk, nch, nstate; /* reacting, link, all chains; state length */
-	int64_t *voxel;		  /* nc: voxel of each core */
-	uint8_t *active;	  /* nc: faces owning a chain (reacting, or link faces) */
-	int64_t *ch_core, *ch_off; /* nch: inner core, offset of node 0 in c */
-	uint8_t *ch_cls;	   /* nch: vb_subgrid class */
-	uint8_t *ch_dir;	   /* nch: the face it starts from (neighbours() order) */
-	int64_t *lk_out;	   /* nlk: the core across the face */
-	double *lk_g;		   /* nlk: F x area / length from that core's node to the face */
-	int64_t *lk_kin, *lk_kout; /* nlk: positions (inner, outer), (outer, inner) in K */
-	double *v_core;		   /* nc: core volume, m^3 */
-	int64_t *cf_ptr, *cf;	   /* per core: chains whose inner core it is */
-	int64_t *co_ptr, *co;	   /* per core: link chains whose outer core it is */
-	vb_csr K;		   /* F area/length weighted Laplacian of the cores */
-	vb_csr P;		   /* the preconditioner's core block in w = D c */
-	double *lu;		   /* 3 values per chain node */
-	vb_subgrid_coupling *cpl;  /* nch */
-	double *flux;		   /* nch: F x Li from each chain into its inner core, A */
-	double *src0;		   /* nlk: F x Li from a link chain's node 0 into its outer core */
-	double *a_in;		   /* nch: part of the inner core's condensed diagonal */
-	double *a_out;		   /* nlk: part of the outer core's condensed diagonal */
-	double *c_oi, *c_io;	   /* nlk: condensed (outer row, inner col), (inner, outer) */
-	double *l0, *m0;	   /* nlk: d R_0 / d c_out, d R_out / d c_0 */
-	double *u0, *un;	   /* nch: chain solves of a right-hand side */
+	int64_t *voxel;		      /* nc: voxel of each core */
+	uint8_t *active;	      /* nc: faces owning a chain (reacting, or link faces) */
+	int64_t *ch_core, *ch_off;    /* nch: inner core, offset of node 0 in c */
+	uint8_t *ch_cls;	      /* nch: vb_subgrid class */
+	uint8_t *ch_dir;	      /* nch: the face it starts from (neighbours() order) */
+	int64_t *lk_out;	      /* nlk: the core across the face */
+	double *lk_g;		      /* nlk: F x area / length from that core's node to the face */
+	int64_t *lk_kin, *lk_kout;    /* nlk: positions (inner, outer), (outer, inner) in K */
+	double *v_core;		      /* nc: core volume, m^3 */
+	int64_t *cf_ptr, *cf;	      /* per core: chains whose inner core it is */
+	int64_t *co_ptr, *co;	      /* per core: link chains whose outer core it is */
+	vb_csr K;		      /* F area/length weighted Laplacian of the cores */
+	vb_csr P;		      /* the preconditioner's core block in w = D c */
+	double *lu;		      /* 3 values per chain node */
+	vb_subgrid_coupling *cpl;     /* nch */
+	double *flux;		      /* nch: F x Li from each chain into its inner core, A */
+	double *src0;	     /* nlk: F x Li from a link chain's node 0 into its outer core */
+	double *a_in;	     /* nch: part of the inner core's condensed diagonal */
+	double *a_out;	     /* nlk: part of the outer core's condensed diagonal */
+	double *c_oi, *c_io; /* nlk: condensed (outer row, inner col), (inner, outer) */
+	double *l0, *m0;     /* nlk: d R_0 / d c_out, d R_out / d c_0 */
+	double *u0, *un;     /* nch: chain solves of a right-hand side */
 	double *diag_extra, *D_q, *wq;
 	/* side links of the reacting chains (docs/solve.md): node j of a chain
 	 * to node j of the chain of the same direction in the voxel beside it
@@ -73,19 +78,19 @@ struct vb_lithium {
 	double *ent_g;		    /* nent x n: F x area / length of each node's link */
 	double *ent_sum;	    /* nent: F x Li leaving the chain through it, A */
 	int64_t nrec, *rec_idx, *rec_ptr, *rec_ent; /* receivers and their entries */
-	double *phi_all, *d_all;    /* nstate: Kirchhoff potential and diffusivity of every node */
-	double *w_all;		    /* nstate: D x a correction (vb_lithium_jacobian_apply) */
-	double *g_side;		    /* nstate: F x the side links' area / length per node */
+	double *phi_all, *d_all; /* nstate: Kirchhoff potential and diffusivity of every node */
+	double *w_all;		 /* nstate: D x a correction (vb_lithium_jacobian_apply) */
+	double *g_side;		 /* nstate: F x the side links' area / length per node */
 	/* the side links in the condensed core block: when two neighbouring
 	 * chains differ as a whole, storage, not their own links, resists, so
 	 * the coupling a Newton left out would be D dt / h^2 of the diagonal;
 	 * summed over their nodes it joins their cores instead (chains follow
 	 * their cores in that mode), see docs/solve.md */
-	int64_t *sc_ptr, *sc;	    /* per core: the side pairs of its chains */
-	int64_t *sc_pos;	    /* per coupling in sc: position of (core, partner) in K */
-	double *side_G;		    /* npair: F x sum over nodes of area/length x D x response */
-	double *resp;		    /* nstate: each chain node's response to its core (0..1) */
-	double *Ks;		    /* K's pattern: the cores' side coupling */
+	int64_t *sc_ptr, *sc; /* per core: the side pairs of its chains */
+	int64_t *sc_pos;      /* per coupling in sc: position of (core, partner) in K */
+	double *side_G;	      /* npair: F x sum over nodes of area/length x D x response */
+	double *resp;	      /* nstate: each chain node's response to its core (0..1) */
+	double *Ks;	      /* K's pattern: the cores' side coupling */
 	double dt;
 	/* superposed reacting chains (vb_subgrid.h; --subgrid-law superposed):
 	 * their cores are the voxels' means and their pairs exchange
@@ -113,6 +118,13 @@ struct vb_lithium {
 	double *bf_g;		/* nbf: F x area / length */
 	double *bf_corr;	/* nbf: the flux less the core block's view of it, A */
 	double *ch_back;	/* nf: F x Li leaving each chain through its last node, A */
+	/* lateral modes (docs/solve.md, "Lateral modes"): two mode chains per
+	 * superposed reacting face, their values in a state of their own */
+	int64_t nm;	 /* mode values */
+	int64_t *md_off; /* nf: face t's first mode chain in the modes (-1: none) */
+	uint8_t *comp;	 /* nstate: 1 on the nodes of chains with modes (components
+			    of a sum, free to pass c_max) */
+	double *near_f;	 /* VB_SUBGRID_CLASSES x (n + 1): vb_subgrid_near_fraction of sgs */
 };
 
 /* Whether chain t is a superposed reacting chain. */
@@ -156,11 +168,12 @@ void vb_lithium_free(vb_lithium **Lp)
 	free(L->sc_ptr), free(L->sc), free(L->sc_pos);
 	free(L->side_G), free(L->resp);
 	free(L->Ks);
-	free(L->yu), free(L->side_net), free(L->g_dev), free(L->fw), free(L->fa),
-		free(L->net_all);
-	free(L->bf_a), free(L->bf_p), free(L->bf_ia), free(L->bf_ip), free(L->bf_ka), free(L->bf_kp);
+	free(L->yu), free(L->side_net), free(L->g_dev), free(L->fw), free(L->fa), free(L->net_all);
+	free(L->bf_a), free(L->bf_p), free(L->bf_ia), free(L->bf_ip), free(L->bf_ka),
+		free(L->bf_kp);
 	free(L->bf_g), free(L->bf_corr), free(L->ch_back);
 	vb_subgrid_free(&L->sgs), free(L->sup_q);
+	free(L->md_off), free(L->near_f), free(L->comp);
 	free(L);
 	*Lp = NULL;
 }
@@ -198,7 +211,8 @@ static double core_to_face(const vb_lithium *L, const uint8_t *react, int64_t q,
 {
 	const int o = 5 - d;
 	const vb_subgrid *s = !react[q] ? L->sgl : L->sup_q != NULL && L->sup_q[q] ? L->sgs : L->sg;
-	return vb_subgrid_core_to_face(s, L->active[q] >> o & 1 ? chain_class(L->active[q], o) : -1);
+	return vb_subgrid_core_to_face(s,
+				       L->active[q] >> o & 1 ? chain_class(L->active[q], o) : -1);
 }
 
 static int64_t find_pos(const vb_csr *A, int64_t r, int64_t col)
@@ -301,8 +315,10 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 					if (pass == 1 && sa) {
 						const double len =
 							0.5 * L->h +
-							(react[b] ? core_to_face(L, react, b, 5 - e) : 0);
-						const double *w = L->sgs->width + L->ch_cls[t] * (L->sg->n + 1);
+							(react[b] ? core_to_face(L, react, b, 5 - e)
+								  : 0);
+						const double *w = L->sgs->width +
+								  L->ch_cls[t] * (L->sg->n + 1);
 						for (int j = 1; j <= L->sg->n; j++)
 							L->g_dev[L->ch_off[t] + j] +=
 								FARADAY * w[j] * L->h / len;
@@ -316,18 +332,22 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 						continue; /* the pair is made from the other side */
 					if (pass == 1) {
 						/* colour: axis and parity of v along it */
-						const int64_t coord = axis_of[e] == 0   ? v / (L->ny * L->nz)
-								      : axis_of[e] == 1 ? v / L->nz % L->ny
-											: v % L->nz;
+						const int64_t coord =
+							axis_of[e] == 0	  ? v / (L->ny * L->nz)
+							: axis_of[e] == 1 ? v / L->nz % L->ny
+									  : v % L->nz;
 						const int col = 2 * axis_of[e] + (int)(coord & 1);
 						const int64_t at = L->pair_ptr[col] + fill[col]++;
-						L->pair_a[at] = t, L->pair_b[at] = chain_of(L, b, d, link);
+						L->pair_a[at] = t,
+						L->pair_b[at] = chain_of(L, b, d, link);
 						L->pair_e[at] = e;
 					} else {
-						const int64_t coord = axis_of[e] == 0   ? v / (L->ny * L->nz)
-								      : axis_of[e] == 1 ? v / L->nz % L->ny
-											: v % L->nz;
-						L->pair_ptr[2 * axis_of[e] + (int)(coord & 1) + 1]++;
+						const int64_t coord =
+							axis_of[e] == 0	  ? v / (L->ny * L->nz)
+							: axis_of[e] == 1 ? v / L->nz % L->ny
+									  : v % L->nz;
+						L->pair_ptr[2 * axis_of[e] + (int)(coord & 1) +
+							    1]++;
 					}
 					npair++;
 				} else if (!link && !react[b]) {
@@ -339,7 +359,8 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 					 * of the Jacobian slowed Newton down 2-3 fold.) */
 					if (pass == 1) {
 						red[6 * q + e] += L->h * depth;
-						L->ent_rec[nent] = L->ch_off[chain_of(L, b, 5 - e, 1)];
+						L->ent_rec[nent] =
+							L->ch_off[chain_of(L, b, 5 - e, 1)];
 						L->ent_len[nent] = 0.5 * L->h;
 						L->ent_e[nent] = e;
 					}
@@ -353,15 +374,14 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 			L->npair = npair, L->nent = nent;
 			if (!ALLOC(L->pair_a, npair) || !ALLOC(L->pair_b, npair) ||
 			    !ALLOC(L->pair_e, npair) || !ALLOC(L->ent_e, nent) ||
-			    !ALLOC(L->pair_g, npair * L->sg->n) || !ALLOC(L->ent_g, nent * L->sg->n) ||
-			    !ALLOC(L->ent_ptr, nf + 1) || !ALLOC(L->ent_rec, nent) ||
-			    !ALLOC(L->ent_len, nent) || !ALLOC(L->ent_sum, nent) ||
-			    !ALLOC(L->phi_all, L->nstate) || !ALLOC(L->d_all, L->nstate) ||
-			    !ALLOC(L->w_all, L->nstate) ||
-			    !ALLOC(L->side_G, npair + nent) ||
-			    !ALLOC(L->g_side, L->nstate) || !ALLOC(L->resp, L->nstate) ||
-			    !ALLOC(L->side_net, nf) || !ALLOC(L->net_all, nf) ||
-			    !ALLOC(L->g_dev, L->nstate))
+			    !ALLOC(L->pair_g, npair * L->sg->n) ||
+			    !ALLOC(L->ent_g, nent * L->sg->n) || !ALLOC(L->ent_ptr, nf + 1) ||
+			    !ALLOC(L->ent_rec, nent) || !ALLOC(L->ent_len, nent) ||
+			    !ALLOC(L->ent_sum, nent) || !ALLOC(L->phi_all, L->nstate) ||
+			    !ALLOC(L->d_all, L->nstate) || !ALLOC(L->w_all, L->nstate) ||
+			    !ALLOC(L->side_G, npair + nent) || !ALLOC(L->g_side, L->nstate) ||
+			    !ALLOC(L->resp, L->nstate) || !ALLOC(L->side_net, nf) ||
+			    !ALLOC(L->net_all, nf) || !ALLOC(L->g_dev, L->nstate))
 				return VB_ERR_RUN;
 		}
 	}
@@ -398,8 +418,9 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 			     *wb = geo->width + L->ch_cls[b] * (na + 1);
 		const int e = L->pair_e[p];
 		for (int j = 1; j <= na; j++) {
-			const double g = FARADAY * fmin(wa[j], wb[j]) *
-					 fmin(side_extent(L, a, e, j), side_extent(L, b, 5 - e, j)) / L->h;
+			const double g =
+				FARADAY * fmin(wa[j], wb[j]) *
+				fmin(side_extent(L, a, e, j), side_extent(L, b, 5 - e, j)) / L->h;
 			L->pair_g[p * n + j - 1] = g;
 		}
 	}
@@ -407,8 +428,8 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 		const double *w = L->sg->width + L->ch_cls[t] * n1;
 		for (int64_t k = L->ent_ptr[t]; k < L->ent_ptr[t + 1]; k++)
 			for (int j = 1; j <= n; j++) {
-				const double g =
-					FARADAY * w[j] * side_extent(L, t, L->ent_e[k], j) / L->ent_len[k];
+				const double g = FARADAY * w[j] *
+						 side_extent(L, t, L->ent_e[k], j) / L->ent_len[k];
 				L->ent_g[k * n + j - 1] = g;
 				L->g_side[L->ch_off[t] + j] += g, L->g_side[L->ent_rec[k]] += g;
 			}
@@ -554,6 +575,33 @@ static void back_correct(const vb_lithium *L, double *R)
 		R[L->bf_ka[f]] += L->bf_corr[f], R[L->bf_kp[f]] -= L->bf_corr[f];
 }
 
+/* Numbers the lateral mode chains: two per superposed reacting face of a
+ * voxel whose reacting faces lie on two or three axes (on one axis no other
+ * chain adds anything across a face: its quarters would be alike and its
+ * modes stay 0, docs/solve.md). */
+static int lateral_modes(vb_lithium *L)
+{
+	const int n1 = L->sgs->n + 1;
+	if (!ALLOC(L->md_off, L->nf) || !ALLOC(L->near_f, VB_SUBGRID_CLASSES * n1) ||
+	    !ALLOC(L->comp, L->nstate))
+		return VB_ERR_RUN;
+	int64_t off = 0;
+	for (int64_t t = 0; t < L->nf; t++) {
+		const uint8_t a = L->active[L->ch_core[t]];
+		const int axes = ((a & 0x21) != 0) + ((a & 0x12) != 0) + ((a & 0x0c) != 0);
+		const int modes = superposed(L, t) && axes >= 2;
+		L->md_off[t] = modes ? off : -1;
+		off += modes ? 2 * n1 : 0;
+		for (int j = 0; modes && j < n1; j++)
+			L->comp[L->ch_off[t] + j] = 1;
+	}
+	L->nm = off;
+	for (int c = 0; c < VB_SUBGRID_CLASSES; c++)
+		for (int j = 0; j < n1; j++)
+			L->near_f[c * n1 + j] = vb_subgrid_near_fraction(L->sgs, c, j);
+	return VB_OK;
+}
+
 vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_cores,
 			   const uint8_t *react, const vb_cam *law, const vb_subgrid_opts *sub,
 			   vb_err *e)
@@ -563,7 +611,7 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 		vb_err_set(e, VB_ERR_RUN, "out of memory");
 		return NULL;
 	}
-	const vb_subgrid_opts link = {LINK_CELLS, LINK_RATIO, 1};
+	const vb_subgrid_opts link = {LINK_CELLS, LINK_RATIO, 1, 0};
 	vb_subgrid_opts split = sub != NULL ? *sub : vb_subgrid_defaults();
 	const int allow = !split.split;
 	split.split = 1;
@@ -578,8 +626,7 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 	if (allow) {
 		vb_subgrid_opts sup = split;
 		sup.split = 0;
-		if ((L->sgs = vb_subgrid_new(L->h, &sup, e)) == NULL ||
-		    !ALLOC(L->sup_q, n_cores)) {
+		if ((L->sgs = vb_subgrid_new(L->h, &sup, e)) == NULL || !ALLOC(L->sup_q, n_cores)) {
 			vb_lithium_free(&L);
 			vb_err_set(e, VB_ERR_RUN, "out of memory");
 			return NULL;
@@ -617,16 +664,15 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 	L->nf = nf, L->nlk = nlk, L->nch = nf + nlk;
 	const int64_t nch = L->nch;
 	if (!ALLOC(L->ch_core, nch) || !ALLOC(L->ch_off, nch) || !ALLOC(L->ch_cls, nch) ||
-	    !ALLOC(L->ch_dir, nch) ||
-	    !ALLOC(L->lk_out, nlk) || !ALLOC(L->lk_g, nlk) || !ALLOC(L->lk_kin, nlk) ||
-	    !ALLOC(L->lk_kout, nlk) || !ALLOC(L->v_core, nc) || !ALLOC(L->cf_ptr, nc + 1) ||
-	    !ALLOC(L->cf, nch) || !ALLOC(L->co_ptr, nc + 1) || !ALLOC(L->co, nlk) ||
-	    !ALLOC(L->cpl, nch) || !ALLOC(L->flux, nch) || !ALLOC(L->src0, nlk) ||
-	    !ALLOC(L->a_in, nch) || !ALLOC(L->a_out, nlk) || !ALLOC(L->c_oi, nlk) ||
-	    !ALLOC(L->c_io, nlk) || !ALLOC(L->l0, nlk) || !ALLOC(L->m0, nlk) ||
-	    !ALLOC(L->u0, nch) || !ALLOC(L->un, nch) ||
-	    !ALLOC(L->diag_extra, nc) || !ALLOC(L->D_q, nc) ||
-	    !ALLOC(L->wq, nc) || !ALLOC(L->K.rowptr, nc + 1)) {
+	    !ALLOC(L->ch_dir, nch) || !ALLOC(L->lk_out, nlk) || !ALLOC(L->lk_g, nlk) ||
+	    !ALLOC(L->lk_kin, nlk) || !ALLOC(L->lk_kout, nlk) || !ALLOC(L->v_core, nc) ||
+	    !ALLOC(L->cf_ptr, nc + 1) || !ALLOC(L->cf, nch) || !ALLOC(L->co_ptr, nc + 1) ||
+	    !ALLOC(L->co, nlk) || !ALLOC(L->cpl, nch) || !ALLOC(L->flux, nch) ||
+	    !ALLOC(L->src0, nlk) || !ALLOC(L->a_in, nch) || !ALLOC(L->a_out, nlk) ||
+	    !ALLOC(L->c_oi, nlk) || !ALLOC(L->c_io, nlk) || !ALLOC(L->l0, nlk) ||
+	    !ALLOC(L->m0, nlk) || !ALLOC(L->u0, nch) || !ALLOC(L->un, nch) ||
+	    !ALLOC(L->diag_extra, nc) || !ALLOC(L->D_q, nc) || !ALLOC(L->wq, nc) ||
+	    !ALLOC(L->K.rowptr, nc + 1)) {
 		vb_lithium_free(&L);
 		vb_err_set(e, VB_ERR_RUN, "out of memory for %lld sub-voxel chains",
 			   (long long)nch);
@@ -669,7 +715,8 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 		L->co_ptr[L->lk_out[k] + 1]++;
 	for (int64_t q = 0; q < nc; q++)
 		L->cf_ptr[q + 1] += L->cf_ptr[q], L->co_ptr[q + 1] += L->co_ptr[q];
-	int64_t *fill = calloc((size_t)nc + 1, sizeof *fill), *fill2 = calloc((size_t)nc + 1, sizeof *fill2);
+	int64_t *fill = calloc((size_t)nc + 1, sizeof *fill),
+		*fill2 = calloc((size_t)nc + 1, sizeof *fill2);
 	if (fill == NULL || fill2 == NULL) {
 		free(fill), free(fill2);
 		vb_lithium_free(&L);
@@ -692,7 +739,8 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 	if (red == NULL || side_links(L, core, react, red) != VB_OK) {
 		free(red);
 		vb_lithium_free(&L);
-		vb_err_set(e, VB_ERR_RUN, "out of memory for the side links of the sub-voxel chains");
+		vb_err_set(e, VB_ERR_RUN,
+			   "out of memory for the side links of the sub-voxel chains");
 		return NULL;
 	}
 	/* what the side links leave of a face for the links between cores (or a
@@ -702,7 +750,8 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 	for (int64_t k = 0; k < nlk; k++) {
 		const int64_t v = L->lk_out[k];
 		const int side = 5 - L->ch_dir[nf + k]; /* v's face towards the link chain */
-		L->lk_g[k] = FARADAY * SHARED(red[6 * v + side], 0) / core_to_face(L, react, v, side);
+		L->lk_g[k] =
+			FARADAY * SHARED(red[6 * v + side], 0) / core_to_face(L, react, v, side);
 	}
 	/* the core Laplacian: the area they share over the distance between core
 	 * nodes; a pair joined by a link chain keeps its entry (weight 0) */
@@ -736,7 +785,8 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 			if (!linked) {
 				const double len = core_to_face(L, react, q, d) +
 						   core_to_face(L, react, b, 5 - d);
-				const double g = FARADAY * SHARED(red[6 * q + d], red[6 * b + 5 - d]) / len;
+				const double g =
+					FARADAY * SHARED(red[6 * q + d], red[6 * b + 5 - d]) / len;
 				L->K.val[p] = -g;
 				dsum += g;
 			}
@@ -755,7 +805,14 @@ vb_lithium *vb_lithium_new(const vb_image *img, const int64_t *core, int64_t n_c
 	}
 	if (side_cores(L) != VB_OK || back_faces(L, core, react) != VB_OK) {
 		vb_lithium_free(&L);
-		vb_err_set(e, VB_ERR_RUN, "out of memory for the side links of the sub-voxel chains");
+		vb_err_set(e, VB_ERR_RUN,
+			   "out of memory for the side links of the sub-voxel chains");
+		return NULL;
+	}
+	if (L->sgs != NULL && split.lateral && lateral_modes(L) != VB_OK) {
+		vb_lithium_free(&L);
+		vb_err_set(e, VB_ERR_RUN,
+			   "out of memory for the lateral modes of the sub-voxel chains");
 		return NULL;
 	}
 	return L;
@@ -826,7 +883,8 @@ void vb_lithium_voxel_means(const vb_lithium *L, const double *c, double *mean, 
 		for (int64_t s = L->cf_ptr[q]; s < L->cf_ptr[q + 1]; s++) {
 			const int64_t t = L->cf[s];
 			const vb_subgrid *g = geometry(L, t);
-			const double *vol = g->vol + L->ch_cls[t] * (g->n + 1), *ct = c + L->ch_off[t];
+			const double *vol = g->vol + L->ch_cls[t] * (g->n + 1),
+				     *ct = c + L->ch_off[t];
 			for (int j = 1; j <= g->n && stores(L, t); j++)
 				li += vol[j] * ct[j];
 			if (t < L->nf)
@@ -844,12 +902,14 @@ int vb_lithium_load(const vb_lithium *L, const double *mean, const double *c_sub
 {
 	const double cmax = L->law->cmax;
 	const int64_t nsub = L->nstate - L->nc;
-	for (int64_t i = 0; c_sub != NULL && i < nsub; i++)
-		if (!(c_sub[i] > 0 && c_sub[i] < cmax))
+	for (int64_t i = 0; c_sub != NULL && i < nsub; i++) {
+		const double hi = L->comp != NULL && L->comp[L->nc + i] ? UNBOUNDED * cmax : cmax;
+		if (!(c_sub[i] > 0 && c_sub[i] < hi))
 			return vb_err_set(e, VB_ERR_INPUT,
 					  "sub-voxel value %lld is %g mol/m^3, expected inside (0, "
-					  "c_max = %g)",
-					  (long long)i, c_sub[i], cmax);
+					  "%g)",
+					  (long long)i, c_sub[i], hi);
+	}
 	if (c_sub != NULL)
 		memcpy(c + L->nc, c_sub, (size_t)nsub * sizeof *c);
 	for (int64_t q = 0; q < L->nc; q++) {
@@ -910,7 +970,8 @@ static void side_residual(vb_lithium *L, const double *phi, double *R)
 			const int64_t a = L->pair_a[p], b = L->pair_b[p];
 			const int64_t oa = L->ch_off[a], ob = L->ch_off[b];
 			const int sup = superposed(L, a);
-			const double pa = sup ? phi[L->ch_core[a]] : 0, pb = sup ? phi[L->ch_core[b]] : 0;
+			const double pa = sup ? phi[L->ch_core[a]] : 0,
+				     pb = sup ? phi[L->ch_core[b]] : 0;
 			const double *g = L->pair_g + p * n;
 			const double *wa = sup ? L->fw + a * (n + 1) : NULL,
 				     *wb = sup ? L->fw + b * (n + 1) : NULL;
@@ -988,9 +1049,9 @@ static void balances(vb_lithium *L, const double *phi, const double *c, const do
 		const int sup = superposed(L, t);
 		const double back = sup ? L->ch_back[t] : 0;
 		const int64_t fo = t * (L->sg->n + 1);
-		L->flux[t] = vb_subgrid_residual(geometry(L, t), L->ch_cls[t], phi + o, phi[q], dc_q,
-						 c + o, c_old != NULL ? c_old + o : NULL, F_dt, src,
-						 back, sup ? L->fw + fo : NULL,
+		L->flux[t] = vb_subgrid_residual(geometry(L, t), L->ch_cls[t], phi + o, phi[q],
+						 dc_q, c + o, c_old != NULL ? c_old + o : NULL,
+						 F_dt, src, back, sup ? L->fw + fo : NULL,
 						 sup && c_old == NULL ? L->fa + fo : NULL, R + o);
 	}
 	vb_linsolve_spmv(&L->K, phi, R);
@@ -1039,14 +1100,16 @@ static void follow(vb_lithium *L, const double *c, const double *c_old, double F
 		const double dq = c[q] - (c_old != NULL ? c_old[q] : 0);
 		if (i_face == NULL) {
 			for (int j = 0; j <= n; j++) {
+				/* with lateral modes a node is a component of the
+				 * superposition, free to pass c_max (vb_lithium_components) */
 				const double room = dq >= 0 ? L->law->cmax - c[o + j] : c[o + j];
-				const double r = room / band;
+				const double r = L->comp != NULL && L->comp[o] ? 1 : room / band;
 				L->fw[fo + j] = r >= 1 ? 1 : r <= 0 ? 0 : r;
 			}
 			continue;
 		}
 		const double gain = F_dt * dq + (i_face[t] + L->ch_back[t] + L->net_all[t]) /
-							  L->sgs->total[L->ch_cls[t]];
+							L->sgs->total[L->ch_cls[t]];
 		const double slope = (dq >= 0 ? 1 : -1) * gain / (band * F_dt);
 		for (int j = 0; j <= n; j++) {
 			const double w = L->fw[fo + j];
@@ -1112,11 +1175,10 @@ void vb_lithium_assemble(vb_lithium *L, const double *c, double dt, const double
 			 * surface node's response to the core */
 			double b[65];
 			core_column(L, t, F_dt, b);
-			vb_subgrid_factor_superposed(L->sgs, L->ch_cls[t], d_all + o, F_dt, a,
-						     L->g_side + o, L->fw + t * (L->sg->n + 1),
-						     L->fa + t * (L->sg->n + 1), b,
-						     L->lu + 3 * (o - L->nc),
-						     L->yu + t * (L->sg->n + 1), k);
+			vb_subgrid_factor_superposed(
+				L->sgs, L->ch_cls[t], d_all + o, F_dt, a, L->g_side + o,
+				L->fw + t * (L->sg->n + 1), L->fa + t * (L->sg->n + 1), b,
+				L->lu + 3 * (o - L->nc), L->yu + t * (L->sg->n + 1), k);
 			L->a_in[t] = a * k->s0q;
 			if (face != NULL) {
 				face[t].s00 = k->s00;
@@ -1239,7 +1301,8 @@ void vb_lithium_condense(const vb_lithium *L, const double *b, double *b_core, d
 		for (int64_t p = L->cf_ptr[q]; p < L->cf_ptr[q + 1]; p++) {
 			const int64_t t = L->cf[p];
 			/* superposed: the core row takes the face's current, a c_0 */
-			s += superposed(L, t) ? L->cpl[t].a * L->u0[t] : L->cpl[t].r_q_cn * L->un[t];
+			s += superposed(L, t) ? L->cpl[t].a * L->u0[t]
+					      : L->cpl[t].r_q_cn * L->un[t];
 		}
 		for (int64_t p = L->co_ptr[q]; p < L->co_ptr[q + 1]; p++)
 			s += L->m0[L->co[p]] * L->u0[L->nf + L->co[p]];
@@ -1247,8 +1310,8 @@ void vb_lithium_condense(const vb_lithium *L, const double *b, double *b_core, d
 	}
 }
 
-void vb_lithium_expand(const vb_lithium *L, const double *b, const double *x_core,
-		       const double *ds, double *x)
+void vb_lithium_expand(const vb_lithium *L, const double *b, const double *x_core, const double *ds,
+		       double *x)
 {
 	if (x != x_core)
 		memcpy(x, x_core, (size_t)L->nc * sizeof *x);
@@ -1346,10 +1409,12 @@ double vb_lithium_rounding(const vb_lithium *L, const double *c, double dt)
 		for (int64_t t = t0; t < t1; t++) {
 			const vb_subgrid *g = geometry(L, t);
 			const double *vol = g->vol + L->ch_cls[t] * (g->n + 1),
-				     *cond = g->cond + L->ch_cls[t] * (g->n + 1), *ct = c + L->ch_off[t];
+				     *cond = g->cond + L->ch_cls[t] * (g->n + 1),
+				     *ct = c + L->ch_off[t];
 			for (int j = 0; j <= g->n; j++) {
 				double x = F_dt * vol[j] * ct[j] +
-					   FARADAY * cond[j] * fabs(vb_cam_kirchhoff(L->law, ct[j], &d));
+					   FARADAY * cond[j] *
+						   fabs(vb_cam_kirchhoff(L->law, ct[j], &d));
 				s += x * x;
 			}
 		}
@@ -1359,4 +1424,147 @@ double vb_lithium_rounding(const vb_lithium *L, const double *c, double dt)
 	for (int blk = 0; blk < BLOCKS; blk++)
 		s += part[blk];
 	return s;
+}
+
+/* ---- Lateral modes (docs/solve.md, "Lateral modes") ---- */
+
+const uint8_t *vb_lithium_components(const vb_lithium *L)
+{
+	return L->comp;
+}
+
+int64_t vb_lithium_mode_count(const vb_lithium *L)
+{
+	return L->nm;
+}
+
+int64_t vb_lithium_mode_index(const vb_lithium *L, int64_t t)
+{
+	return L->md_off != NULL && t < L->nf ? L->md_off[t] : -1;
+}
+
+size_t vb_lithium_mode_work(const vb_lithium *L)
+{
+	return 10 * (size_t)(L->sg->n + 1);
+}
+
+/* The axis (0 x, 1 y, 2 z) of face direction d (neighbours() order), the
+ * side of the voxel it is on (-1 low, +1 high), and the two other axes in
+ * ascending order: a face's lateral axes, those of its quarters' signs and
+ * of its two mode chains. */
+static int axis_of(int d)
+{
+	return d < 3 ? d : 5 - d;
+}
+
+static int side_of(int d)
+{
+	return d < 3 ? -1 : 1;
+}
+
+static void lateral_axes(int a, int lat[2])
+{
+	lat[0] = a == 0 ? 1 : 0;
+	lat[1] = a == 2 ? 1 : 2;
+}
+
+/* Chain t's volume-weighted means over the first h/2 of its depth (near)
+ * and over the rest (far; zeros where the chain does not reach): [0] its
+ * deviation from its core's value cq, [1] and [2] its two mode chains
+ * (zeros when modes is NULL). */
+static void half_means(const vb_lithium *L, int64_t t, const double *c, double cq,
+		       const double *modes, double near[3], double far[3])
+{
+	const int n = L->sgs->n, n1 = n + 1, cls = L->ch_cls[t];
+	const double *vol = L->sgs->vol + cls * n1, *f = L->near_f + cls * n1;
+	const double *ct = c + L->ch_off[t];
+	const double *m0 = modes != NULL ? modes + L->md_off[t] : NULL, *m1 = m0 ? m0 + n1 : NULL;
+	double vn = 0, vf = 0, sn[3] = {0, 0, 0}, sf[3] = {0, 0, 0};
+	for (int j = 1; j <= n; j++) {
+		const double wn = vol[j] * f[j], wf = vol[j] * (1 - f[j]);
+		const double v[3] = {ct[j] - cq, m0 ? m0[j] : 0, m1 ? m1[j] : 0};
+		vn += wn, vf += wf;
+		for (int k = 0; k < 3; k++)
+			sn[k] += wn * v[k], sf[k] += wf * v[k];
+	}
+	const double tiny = 1e-9 * L->sgs->total[cls];
+	for (int k = 0; k < 3; k++) {
+		near[k] = vn > tiny ? sn[k] / vn : 0;
+		far[k] = vf > tiny ? sf[k] / vf : 0;
+	}
+}
+
+void vb_lithium_lateral_cross(const vb_lithium *L, const double *c, const double *modes, double *x)
+{
+	memset(x, 0, 4 * (size_t)L->nf * sizeof *x);
+	if (L->nm == 0)
+		return;
+#pragma omp parallel for schedule(dynamic, 256)
+	for (int64_t q = 0; q < L->nc; q++) {
+		if (!L->sup_q[q])
+			continue;
+		for (int64_t s = L->cf_ptr[q]; s < L->cf_ptr[q + 1]; s++) {
+			const int64_t t = L->cf[s];
+			if (t >= L->nf)
+				continue;
+			const int a = axis_of(L->ch_dir[t]), sa = side_of(L->ch_dir[t]);
+			int lat[2];
+			lateral_axes(a, lat);
+			double *xt = x + 4 * t;
+			for (int64_t s2 = L->cf_ptr[q]; s2 < L->cf_ptr[q + 1]; s2++) {
+				const int64_t u = L->cf[s2];
+				const int b = u < L->nf ? axis_of(L->ch_dir[u]) : a;
+				if (b == a)
+					continue;
+				const int sb = side_of(L->ch_dir[u]), kb = b == lat[0] ? 0 : 1;
+				int lat_u[2];
+				lateral_axes(b, lat_u);
+				const int ka = lat_u[0] == a ? 0 : 1; /* u's mode along a */
+				double near[3], far[3];
+				half_means(L, u, c, c[q], modes, near, far);
+				for (int k = 0; k < 4; k++) {
+					const int sg[2] = {vb_lithium_quarter_sign(k, 0),
+							   vb_lithium_quarter_sign(k, 1)};
+					const double *m = sg[kb] == sb ? near : far;
+					/* u's layer over the quarter's half along b, its mode
+					 * along a at t's side, its mode along the third axis
+					 * over the quarter's half of that one */
+					xt[k] += m[0] + sa * m[1 + ka] + sg[1 - kb] * m[2 - ka];
+				}
+			}
+		}
+	}
+}
+
+void vb_lithium_mode_factor(const vb_lithium *L, int64_t t, const double *c_old,
+			    const double *m_old, double dt, double *work, double u[2], double r[2])
+{
+	const int n = L->sgs->n, n1 = n + 1, cls = L->ch_cls[t];
+	const double *vol = L->sgs->vol + cls * n1, *ct = c_old + L->ch_off[t];
+	const double F_dt = FARADAY / dt, k2 = (M_PI / L->h) * (M_PI / L->h);
+	double d[65];
+	for (int j = 0; j < n1; j++)
+		(void)vb_cam_kirchhoff(L->law, ct[j], &d[j]);
+	for (int k = 0; k < 2; k++) {
+		double *lu = work + 5 * n1 * k, *xb = lu + 3 * n1, *xe = xb + n1;
+		const double *so = m_old + L->md_off[t] + k * n1;
+		vb_subgrid_factor_mode(L->sgs, cls, d, F_dt, k2, lu);
+		for (int j = 0; j < n1; j++)
+			xb[j] = F_dt * vol[j] * so[j], xe[j] = j == 0;
+		vb_subgrid_solve(n, lu, xb, xb);
+		vb_subgrid_solve(n, lu, xe, xe);
+		u[k] = xb[0], r[k] = xe[0];
+	}
+}
+
+void vb_lithium_mode_finish(const vb_lithium *L, int64_t t, const double *work, const double I[2],
+			    double *m_new)
+{
+	const int n1 = L->sgs->n + 1;
+	for (int k = 0; k < 2; k++) {
+		const double *xb = work + 5 * n1 * k + 3 * n1, *xe = xb + n1;
+		double *m = m_new + L->md_off[t] + k * n1;
+		for (int j = 0; j < n1; j++)
+			m[j] = xb[j] - I[k] * xe[j];
+	}
 }

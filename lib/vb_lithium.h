@@ -9,6 +9,7 @@
 #ifndef VB_LITHIUM_H
 #define VB_LITHIUM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vb_cam.h"
@@ -94,8 +95,8 @@ void vb_lithium_condense(const vb_lithium *L, const double *b, double *b_core, d
 
 /* The whole correction x (vb_lithium_count values) from b, the cores'
  * correction x_core and each reacting face's source change ds (A). */
-void vb_lithium_expand(const vb_lithium *L, const double *b, const double *x_core,
-		       const double *ds, double *x);
+void vb_lithium_expand(const vb_lithium *L, const double *b, const double *x_core, const double *ds,
+		       double *x);
 
 /* y = J_cc x for the condensed core block (n_cores values each). */
 void vb_lithium_core_apply(vb_lithium *L, const double *x, double *y);
@@ -111,5 +112,59 @@ int vb_lithium_core_solve(vb_lithium *L, const double *r, double *z, vb_err *e);
 /* Sum of squares of the terms the Li rows add up at state c and step dt
  * (for the rounding floor of a residual norm), A^2. */
 double vb_lithium_rounding(const vb_lithium *L, const double *c, double dt);
+
+/* Lateral modes (docs/solve.md, "Lateral modes"; the superposed chains with
+ * vb_subgrid_opts.lateral). A superposed reacting face has four quarters,
+ * each with a Butler-Volmer current of its own, at its mean surface
+ * concentration: the face's surface node plus an offset. Quarter k has the
+ * signs vb_lithium_quarter_sign(k, 0) and (k, 1) on the face's two lateral
+ * axes (ascending x, y, z; -1 the low half). The face's two mode chains
+ * (one per lateral axis, the geometry of its reacting chain) carry the
+ * amplitude of the layer's square wave across that axis, driven by the
+ * quarters' currents weighted by their signs; they hold no Li. The mode
+ * values are a state of their own, advanced after each Newton step. */
+static inline int vb_lithium_quarter_sign(int k, int axis)
+{
+	return (k >> (1 - axis) & 1) ? 1 : -1;
+}
+
+/* Per state index, 1 where the value is a component of a sum (the nodes of
+ * the reacting chains of faces with lateral modes): the concentration
+ * there is the node's plus what the other chains and the modes add, so the
+ * node may pass c_max (the face's quarters may not: Butler-Volmer stops
+ * there). NULL without lateral modes. */
+const uint8_t *vb_lithium_components(const vb_lithium *L);
+
+/* Mode values: 2 (cells + 1) per face with modes (the superposed reacting
+ * faces of voxels whose reacting faces lie on two or three axes), 0 without
+ * lateral modes. */
+int64_t vb_lithium_mode_count(const vb_lithium *L);
+
+/* Index of face t's first mode chain in the modes (the second follows it,
+ * cells + 1 values each), -1 if it has none. */
+int64_t vb_lithium_mode_index(const vb_lithium *L, int64_t t);
+
+/* Doubles of workspace vb_lithium_mode_factor needs for one face. */
+size_t vb_lithium_mode_work(const vb_lithium *L);
+
+/* What the other chains of each face's voxel add to its quarters' mean
+ * surface concentration at state c and mode values modes (NULL: zeros):
+ * x[4 t + k] for quarter k of face t (0 for faces without modes). A chain
+ * on a lateral axis adds its deviation averaged over the half of its depth
+ * under the quarter, its mode along the face's normal at the face's side,
+ * and its mode along the third axis with the quarter's sign on it. */
+void vb_lithium_lateral_cross(const vb_lithium *L, const double *c, const double *modes, double *x);
+
+/* Factorises face t's two mode chains over a step dt from m_old (the mode
+ * values), their diffusivities those of its reacting chain's nodes at state
+ * c_old, into work (vb_lithium_mode_work values): a source I_k (A, positive
+ * anodic, as a face current) on chain k's surface node leaves it at
+ * u[k] - r[k] I_k. */
+void vb_lithium_mode_factor(const vb_lithium *L, int64_t t, const double *c_old,
+			    const double *m_old, double dt, double *work, double u[2], double r[2]);
+
+/* Face t's mode chains after the step, with sources I (A), into m_new. */
+void vb_lithium_mode_finish(const vb_lithium *L, int64_t t, const double *work, const double I[2],
+			    double *m_new);
 
 #endif

@@ -19,19 +19,23 @@
 
 vb_subgrid_opts vb_subgrid_defaults(void)
 {
-	vb_subgrid_opts o = {24, 1.25, 0};
+	vb_subgrid_opts o = {24, 1.25, 0, 1};
 	return o;
 }
 
 int vb_subgrid_check(const vb_subgrid_opts *o, vb_err *e)
 {
 	if (!(o->cells >= 1 && o->cells <= 64))
-		return vb_err_set(e, VB_ERR_INPUT, "sub-voxel cells %d: expected 1 to 64", o->cells);
+		return vb_err_set(e, VB_ERR_INPUT, "sub-voxel cells %d: expected 1 to 64",
+				  o->cells);
 	if (!(o->ratio >= 1 && o->ratio <= 4))
 		return vb_err_set(e, VB_ERR_INPUT, "sub-voxel grading ratio %g: expected 1 to 4",
 				  o->ratio);
 	if (o->split != 0 && o->split != 1)
 		return vb_err_set(e, VB_ERR_INPUT, "sub-voxel law %d: expected 0 or 1", o->split);
+	if (o->lateral != 0 && o->lateral != 1)
+		return vb_err_set(e, VB_ERR_INPUT, "sub-voxel lateral modes %d: expected 0 or 1",
+				  o->lateral);
 	return VB_OK;
 }
 
@@ -101,7 +105,8 @@ vb_subgrid *vb_subgrid_new(double h, const vb_subgrid_opts *o, vb_err *e)
 				s->depth[c] = depth;
 				s->core_depth[c] = opp ? 0.5 * h : 0.5 * (depth + h);
 				/* geometric widths w_k = w_1 r^(k-1) summing to the depth */
-				const double w1 = r == 1 ? depth / n : depth * (r - 1) / (pow(r, n) - 1);
+				const double w1 =
+					r == 1 ? depth / n : depth * (r - 1) / (pow(r, n) - 1);
 				bound[0] = 0, pos[0] = 0;
 				double w = w1, *width = s->width + c * n1;
 				width[0] = 0;
@@ -116,7 +121,8 @@ vb_subgrid *vb_subgrid_new(double h, const vb_subgrid_opts *o, vb_err *e)
 					vol[k] = section_integral(h, m1, m2, bound[k]) -
 						 section_integral(h, m1, m2, bound[k - 1]);
 				for (int j = 0; j < n; j++)
-					cond[j] = section(h, m1, m2, bound[j]) / (pos[j + 1] - pos[j]);
+					cond[j] = section(h, m1, m2, bound[j]) /
+						  (pos[j + 1] - pos[j]);
 				/* superposed: no flux through the chain's end (its
 				 * deviations sum to zero there) */
 				cond[n] = s->superposed ? 0
@@ -146,7 +152,8 @@ double vb_subgrid_residual(const vb_subgrid *s, int cls, const double *phi, doub
 		const double sink = -(i_face + i_back) / s->total[cls];
 		double flux_in = 0;
 		for (int j = 0; j <= n; j++) {
-			const double flux_out = j < n ? FARADAY * cond[j] * (phi[j] - phi[j + 1]) : 0;
+			const double flux_out =
+				j < n ? FARADAY * cond[j] * (phi[j] - phi[j + 1]) : 0;
 			const double cj = c[j] * (1 + (a_st != NULL ? a_st[j] : 0));
 			const double wj = w != NULL ? w[j] : 1;
 			R[j] = F_dt * vol[j] * (cj - (c_old != NULL ? c_old[j] : 0) - wj * dc_q) +
@@ -230,6 +237,33 @@ void vb_subgrid_factor_superposed(const vb_subgrid *s, int cls, const double *d,
 	k->sm = a_face / den;
 	k->s00 = y[0] / den;
 	k->s0q = x[0] / den;
+}
+
+void vb_subgrid_factor_mode(const vb_subgrid *s, int cls, const double *d, double F_dt, double k2,
+			    double *lu)
+{
+	const int n = s->n;
+	const double *vol = s->vol + cls * (n + 1), *cond = s->cond + cls * (n + 1);
+	for (int j = 0; j <= n; j++) {
+		const double g_in = j > 0 ? FARADAY * cond[j - 1] * 0.5 * (d[j - 1] + d[j]) : 0;
+		const double g_out = j < n ? FARADAY * cond[j] * 0.5 * (d[j] + d[j + 1]) : 0;
+		lu[3 * j] = -g_in;
+		lu[3 * j + 1] = vol[j] * (F_dt + FARADAY * d[j] * k2) + g_in + g_out;
+		lu[3 * j + 2] = -g_out;
+	}
+	tridiag_factor(n, lu);
+}
+
+double vb_subgrid_near_fraction(const vb_subgrid *s, int cls, int j)
+{
+	const double *width = s->width + cls * (s->n + 1);
+	double lo = 0;
+	for (int k = 1; k < j; k++)
+		lo += width[k];
+	if (j == 0 || width[j] <= 0)
+		return 0;
+	const double hi = lo + width[j], half = 0.5 * s->h;
+	return hi <= half ? 1 : lo >= half ? 0 : (half - lo) / width[j];
 }
 
 void vb_subgrid_solve_superposed(int n, const double *lu, const double *y, double sm,

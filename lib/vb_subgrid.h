@@ -18,6 +18,10 @@ typedef struct vb_subgrid_opts {
 	int split;    /* 0 (default): the chains of a voxel superposed, each
 			 spanning the voxel's whole cross-section; 1: the voxel
 			 split among its chains by nearness (docs/solve.md) */
+	int lateral;  /* superposed chains: 1 (default) gives each reacting face
+			 four quarters with a Butler-Volmer current each and two
+			 lateral mode chains (docs/solve.md, "Lateral modes");
+			 0: one current per face */
 } vb_subgrid_opts;
 
 /* Defaults as documented on the fields. */
@@ -62,7 +66,7 @@ typedef struct vb_subgrid {
 	double *vol;	    /* [cls (n + 1) + j]: volume of node j, m^3 (0 for j = 0) */
 	double *cond;	    /* [cls (n + 1) + j]: area / length of link j, m */
 	double *total;	    /* [cls]: volume of a whole chain, m^3 */
-	double *width;	    /* [cls (n + 1) + j]: width of node j along the normal, m (0 for j = 0) */
+	double *width; /* [cls (n + 1) + j]: width of node j along the normal, m (0 for j = 0) */
 } vb_subgrid;
 
 /* Geometry for voxel edge h (m) with options o (NULL: defaults); VB_ERR_INPUT
@@ -109,9 +113,9 @@ double vb_subgrid_residual(const vb_subgrid *s, int cls, const double *phi, doub
  * only, the core held fixed) and of its links to the core. */
 typedef struct vb_subgrid_coupling {
 	double z00, z0n, zn0, znn; /* (T^-1)_00, _0n, _n0, _nn */
-	double r_n_cq;		   /* d R_n / d c_q: the last node's balance on the core, A m^3/mol */
-	double r_q_cn;		   /* d R_q / d c_n: the core's balance on the last node */
-	double r_q_cq;		   /* d R_q / d c_q of this link alone */
+	double r_n_cq; /* d R_n / d c_q: the last node's balance on the core, A m^3/mol */
+	double r_q_cn; /* d R_q / d c_n: the core's balance on the last node */
+	double r_q_cq; /* d R_q / d c_q of this link alone */
 	/* superposed chains: T = T0 + a_face u e_0^T, u the face's source
 	 * vector (1 on the surface node, -V_j / V_chain on cell j); T0 is
 	 * factorised and y = T0^-1 u kept, so T^-1 r = T0^-1 r - y sm (T0^-1
@@ -144,6 +148,20 @@ void vb_subgrid_factor_superposed(const vb_subgrid *s, int cls, const double *d,
 				  double a_face, const double *g_side, const double *w,
 				  const double *a_st, const double *b, double *lu, double *y,
 				  vb_subgrid_coupling *k);
+
+/* Lateral mode chains (docs/solve.md, "Lateral modes"): the block T of a
+ * chain of class cls (its reacting chain's geometry) that carries the
+ * amplitude of one lateral mode of its face's layer, whose nodes have the
+ * diffusivities d: storage F V_j / dt, decay F V_j d_j k2 (k2 = (pi / h)^2
+ * for the mode across the face), links F area / length (d_j + d_j+1) / 2,
+ * no flux through the chain's end; factorised into lu (3 (n + 1) values)
+ * for vb_subgrid_solve. */
+void vb_subgrid_factor_mode(const vb_subgrid *s, int cls, const double *d, double F_dt, double k2,
+			    double *lu);
+
+/* The fraction of node j of class cls that lies within the first h/2 of
+ * its chain's depth (0 for the surface node). */
+double vb_subgrid_near_fraction(const vb_subgrid *s, int cls, int j);
 
 /* x = T^-1 r for a superposed chain (x may be r). */
 void vb_subgrid_solve_superposed(int n, const double *lu, const double *y, double sm,

@@ -42,32 +42,47 @@ within() {
 	done
 }
 
-# The superposed chains (the default; exact at a one-voxel box's edges and
-# corners): at 1C 1 um -2.7 %, 2 um -4.0 % (0.12541, 0.12377 against
-# 0.12894 mAh/cm2).
+# The superposed chains with lateral modes (the default): at 1C 1 um -2.7 %,
+# 2 um -4.3 % (0.12676, 0.12461 against 0.13024 mAh/cm2).
 @test "1C: on one geometry the 1 um capacity is within 3 % of the 0.5 um one, 2 um within 5 %" {
 	q05=$(capacity run05_1.h5)
 	within "$(capacity run1_1.h5)" "$q05" 0.03
 	within "$(capacity run2_1.h5)" "$q05" 0.05
 }
 
-# At 0.15C 1 um +1.3 %, 2 um -6.7 % (0.6293, 0.5796 against 0.6214
-# mAh/cm2). Issue 11 asks 5 % at 2 um; the bound is 7 %, the deviation
-# stated in docs/solve.md: blocks one voxel wide whose Li spreads into the
-# blocks beside only through the voxels' means, the chains' ends and leaks.
-@test "0.15C: on one geometry the 1 um capacity is within 3 % of the 0.5 um one, 2 um within 7 %" {
+# At 0.15C 1 um +2.5 %, 2 um -2.9 % (0.6392, 0.6055 against 0.6237
+# mAh/cm2). Without the lateral modes (one current per face) 2 um was -6.7 %
+# (docs/solve.md, "Lateral modes"); the next test keeps that case running.
+@test "0.15C: on one geometry the 1 um capacity is within 3 % of the 0.5 um one, 2 um within 5 %" {
 	q05=$(capacity run05_0.15.h5)
 	within "$(capacity run1_0.15.h5)" "$q05" 0.03
-	within "$(capacity run2_0.15.h5)" "$q05" 0.07
+	within "$(capacity run2_0.15.h5)" "$q05" 0.05
 }
 
-# The split chains (--subgrid-law split, the law before): 1 um +3.8 %, 2 um
-# +2.9 % at 0.15C (0.6451, 0.6396 against 0.6214 mAh/cm2; 0.25 um 0.6293:
-# not monotone, docs/solve.md): their corners hold too little Li. The
-# reference is the superposed chains' 0.5 um run of the setup: both laws
-# discretise one model, and at 0.5 um they agree within 0.02 % (0.62147
-# split, 0.62138 superposed), so the split 0.5 um run (78 s) is left to
-# bench/convergence.sh and docs/solve.md.
+# One current per face (--subgrid-lateral off, the model before the lateral
+# modes): 2 um -7.1 % and 1 um +0.9 % against the default's 0.5 um run
+# (0.5796 and 0.6293 against 0.6237 mAh/cm2). It still reaches the cut-off, and the modes
+# are what moves 2 um: against the same reference it is further off.
+@test "0.15C without lateral modes: reaches the cut-off, 2 um further off than with them" {
+	cd "$BATS_FILE_TMPDIR" || return 1
+	for h in 2 1; do
+		solve -q "cell$h.h5" --c-rate 0.15 --subgrid-lateral off -o "flat$h.h5"
+		echo "# lateral modes off, ${h} um, 0.15C: $(capacity "flat$h.h5") mAh/cm2" >&3
+		[ "$(metrics --json "flat$h.h5" | jq -r .status)" = cutoff ]
+	done
+	q05=$(capacity run05_0.15.h5)
+	off=$(within "$(capacity flat2.h5)" "$q05" 1)
+	on=$(within "$(capacity run2_0.15.h5)" "$q05" 1)
+	awk -v a="$off" -v b="$on" 'BEGIN { exit !(a > b + 0.02) }'
+}
+
+# The split chains (--subgrid-law split, the law before the superposed
+# ones; no lateral modes): 1 um +3.4 %, 2 um +2.5 % at 0.15C (0.6451,
+# 0.6396 against the default's 0.6237 mAh/cm2; their own 0.5 um run 0.6215,
+# 0.25 um 0.6293: not monotone, docs/solve.md): their corners hold too
+# little Li. The reference is the default's 0.5 um run of the setup (the
+# laws discretise one model and agree within 0.4 % at 0.5 um), so the split
+# 0.5 um run (78 s) is left to bench/convergence.sh and docs/solve.md.
 @test "0.15C, split chains: the 1 um capacity within 4 % of the 0.5 um one, 2 um within 5 %" {
 	cd "$BATS_FILE_TMPDIR" || return 1
 	for h in 2 1; do

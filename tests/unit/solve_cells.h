@@ -91,9 +91,13 @@ static inline vb_image *mirror_y(const vb_image *a)
 
 /* The cell of make_cell(5, 14, 8, 8, 1 um, fill) and its mirror image in y
  * (which must differ) discharged at current (A/m^2) with p: the same
- * capacity (1e-6) and voltages (1 uV). */
+ * capacity (within cap_tol, relative) and voltages (1 uV) at every step the
+ * two runs share (times within 1e-6). cap_tol 1e-6: the same steps throughout. A larger
+ * cap_tol lets the runs part near the cut-off, where rounding (the sums run
+ * in mirrored order) can decide a step's length: they must then share at
+ * least 70 % of their steps first. */
 static inline void check_mirror(const vb_params *p, uint8_t (*fill)(int64_t, int64_t, int64_t),
-				double current)
+				double current, double cap_tol)
 {
 	vb_image *a = make_cell(5, 14, 8, 8, 1e-6, fill), *b = mirror_y(a);
 	CHECK(memcmp(a->labels, b->labels, (size_t)vb_voxel_count(a)) != 0);
@@ -102,9 +106,19 @@ static inline void check_mirror(const vb_params *p, uint8_t (*fill)(int64_t, int
 	sv_run ra, rb;
 	CHECK(discharge(a, p, &o, &ma, &ra) == 0);
 	CHECK(discharge(b, p, &o, &mb, &rb) == 0);
-	CHECK(fabs(ra.capacity - rb.capacity) <= 1e-6 * ra.capacity);
-	CHECK(ra.ts.n == rb.ts.n);
-	for (int64_t k = 0; k < ra.ts.n && k < rb.ts.n; k++)
+	int64_t shared = 0;
+	while (shared < ra.ts.n && shared < rb.ts.n &&
+	       fabs(ra.ts.time[shared] - rb.ts.time[shared]) <= 1e-6 * fmax(1, ra.ts.time[shared]))
+		shared++;
+	printf("# mirror: %.12g and %.12g C/m2, %lld and %lld steps, the first %lld at the same "
+	       "times\n",
+	       ra.capacity, rb.capacity, (long long)ra.ts.n, (long long)rb.ts.n, (long long)shared);
+	CHECK(fabs(ra.capacity - rb.capacity) <= cap_tol * ra.capacity);
+	if (cap_tol <= 1e-6)
+		CHECK(ra.ts.n == rb.ts.n && shared == ra.ts.n);
+	else
+		CHECK(shared >= 0.7 * (double)(ra.ts.n < rb.ts.n ? ra.ts.n : rb.ts.n));
+	for (int64_t k = 0; k < shared; k++)
 		CHECK_NEAR(ra.ts.voltage[k], rb.ts.voltage[k], 1e-6);
 	sv_run_free(&ra), sv_run_free(&rb);
 	vb_echem_free(&ma), vb_echem_free(&mb);

@@ -347,7 +347,9 @@ static void test_convergence(void)
 static void test_mirror(void)
 {
 	vb_params *p = load("lib");
-	check_mirror(p, composite, 40);
+	/* with lateral modes the runs part at step 43 of 56 (t = 75 s, 3.26 V),
+	 * one step's length decided by rounding: 3040.9071 and 3040.8395 C/m2 */
+	check_mirror(p, composite, 40, 1e-4);
 	vb_params_free(&p);
 }
 

@@ -210,8 +210,10 @@ static void electrolyte(const vb_image *img, const vb_params *p, const double *c
 }
 
 /* The sub-voxel chains a run was solved with (/solver subgrid_cells,
- * subgrid_ratio and subgrid_law; a run of an older solve has none: the
- * defaults then, and no c_sub; one without subgrid_law had split chains). */
+ * subgrid_ratio, subgrid_law and subgrid_lateral; a run of an older solve
+ * has none: the defaults then, and no c_sub; one without subgrid_law had
+ * split chains, one without subgrid_lateral no lateral modes). The modes
+ * are not in a run file: the fields take them as flat. */
 static vb_subgrid_opts run_subgrid(hid_t file)
 {
 	vb_subgrid_opts o = vb_subgrid_defaults();
@@ -223,10 +225,15 @@ static vb_subgrid_opts run_subgrid(hid_t file)
 	    vb_h5_attr_read_double(g, "subgrid_cells", "", &cells, NULL) == VB_OK &&
 	    vb_h5_attr_read_double(g, "subgrid_ratio", "", &ratio, NULL) == VB_OK) {
 		char *law = NULL;
-		vb_subgrid_opts r = {(int)cells, ratio, 1};
+		vb_subgrid_opts r = {(int)cells, ratio, 1, 0};
 		if (H5Aexists(g, "subgrid_law") > 0 &&
 		    vb_h5_attr_read_string(g, "subgrid_law", "", &law, NULL) == VB_OK)
 			r.split = strcmp(law, "superposed") != 0;
+		free(law);
+		law = NULL;
+		if (H5Aexists(g, "subgrid_lateral") > 0 &&
+		    vb_h5_attr_read_string(g, "subgrid_lateral", "", &law, NULL) == VB_OK)
+			r.lateral = strcmp(law, "on") == 0;
 		free(law);
 		if (cells == floor(cells) && vb_subgrid_check(&r, NULL) == VB_OK)
 			o = r;

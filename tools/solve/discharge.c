@@ -248,14 +248,15 @@ int sv_run_advance(sv_run *r, const sv_options *o, volatile sig_atomic_t *stop,
 		double dx = 0, dce = 0, rel = 0;
 		for (int64_t q = 0; q < nl; q++)
 			dx = fmax(dx, fabs(c[q] - r->c[q]));
-		for (int64_t q = nl; q < nc; q++) {
+		const int64_t ne = vb_echem_electrolyte_count(m);
+		for (int64_t q = nl; q < nl + ne; q++) {
 			dce = fmax(dce, fabs(c[q] - r->c[q]));
 			rel = fmax(rel, fabs(c[q] - r->c[q]) / r->c[q]);
 		}
 		/* Change of lithiation c_s / c_s,max against its target; (LIB) of
 		 * c_e / c_e,0 against the same, and c_e's relative change. */
 		double rx = dx / (TARGET_LITHIATION * o->step_tol * vb_echem_c_max(m));
-		if (nc > nl)
+		if (ne > 0)
 			rx = fmax(rx, fmax(dce / (TARGET_LITHIATION * o->step_tol *
 						  vb_echem_electrolyte_c_init(m)),
 					   rel / MAX_RELATIVE_CE));

@@ -53,6 +53,10 @@ static const char usage_text[] =
 	"                       (each face's layer spans the whole voxel, exact at\n"
 	"                       edges and corners; default) or split (divided among\n"
 	"                       its faces by nearness; the law before; docs/solve.md)\n"
+	"  --subgrid-lateral on|off  superposed law: each reacting face reacts on four\n"
+	"                       quarters, with two lateral mode chains per face, so\n"
+	"                       that current can shift along the face (default on;\n"
+	"                       off: one current per face; docs/solve.md)\n"
 	"  --checkpoint FILE    save the state there every --checkpoint-every of wall\n"
 	"                       time (default 300s) and on SIGINT/SIGTERM; removed when\n"
 	"                       the run ends well. Not the input, the output or its XDMF,\n"
@@ -154,6 +158,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		{"subgrid-cells", required_argument, 0, 'g'},
 		{"subgrid-ratio", required_argument, 0, 'G'},
 		{"subgrid-law", required_argument, 0, 'L'},
+		{"subgrid-lateral", required_argument, 0, 'l'},
 		{"checkpoint", required_argument, 0, 'k'},
 		{"checkpoint-every", required_argument, 0, 'K'},
 		{"resume", no_argument, 0, 'r'},
@@ -167,7 +172,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	const char *current_s = NULL, *crate_s = NULL, *cutoff_s = NULL, *maxtime_s = NULL;
 	const char *save_s = NULL, *steptol_s = NULL, *maxstep_s = NULL, *newton_s = NULL;
 	const char *ckpt = NULL, *ckpt_every_s = NULL, *out = NULL, *cells_s = NULL,
-		   *ratio_s = NULL, *law_s = NULL;
+		   *ratio_s = NULL, *law_s = NULL, *lateral_s = NULL;
 	const char *sets[MAX_SETS];
 	int nsets = 0, resume = 0, quiet = 0, force_progress = 0, c;
 	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
@@ -188,6 +193,7 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		case 'g': cells_s = optarg; break;
 		case 'G': ratio_s = optarg; break;
 		case 'L': law_s = optarg; break;
+		case 'l': lateral_s = optarg; break;
 		case 'k': ckpt = optarg; break;
 		case 'K': ckpt_every_s = optarg; break;
 		case 'r': resume = 1; break;
@@ -272,6 +278,10 @@ static int run_program(int argc, char **argv, const char *cmdline)
 		return usage_error("--subgrid-law must be superposed or split");
 	if (law_s)
 		o.subgrid.split = strcmp(law_s, "split") == 0;
+	if (lateral_s && strcmp(lateral_s, "on") != 0 && strcmp(lateral_s, "off") != 0)
+		return usage_error("--subgrid-lateral must be on or off");
+	if (lateral_s)
+		o.subgrid.lateral = strcmp(lateral_s, "on") == 0;
 	/* every file this run writes, before any work: a bad name must not cost
 	 * the run (the XDMF beside RUN.h5, the checkpoint) */
 	const char *inputs[2] = {in, out};
@@ -431,11 +441,11 @@ static int run_program(int argc, char **argv, const char *cmdline)
 	char fingerprint[sizeof overrides + 512]; /* room for every override */
 	snprintf(fingerprint, sizeof fingerprint,
 		 "cell %lldx%lldx%lld h=%.17g labels=%08lx params=%08lx I=%.17g cutoff=%.17g "
-		 "save=%.17g max=%.17g tol=%.17g dtmax=%.17g subgrid=%dx%.17g%s set=[%s]",
+		 "save=%.17g max=%.17g tol=%.17g dtmax=%.17g subgrid=%dx%.17g%s%s set=[%s]",
 		 (long long)cell->nx, (long long)cell->ny, (long long)cell->nz, cell->voxel_size,
 		 crc_labels, crc_params, o.current, o.cutoff, o.save_every, o.max_time, o.step_tol,
 		 o.dt_max, o.subgrid.cells, o.subgrid.ratio, o.subgrid.split ? "" : " superposed",
-		 overrides);
+		 !o.subgrid.split && o.subgrid.lateral ? " lateral" : "", overrides);
 	sv_run run;
 	rc = sv_run_init(&run, m, &o, &e);
 	if (rc == VB_OK && resume)

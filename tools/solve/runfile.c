@@ -200,6 +200,11 @@ int sv_runfile_write(hid_t file, const void *ctx, vb_err *e)
 			rc = vb_h5_attr_write_string(
 				g, "subgrid_law", w->opts->subgrid.split ? "split" : "superposed",
 				e);
+		if (rc == VB_OK)
+			rc = vb_h5_attr_write_string(
+				g, "subgrid_lateral",
+				!w->opts->subgrid.split && w->opts->subgrid.lateral ? "on" : "off",
+				e);
 		if (rc == VB_OK && isfinite(r->resumed_at))
 			rc = vb_h5_attr_write_double(g, "resumed_at_s", r->resumed_at, e);
 		if (rc == VB_OK)
@@ -281,7 +286,8 @@ static int ckpt_write(hid_t file, const void *ctx, vb_err *e)
 	if (rc == VB_OK)
 		rc = vb_h5_attr_write_doubles(
 			file, "predictor2",
-			(const double[]){r->prev2_dt, (double)r->prev2_valid, (double)r->moved}, 3, e);
+			(const double[]){r->prev2_dt, (double)r->prev2_valid, (double)r->moved}, 3,
+			e);
 	if (rc == VB_OK)
 		rc = write_series(file, &r->ts, "timeseries", e);
 	for (int64_t k = 0; k < r->nsnaps && rc == VB_OK; k++) {
