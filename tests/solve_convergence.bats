@@ -43,14 +43,14 @@ within() {
 }
 
 # The superposed chains with lateral modes (the default): at 1C 1 um -2.7 %,
-# 2 um -4.3 % (0.12676, 0.12461 against 0.13024 mAh/cm2).
+# 2 um -4.4 % (0.12669, 0.12447 against 0.13021 mAh/cm2).
 @test "1C: on one geometry the 1 um capacity is within 3 % of the 0.5 um one, 2 um within 5 %" {
 	q05=$(capacity run05_1.h5)
 	within "$(capacity run1_1.h5)" "$q05" 0.03
 	within "$(capacity run2_1.h5)" "$q05" 0.05
 }
 
-# At 0.15C 1 um +2.5 %, 2 um -2.9 % (0.6392, 0.6055 against 0.6237
+# At 0.15C 1 um +2.5 %, 2 um -3.0 % (0.6393, 0.6054 against 0.6238
 # mAh/cm2). Without the lateral modes (one current per face) 2 um was -6.7 %
 # (docs/solve.md, "Lateral modes"); the next test keeps that case running.
 @test "0.15C: on one geometry the 1 um capacity is within 3 % of the 0.5 um one, 2 um within 5 %" {
@@ -61,7 +61,7 @@ within() {
 
 # One current per face (--subgrid-lateral off, the model before the lateral
 # modes): 2 um -7.1 % and 1 um +0.9 % against the default's 0.5 um run
-# (0.5796 and 0.6293 against 0.6237 mAh/cm2). It still reaches the cut-off, and the modes
+# (0.5796 and 0.6293 against 0.6238 mAh/cm2). It still reaches the cut-off, and the modes
 # are what moves 2 um: against the same reference it is further off.
 @test "0.15C without lateral modes: reaches the cut-off, 2 um further off than with them" {
 	cd "$BATS_FILE_TMPDIR" || return 1
@@ -78,7 +78,7 @@ within() {
 
 # The split chains (--subgrid-law split, the law before the superposed
 # ones; no lateral modes): 1 um +3.4 %, 2 um +2.5 % at 0.15C (0.6451,
-# 0.6396 against the default's 0.6237 mAh/cm2; their own 0.5 um run 0.6215,
+# 0.6396 against the default's 0.6238 mAh/cm2; their own 0.5 um run 0.6215,
 # 0.25 um 0.6293: not monotone, docs/solve.md): their corners hold too
 # little Li. The reference is the default's 0.5 um run of the setup (the
 # laws discretise one model and agree within 0.4 % at 0.5 um), so the split
