@@ -1082,42 +1082,12 @@ static void face_offsets(vb_echem *m, const double *c)
 	}
 }
 
-/* Before a step from c_old over dt: the quarters' offsets of c_old (kept
- * over the step) and each face's mode chains' u_k and r_k; the faces' own
- * modes are solved with every evaluation of the faces from then on. */
-static int begin_modes(vb_echem *m, const double *c_old, double dt, vb_err *e)
+/* Every face's mode chains factorised over a step dt from c_old: with
+ * m_new NULL their u_k and r_k into f_ur, else the chains after the step,
+ * with the sources f_I, into m_new. */
+static int mode_chains(vb_echem *m, const double *c_old, double dt, double *m_new, vb_err *e)
 {
-	if (m->nm == 0)
-		return VB_OK;
-	face_offsets(m, c_old);
 	const double *m_old = c_old + vb_lithium_count(m->li) + m->ne;
-	const size_t ws = vb_lithium_mode_work(m->li);
-	double *work = malloc(ws * (size_t)omp_get_max_threads() * sizeof *work);
-	if (work == NULL)
-		return vb_err_set(e, VB_ERR_RUN, "out of memory for the lateral modes");
-#pragma omp parallel for schedule(dynamic, 64)
-	for (int64_t t = 0; t < m->nf; t++) {
-		if (vb_lithium_mode_index(m->li, t) < 0)
-			continue;
-		double u[2], r[2];
-		vb_lithium_mode_factor(m->li, t, c_old, m_old, dt,
-				       work + ws * (size_t)omp_get_thread_num(), u, r);
-		m->f_ur[4 * t] = u[0], m->f_ur[4 * t + 1] = u[1];
-		m->f_ur[4 * t + 2] = r[0], m->f_ur[4 * t + 3] = r[1];
-	}
-	free(work);
-	m->md_solve = 1;
-	return VB_OK;
-}
-
-/* After Newton converged at (phi, c): the mode chains with the sources of
- * the faces' last evaluation (at that state), into c's modes. */
-static int advance_modes(vb_echem *m, const double *c_old, const double *phi, double *c, vb_err *e)
-{
-	eval_faces(m, phi, c);
-	m->md_solve = 0;
-	const double *m_old = c_old + vb_lithium_count(m->li) + m->ne;
-	double *m_new = c + vb_lithium_count(m->li) + m->ne;
 	const size_t ws = vb_lithium_mode_work(m->li);
 	double *work = malloc(ws * (size_t)omp_get_max_threads() * sizeof *work);
 	if (work == NULL)
@@ -1127,11 +1097,38 @@ static int advance_modes(vb_echem *m, const double *c_old, const double *phi, do
 		if (vb_lithium_mode_index(m->li, t) < 0)
 			continue;
 		double *wk = work + ws * (size_t)omp_get_thread_num(), u[2], r[2];
-		vb_lithium_mode_factor(m->li, t, c_old, m_old, m->dt, wk, u, r);
-		vb_lithium_mode_finish(m->li, t, wk, m->f_I + 2 * t, m_new);
+		vb_lithium_mode_factor(m->li, t, c_old, m_old, dt, wk, u, r);
+		if (m_new != NULL) {
+			vb_lithium_mode_finish(m->li, t, wk, m->f_I + 2 * t, m_new);
+			continue;
+		}
+		m->f_ur[4 * t] = u[0], m->f_ur[4 * t + 1] = u[1];
+		m->f_ur[4 * t + 2] = r[0], m->f_ur[4 * t + 3] = r[1];
 	}
 	free(work);
 	return VB_OK;
+}
+
+/* Before a step from c_old over dt: the quarters' offsets of c_old (kept
+ * over the step) and each face's mode chains' u_k and r_k; the faces' own
+ * modes are solved with every evaluation of the faces from then on. */
+static int begin_modes(vb_echem *m, const double *c_old, double dt, vb_err *e)
+{
+	if (m->nm == 0)
+		return VB_OK;
+	face_offsets(m, c_old);
+	const int rc = mode_chains(m, c_old, dt, NULL, e);
+	m->md_solve = rc == VB_OK;
+	return rc;
+}
+
+/* After Newton converged at (phi, c): the mode chains with the sources of
+ * the faces' last evaluation (at that state), into c's modes. */
+static int advance_modes(vb_echem *m, const double *c_old, const double *phi, double *c, vb_err *e)
+{
+	eval_faces(m, phi, c);
+	m->md_solve = 0;
+	return mode_chains(m, c_old, m->dt, c + vb_lithium_count(m->li) + m->ne, e);
 }
 
 static void eval_state(vb_echem *m, const double *phi, const double *c)
