@@ -114,15 +114,17 @@ int vb_lithium_core_solve(vb_lithium *L, const double *r, double *z, vb_err *e);
 double vb_lithium_rounding(const vb_lithium *L, const double *c, double dt);
 
 /* Lateral modes (docs/solve.md, "Lateral modes"; the superposed chains with
- * vb_subgrid_opts.lateral). A superposed reacting face has four quarters,
- * each with a Butler-Volmer current of its own, at its mean surface
- * concentration: the face's surface node plus an offset. Quarter k has the
- * signs vb_lithium_quarter_sign(k, 0) and (k, 1) on the face's two lateral
- * axes (ascending x, y, z; -1 the low half). The face's two mode chains
- * (one per lateral axis, the geometry of its reacting chain) carry the
- * amplitude of the layer's square wave across that axis, driven by the
- * quarters' currents weighted by their signs; they hold no Li. The mode
- * values are a state of their own, advanced after each Newton step. */
+ * vb_subgrid_opts.lateral). A superposed reacting face of a voxel whose
+ * reacting faces lie on two or three axes has four quarters, each with a
+ * Butler-Volmer current of its own, at its mean surface concentration: the
+ * face's surface node plus an offset. Quarter k has the signs
+ * vb_lithium_quarter_sign(k, 0) and (k, 1) on the face's two lateral axes
+ * (ascending x, y, z; -1 the low half). The face's two mode chains (one per
+ * lateral axis, the geometry of its reacting chain) carry the amplitude of
+ * the layer's square wave across that axis, driven by the quarters'
+ * currents weighted by their signs; they hold no Li. The mode values are a
+ * state of their own (vb_echem solves a face's surface values with its
+ * currents and advances the chains after each Newton step). */
 static inline int vb_lithium_quarter_sign(int k, int axis)
 {
 	return (k >> (1 - axis) & 1) ? 1 : -1;
