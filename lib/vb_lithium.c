@@ -191,17 +191,36 @@ static void neighbours(const vb_lithium *L, int64_t v, int64_t nb[6])
 	nb[5] = i < L->nx - 1 ? vb_voxel_index(&g, i + 1, j, k) : -1;
 }
 
+/* The axis (0 x, 1 y, 2 z) of face direction d (neighbours() order), the
+ * side of the voxel it is on (-1 low, +1 high), and the two other axes in
+ * ascending order: a face's lateral axes, those of its quarters' signs and
+ * of its two mode chains (the faces d and 5 - d share an axis). */
+static int axis_of(int d)
+{
+	return d < 3 ? d : 5 - d;
+}
+
+static int side_of(int d)
+{
+	return d < 3 ? -1 : 1;
+}
+
+static void lateral_axes(int a, int lat[2])
+{
+	lat[0] = a == 0 ? 1 : 0;
+	lat[1] = a == 2 ? 1 : 2;
+}
+
 /* Class of the chain of core q on its active face d (vb_subgrid.h). */
 static int chain_class(uint8_t active, int d)
 {
-	static const int axis_of[6] = {0, 1, 2, 2, 1, 0};
 	int count[3] = {0, 0, 0};
 	for (int k = 0; k < 6; k++)
-		if (axis_of[k] != axis_of[d] && (active >> k & 1))
-			count[axis_of[k]]++;
+		if (axis_of(k) != axis_of(d) && (active >> k & 1))
+			count[axis_of(k)]++;
 	int lat[2], n = 0;
 	for (int a = 0; a < 3; a++)
-		if (a != axis_of[d])
+		if (a != axis_of(d))
 			lat[n++] = count[a];
 	return vb_subgrid_class(lat[0], lat[1], active >> (5 - d) & 1);
 }
@@ -242,8 +261,7 @@ static int64_t chain_of(const vb_lithium *L, int64_t q, int d, int link)
  * nor e's (vb_subgrid.h), s being the node's depth. */
 static double side_extent(const vb_lithium *L, int64_t t, int e, int j)
 {
-	static const int axis_of[6] = {0, 1, 2, 2, 1, 0};
-	const int a_d = axis_of[L->ch_dir[t]], a_e = axis_of[e];
+	const int a_d = axis_of(L->ch_dir[t]), a_e = axis_of(e);
 	const int lat0 = a_d == 0 ? 1 : 0; /* the lower of the chain's lateral axes */
 	const int cls = L->ch_cls[t], m1 = cls / 6, m2 = cls / 2 % 3;
 	const int m = a_e == lat0 ? m2 : m1; /* faces on the third axis */
@@ -274,7 +292,6 @@ static int by_receiver(const void *a, const void *b)
  * core q's face e that they take from the links between cores. */
 static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, double *red)
 {
-	static const int axis_of[6] = {0, 1, 2, 2, 1, 0};
 	const int64_t nf = L->nf;
 	int64_t nb[6], npair = 0, nent = 0;
 	/* count, then fill (pass 1) */
@@ -289,7 +306,7 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 			if (pass == 1 && !link)
 				L->ent_ptr[t] = nent;
 			for (int e = 0; e < 6; e++) {
-				if (axis_of[e] == axis_of[d] || nb[e] < 0 || core[nb[e]] < 0)
+				if (axis_of(e) == axis_of(d) || nb[e] < 0 || core[nb[e]] < 0)
 					continue;
 				const int64_t b = core[nb[e]];
 				/* the voxel beside has a reacting chain from the same
@@ -333,20 +350,20 @@ static int side_links(vb_lithium *L, const int64_t *core, const uint8_t *react, 
 					if (pass == 1) {
 						/* colour: axis and parity of v along it */
 						const int64_t coord =
-							axis_of[e] == 0	  ? v / (L->ny * L->nz)
-							: axis_of[e] == 1 ? v / L->nz % L->ny
+							axis_of(e) == 0	  ? v / (L->ny * L->nz)
+							: axis_of(e) == 1 ? v / L->nz % L->ny
 									  : v % L->nz;
-						const int col = 2 * axis_of[e] + (int)(coord & 1);
+						const int col = 2 * axis_of(e) + (int)(coord & 1);
 						const int64_t at = L->pair_ptr[col] + fill[col]++;
 						L->pair_a[at] = t,
 						L->pair_b[at] = chain_of(L, b, d, link);
 						L->pair_e[at] = e;
 					} else {
 						const int64_t coord =
-							axis_of[e] == 0	  ? v / (L->ny * L->nz)
-							: axis_of[e] == 1 ? v / L->nz % L->ny
+							axis_of(e) == 0	  ? v / (L->ny * L->nz)
+							: axis_of(e) == 1 ? v / L->nz % L->ny
 									  : v % L->nz;
-						L->pair_ptr[2 * axis_of[e] + (int)(coord & 1) +
+						L->pair_ptr[2 * axis_of(e) + (int)(coord & 1) +
 							    1]++;
 					}
 					npair++;
@@ -1446,26 +1463,6 @@ int64_t vb_lithium_mode_index(const vb_lithium *L, int64_t t)
 size_t vb_lithium_mode_work(const vb_lithium *L)
 {
 	return 10 * (size_t)(L->sg->n + 1);
-}
-
-/* The axis (0 x, 1 y, 2 z) of face direction d (neighbours() order), the
- * side of the voxel it is on (-1 low, +1 high), and the two other axes in
- * ascending order: a face's lateral axes, those of its quarters' signs and
- * of its two mode chains. */
-static int axis_of(int d)
-{
-	return d < 3 ? d : 5 - d;
-}
-
-static int side_of(int d)
-{
-	return d < 3 ? -1 : 1;
-}
-
-static void lateral_axes(int a, int lat[2])
-{
-	lat[0] = a == 0 ? 1 : 0;
-	lat[1] = a == 2 ? 1 : 2;
 }
 
 /* Chain t's volume-weighted means over the first h/2 of its depth (near)
